@@ -1,0 +1,1 @@
+"""derive: the symbolic stage of gradproof (SymPy models, dimension-generic proofs, code generation)."""
