@@ -150,8 +150,29 @@ class Scatter(MatrixExpr):
         return Sum(KroneckerDelta(a, at(indices, q)) * el(x, q, b), (q, 0, x.shape[0] - 1))
 
 
+class Elem(sp.Function):
+    """The element M[a, b] of a matrix expression, kept whole: the printer sees the node,
+    the prover its entry.  (A MatrixElement would be expanded by MatMul's doit.)"""
+
+    nargs = 3
+    is_commutative = True
+
+
+def cell(M, a, b=0):
+    return Elem(M, sp.sympify(a), sp.sympify(b))
+
+
 def index_form(expr):
-    """Replace matrix elements by IndexedBase entries: column vectors get one index."""
+    """Expand elements of matrix expressions into their entries, then replace elements of
+    matrix symbols by IndexedBase entries (a column vector gets one index)."""
+    def compound(e):
+        return isinstance(e, Elem) or isinstance(e, MatrixElement) and not isinstance(e.parent, sp.MatrixSymbol)
+
+    def expand(e):
+        return el(*e.args) if isinstance(e, Elem) else el(e.parent, e.i, e.j)
+
+    while any(compound(e) for e in sp.preorder_traversal(expr)):
+        expr = expr.replace(compound, expand)
 
     def to_indexed(element):
         base = IndexedBase(element.parent.name)
@@ -165,3 +186,32 @@ def index_form(expr):
 def entry(M, a, b=0):
     """Index-level expression of M[a, b]."""
     return index_form(el(M, sp.sympify(a), sp.sympify(b)))
+
+
+class Pick(MatrixExpr):
+    """The row of entries S[indices[q], q]: each column's entry at its own row index."""
+
+    def __new__(cls, S_, indices):
+        return MatrixExpr.__new__(cls, S_, indices)
+
+    @property
+    def shape(self):
+        return (S.One, self.args[0].shape[1])
+
+    def _entry(self, a, b, **kwargs):
+        return el(self.args[0], at(self.args[1], b), b)
+
+
+class Total(MatrixExpr):
+    """The sum of all entries of M, as a 1 x 1 matrix."""
+
+    def __new__(cls, M):
+        return MatrixExpr.__new__(cls, M)
+
+    @property
+    def shape(self):
+        return (S.One, S.One)
+
+    def _entry(self, a, b, **kwargs):
+        M, p, q = self.args[0], _bound("p"), _bound("q")
+        return Sum(Sum(el(M, p, q), (p, 0, M.shape[0] - 1)), (q, 0, M.shape[1] - 1))

@@ -11,8 +11,9 @@ from functools import cache
 import sympy as sp
 from sympy import IndexedBase, KroneckerDelta, Lambda, MatrixSymbol, OneMatrix, Sum, Symbol, log
 
-from .algebra import (Gather, LogSigmoid, LogSumExp, OneHot, OneHotColumns, Scatter, Sigmoid, Softmax, entry,
+from .algebra import (Gather, Total, Pick, cell, LogSigmoid, LogSumExp, OneHot, OneHotColumns, Scatter, Sigmoid, Softmax, entry,
                       logistic)
+from .algebra import index_form as entry_of
 from .claim import Case, Claim, Model
 
 
@@ -111,7 +112,7 @@ def naive_softmax_model() -> Model:
               case=Case("i != j", _not_delta(i, j), lambda v: v["i"] != v["j"])),
         Claim(name, "loss as log-sum-exp", "F4", r"J = -\mathbf{u}_o^\top \mathbf{v}_c + \log \sum_w \exp(\mathbf{u}_w^\top \mathbf{v}_c)",
               J, None, -entry(scores, o) + entry(LogSumExp(scores), 0, 0),
-              matrix=-(scores[o, 0]) + LogSumExp(scores)[0, 0]),
+              matrix=cell(LogSumExp(scores), 0) - cell(scores, o)),
         Claim(name, "dJ/ds", "24", r"\frac{\partial J}{\partial \mathbf{s}} = \hat{\mathbf{y}} - \mathbf{y}",
               -log(entry(p, o)), IndexedBase("s")[j], entry(p - y, j), matrix=p - y),
         Claim(name, "dJ/dv_c, sum form", "2", r"\frac{\partial J}{\partial \mathbf{v}_c} = -\mathbf{u}_o + \sum_w \hat{y}_w \mathbf{u}_w",
@@ -127,7 +128,7 @@ def naive_softmax_model() -> Model:
               J, IndexedBase("U")[i, j], entry(y_hat, j) * entry(v_c, i),
               case=Case("j != o", _not_delta(j, o), lambda v: v["j"] != v["o"])),
         Claim(name, "dJ/dV", None, r"\frac{\partial J}{\partial V} = EH\, \mathbf{x}^\top,\quad EH = U(\hat{\mathbf{y}} - \mathbf{y})",
-              JV, IndexedBase("V")[i, j], entry(EH * x.T, i, j)),
+              JV, IndexedBase("V")[i, j], entry(EH * x.T, i, j), matrix=EH * x.T),
         Claim(name, "dJ/dV, column j != c", None, r"\frac{\partial J}{\partial V_{ij}} = 0 \quad (j \neq c)",
               JV, IndexedBase("V")[i, j], sp.S.Zero,
               case=Case("j != c", _not_delta(j, c), lambda v: v["j"] != v["c"])),
@@ -144,10 +145,10 @@ def naive_softmax_model() -> Model:
 
 def neg_sampling_closed(center, outside_word, U_, drawn):
     """(dJ/dv_c, dJ/dU) in matrix form for one pair; drawn: k -> w_k."""
-    s_o = (U_.T * center)[outside_word, 0]
     negatives = Gather(U_, drawn, K).T * center
-    grad_v = (Sigmoid(U_.T * center)[outside_word, 0] - 1) * U_ * OneHot(outside_word, W) + Gather(U_, drawn, K) * Sigmoid(negatives)
-    grad_U = center * ((logistic(s_o) - 1) * OneHot(outside_word, W) + Scatter(Sigmoid(negatives), drawn, W)).T
+    sig_o = cell(Sigmoid(U_.T * center), outside_word)
+    grad_v = (sig_o - 1) * U_ * OneHot(outside_word, W) + Gather(U_, drawn, K) * Sigmoid(negatives)
+    grad_U = center * ((sig_o - 1) * OneHot(outside_word, W) + Scatter(Sigmoid(negatives), drawn, W)).T
     return grad_v, grad_U
 
 
@@ -162,7 +163,10 @@ def neg_sampling_model() -> Model:
                              isinstance(a, sp.Indexed) and a.base == samples for a in q.args), lambda q: sp.S.Zero),
                          lambda v: v["o"] not in v["w"])
     name = "neg-sampling"
+    loss_form = -cell(LogSigmoid(U.T * v_c), o) - cell(Total(LogSigmoid(-negatives)), 0)
     claims = (
+        Claim(name, "loss in log-sigmoid form", None, r"J = -\log\sigma(s_o) - \mathbf{1}^\top \log\sigma(-U_{:,w}^\top \mathbf{v}_c)",
+              J, None, entry_of(loss_form), matrix=loss_form),
         Claim(name, "sigmoid derivative", None, r"\sigma'(z) = \sigma(z)(1 - \sigma(z))",
               logistic(z), z, logistic(z) * (1 - logistic(z))),
         Claim(name, "log-sigmoid derivative", None, r"\frac{d}{dz}\log\sigma(z) = 1 - \sigma(z)",
@@ -205,7 +209,13 @@ def window_model() -> Model:
     E = P - OneHotColumns(outsides, W, B)
     bb = sp.Dummy("b", integer=True)
     J_batch = Sum(naive_softmax(Gather(V, centers, B) * OneHot(bb, B), outsides[bb], U)[0], (bb, 0, B - 1))
+    scores = U.T * v_c
+    window_loss = T * cell(LogSumExp(scores), 0) - cell(Total(Gather(scores.T, outside, T)), 0)
+    S_ = U.T * Vc
+    batch_loss = cell(Total(LogSumExp(S_) - Pick(S_, outsides)), 0)
     claims = (
+        Claim(name, "naive softmax: loss", None, r"J = T \log\sum_w \exp(s_w) - \sum_t s_{o_t}",
+              J_naive, None, entry_of(window_loss), matrix=window_loss),
         Claim(name, "naive softmax: dJ/dv_c", None, r"\frac{\partial J}{\partial \mathbf{v}_c} = \sum_t U(\hat{\mathbf{y}} - \mathbf{y}_t) = U\big(T\hat{\mathbf{y}} - \textstyle\sum_t \mathbf{y}_t\big)",
               J_naive, IndexedBase("v_c")[i], entry(U * e_sum, i), matrix=U * e_sum),
         Claim(name, "naive softmax: dJ/dU", None, r"\frac{\partial J}{\partial U} = \mathbf{v}_c \big(T\hat{\mathbf{y}} - \textstyle\sum_t \mathbf{y}_t\big)^\top",
@@ -214,6 +224,8 @@ def window_model() -> Model:
               J_neg, IndexedBase("v_c")[i], Sum(entry(g_v, i), (tt, 0, T - 1))),
         Claim(name, "neg sampling: dJ/dU", None, r"\frac{\partial J}{\partial U} = \sum_t \frac{\partial J_{neg}(o_t)}{\partial U}",
               J_neg, IndexedBase("U")[i, j], Sum(entry(g_U, i, j), (tt, 0, T - 1))),
+        Claim(name, "batch: loss", None, r"J = \sum_b \big(\log\sum_w \exp(S_{wb}) - S_{o_b b}\big),\ S = U^\top V_{c_b}",
+              J_batch, None, entry_of(batch_loss), matrix=batch_loss),
         Claim(name, "batch: dJ/dU", None, r"\frac{\partial}{\partial U}\sum_b J_b = V_{c_b} (P - Y)^\top",
               J_batch, IndexedBase("U")[i, j], entry(Vc * E.T, i, j), matrix=Vc * E.T),
         Claim(name, "batch: dJ/dV", None, r"\frac{\partial}{\partial V}\sum_b J_b = \mathrm{scatter}_{c_b}\big(U (P - Y)\big)",
