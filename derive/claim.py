@@ -42,21 +42,6 @@ class Claim:
 
 
 @dataclass(frozen=True)
-class ClaimResult:
-    model: str
-    name: str
-    equation: str | None
-    statement: str
-    status: str  # "proved" or "failed"
-    seconds: float
-    symbolic: bool  # derived - claimed normalised to exactly 0 at symbolic sizes
-    explicit: bool  # the same, at explicit small sizes, every admitted index value
-    explicit_cases: int = 0  # concrete index assignments checked
-    residual: str = "0"
-    detail: str = ""
-
-
-@dataclass(frozen=True)
 class Model:
     name: str
     title: str

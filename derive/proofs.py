@@ -5,7 +5,8 @@ import multiprocessing
 import time
 from collections.abc import Iterable, Sequence
 
-from .claim import Claim, ClaimResult
+from .claim import Claim
+from .results import ClaimResult
 from .explicit import check_explicit
 from .models import MODELS, ranges_for
 from .prover import prove_equal

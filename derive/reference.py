@@ -82,7 +82,7 @@ def naive_softmax_loss_and_gradients(v_c, o, U):
         loss: naive-softmax: loss as log-sum-exp, seed eq. (F4)
         e: naive-softmax: dJ/ds, seed eq. (24)
         grad_v_c: naive-softmax: dJ/dv_c, seed eq. (3)
-        grad_U: naive-softmax: dJ/dU, seed eq. (4)
+        grad_U: naive-softmax: dJ/dU, seed eq. (4, 5)
     """
     N, W = U.shape
     s = U.T @ v_c
@@ -101,7 +101,7 @@ def skipgram_pair_loss_and_gradients(c, o, V, U):
         loss: naive-softmax: loss as log-sum-exp, seed eq. (F4)
         e: naive-softmax: dJ/ds, seed eq. (24)
         grad_V: naive-softmax: dJ/dV
-        grad_U: naive-softmax: dJ/dU, seed eq. (4)
+        grad_U: naive-softmax: dJ/dU, seed eq. (4, 5)
     """
     N, W = U.shape
     h = V[:, c]
@@ -178,7 +178,7 @@ def naiveSoftmaxLossAndGradient(centerWordVec, outsideWordIdx, outsideVectors, d
         loss: naive-softmax: loss as log-sum-exp, seed eq. (F4)
         delta: naive-softmax: dJ/ds, seed eq. (24)
         gradCenterVec: naive-softmax: dJ/dv_c, seed eq. (3)
-        gradOutsideVecs: naive-softmax: dJ/dU, seed eq. (4)
+        gradOutsideVecs: naive-softmax: dJ/dU, seed eq. (4, 5)
     """
     W, N = outsideVectors.shape
     scores = outsideVectors @ centerWordVec

@@ -1,0 +1,171 @@
+"""The gradproof command line: derive, generate, run, bench.
+
+Exit codes: 0 success, 1 a claim failed (or generated code is stale with --check),
+2 usage or input errors.  Errors are one line on stderr, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from derive import cache
+from derive.catalog import MODEL_NAMES
+from derive.results import ClaimResult
+
+from .render import derive_json, derive_markdown, derive_table
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A bad argument or input: reported on one line, exit 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="gradproof", description="Prove, generate and verify gradient derivations.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+
+    d = sub.add_parser("derive", help="derive and prove every claim of the models")
+    d.add_argument("--model", action="append", metavar="NAME",
+                   help=f"a model to prove (repeatable; default all: {', '.join(MODEL_NAMES)})")
+    d.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    d.add_argument("--no-cache", action="store_true", help="prove again even if the models' source is unchanged")
+    d.add_argument("--jobs", type=int, default=2, metavar="N", help="worker processes (default 2)")
+
+    g = sub.add_parser("generate", help="write the NumPy reference module generated from the proved forms")
+    g.add_argument("--check", action="store_true", help="only report whether the committed module is stale (exit 1)")
+    g.add_argument("--output", metavar="PATH", help="where to write (default: the installed derive/reference.py)")
+
+    r = sub.add_parser("run", help="the main job: derive and prove, generate the reference code, write the reports")
+    r.add_argument("--reports", metavar="DIR", default="reports", help="directory for the reports (default ./reports)")
+    r.add_argument("--json", metavar="PATH", help="also write the derive results as JSON")
+
+    b = sub.add_parser("bench", help="benchmarks: proof time cold and cached, generated code against baselines")
+    b.add_argument("--quick", action="store_true", help="small sizes, few repeats (a smoke test)")
+    return parser
+
+
+def _models(names: list[str] | None) -> tuple[str, ...]:
+    if not names:
+        return MODEL_NAMES
+    unknown = [n for n in names if n not in MODEL_NAMES]
+    if unknown:
+        raise UsageError(f"unknown model '{unknown[0]}' (known: {', '.join(MODEL_NAMES)})")
+    return tuple(dict.fromkeys(names))
+
+
+def prove(models: tuple[str, ...], use_cache: bool, jobs: int) -> tuple[tuple[ClaimResult, ...], bool]:
+    """(results, came from the cache).  SymPy is imported only on a cache miss."""
+    if use_cache:
+        hit = cache.load(models)
+        if hit is not None:
+            return tuple(ClaimResult.from_json(c) for c in hit), True
+    from derive.proofs import prove_models
+
+    results = prove_models(models, jobs=max(1, jobs))
+    cache.store(models, [r.to_json() for r in results])
+    return results, False
+
+
+def _write(path: str, text: str) -> None:
+    target = Path(path)
+    try:
+        if target.parent and not target.parent.exists():
+            target.parent.mkdir(parents=True)
+        target.write_text(text)
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+def cmd_derive(args, out: Console) -> int:
+    models = _models(args.model)
+    results, cached = prove(models, not args.no_cache, args.jobs)
+    out.print(derive_table(results, cached))
+    if args.json:
+        _write(args.json, json.dumps(derive_json(results), indent=2) + "\n")
+    return EXIT_OK if all(r.status == "proved" for r in results) else EXIT_FAILED
+
+
+def reference_path() -> Path:
+    import derive
+
+    return Path(derive.__file__).resolve().parent / "reference.py"
+
+
+def cmd_generate(args, out: Console) -> int:
+    from derive.codegen import generate
+
+    text = generate()
+    target = Path(args.output) if args.output else reference_path()
+    current = target.read_text() if target.exists() else None
+    if args.check:
+        if current == text:
+            out.print(f"[green]{target} is up to date[/]")
+            return EXIT_OK
+        out.print(f"[red]{target} is stale[/]: run `gradproof generate` to regenerate it")
+        return EXIT_FAILED
+    if current != text:
+        _write(str(target), text)
+        out.print(f"wrote {target}")
+    else:
+        out.print(f"{target} unchanged")
+    return EXIT_OK
+
+
+def model_summaries() -> list[tuple[str, str, str]]:
+    from derive.models import MODELS
+
+    return [(name, MODELS[name]().title, MODELS[name]().loss) for name in MODEL_NAMES]
+
+
+def cmd_run(args, out: Console) -> int:
+    start = time.perf_counter()
+    results, cached = prove(MODEL_NAMES, True, 2)
+    out.print(derive_table(results, cached))
+    if args.json:
+        _write(args.json, json.dumps(derive_json(results), indent=2) + "\n")
+    status = cmd_generate(argparse.Namespace(check=False, output=None), out)
+    report = Path(args.reports) / "derive.md"
+    _write(str(report), derive_markdown(model_summaries(), results, "gradproof run"))
+    out.print(f"wrote {report}")
+    out.print(f"done in {time.perf_counter() - start:.1f} s")
+    proved = all(r.status == "proved" for r in results)
+    return EXIT_OK if proved and status == EXIT_OK else EXIT_FAILED
+
+
+def cmd_bench(args, out: Console) -> int:
+    from .bench import benchmark_table, run_benchmarks
+
+    out.print(benchmark_table(run_benchmarks(quick=args.quick)))
+    return EXIT_OK
+
+
+COMMANDS = {"derive": cmd_derive, "generate": cmd_generate, "run": cmd_run, "bench": cmd_bench}
+
+
+def main(argv: list[str] | None = None) -> int:
+    out, err = Console(), Console(stderr=True)
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args, out)
+    except UsageError as e:
+        err.print(f"gradproof: error: {e}", markup=False, highlight=False, soft_wrap=True)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        err.print("gradproof: interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

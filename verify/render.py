@@ -1,0 +1,74 @@
+"""Rendering of results: rich renderables for the terminal and Markdown for reports/.
+
+Nothing here computes: every function takes finished result objects.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.table import Table
+from rich.text import Text
+
+from derive.results import ClaimResult
+
+STATUS_STYLE = {"proved": "bold green", "failed": "bold red"}
+
+
+def derive_table(results: Sequence[ClaimResult], cached: bool = False) -> Table:
+    proved = sum(r.status == "proved" for r in results)
+    title = f"gradproof derive: {proved}/{len(results)} claims proved" + (" (cached)" if cached else "")
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column("model")
+    table.add_column("claim")
+    table.add_column("seed eq.", justify="center")
+    table.add_column("status")
+    table.add_column("seconds", justify="right")
+    for r in results:
+        status = Text(r.status, style=STATUS_STYLE.get(r.status, ""))
+        if r.status != "proved":
+            status.append(f"\n{failure_reason(r)}", style="red")
+        table.add_row(r.model, r.name, r.equation or "", status, f"{r.seconds:.2f}")
+    return table
+
+
+def failure_reason(r: ClaimResult) -> str:
+    parts = []
+    if not r.symbolic:
+        parts.append(f"symbolic residual: {r.residual[:200]}")
+    if not r.explicit:
+        parts.append(r.detail or "explicit check failed")
+    return "; ".join(parts)
+
+
+def derive_json(results: Sequence[ClaimResult]) -> dict:
+    return {"claims": [
+        {"model": r.model, "name": r.name, "equation": r.equation, "status": r.status,
+         "seconds": round(r.seconds, 4), "symbolic": r.symbolic, "explicit": r.explicit,
+         "explicit_cases": r.explicit_cases, **({"reason": failure_reason(r)} if r.status != "proved" else {})}
+        for r in results]}
+
+
+def derive_markdown(models: Sequence[tuple[str, str, str]], results: Sequence[ClaimResult], command: str) -> str:
+    """models: (name, title, LaTeX of J).  Timings are left out so the report is reproducible."""
+    lines = [
+        "# Derive report: skip-gram gradients",
+        "",
+        f"Written by `{command}`; a test fails when it is stale.",
+        "Each claim is derived by differentiating the model's loss at index level (symbolic sizes N, |V| = W, K, T, B)"
+        " and proved equal to its closed form: derived minus claimed normalises to exactly 0. A second, independent check"
+        " repeats it at explicit small sizes for every admitted index value. \"Seed eq.\" is the equation number of the"
+        " seed derivation the claim corresponds to.",
+        "",
+        f"**{sum(r.status == 'proved' for r in results)} of {len(results)} claims proved.**",
+    ]
+    for name, title, loss in models:
+        mine = [r for r in results if r.model == name]
+        if not mine:
+            continue
+        lines += ["", f"## {title} (`{name}`)", "", "$$", loss, "$$", "",
+                  "| claim | seed eq. | statement | status | explicit cases |",
+                  "|---|---|---|---|---|"]
+        for r in mine:
+            status = "proved" if r.status == "proved" else f"**failed**: {failure_reason(r)}"
+            lines.append(f"| {r.name} | {r.equation or ''} | ${r.statement}$ | {status} | {r.explicit_cases} |")
+    return "\n".join(lines) + "\n"
