@@ -60,9 +60,13 @@ def _shorten(expr, named):
         expr = expr.xreplace({sub: sym})
         if isinstance(sub, MatMul):
             tail = list(sub.as_coeff_matrices()[1])
+            n = len(tail)
             expr = expr.replace(  # U.T @ V @ e_c with h = V @ e_c named: U.T @ h
-                lambda e: isinstance(e, MatMul) and len(e.args) > len(tail) and list(e.args[-len(tail):]) == tail,
-                lambda e: MatMul(*e.args[:-len(tail)], sym))
+                lambda e: isinstance(e, MatMul) and len(e.args) > n and list(e.args[-n:]) == tail,
+                lambda e: MatMul(*e.args[:-n], sym))
+            expr = expr.replace(  # V @ e_c @ e^T: h @ e^T
+                lambda e: isinstance(e, MatMul) and len(e.args) > n and list(e.args[:n]) == tail,
+                lambda e: MatMul(sym, *e.args[n:]))
             expr = expr.replace(
                 lambda e: isinstance(e, MatMul) and e != sub and MatMul(*e.as_coeff_matrices()[1]) == sub,
                 lambda e: e.as_coeff_matrices()[0] * sym)

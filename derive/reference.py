@@ -110,7 +110,7 @@ def skipgram_pair_loss_and_gradients(c, o, V, U):
     loss = logsumexp(s) - s[o]
     e = y_hat - one_hot(o, W)
     grad_V = place_column(U @ e, c, W)
-    grad_U = np.outer(V[:, c], e)
+    grad_U = np.outer(h, e)
     return loss, grad_V, grad_U
 
 

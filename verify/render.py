@@ -27,7 +27,8 @@ def derive_table(results: Sequence[ClaimResult], cached: bool = False) -> Table:
         status = Text(r.status, style=STATUS_STYLE.get(r.status, ""))
         if r.status != "proved":
             status.append(f"\n{failure_reason(r)}", style="red")
-        table.add_row(r.model, r.name, r.equation or "", status, f"{r.seconds:.2f}")
+        # Text, not str: a claim name is data and must never be read as rich markup
+        table.add_row(Text(r.model), Text(r.name), Text(r.equation or ""), status, f"{r.seconds:.2f}")
     return table
 
 
