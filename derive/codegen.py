@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy import MatMul, MatrixSymbol, Symbol, Transpose
 
-from .algebra import Elem, Gather, OneHot, Sigmoid, Softmax
+from .algebra import Elem, Gather, LogSumExp, OneHot, OneHotColumns, Sigmoid, Softmax
 from .models import (B, K, MODELS, N, T, U, V, W, c, centers, o, outside, outsides, samples, v_c)
 from .printer import to_numpy
 
@@ -47,6 +47,12 @@ def _cite(claim) -> str:
     return f"{claim.model}: {claim.name}{eq}"
 
 
+def _substitute(expr, mapping):
+    if isinstance(expr, tuple):
+        return tuple(_substitute(e, mapping) for e in expr)
+    return expr.xreplace(mapping)
+
+
 def _canon(expr):
     """One spelling per expression, so that substitution by name finds every occurrence."""
     expr = sp.sympify(expr).doit()
@@ -77,14 +83,16 @@ def _assemble(name, params, doc, prelude, plan, returns, rename=None):
     """plan: (result name, matrix expression, claim or None, is_intermediate)."""
     named, steps = [], []
     for result, expr, claim in plan:
-        expr = _canon(rename(expr) if rename is not None else expr)
-        short = _shorten(expr, named)
+        # a step may compute several results in one call: ("y_hat, lse", (Softmax(s), LogSumExp(s)))
+        parts = tuple(_canon(rename(e) if rename is not None else e) for e in (expr if isinstance(expr, tuple) else (expr,)))
+        short = sp.Tuple(*[_shorten(e, named) for e in parts]) if len(parts) > 1 else _shorten(parts[0], named)
         steps.append(Step(result, short, _cite(claim) if claim is not None else ""))
-        if getattr(expr, "is_Matrix", False):
-            sym = MatrixSymbol(result, *expr.shape)
-            named[:0] = [(expr, sym), (_canon(Transpose(expr)), Transpose(sym))]
-        else:
-            named.insert(0, (expr, Symbol(result)))
+        for label, part in zip(result.split(", "), parts):
+            if getattr(part, "is_Matrix", False):
+                sym = MatrixSymbol(label, *part.shape)
+                named[:0] = [(part, sym), (_canon(Transpose(part)), Transpose(sym))]
+            else:
+                named.insert(0, (part, Symbol(label)))
     return Function(name, params, doc, tuple(prelude), tuple(steps), returns)
 
 
@@ -96,7 +104,7 @@ def functions() -> tuple[Function, ...]:
     e = y_hat - OneHot(o, W)
     naive_plan = [
         ("s", scores, None),
-        ("y_hat", y_hat, None),
+        ("y_hat, lse", (y_hat, LogSumExp(scores)), None),
         ("loss", cl[naive, "loss as log-sum-exp"].matrix, cl[naive, "loss as log-sum-exp"]),
         ("e", e, cl[naive, "dJ/ds"]),
         ("grad_v_c", cl[naive, "dJ/dv_c"].matrix, cl[naive, "dJ/dv_c"]),
@@ -105,7 +113,7 @@ def functions() -> tuple[Function, ...]:
     h = V * OneHot(c, W)
     dV = cl[naive, "dJ/dV"].matrix
     pair_plan = [("h", h, None)] + [
-        (n, ex.xreplace({v_c: h}), c_) for n, ex, c_ in naive_plan[:4]] + [
+        (n, _substitute(ex, {v_c: h}), c_) for n, ex, c_ in naive_plan[:4]] + [
         ("grad_V", dV, cl[naive, "dJ/dV"]),
         ("grad_U", cl[naive, "dJ/dU"].matrix.xreplace({v_c: h}), cl[naive, "dJ/dU"])]
     negatives = Gather(U, samples, K).T * v_c
@@ -119,17 +127,17 @@ def functions() -> tuple[Function, ...]:
     ]
     window_plan = [
         ("s", scores, None),
-        ("y_hat", y_hat, None),
+        ("y_hat, lse", (y_hat, LogSumExp(scores)), None),
         ("loss", cl[win, "naive softmax: loss"].matrix, cl[win, "naive softmax: loss"]),
         ("grad_v_c", cl[win, "naive softmax: dJ/dv_c"].matrix, cl[win, "naive softmax: dJ/dv_c"]),
         ("grad_U", cl[win, "naive softmax: dJ/dU"].matrix, cl[win, "naive softmax: dJ/dU"]),
     ]
     Vc = Gather(V, centers, B)
     S_ = U.T * Vc
-    from .algebra import OneHotColumns
     E = Softmax(S_) - OneHotColumns(outsides, W, B)
     batch_plan = [
         ("S", S_, None),
+        ("P, lse", (Softmax(S_), LogSumExp(S_)), None),
         ("loss", cl[win, "batch: loss"].matrix, cl[win, "batch: loss"]),
         ("E", E, None),
         ("grad_U", cl[win, "batch: dJ/dU"].matrix, cl[win, "batch: dJ/dU"]),
@@ -177,7 +185,7 @@ def _course(cl) -> tuple[Function, ...]:
     e = Softmax(scores) - OneHot(o_idx, W)
     naive_rows = [
         ("scores", scores, None),
-        ("y_hat", Softmax(scores), None),
+        ("y_hat, lse", (Softmax(scores), LogSumExp(scores)), None),
         ("loss", _rows(cl[naive, "loss as log-sum-exp"].matrix), cl[naive, "loss as log-sum-exp"]),
         ("delta", e, cl[naive, "dJ/ds"]),
         ("gradCenterVec", _rows(cl[naive, "dJ/dv_c"].matrix), cl[naive, "dJ/dv_c"]),
@@ -193,12 +201,12 @@ def _course(cl) -> tuple[Function, ...]:
     ]
     Vc = Gather(V, centers, B)
     to_rows = lambda ex: _rows(ex).xreplace({Vc: Transpose(C), outsides: o_batch})
-    from .algebra import OneHotColumns
     S_ = O * Transpose(C)
     E = Softmax(S_) - OneHotColumns(o_batch, W, B)
     dV = cl[win, "batch: dJ/dV"].matrix  # Scatter((U E)^T, c_b, W)^T: its rows before scattering
     batch_rows = [
         ("S", S_, None),
+        ("P, lse", (Softmax(S_), LogSumExp(S_)), None),
         ("loss", to_rows(cl[win, "batch: loss"].matrix), cl[win, "batch: loss"]),
         ("E", E, None),
         ("gradCenterVecs", to_rows(dV.arg.args[0]), cl[win, "batch: dJ/dV"]),
@@ -246,6 +254,29 @@ def logsumexp(x):
     """log sum exp over axis 0, shifted by the max."""
     top = np.max(x, axis=0)
     return top + np.log(np.sum(np.exp(x - top), axis=0))
+
+
+def softmax_and_logsumexp(x):
+    """(softmax(x), logsumexp(x)) from one shifted exp."""
+    top = np.max(x, axis=0)
+    z = np.exp(x - top)
+    total = np.sum(z, axis=0)
+    z /= total
+    return z, top + np.log(total)
+
+
+def minus_one_hot(x, index):
+    """x - e_index, without building e_index."""
+    out = np.array(x, dtype=float)
+    out[index] -= 1.0
+    return out
+
+
+def minus_one_hot_columns(X, indices):
+    """X minus the one-hot columns of indices: 1 is subtracted at (indices[b], b)."""
+    out = np.array(X, dtype=float)
+    out[indices, np.arange(len(indices))] -= 1.0
+    return out
 
 
 def sigmoid(x):

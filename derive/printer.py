@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 import sympy as sp
-from sympy import MatMul, MatrixSymbol, OneMatrix, Transpose
+from sympy import MatAdd, MatMul, MatrixSymbol, OneMatrix, Transpose
 from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.printing.numpy import NumPyPrinter
 
@@ -49,6 +49,14 @@ class ReferencePrinter(NumPyPrinter):
         return f"{self.parenthesize(arg, 1000)}.T"
 
     def _print_MatAdd(self, expr):
+        # X - e_o (or minus one-hot columns) subtracts 1 in place of a copy of X: building the
+        # dense one-hot matrix costs a full extra pass over a |V| x B array
+        hot = [a for a in expr.args if _negated_one_hot(a) is not None]
+        if len(hot) == 1 and len(expr.args) > 1:
+            rest = MatAdd(*[a for a in expr.args if a is not hot[0]])
+            node = _negated_one_hot(hot[0])
+            name = "minus_one_hot" if isinstance(node, OneHot) else "minus_one_hot_columns"
+            return f"{name}({self._print(rest)}, {self._print(node.args[0])})"
         # positive terms first: softmax(s) - one_hot(o, W) reads as the claim does
         terms = sorted((self._print(a) for a in expr.args), key=lambda t: t.startswith("-"))
         out = terms[0]
@@ -110,6 +118,8 @@ class ReferencePrinter(NumPyPrinter):
             *left, right = M.as_coeff_matrices()[1]
             head = left[0] if len(left) == 1 else MatMul(*left)
             return f"{self._row(head, a)} @ {self.parenthesize(right, 1000)}"
+        if isinstance(M, MatrixSymbol) and M.shape == (1, 1):  # a named scalar result
+            return M.name
         if isinstance(M, MatrixSymbol) and is_vector(M):
             return f"{M.name}[{self._print(a)}]"
         return f"{self.parenthesize(M, 1000)}[{self._print(a)}, {self._print(b)}]"
@@ -152,6 +162,13 @@ class ReferencePrinter(NumPyPrinter):
             return f"np.bincount({self._print(indices)}, weights={self._print(x)}, minlength={self._print(n)})"
         return self._call("scatter_rows", x, indices, n)
 
+    def _print_Tuple(self, expr):
+        # softmax and log-sum-exp of the same scores share one shifted exp
+        if len(expr) == 2 and isinstance(expr[0], Softmax) and isinstance(expr[1], LogSumExp) \
+                and expr[0].args[0] == expr[1].args[0]:
+            return self._call("softmax_and_logsumexp", expr[0].args[0])
+        return super()._print_Tuple(expr)
+
     def _print_Pick(self, expr):
         return self._call("pick", *expr.args)
 
@@ -160,6 +177,15 @@ class ReferencePrinter(NumPyPrinter):
 
     def _print_Negative(self, expr):
         return f"-{self.parenthesize(expr.args[0], 50)}"
+
+
+def _negated_one_hot(term):
+    """The OneHot / OneHotColumns node of a term -e_o, else None."""
+    if isinstance(term, MatMul):
+        scalar, factors = term.as_coeff_matrices()
+        if scalar == -1 and len(factors) == 1 and isinstance(factors[0], (OneHot, OneHotColumns)):
+            return factors[0]
+    return None
 
 
 def to_numpy(expr) -> str:

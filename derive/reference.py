@@ -21,6 +21,29 @@ def logsumexp(x):
     return top + np.log(np.sum(np.exp(x - top), axis=0))
 
 
+def softmax_and_logsumexp(x):
+    """(softmax(x), logsumexp(x)) from one shifted exp."""
+    top = np.max(x, axis=0)
+    z = np.exp(x - top)
+    total = np.sum(z, axis=0)
+    z /= total
+    return z, top + np.log(total)
+
+
+def minus_one_hot(x, index):
+    """x - e_index, without building e_index."""
+    out = np.array(x, dtype=float)
+    out[index] -= 1.0
+    return out
+
+
+def minus_one_hot_columns(X, indices):
+    """X minus the one-hot columns of indices: 1 is subtracted at (indices[b], b)."""
+    out = np.array(X, dtype=float)
+    out[indices, np.arange(len(indices))] -= 1.0
+    return out
+
+
 def sigmoid(x):
     """Logistic function, stable for large |x|: exp is only taken of -|x|."""
     x = np.asarray(x, dtype=float)
@@ -86,9 +109,9 @@ def naive_softmax_loss_and_gradients(v_c, o, U):
     """
     N, W = U.shape
     s = U.T @ v_c
-    y_hat = softmax(s)
-    loss = logsumexp(s) - s[o]
-    e = y_hat - one_hot(o, W)
+    y_hat, lse = softmax_and_logsumexp(s)
+    loss = lse - s[o]
+    e = minus_one_hot(y_hat, o)
     grad_v_c = U @ e
     grad_U = np.outer(v_c, e)
     return loss, grad_v_c, grad_U
@@ -106,9 +129,9 @@ def skipgram_pair_loss_and_gradients(c, o, V, U):
     N, W = U.shape
     h = V[:, c]
     s = U.T @ h
-    y_hat = softmax(s)
-    loss = logsumexp(s) - s[o]
-    e = y_hat - one_hot(o, W)
+    y_hat, lse = softmax_and_logsumexp(s)
+    loss = lse - s[o]
+    e = minus_one_hot(y_hat, o)
     grad_V = place_column(U @ e, c, W)
     grad_U = np.outer(h, e)
     return loss, grad_V, grad_U
@@ -144,8 +167,8 @@ def window_naive_softmax_loss_and_gradients(v_c, o_t, U):
     o_t = np.asarray(o_t, dtype=np.intp)
     T = len(o_t)
     s = U.T @ v_c
-    y_hat = softmax(s)
-    loss = T*logsumexp(s) - np.sum(s[o_t])
+    y_hat, lse = softmax_and_logsumexp(s)
+    loss = T*lse - np.sum(s[o_t])
     grad_v_c = U @ (T * y_hat - np.bincount(o_t, minlength=W))
     grad_U = np.outer(v_c, T * y_hat - np.bincount(o_t, minlength=W))
     return loss, grad_v_c, grad_U
@@ -163,8 +186,9 @@ def batch_naive_softmax_loss_and_gradients(c_b, o_b, V, U):
     c_b = np.asarray(c_b, dtype=np.intp)
     o_b = np.asarray(o_b, dtype=np.intp)
     S = U.T @ V[:, c_b]
-    loss = np.sum(logsumexp(S) - pick(S, o_b))
-    E = softmax(S) - one_hot_columns(o_b, W)
+    P, lse = softmax_and_logsumexp(S)
+    loss = np.sum(lse - pick(S, o_b))
+    E = minus_one_hot_columns(P, o_b)
     grad_U = V[:, c_b] @ E.T
     grad_V = scatter_rows(E.T @ U.T, c_b, W).T
     return loss, grad_V, grad_U
@@ -182,9 +206,9 @@ def naiveSoftmaxLossAndGradient(centerWordVec, outsideWordIdx, outsideVectors, d
     """
     W, N = outsideVectors.shape
     scores = outsideVectors @ centerWordVec
-    y_hat = softmax(scores)
-    loss = logsumexp(scores) - scores[outsideWordIdx]
-    delta = y_hat - one_hot(outsideWordIdx, W)
+    y_hat, lse = softmax_and_logsumexp(scores)
+    loss = lse - scores[outsideWordIdx]
+    delta = minus_one_hot(y_hat, outsideWordIdx)
     gradCenterVec = outsideVectors.T @ delta
     gradOutsideVecs = np.outer(delta, centerWordVec)
     return loss, gradCenterVec, gradOutsideVecs
@@ -221,8 +245,9 @@ def naiveSoftmaxLossAndGradientBatch(centerWordVecs, outsideWordIdxs, outsideVec
     W, N = outsideVectors.shape
     outsideWordIdxs = np.asarray(outsideWordIdxs, dtype=np.intp)
     S = outsideVectors @ centerWordVecs.T
-    loss = np.sum(logsumexp(S) - pick(S, outsideWordIdxs))
-    E = softmax(S) - one_hot_columns(outsideWordIdxs, W)
+    P, lse = softmax_and_logsumexp(S)
+    loss = np.sum(lse - pick(S, outsideWordIdxs))
+    E = minus_one_hot_columns(P, outsideWordIdxs)
     gradCenterVecs = E.T @ outsideVectors
     gradOutsideVecs = E @ centerWordVecs
     return loss, gradCenterVecs, gradOutsideVecs

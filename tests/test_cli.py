@@ -115,3 +115,14 @@ def test_generate_check_detects_staleness(tmp_path):
     assert main(["generate", "--check", "--output", str(stale)]) == 1
     assert main(["generate", "--output", str(stale)]) == 0
     assert main(["generate", "--check", "--output", str(stale)]) == 0
+
+
+def test_bench_quick_prints_ratios_side_by_side():
+    from verify.bench import benchmark_markdown, run_benchmarks
+
+    rows = run_benchmarks(quick=True)
+    names = [r.name for r in rows]
+    assert any("vs NumPy" in n for n in names) and any("derive, cold" in n for n in names)
+    numpy_rows = [r for r in rows if "vs NumPy" in r.name]
+    assert all(r.ratio is not None and r.ratio > 0 for r in numpy_rows)
+    assert "| benchmark |" in benchmark_markdown(rows)

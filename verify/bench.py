@@ -6,6 +6,7 @@ prints; `benchmark_table` and `benchmark_markdown` only format finished rows.
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 import statistics
@@ -14,7 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +23,10 @@ from rich.table import Table
 from rich.text import Text
 
 __all__ = [
-    "BenchRow", "BenchSettings", "OutputMismatch", "run_benchmarks", "benchmark_table", "benchmark_markdown",
-    "hand_naive_softmax", "hand_naive_softmax_batch",
+    "BenchRow", "BenchSettings", "TorchTimes", "OutputMismatch",
+    "run_benchmarks", "benchmark_table", "benchmark_markdown",
+    "hand_naive_softmax", "hand_naive_softmax_batch", "single_inputs", "batch_inputs",
+    "measure_numpy", "measure_torch", "measure_derive", "median_seconds_per_call", "torch_worker",
 ]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -49,16 +52,16 @@ class BenchSettings:
     vocab: int  # |V|
     dim: int  # N
     batch: int  # B pairs
-    repeats: int  # timed blocks per kernel; the median is reported
+    repeats: int  # timed blocks per kernel, a multiple of 4 (see _ALIGNMENT_PADS); median reported
     min_block_seconds: float  # each timed block runs enough calls to last this long
     cold_repeats: int
     warm_repeats: int
     quick: bool
 
 
-FULL = BenchSettings(vocab=10_000, dim=100, batch=512, repeats=7, min_block_seconds=0.2,
+FULL = BenchSettings(vocab=10_000, dim=100, batch=512, repeats=8, min_block_seconds=0.2,
                      cold_repeats=3, warm_repeats=5, quick=False)
-QUICK = BenchSettings(vocab=1_000, dim=20, batch=32, repeats=3, min_block_seconds=0.02,
+QUICK = BenchSettings(vocab=1_000, dim=20, batch=32, repeats=4, min_block_seconds=0.02,
                       cold_repeats=1, warm_repeats=1, quick=True)
 
 
@@ -144,8 +147,10 @@ def _torch_batch(torch, centerWordVecs, outsideWordIdxs, outsideVectors) -> Call
 def _require_agreement(label: str, ours: tuple, theirs: tuple) -> None:
     for part, (a, b) in enumerate(zip(ours, theirs, strict=True)):
         a, b = np.asarray(a), np.asarray(b)
-        if a.shape != b.shape or not np.allclose(a, b):
-            raise OutputMismatch(f"{label}: output {part} differs (shapes {a.shape} vs {b.shape})")
+        if a.shape != b.shape:
+            raise OutputMismatch(f"{label}: output {part} has shape {a.shape} vs {b.shape}")
+        if not np.allclose(a, b):
+            raise OutputMismatch(f"{label}: output {part} differs by up to {np.max(np.abs(a - b)):.3g}")
 
 
 def _calls_per_block(fn: Callable[[], object], min_seconds: float) -> int:
@@ -161,21 +166,31 @@ def _calls_per_block(fn: Callable[[], object], min_seconds: float) -> int:
         calls *= 2
 
 
+# The |V| x N gradient is written wherever malloc puts it, and its alignment alone (16 vs 32
+# bytes) moved one implementation 10% against the other, by the luck of earlier allocations.
+# A pad held through each block, one of these sizes in turn, shifts the heap top so that every
+# contender is timed at every alignment; hence repeats in multiples of len(_ALIGNMENT_PADS).
+_ALIGNMENT_PADS = tuple((1 << 20) + 16 * k for k in range(4))
+
+
 def median_seconds_per_call(fns: Sequence[Callable[[], object]], repeats: int,
                             min_block_seconds: float) -> tuple[float, ...]:
     """Median seconds per call of each function.  Blocks are interleaved (a, b, c, a, b, c, ...)
-    so that drift in clock speed or machine load lands on every contender alike."""
+    so that drift in clock speed or machine load lands on every contender alike; pass only
+    contenders that share one thread pool (see _measure_torch_apart)."""
     for fn in fns:  # warm-up: first-call allocation, BLAS thread start, torch dispatch caches
         fn()
         fn()
     calls = [_calls_per_block(fn, min_block_seconds) for fn in fns]
     samples: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeats):
+    for repeat in range(repeats):
         for fn, n, out in zip(fns, calls, samples):
+            pad = np.empty(_ALIGNMENT_PADS[repeat % len(_ALIGNMENT_PADS)], dtype=np.uint8)
             start = time.perf_counter()
             for _ in range(n):
                 fn()
             out.append((time.perf_counter() - start) / n)
+            del pad
     return tuple(statistics.median(s) for s in samples)
 
 
@@ -191,75 +206,129 @@ def _met(value: float | None, limit: float, settings: BenchSettings) -> bool | N
 
 # ---------------------------------------------------------------- kernel benchmarks
 
-def _kernel_rows(case: str, what: str, generated: Callable[[], tuple], hand: Callable[[], tuple],
-                 torch_call: Callable[[], tuple] | None, torch_what: str,
-                 settings: BenchSettings) -> tuple[BenchRow, BenchRow]:
-    ours = generated()
-    _require_agreement(f"{case}: generated vs hand-written", ours, hand())
-    contenders = [generated, hand]
-    if torch_call is not None:
-        _require_agreement(f"{case}: generated vs torch", ours, torch_call())
-        contenders.append(torch_call)
-    times = median_seconds_per_call(contenders, settings.repeats, settings.min_block_seconds)
-    gen_s, hand_s = times[0], times[1]
-    torch_s = times[2] if torch_call is not None else None
-    hand_ratio = _ratio(gen_s, hand_s)
-    vs_hand = BenchRow(
-        name=f"{case} vs NumPy", what=what, seconds=gen_s, baseline_name="hand-written NumPy",
-        baseline_seconds=hand_s, ratio=hand_ratio, goal=f"ratio <= {RATIO_GOAL}",
-        met=_met(hand_ratio, RATIO_GOAL, settings))
-    vs_torch = BenchRow(
-        name=f"{case} vs PyTorch", what=torch_what, seconds=gen_s,
-        baseline_name="PyTorch autograd" if torch_call is not None else "PyTorch (not installed)",
-        baseline_seconds=torch_s, ratio=_ratio(gen_s, torch_s), goal="(for reference)", met=None)
-    return vs_hand, vs_torch
+@dataclass(frozen=True)
+class TorchTimes:
+    version: str
+    threads: int  # torch.get_num_threads(), left at its default
+    single: float  # median seconds per call
+    batch: float
 
 
-def _torch_what(torch) -> str:
-    if torch is None:
-        return "PyTorch not installed: pip install torch to compare"
-    # default thread count kept (not forced to NumPy's): each library as a user would run it
-    return (f"torch {torch.__version__}, CPU float64, log_softmax / cross_entropy + backward, "
-            f"{torch.get_num_threads()} threads (default; {os.cpu_count()} CPUs)")
-
-
-def _single_rows(settings: BenchSettings, torch) -> tuple[BenchRow, BenchRow]:
-    from derive.reference import naiveSoftmaxLossAndGradient
-
-    rng = np.random.default_rng(0)
+def _embeddings(rng: np.random.Generator, rows: int, dim: int) -> np.ndarray:
     # scaled by 1/sqrt(N) so scores are O(1), as with trained embeddings: allclose stays meaningful
-    U = rng.standard_normal((settings.vocab, settings.dim)) / math.sqrt(settings.dim)
-    v = rng.standard_normal(settings.dim) / math.sqrt(settings.dim)
-    o = int(rng.integers(settings.vocab))
-    what = f"naiveSoftmaxLossAndGradient, |V|={settings.vocab:,}, N={settings.dim}, one pair per call"
-    return _kernel_rows(
-        "naive softmax", what,
-        lambda: naiveSoftmaxLossAndGradient(v, o, U, None),
-        lambda: hand_naive_softmax(v, o, U, None),
-        _torch_single(torch, v, o, U) if torch is not None else None, _torch_what(torch), settings)
+    return rng.standard_normal((rows, dim)) / math.sqrt(dim)
 
 
-def _batch_rows(settings: BenchSettings, torch) -> tuple[BenchRow, BenchRow]:
-    from derive.reference import naiveSoftmaxLossAndGradientBatch
-
+def single_inputs(settings: BenchSettings) -> tuple[np.ndarray, int, np.ndarray]:
+    """(centerWordVec, outsideWordIdx, outsideVectors), the same in every process."""
     rng = np.random.default_rng(0)
-    U = rng.standard_normal((settings.vocab, settings.dim)) / math.sqrt(settings.dim)
-    C = rng.standard_normal((settings.batch, settings.dim)) / math.sqrt(settings.dim)
-    o = rng.integers(0, settings.vocab, settings.batch)
-    what = (f"naiveSoftmaxLossAndGradientBatch, {settings.batch} pairs per call, "
-            f"|V|={settings.vocab:,}, N={settings.dim}")
-    return _kernel_rows(
-        "batched naive softmax", what,
-        lambda: naiveSoftmaxLossAndGradientBatch(C, o, U),
-        lambda: hand_naive_softmax_batch(C, o, U),
-        _torch_batch(torch, C, o, U) if torch is not None else None, _torch_what(torch), settings)
+    U = _embeddings(rng, settings.vocab, settings.dim)
+    return _embeddings(rng, 1, settings.dim)[0], int(rng.integers(settings.vocab)), U
+
+
+def batch_inputs(settings: BenchSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(centerWordVecs, outsideWordIdxs, outsideVectors), the same in every process."""
+    rng = np.random.default_rng(0)
+    U = _embeddings(rng, settings.vocab, settings.dim)
+    return _embeddings(rng, settings.batch, settings.dim), rng.integers(0, settings.vocab, settings.batch), U
+
+
+def _generated_calls(single: tuple, batch: tuple) -> tuple[Callable[[], tuple], Callable[[], tuple]]:
+    from derive.reference import naiveSoftmaxLossAndGradient, naiveSoftmaxLossAndGradientBatch
+
+    return (lambda: naiveSoftmaxLossAndGradient(*single, None),
+            lambda: naiveSoftmaxLossAndGradientBatch(*batch))
+
+
+def measure_numpy(settings: BenchSettings) -> tuple[tuple[float, float], tuple[float, float]]:
+    """((generated, hand-written) seconds for one pair, the same for a batch)."""
+    # every contender reads the very same arrays: equal copies placed differently in memory
+    # (huge pages or not) made one implementation look 10-20% slower than the other
+    single, batch = single_inputs(settings), batch_inputs(settings)
+    gen_single, gen_batch = _generated_calls(single, batch)
+    hand_single = lambda: hand_naive_softmax(*single)  # noqa: E731
+    hand_batch = lambda: hand_naive_softmax_batch(*batch)  # noqa: E731
+    _require_agreement("naive softmax: generated vs hand-written", gen_single(), hand_single())
+    _require_agreement("batched naive softmax: generated vs hand-written", gen_batch(), hand_batch())
+    timed = [median_seconds_per_call(pair, settings.repeats, settings.min_block_seconds)
+             for pair in ([gen_single, hand_single], [gen_batch, hand_batch])]
+    return (timed[0][0], timed[0][1]), (timed[1][0], timed[1][1])
+
+
+def measure_torch(settings: BenchSettings) -> TorchTimes | None:
+    """PyTorch autograd on the same inputs, checked against the generated code; None without torch.
+    Meant for a child process (see _measure_torch_apart)."""
+    torch = _import_torch()
+    if torch is None:
+        return None
+    single, batch = single_inputs(settings), batch_inputs(settings)
+    gen_single, gen_batch = _generated_calls(single, batch)
+    torch_single, torch_batch = _torch_single(torch, *single), _torch_batch(torch, *batch)
+    _require_agreement("naive softmax: generated vs torch", gen_single(), torch_single())
+    _require_agreement("batched naive softmax: generated vs torch", gen_batch(), torch_batch())
+    times = [median_seconds_per_call([call], settings.repeats, settings.min_block_seconds)[0]
+             for call in (torch_single, torch_batch)]
+    return TorchTimes(version=torch.__version__, threads=torch.get_num_threads(),
+                      single=times[0], batch=times[1])
+
+
+def torch_worker(quick: bool) -> None:
+    """Child-process entry point: stdout is the channel back to the parent, not a display."""
+    times = measure_torch(QUICK if quick else FULL)
+    sys.stdout.write(json.dumps(None if times is None else asdict(times)))
+
+
+def _measure_torch_apart(settings: BenchSettings) -> TorchTimes | None:
+    # A process of its own: with torch's OpenMP pool and NumPy's OpenBLAS pool in one process
+    # on few cores, idle threads of one spun while the other worked, and calls took 100-400x
+    # longer at random; importing torch also shifted NumPy's own timings.
+    script = f"from verify.bench import torch_worker; torch_worker({settings.quick!r})"
+    done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, env=_subprocess_env(None),
+                          capture_output=True, text=True, timeout=900)
+    if done.returncode != 0:
+        tail = done.stderr.strip().splitlines()[-1:] or ["no message"]
+        if "OutputMismatch" in done.stderr:
+            raise OutputMismatch(tail[0])
+        raise RuntimeError(f"torch benchmark failed: {tail[0]}")
+    payload = json.loads(done.stdout)
+    return None if payload is None else TorchTimes(**payload)
+
+
+def _torch_what(torch: TorchTimes | None) -> str:
+    if torch is None:
+        return "torch not installed: pip install torch to compare"
+    # default thread count kept (not forced to NumPy's): each library as a user would run it
+    return (f"torch {torch.version} autograd, float64, log_softmax / cross_entropy + backward, "
+            f"{torch.threads} threads of {os.cpu_count()} CPUs")
+
+
+def _kernel_rows(settings: BenchSettings, numpy_times, torch: TorchTimes | None) -> tuple[BenchRow, ...]:
+    (single_gen, single_hand), (batch_gen, batch_hand) = numpy_times
+    cases = (
+        ("naive softmax, 1 pair", f"naiveSoftmaxLossAndGradient, |V|={settings.vocab:,}, N={settings.dim}",
+         single_gen, single_hand, torch and torch.single),
+        (f"naive softmax, {settings.batch} pairs",
+         f"naiveSoftmaxLossAndGradientBatch, |V|={settings.vocab:,}, N={settings.dim}",
+         batch_gen, batch_hand, torch and torch.batch),
+    )
+    vs_hand = tuple(
+        BenchRow(name=f"{case} vs NumPy", what=what, seconds=gen, baseline_name="hand-written NumPy",
+                 baseline_seconds=hand, ratio=_ratio(gen, hand), goal=f"≤ {RATIO_GOAL}×",
+                 met=_met(_ratio(gen, hand), RATIO_GOAL, settings))
+        for case, what, gen, hand, _ in cases)
+    vs_torch = tuple(
+        BenchRow(name=f"{case} vs PyTorch", what=_torch_what(torch), seconds=gen,
+                 baseline_name="PyTorch autograd" if torch else "PyTorch (not installed)",
+                 baseline_seconds=theirs, ratio=_ratio(gen, theirs), goal="—", met=None)
+        for case, _, gen, _, theirs in cases)
+    return vs_hand + vs_torch
 
 
 # ---------------------------------------------------------------- derive (subprocess) benchmarks
 
 # The default commands stand in for `gradproof derive` until the CLI can be passed instead.
-# The model names are written into the scripts as literals: importing derive.models would
-# import SymPy, and a warm run must not pay for that.
+# The model names are written into the scripts as literals so the warm script imports
+# nothing but derive.cache (no SymPy), as a warm CLI run does.
 _COLD_SCRIPT = """\
 import dataclasses
 from derive import cache
@@ -277,15 +346,15 @@ if cache.load({names!r}) is None:
 
 
 def _model_names(settings: BenchSettings) -> tuple[str, ...]:
-    from derive.models import MODELS  # imports SymPy: only here, in the measuring process
+    from derive.catalog import MODEL_NAMES  # the keys of derive.models.MODELS, without SymPy
 
-    names = tuple(MODELS)
-    return names[:1] if settings.quick else names  # a smoke test need not prove everything
+    return MODEL_NAMES[:1] if settings.quick else MODEL_NAMES  # a smoke test need not prove everything
 
 
-def _subprocess_env(cache_dir: str) -> dict[str, str]:
+def _subprocess_env(cache_dir: str | None) -> dict[str, str]:
     env = dict(os.environ)
-    env["GRADPROOF_CACHE_DIR"] = cache_dir  # never touch the user's cache
+    if cache_dir is not None:
+        env["GRADPROOF_CACHE_DIR"] = cache_dir  # never touch the user's cache
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     return env
 
@@ -307,7 +376,8 @@ def _derive_commands(derive_command: list[str] | None,
     """(cold command, warm command, description)."""
     if derive_command is not None:
         # the same command twice: the first run fills the empty cache, the second reads it
-        return list(derive_command), list(derive_command), " ".join(derive_command)
+        label = " ".join("python" if part == sys.executable else part for part in derive_command)
+        return list(derive_command), list(derive_command), label
     names = _model_names(settings)
     cold = [sys.executable, "-c", _COLD_SCRIPT.format(names=names)]
     warm = [sys.executable, "-c", _WARM_SCRIPT.format(names=names)]
@@ -322,8 +392,9 @@ def measure_derive(derive_command: list[str] | None, settings: BenchSettings) ->
         for attempt in range(settings.cold_repeats):
             cache_dir = os.path.join(root, f"cold-{attempt}")  # new and empty: no cache
             cold_times.append(_timed_run(cold_cmd, cache_dir))
-        if not any(Path(cache_dir).iterdir()):
-            raise RuntimeError(f"{label} stored nothing in the cache: a warm timing would be another cold one")
+        if not (Path(cache_dir).is_dir() and any(Path(cache_dir).iterdir())):
+            raise RuntimeError(f"{label} stored nothing in the cache: "
+                               "a warm timing would be another cold one")
         for _ in range(settings.warm_repeats):
             warm_times.append(_timed_run(warm_cmd, cache_dir))
     return statistics.median(cold_times), statistics.median(warm_times), label
@@ -332,11 +403,11 @@ def measure_derive(derive_command: list[str] | None, settings: BenchSettings) ->
 def _derive_rows(derive_command: list[str] | None, settings: BenchSettings) -> tuple[BenchRow, BenchRow]:
     cold, warm, label = measure_derive(derive_command, settings)
     cold_row = BenchRow(
-        name="derive, cold", what=f"{label}: fresh interpreter, empty cache, median of {settings.cold_repeats}",
+        name="derive, cold", what=f"{label}; new process, empty cache; median of {settings.cold_repeats}",
         seconds=cold, baseline_name="", baseline_seconds=None, ratio=None,
         goal=f"< {COLD_GOAL_SECONDS:g} s", met=None if settings.quick else cold < COLD_GOAL_SECONDS)
     warm_row = BenchRow(
-        name="derive, warm", what=f"{label}: fresh interpreter, cache hit, median of {settings.warm_repeats}",
+        name="derive, warm", what=f"{label}; new process, cache hit; median of {settings.warm_repeats}",
         seconds=warm, baseline_name="derive, cold", baseline_seconds=cold, ratio=_ratio(warm, cold),
         goal=f"< {WARM_GOAL_SECONDS:g} s", met=None if settings.quick else warm < WARM_GOAL_SECONDS)
     return cold_row, warm_row
@@ -347,24 +418,27 @@ def run_benchmarks(quick: bool = False, derive_command: list[str] | None = None)
     "derive"]``) is run once against an empty cache and then again against the cache it filled;
     by default a script calling ``derive.proofs.prove_models`` and ``derive.cache`` stands in."""
     settings = QUICK if quick else FULL
-    torch = _import_torch()
-    single_hand, single_torch = _single_rows(settings, torch)
-    batch_hand, batch_torch = _batch_rows(settings, torch)
+    numpy_times = measure_numpy(settings)
+    torch = _measure_torch_apart(settings)
     # the proofs run last: their worker processes would otherwise compete with the kernels
     cold, warm = _derive_rows(derive_command, settings)
-    return single_hand, batch_hand, single_torch, batch_torch, cold, warm
+    return (*_kernel_rows(settings, numpy_times, torch), cold, warm)
 
 
 # ---------------------------------------------------------------- rendering
 
+def _three_digits(x: float) -> str:
+    return f"{x:.2f}" if x < 9.995 else f"{x:.1f}" if x < 99.95 else f"{x:.0f}"
+
+
 def format_seconds(seconds: float | None) -> str:
     if seconds is None:
         return "—"
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.1f} µs"
-    if seconds < 1:
-        return f"{seconds * 1e3:.2f} ms"
-    return f"{seconds:.2f} s"
+    if seconds < 0.9995e-3:
+        return f"{_three_digits(seconds * 1e6)} µs"
+    if seconds < 0.9995:
+        return f"{_three_digits(seconds * 1e3)} ms"
+    return f"{_three_digits(seconds)} s"
 
 
 def format_ratio(ratio: float | None) -> str:
@@ -385,15 +459,23 @@ def _cells(row: BenchRow) -> tuple[str, ...]:
 
 
 def benchmark_table(rows: Iterable[BenchRow]) -> Table:
-    table = Table(title="gradproof bench (median per call; ratio = ours / baseline)",
-                  title_justify="left", header_style="bold")
-    for header in _HEADERS:
-        numeric = header in ("ours", "baseline time", "ratio")
-        table.add_column(header, justify="right" if numeric else "left",
-                         overflow="fold", max_width=48 if header == "what" else None)
+    # "what" and the baseline's name go on a dim second line so the table stays legible at 80 columns
+    table = Table(title="gradproof bench: median time per call; ratio = ours / baseline",
+                  title_justify="left", header_style="bold", show_lines=True)
+    table.add_column("benchmark", ratio=1, overflow="fold")
+    table.add_column("ours", justify="right", no_wrap=True)
+    table.add_column("baseline", justify="right", max_width=18)
+    table.add_column("ratio", justify="right", no_wrap=True)
+    table.add_column("goal", no_wrap=True)
+    table.add_column("met", no_wrap=True)
     for row in rows:
-        *cells, met = _cells(row)
-        table.add_row(*cells, Text(met, style=_MET_STYLE[row.met]))
+        name, what, ours, baseline, baseline_time, ratio, goal, met = _cells(row)
+        benchmark = Text(name, style="bold")
+        benchmark.append(f"\n{what}", style="dim")
+        against = Text(baseline_time)
+        if row.baseline_name:
+            against.append(f"\n{baseline}", style="dim")
+        table.add_row(benchmark, ours, against, ratio, goal, Text(met, style=_MET_STYLE[row.met]))
     return table
 
 
@@ -402,7 +484,7 @@ def _md_escape(text: str) -> str:
 
 
 def benchmark_markdown(rows: Iterable[BenchRow]) -> str:
-    lines = ["| " + " | ".join(_HEADERS) + " |",
-             "|" + "|".join("---:" if h in ("ours", "baseline time", "ratio") else "---" for h in _HEADERS) + "|"]
+    align = ("---:" if h in ("ours", "baseline time", "ratio") else "---" for h in _HEADERS)
+    lines = ["| " + " | ".join(_HEADERS) + " |", "|" + "|".join(align) + "|"]
     lines += ["| " + " | ".join(_md_escape(c) for c in _cells(row)) + " |" for row in rows]
     return "\n".join(lines) + "\n"

@@ -53,6 +53,7 @@ def build_parser() -> Parser:
 
     b = sub.add_parser("bench", help="benchmarks: proof time cold and cached, generated code against baselines")
     b.add_argument("--quick", action="store_true", help="small sizes, few repeats (a smoke test)")
+    b.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
     return parser
 
 
@@ -145,9 +146,13 @@ def cmd_run(args, out: Console) -> int:
 
 
 def cmd_bench(args, out: Console) -> int:
-    from .bench import benchmark_table, run_benchmarks
+    from .bench import benchmark_markdown, benchmark_table, run_benchmarks
 
-    out.print(benchmark_table(run_benchmarks(quick=args.quick)))
+    # the derive rows time the real command, interpreter start and all
+    rows = run_benchmarks(quick=args.quick, derive_command=[sys.executable, "-m", "verify.cli", "derive"])
+    out.print(benchmark_table(rows))
+    if args.markdown:
+        _write(args.markdown, benchmark_markdown(rows))
     return EXIT_OK
 
 
