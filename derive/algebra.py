@@ -25,15 +25,19 @@ def at(indices, k):
     return indices(k) if isinstance(indices, sp.Lambda) else indices[k]
 
 
-class Softmax(MatrixExpr):
-    """Column-wise softmax: entry (a, b) = exp(s_ab) / sum_q exp(s_qb)."""
+class _SameShape(MatrixExpr):
+    """A node of one matrix argument whose result has that argument's shape."""
 
-    def __new__(cls, s):
-        return MatrixExpr.__new__(cls, s)
+    def __new__(cls, x):
+        return MatrixExpr.__new__(cls, x)
 
     @property
     def shape(self):
         return self.args[0].shape
+
+
+class Softmax(_SameShape):
+    """Column-wise softmax: entry (a, b) = exp(s_ab) / sum_q exp(s_qb)."""
 
     def _entry(self, a, b, **kwargs):
         s, q = self.args[0], _bound()
@@ -60,29 +64,15 @@ def logistic(x):
     return 1 / (1 + exp(-x))
 
 
-class Sigmoid(MatrixExpr):
+class Sigmoid(_SameShape):
     """Element-wise logistic function."""
-
-    def __new__(cls, x):
-        return MatrixExpr.__new__(cls, x)
-
-    @property
-    def shape(self):
-        return self.args[0].shape
 
     def _entry(self, a, b, **kwargs):
         return logistic(el(self.args[0], a, b))
 
 
-class LogSigmoid(MatrixExpr):
+class LogSigmoid(_SameShape):
     """Element-wise log of the logistic function (printed in its overflow-free form)."""
-
-    def __new__(cls, x):
-        return MatrixExpr.__new__(cls, x)
-
-    @property
-    def shape(self):
-        return self.args[0].shape
 
     def _entry(self, a, b, **kwargs):
         return log(logistic(el(self.args[0], a, b)))

@@ -39,7 +39,7 @@ class Function:
 
 
 def _claims():
-    return {(m, cl.name): cl for make in MODELS.values() for cl in make().claims for m in [cl.model]}
+    return {(cl.model, cl.name): cl for make in MODELS.values() for cl in make().claims}
 
 
 def _cite(claim) -> str:
@@ -358,21 +358,16 @@ def skipgram(currentCenterWord, windowSize, outsideWords, word2Ind, centerWordVe
 
 
 def render_function(f: Function) -> str:
-    lines = [f"def {f.name}({f.params}):", f'    """{f.doc}'.replace("\n", "\n    ")]
-    proved = [s.claim for s in f.steps if s.claim]
-    lines.append("")
-    lines.append("    Claims:")
+    lines = [f"def {f.name}({f.params}):", f'    """{f.doc}'.replace("\n", "\n    "), "", "    Claims:"]
     lines += [f"        {step.name}: {step.claim}" for step in f.steps if step.claim]
     lines.append('    """')
     lines += [f"    {p}" for p in f.prelude]
     for step in f.steps:
         lines.append(f"    {step.name} = {to_numpy(step.expr)}")
     lines.append(f"    return {f.returns}")
-    del proved
     return "\n".join(lines)
 
 
 def generate() -> str:
     body = "\n\n\n".join(render_function(f) for f in functions())
-    text = PREAMBLE.format(command=REGENERATE) + "\n\n" + body + "\n" + SKIPGRAM
-    return text
+    return PREAMBLE.format(command=REGENERATE) + "\n\n" + body + "\n" + SKIPGRAM
