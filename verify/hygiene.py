@@ -1,0 +1,64 @@
+"""Hygiene: what must hold before finite differences mean anything."""
+from __future__ import annotations
+
+import numpy as np
+
+from .problem import Evaluation, Point, Problem
+from .results import Finding
+
+
+def mutated_inputs(before: Point, after: Point, problem: Problem) -> list[Finding]:
+    return [Finding("mutation", "error", f"the function modified its input {name} "
+                    f"({int(np.sum(before[name] != after[name]))} entries changed): callers' arrays are not safe")
+            for name in before if not _same(before[name], after[name])]
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    # the NaN-aware comparison costs 8x more: only needed when the plain one fails
+    return np.array_equal(a, b) or np.array_equal(a, b, equal_nan=True)
+
+
+def structure(ev: Evaluation, problem: Problem) -> list[Finding]:
+    findings = []
+    if isinstance(ev.loss, complex) or not np.isfinite(np.real(ev.loss)):
+        findings.append(Finding("nonfinite", "error", f"the loss is {ev.loss}"))
+    for name, x in problem.point.items():
+        g = np.asarray(ev.grads[name]) if ev.grads[name] is not None else None
+        label = problem.label(name)
+        if g is None or g.dtype == object or not np.issubdtype(g.dtype, np.number):
+            findings.append(Finding("dtype", "error", f"{label} is not a numeric array ({type(ev.grads[name]).__name__})"))
+            continue
+        if g.shape != x.shape:
+            findings.append(Finding("shape", "error", f"{label} has shape {g.shape}, but its input has shape {x.shape}"))
+            continue
+        bad = ~np.isfinite(g)
+        if bad.any():
+            first = np.unravel_index(int(np.argmax(bad)), g.shape)
+            findings.append(Finding("nonfinite", "error", f"{label} has {int(bad.sum())} NaN or inf entries, "
+                                    f"first at {label}{list(first)}"))
+        if g.dtype == np.float32:
+            findings.append(Finding("float32", "info", f"{label} is float32: the code computes in single precision, "
+                                    "so finite differences use float32 steps and tolerances (about 1e-3 relative); "
+                                    "a gradient right only to float32 precision still passes"))
+        elif g.dtype != np.float64:
+            findings.append(Finding("dtype", "warning", f"{label} has dtype {g.dtype}, not float64"))
+    return findings
+
+
+def nondeterminism(first: Evaluation, second: Evaluation, problem: Problem) -> list[Finding]:
+    """Two calls at the same point must agree exactly; otherwise no difference quotient means anything."""
+    out = []
+    if first.loss != second.loss:
+        out.append(Finding("nondeterminism", "error", f"two calls at the same point returned losses {first.loss!r} "
+                           f"and {second.loss!r}: seed or remove the randomness before checking"))
+    for name in problem.point:
+        a, b = np.asarray(first.grads[name]), np.asarray(second.grads[name])
+        if a.shape == b.shape and not _same(a, b):
+            out.append(Finding("nondeterminism", "error", f"two calls at the same point returned different "
+                               f"{problem.label(name)} (max difference {float(np.max(np.abs(a - b))):.3g})"))
+    return out
+
+
+def gradient_dtype(ev: Evaluation, problem: Problem) -> np.dtype:
+    dtypes = [np.asarray(ev.grads[n]).dtype for n in problem.point]
+    return np.dtype(np.float32) if any(d == np.float32 for d in dtypes) else np.dtype(np.float64)

@@ -1,0 +1,92 @@
+"""Find the wrong coordinates of a gradient by group testing.
+
+A direction d that exposes an error is restricted to blocks of coordinates (flat index
+ranges, so 2-D inputs split by rows first, then by columns).  Along d restricted to a
+block B, the analytic and numeric directional derivatives are both additive over B's
+halves, so testing the left half gives the right half by subtraction: one test per
+level, about log2(n) tests per wrong coordinate, explored best-first.
+"""
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .finite import Derivative
+from .problem import Point
+from .results import Block, Entry
+
+# A block test: (input name, start, stop) -> Derivative of the loss along d restricted to it
+Tester = Callable[[str, int, int], Derivative]
+
+
+@dataclass(frozen=True)
+class Tested:
+    name: str
+    start: int
+    stop: int
+    analytic: float
+    numeric: float
+    error: float  # error estimate of numeric
+    depth: int
+
+    @property
+    def excess(self) -> float:
+        return abs(self.analytic - self.numeric) / self.error
+
+    @property
+    def width(self) -> int:
+        return self.stop - self.start
+
+
+def _entry_name(label: str, shape: tuple[int, ...], flat: int) -> str:
+    return f"{label}[{', '.join(map(str, np.unravel_index(flat, shape)))}]"
+
+
+def localise(roots: list[Tested], test: Tester, grads: Point, direction: Point, labels: dict[str, str],
+             tolerance_factor: float, budget: int) -> tuple[dict[str, list[Entry]], dict[str, list[Block]]]:
+    """Best-first bisection from the failing roots; returns worst entries and a row-block map per input."""
+    heap = [(-r.excess, i, r) for i, r in enumerate(roots)]
+    heapq.heapify(heap)
+    counter, tests = len(heap), 0
+    found: dict[str, list[Entry]] = {}
+    blocks: dict[str, list[Block]] = {}
+    while heap and tests < budget:
+        _, _, block = heapq.heappop(heap)
+        if block.excess <= tolerance_factor:
+            continue
+        shape = grads[block.name].shape
+        _record_block(blocks, block, shape, labels)
+        if block.width == 1:
+            d = float(direction[block.name].flat[block.start])
+            found.setdefault(block.name, []).append(Entry(
+                _entry_name(labels[block.name], shape, block.start),
+                float(grads[block.name].flat[block.start]), block.numeric / d if d else float("nan")))
+            continue
+        middle = (block.start + block.stop) // 2
+        left_d = test(block.name, block.start, middle)
+        tests += 1
+        g, d = grads[block.name].reshape(-1), direction[block.name].reshape(-1)
+        left_a = float(np.dot(g[block.start:middle], d[block.start:middle]))
+        left = Tested(block.name, block.start, middle, left_a, left_d.value, left_d.error, block.depth + 1)
+        right = Tested(block.name, middle, block.stop, block.analytic - left_a, block.numeric - left_d.value,
+                       block.error + left_d.error, block.depth + 1)
+        for child in (left, right):
+            counter += 1
+            heapq.heappush(heap, (-child.excess, counter, child))
+    for entries in found.values():
+        entries.sort(key=lambda e: -abs(e.analytic - e.numeric))
+    return found, blocks
+
+
+def _record_block(blocks, block: Tested, shape, labels) -> None:
+    """Blocks of whole rows near the top of the search make the error map."""
+    if len(shape) != 2 or block.depth > 4:
+        return
+    cols = shape[1]
+    if block.start % cols or block.stop % cols:
+        return
+    rows = f"{block.start // cols}-{block.stop // cols - 1}"
+    blocks.setdefault(block.name, []).append(Block(rows, block.analytic, block.numeric, block.error))
