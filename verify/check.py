@@ -185,7 +185,7 @@ def _every_coordinate(ctx: _Context) -> tuple[list[InputCheck], list[Finding]]:
         worst = tuple(Entry(f"{label}[{', '.join(map(str, np.unravel_index(int(i), x.shape)))}]",
                             float(analytic[i]), float(numeric[i])) for i in order if bad[i])
         rel = diff / np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), 1e-300)
-        method = "every coordinate: " + ("complex step" if use_complex else "central differences + Richardson")
+        method = "every coordinate, " + ("complex step" if use_complex else "Richardson")
         checks.append(InputCheck(label, not bad.any(), method, float(diff.max(initial=0.0)),
                                  float(rel.max(initial=0.0)), float(np.median(tol)) if tol.size else 0.0,
                                  x.size, worst, note=_kink_note(ctx, name, bad)))
@@ -280,17 +280,23 @@ def _weighted(ctx: _Context, direction: dict[str, np.ndarray], factor: float = 8
     return direction
 
 
+def _signal_finding(ctx: _Context) -> list[Finding]:
+    if not ctx.problem.signal_rows:
+        return []
+    return [Finding("probe", "info", f"structure-aware probe on the rows that carry signal: {_signal_text(ctx)}")]
+
+
 def _signal_text(ctx: _Context) -> str:
     return ", ".join(f"{len(r)} rows of {ctx.problem.label(k)}" for k, r in ctx.problem.signal_rows.items())
 
 
 def _probes(ctx: _Context, large: bool) -> list[tuple[str, dict[str, np.ndarray]]]:
     if large:
-        what = "random direction" + (f" with signal rows weighted x8 ({_signal_text(ctx)})" if ctx.problem.signal_rows else "")
+        what = "random direction" + (" (signal rows x8)" if ctx.problem.signal_rows else "")
         return [(what, _weighted(ctx, _random_direction(ctx)))]
-    probes = [("random direction", _random_direction(ctx)), ("second random direction", _random_direction(ctx))]
+    probes = [("random direction", _random_direction(ctx)), ("random direction", _random_direction(ctx))]
     if ctx.problem.signal_rows:
-        probes.append((f"structure probe ({_signal_text(ctx)})", _random_direction(ctx, ctx.problem.signal_rows)))
+        probes.append(("structure probe", _random_direction(ctx, ctx.problem.signal_rows)))
     return probes
 
 
@@ -304,7 +310,9 @@ def _directional(ctx: _Context, budget: int, large: bool) -> tuple[list[InputChe
         analytic, size = ctx.analytic(direction)
         outcomes.append((what, direction, numeric, analytic, ctx.tolerance(numeric, size)))
     failing = [o for o in outcomes if abs(o[3] - o[2].value) > o[4]]
-    method = " + ".join(what for what, *_ in outcomes) + ": central differences + Richardson"
+    names = [what for what, *_ in outcomes]
+    method = ", ".join(f"{names.count(n)} {n}s" if names.count(n) > 1 else n for n in dict.fromkeys(names)) + ", Richardson"
+    findings += _signal_finding(ctx)
     if not failing:
         return _joint_pass(ctx, outcomes, method), findings
     what, direction, numeric, analytic, tol = max(failing, key=lambda o: abs(o[3] - o[2].value) / o[4])
@@ -319,13 +327,18 @@ def _directional(ctx: _Context, budget: int, large: bool) -> tuple[list[InputChe
                             + ("(t^1: the gradient is wrong)" if not taylor.says_correct else
                                "(t^2 expected for a right gradient: finite differences and the Taylor test disagree)")))
     ctx.report("localising", 0, 1)
-    return _localised(ctx, direction, method, budget), findings
+    return _localised(ctx, direction, method + "; localised by group testing", budget), findings
+
+
+def _norm(direction: Point) -> float:
+    return float(np.sqrt(sum(np.vdot(d, d) for d in direction.values()))) or 1.0
 
 
 def _joint_pass(ctx, outcomes, method, note="") -> list[InputCheck]:
-    abs_err = max(abs(a - n.value) for _, _, n, a, _ in outcomes)
+    """Errors along a unit direction (gradient units): |g.d - numeric| / |d|."""
+    abs_err = max(abs(a - n.value) / _norm(d) for _, d, n, a, _ in outcomes)
     rel_err = max(abs(a - n.value) / max(abs(a), abs(n.value), 1e-300) for _, _, n, a, _ in outcomes)
-    tol = min(t for *_, t in outcomes)
+    tol = min(t / _norm(d) for _, d, _, _, t in outcomes)
     return [InputCheck(ctx.problem.label(k), True, method, abs_err, rel_err, tol, x.size, note=note)
             for k, x in ctx.problem.point.items()]
 
@@ -352,7 +365,7 @@ def _localised(ctx: _Context, direction: Point, method: str, budget: int) -> lis
         rels = [abs(e.analytic - e.numeric) / max(abs(e.analytic), abs(e.numeric), 1e-300) for e in entries]
         abs_err = max(diffs) if diffs else abs(root.analytic - root.numeric)
         rel_err = max(rels) if rels else abs(root.analytic - root.numeric) / max(abs(root.analytic), abs(root.numeric), 1e-300)
-        checks.append(InputCheck(labels[root.name], not failed, method + "; localised by group testing",
+        checks.append(InputCheck(labels[root.name], not failed, method,
                                  abs_err, rel_err, root.error * SAFETY, ctx.problem.point[root.name].size,
                                  tuple(entries[:5]), tuple(blocks.get(root.name, [])[:8])))
     return checks

@@ -51,10 +51,31 @@ def build_parser() -> Parser:
     r.add_argument("--reports", metavar="DIR", default="reports", help="directory for the reports (default ./reports)")
     r.add_argument("--json", metavar="PATH", help="also write the derive results as JSON")
 
+    v = sub.add_parser("verify", help="check gradient code against finite differences")
+    v.add_argument("target", nargs="?", metavar="FILE.py:FUNCTION",
+                   help="a function with a known signature (default: the generated reference of every model)")
+    v.add_argument("--vocab", type=_positive, default=5000, metavar="N", help="vocabulary size |V| (default 5000)")
+    v.add_argument("--dim", type=_positive, default=100, metavar="D", help="embedding size N (default 100)")
+    v.add_argument("--seed", type=int, default=0, metavar="S", help="seed for inputs and probes (default 0)")
+    v.add_argument("--signature", metavar="NAME", help="the known signature FUNCTION has, when its name differs")
+    v.add_argument("--json", metavar="PATH", help="also write the result as JSON")
+    v.add_argument("--timeout", type=_positive, default=600, metavar="SECONDS",
+                   help="give up on the target after this long (default 600)")
+
     b = sub.add_parser("bench", help="benchmarks: proof time cold and cached, generated code against baselines")
     b.add_argument("--quick", action="store_true", help="small sizes, few repeats (a smoke test)")
     b.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: '{text}'") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {value}")
+    return value
 
 
 def _models(names: list[str] | None) -> tuple[str, ...]:
@@ -156,7 +177,86 @@ def cmd_bench(args, out: Console) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"derive": cmd_derive, "generate": cmd_generate, "run": cmd_run, "bench": cmd_bench}
+BUILT_IN = ("naiveSoftmaxLossAndGradient", "negSamplingLossAndGradient", "skipgram",
+            "naiveSoftmaxLossAndGradientBatch", "naive_softmax_loss_and_gradients", "neg_sampling_loss_and_gradients")
+
+
+def verify_built_in(vocab: int, dim: int, seed: int, progress=None):
+    """The generated reference of every model, checked in this process (it is our own code)."""
+    from derive import reference
+    from verify.check import check_problem
+    from verify.signatures import problem_for
+
+    companions = {"naiveSoftmaxLossAndGradient": reference.naiveSoftmaxLossAndGradient}
+    return [check_problem(problem_for(getattr(reference, name), vocab, dim, seed, companions=companions),
+                          seed=seed, progress=progress) for name in BUILT_IN]
+
+
+def cmd_verify(args, out: Console) -> int:
+    from .render import check_json, check_table
+
+    if args.target is None:
+        results = verify_built_in(args.vocab, args.dim, args.seed)
+        for r in results:
+            out.print(check_table(r))
+        if args.json:
+            _write(args.json, json.dumps({"results": [check_json(r) for r in results]}, indent=2) + "\n")
+        return EXIT_OK if all(r.passed for r in results) else EXIT_FAILED
+    data = run_child(args.target, args.vocab, args.dim, args.seed, args.timeout, args.signature)
+    from .results import Block, Entry, Finding, GradientCheck, InputCheck
+
+    result = GradientCheck(
+        data["target"], data["passed"],
+        tuple(InputCheck(**{**c, "worst": tuple(Entry(**e) for e in c["worst"]),
+                            "blocks": tuple(Block(**b) for b in c["blocks"])}) for c in data["checks"]),
+        tuple(Finding(**f) for f in data["hygiene"]), data["seconds"], data["evaluations"], data["seed"],
+        data["step"], data["dtype"], data["versions"])
+    out.print(check_table(result))
+    if data.get("output"):
+        out.print(f"[dim]the function printed {len(data['output'])} characters (kept in --json)[/]")
+    if args.json:
+        _write(args.json, json.dumps({k: v for k, v in data.items()}, indent=2) + "\n")
+    return EXIT_OK if data["passed"] else EXIT_FAILED
+
+
+def run_child(target: str, vocab: int, dim: int, seed: int, timeout: int, signature: str | None = None) -> dict:
+    """Check FILE.py:FUNCTION in a child process; a crash or hang there is an input error here."""
+    import os
+    import signal
+    import subprocess
+    import tempfile
+
+    path, sep, name = target.rpartition(":")
+    if not sep or not path or not name:
+        raise UsageError(f"target '{target}' is not FILE.py:FUNCTION")
+    with tempfile.TemporaryDirectory(prefix="gradproof-") as tmp:
+        result_path = os.path.join(tmp, "result.json")
+        command = [sys.executable, "-m", "verify.child", path, name, str(vocab), str(dim), str(seed), result_path,
+                   "1" if sys.stderr.isatty() else "0", signature or name]
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            code = child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)  # its whole process group: nothing it started survives
+            child.wait()
+            raise UsageError(f"{target}: no result after {timeout} s (it may loop forever); use --timeout to wait longer") from None
+        finally:
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            data = json.loads(Path(result_path).read_text())
+        except (OSError, ValueError):
+            how = f"signal {-code}" if code < 0 else f"exit code {code}"
+            raise UsageError(f"{target}: the check process died ({how}) before reporting; "
+                             "the function may call sys.exit or crash the interpreter") from None
+    if "load_error" in data:
+        raise UsageError(data["load_error"])
+    return data
+
+
+COMMANDS = {"derive": cmd_derive, "generate": cmd_generate, "run": cmd_run, "bench": cmd_bench, "verify": cmd_verify}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from derive.results import ClaimResult
+from verify.results import GradientCheck
 
 STATUS_STYLE = {"proved": "bold green", "failed": "bold red"}
 
@@ -72,4 +73,60 @@ def derive_markdown(models: Sequence[tuple[str, str, str]], results: Sequence[Cl
         for r in mine:
             status = "proved" if r.status == "proved" else f"**failed**: {failure_reason(r)}"
             lines.append(f"| {r.name} | {r.equation or ''} | ${r.statement}$ | {status} | {r.explicit_cases} |")
+    return "\n".join(lines) + "\n"
+
+
+# -- gradient checks -----------------------------------------------------------------------------
+
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
+
+
+def _num(x: float) -> str:
+    return f"{x:.3g}" if isinstance(x, float) else str(x)
+
+
+def check_table(result: GradientCheck) -> Table:
+    verdict = Text("PASSED", style="bold green") if result.passed else Text("FAILED", style="bold red")
+    title = Text.assemble(f"gradproof verify {result.target}: ", verdict,
+                          f"  ({result.evaluations} evaluations, {result.seconds:.2f} s, seed {result.seed})")
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for column, justify in (("input", "left"), ("method", "left"), ("max abs err", "right"),
+                            ("max rel err", "right"), ("tolerance", "right"), ("verdict", "left")):
+        table.add_column(column, justify=justify)
+    for c in result.checks:
+        verdict_text = Text("ok" if c.passed else "WRONG", style="green" if c.passed else "bold red")
+        if c.note:
+            verdict_text.append(f" ({c.note})", style="yellow")
+        table.add_row(Text(c.input), Text(c.method), _num(c.max_abs_error), _num(c.max_rel_error),
+                      _num(c.tolerance), verdict_text)
+        for e in c.worst:
+            table.add_row("", Text(f"  {e.index}", style="red"), "", "", "",
+                          Text(f"analytic {e.analytic:.6g} vs numeric {e.numeric:.6g}", style="red"))
+        for b in c.blocks:
+            table.add_row("", Text(f"  rows {b.rows}", style="yellow"), "", "", "",
+                          Text(f"error along the probe {abs(b.analytic - b.numeric):.2g} "
+                               f"(tolerance {b.tolerance:.2g})", style="yellow"))
+    for f in result.hygiene:
+        table.add_row(Text(f.kind, style=SEVERITY_STYLE.get(f.severity, "")), Text(f.message), "", "", "",
+                      Text(f.severity, style=SEVERITY_STYLE.get(f.severity, "")))
+    return table
+
+
+def check_json(result: GradientCheck) -> dict:
+    data = result.to_json()
+    return {
+        "target": data["target"], "passed": data["passed"],
+        "checks": [{k: c[k] for k in ("input", "passed", "method", "max_abs_error", "max_rel_error", "tolerance",
+                                      "coordinates", "worst", "blocks", "note")} for c in data["checks"]],
+        "hygiene": data["hygiene"], "seconds": round(data["seconds"], 4), "evaluations": data["evaluations"],
+        "seed": data["seed"], "step": data["step"], "dtype": data["dtype"], "versions": data["versions"],
+    }
+
+
+def check_markdown(results: Sequence[GradientCheck]) -> str:
+    lines = ["| target | input | method | max rel err | tolerance | verdict |", "|---|---|---|---:|---:|---|"]
+    for r in results:
+        for c in r.checks:
+            lines.append(f"| `{r.target}` | {c.input} | {c.method} | {c.max_rel_error:.2g} | {c.tolerance:.2g} | "
+                         f"{'ok' if c.passed else '**wrong**'}{' (' + c.note + ')' if c.note else ''} |")
     return "\n".join(lines) + "\n"
