@@ -47,7 +47,7 @@ def build_parser() -> Parser:
     g.add_argument("--check", action="store_true", help="only report whether the committed module is stale (exit 1)")
     g.add_argument("--output", metavar="PATH", help="where to write (default: the installed derive/reference.py)")
 
-    r = sub.add_parser("run", help="the main job: derive and prove, generate the reference code, write the reports")
+    r = sub.add_parser("run", help="the main job: derive and prove, generate the reference code, verify it, write the reports")
     r.add_argument("--reports", metavar="DIR", default="reports", help="directory for the reports (default ./reports)")
     r.add_argument("--json", metavar="PATH", help="also write the derive results as JSON")
 
@@ -61,6 +61,12 @@ def build_parser() -> Parser:
     v.add_argument("--json", metavar="PATH", help="also write the result as JSON")
     v.add_argument("--timeout", type=_positive, default=600, metavar="SECONDS",
                    help="give up on the target after this long (default 600)")
+
+    m = sub.add_parser("mutants", help="the mutation table: planted gradient bugs, caught or not, beside torch")
+    m.add_argument("--sizes", default="5000x100,50000x300", metavar="VxN,...", help="sizes (default 5000x100,50000x300)")
+    m.add_argument("--seeds", type=_positive, default=100, metavar="K", help="seeds for the correct code (default 100)")
+    m.add_argument("--no-torch", action="store_true", help="skip torch.autograd.gradcheck even if installed")
+    m.add_argument("--report", default="reports/mutation.md", metavar="PATH", help="Markdown report (default reports/mutation.md)")
 
     b = sub.add_parser("bench", help="benchmarks: proof time cold and cached, generated code against baselines")
     b.add_argument("--quick", action="store_true", help="small sizes, few repeats (a smoke test)")
@@ -161,6 +167,15 @@ def cmd_run(args, out: Console) -> int:
     report = Path(args.reports) / "derive.md"
     _write(str(report), derive_markdown(model_summaries(), results, "gradproof run"))
     out.print(f"wrote {report}")
+    from .render import check_markdown, check_table
+
+    checks = verify_built_in(*RUN_SIZE, seed=0)
+    for check in checks:
+        out.print(check_table(check))
+    report = Path(args.reports) / "verify.md"
+    _write(str(report), check_markdown(checks, "gradproof run", f"|V| = {RUN_SIZE[0]:,}, N = {RUN_SIZE[1]}"))
+    out.print(f"wrote {report}")
+    status = status if all(c.passed for c in checks) else EXIT_FAILED
     out.print(f"done in {time.perf_counter() - start:.1f} s")
     proved = all(r.status == "proved" for r in results)
     return EXIT_OK if proved and status == EXIT_OK else EXIT_FAILED
@@ -177,6 +192,33 @@ def cmd_bench(args, out: Console) -> int:
     return EXIT_OK
 
 
+def _sizes(text: str) -> tuple[tuple[int, int], ...]:
+    try:
+        sizes = tuple(tuple(int(p) for p in item.lower().split("x")) for item in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or any(len(s) != 2 or min(s) <= 0 for s in sizes):
+        raise UsageError(f"--sizes '{text}': expected sizes like 5000x100,50000x300")
+    return sizes
+
+
+def cmd_mutants(args, out: Console) -> int:
+    from .mutation import mutation_table
+    from .render import mutation_markdown, mutation_rich
+
+    sizes = _sizes(args.sizes)
+    with out.status("running the mutation table") as status:
+        table = mutation_table(sizes, args.seeds, with_torch=False if args.no_torch else None,
+                               progress=lambda text: status.update(text))
+    out.print(mutation_rich(table))
+    _write(args.report, mutation_markdown(table, "gradproof mutants" + ("" if args.sizes == "5000x100,50000x300" else
+                                                                         f" --sizes {args.sizes}")))
+    out.print(f"wrote {args.report}")
+    ok = all(r.caught for r in table.mutants) and all(s.false_alarms == 0 for s in table.seeds)
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+RUN_SIZE = (5000, 100)  # the size `gradproof run` verifies the reference at
 BUILT_IN = ("naiveSoftmaxLossAndGradient", "negSamplingLossAndGradient", "skipgram",
             "naiveSoftmaxLossAndGradientBatch", "naive_softmax_loss_and_gradients", "neg_sampling_loss_and_gradients")
 
@@ -256,7 +298,8 @@ def run_child(target: str, vocab: int, dim: int, seed: int, timeout: int, signat
     return data
 
 
-COMMANDS = {"derive": cmd_derive, "generate": cmd_generate, "run": cmd_run, "bench": cmd_bench, "verify": cmd_verify}
+COMMANDS = {"derive": cmd_derive, "generate": cmd_generate, "run": cmd_run, "bench": cmd_bench, "verify": cmd_verify,
+            "mutants": cmd_mutants}
 
 
 def main(argv: list[str] | None = None) -> int:

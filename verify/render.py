@@ -123,10 +123,77 @@ def check_json(result: GradientCheck) -> dict:
     }
 
 
-def check_markdown(results: Sequence[GradientCheck]) -> str:
-    lines = ["| target | input | method | max rel err | tolerance | verdict |", "|---|---|---|---:|---:|---|"]
+def check_markdown(results: Sequence[GradientCheck], command: str, sizes: str) -> str:
+    """No timings or error magnitudes (they vary by machine and BLAS), so the report is reproducible."""
+    lines = ["# Verify report: the generated reference code against finite differences", "",
+             f"Written by `{command}` at {sizes}, seed {results[0].seed if results else 0}; a test fails when it is stale.",
+             "Each gradient of each function is compared with finite differences whose tolerance comes from",
+             "their own error estimate (verify/check.py).", "",
+             f"**{sum(r.passed for r in results)} of {len(results)} functions pass.**", "",
+             "| function | gradient | coordinates | method | evaluations | verdict |", "|---|---|---:|---|---:|---|"]
     for r in results:
         for c in r.checks:
-            lines.append(f"| `{r.target}` | {c.input} | {c.method} | {c.max_rel_error:.2g} | {c.tolerance:.2g} | "
+            lines.append(f"| `{r.target}` | {c.input} | {c.coordinates:,} | {c.method} | {r.evaluations} | "
                          f"{'ok' if c.passed else '**wrong**'}{' (' + c.note + ')' if c.note else ''} |")
     return "\n".join(lines) + "\n"
+
+
+# -- the mutation table ---------------------------------------------------------------------------
+
+
+def _yes(value) -> str:
+    return "n/a" if value is None else ("**caught**" if value else "missed")
+
+
+def mutation_markdown(table, command: str) -> str:
+    """table: verify.mutation.MutationTable."""
+    lines = ["# Mutation table: does the verifier catch wrong skip-gram gradients?", "",
+             f"Written by `{command}` (verifier source {table.source}; a test fails when the verifier or the",
+             "reference changes without this report being regenerated). Each mutant is a course-signature",
+             "function whose loss is right and whose gradient is wrong in one way (verify/mutants.py).",
+             "Times are wall-clock seconds on the machine that wrote the report.", ""]
+    sizes = sorted({(r.vocab, r.dim) for r in table.mutants})
+    has_torch = any(r.torch_caught is not None for r in table.mutants)
+    for vocab, dim in sizes:
+        lines += [f"## |V| = {vocab:,}, N = {dim}", "",
+                  "| mutant | caught | seconds | evaluations | where (worst entry: analytic vs numeric) |"
+                  + (" torch gradcheck fast mode | torch seconds |" if has_torch else ""),
+                  "|---|---|---:|---:|---|" + ("---|---:|" if has_torch else "")]
+        for r in (r for r in table.mutants if (r.vocab, r.dim) == (vocab, dim)):
+            row = f"| {r.mutant} | {_yes(r.caught)} | {r.seconds:.2f} | {r.evaluations} | {r.where.replace('|', '/')} |"
+            if has_torch:
+                row += f" {_yes(r.torch_caught)} | {'' if r.torch_seconds is None else f'{r.torch_seconds:.2f}'} |"
+            lines.append(row)
+        caught = sum(r.caught for r in table.mutants if (r.vocab, r.dim) == (vocab, dim))
+        total = sum(1 for r in table.mutants if (r.vocab, r.dim) == (vocab, dim))
+        lines += ["", f"Caught {caught} of {total}; all {total} in "
+                  f"{sum(r.seconds for r in table.mutants if (r.vocab, r.dim) == (vocab, dim)):.1f} s.", ""]
+    lines += ["## The correct generated code over many seeds", "",
+              "| function | size | seeds | false alarms | median check s | median call s | cost in calls |",
+              "|---|---|---:|---:|---:|---:|---:|"]
+    for s in table.seeds:
+        lines.append(f"| {s.signature} | {s.vocab:,} x {s.dim} | {s.seeds} | {s.false_alarms} | "
+                     f"{s.median_seconds:.3f} | {s.median_call_seconds:.4f} | {s.median_seconds / s.median_call_seconds:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def mutation_rich(table) -> Table:
+    has_torch = any(r.torch_caught is not None for r in table.mutants)
+    out = Table(title="gradproof mutants: wrong gradients and whether they are caught", title_justify="left",
+                header_style="bold")
+    for column in ("mutant", "size", "caught", "seconds", "where") + (("torch fast", "torch s") if has_torch else ()):
+        out.add_column(column, justify="right" if column in ("seconds", "torch s") else "left")
+    for r in table.mutants:
+        caught = Text("caught", style="green") if r.caught else Text("MISSED", style="bold red")
+        row = [Text(r.mutant), f"{r.vocab}x{r.dim}", caught, f"{r.seconds:.2f}", Text(r.where)]
+        if has_torch:
+            row += [Text("n/a" if r.torch_caught is None else ("caught" if r.torch_caught else "missed"),
+                         style="green" if r.torch_caught else "red"),
+                    "" if r.torch_seconds is None else f"{r.torch_seconds:.2f}"]
+        out.add_row(*row)
+    for s in table.seeds:
+        style = "green" if s.false_alarms == 0 else "bold red"
+        out.add_row(Text(f"correct {s.signature}"), f"{s.vocab}x{s.dim}",
+                    Text(f"{s.false_alarms} false alarms / {s.seeds} seeds", style=style),
+                    f"{s.median_seconds:.2f}", Text(f"{s.median_seconds / s.median_call_seconds:.1f} calls per check"))
+    return out

@@ -1,0 +1,133 @@
+"""gradproof verify on files: exit codes, JSON, isolation from crashing and hanging code; report freshness."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+STUDENT = textwrap.dedent('''
+    import numpy as np
+
+    def _softmax(x):
+        e = np.exp(x - x.max())
+        return e / e.sum()
+
+    def naiveSoftmaxLossAndGradient(centerWordVec, outsideWordIdx, outsideVectors, dataset):
+        y_hat = _softmax(outsideVectors @ centerWordVec)
+        delta = y_hat.copy()
+        delta[outsideWordIdx] -= 1
+        print("student output")
+        return -np.log(y_hat[outsideWordIdx]), outsideVectors.T @ delta, np.outer(delta, centerWordVec)
+
+    def off_by_one_entry(centerWordVec, outsideWordIdx, outsideVectors, dataset):
+        loss, g_center, g_outside = naiveSoftmaxLossAndGradient(centerWordVec, outsideWordIdx, outsideVectors, dataset)
+        g_outside[17, 3] += 0.01
+        return loss, g_center, g_outside
+
+    def loops_forever(centerWordVec, outsideWordIdx, outsideVectors, dataset):
+        import subprocess, sys
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])  # a child that must not survive
+        while True:
+            pass
+
+    def exits(centerWordVec, outsideWordIdx, outsideVectors, dataset):
+        import os
+        os._exit(3)
+''')
+
+
+@pytest.fixture()
+def student(tmp_path):
+    path = tmp_path / "student.py"
+    path.write_text(STUDENT)
+    return path
+
+
+def gradproof(*args, cwd=ROOT, timeout=300):
+    return subprocess.run([sys.executable, "-m", "verify.cli", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=timeout, env={**os.environ, "COLUMNS": "200"})
+
+
+def test_correct_function_passes_with_json(student, tmp_path):
+    out = tmp_path / "r.json"
+    r = gradproof("verify", f"{student}:naiveSoftmaxLossAndGradient", "--vocab", "800", "--dim", "12", "--json", str(out))
+    assert r.returncode == 0, r.stdout + r.stderr
+    data = json.loads(out.read_text())
+    assert data["passed"] is True and data["target"].endswith(":naiveSoftmaxLossAndGradient")
+    assert {c["input"] for c in data["checks"]} == {"gradCenterVec", "gradOutsideVecs"}
+    for c in data["checks"]:
+        assert {"input", "passed", "method", "max_abs_error", "max_rel_error", "worst"} <= set(c)
+    assert {"hygiene", "seconds", "seed", "step", "dtype", "versions"} <= set(data)
+    assert "student output" in data["output"]  # captured, not mixed into the report
+
+
+def test_wrong_entry_exits_1_and_is_named(student):
+    r = gradproof("verify", f"{student}:off_by_one_entry", "--signature", "naiveSoftmaxLossAndGradient",
+                  "--vocab", "3000", "--dim", "20")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "gradOutsideVecs[17, 3]" in r.stdout
+
+
+def test_a_hang_is_killed_with_its_children(student):
+    r = gradproof("verify", f"{student}:loops_forever", "--signature", "naiveSoftmaxLossAndGradient",
+                  "--vocab", "50", "--dim", "4", "--timeout", "3")
+    assert r.returncode == 2
+    assert "no result after 3 s" in r.stderr and "Traceback" not in r.stderr
+    leftover = subprocess.run(["pgrep", "-f", "time.sleep\\(600\\)"], capture_output=True, text=True)
+    assert leftover.stdout.strip() == "", "a process started by the target outlived the check"
+
+
+def test_hard_exit_in_the_target_is_reported(student):
+    r = gradproof("verify", f"{student}:exits", "--signature", "naiveSoftmaxLossAndGradient", "--vocab", "50", "--dim", "4")
+    assert r.returncode == 2 and "exit code 3" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("target, message", [
+    ("{student}:nope", "no function named 'nope'"),
+    ("{student}", "is not FILE.py:FUNCTION"),
+    ("{missing}:f", "no such file"),
+    ("{syntax}:f", "syntax error"),
+    ("{student}:_softmax", "unknown signature '_softmax'"),
+])
+def test_targets_that_cannot_be_loaded_exit_2(student, tmp_path, target, message):
+    syntax = tmp_path / "broken.py"
+    syntax.write_text("def f(:\n")
+    spec = target.format(student=student, missing=tmp_path / "missing.py", syntax=syntax)
+    r = gradproof("verify", spec)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in r.stderr
+    if "syntax" in message:
+        assert "broken.py:1:" in lines[0]  # the location of the error
+
+
+def test_verify_without_target_checks_every_built_in(tmp_path):
+    out = tmp_path / "all.json"
+    r = gradproof("verify", "--vocab", "400", "--dim", "8", "--json", str(out))
+    assert r.returncode == 0, r.stdout + r.stderr
+    results = json.loads(out.read_text())["results"]
+    assert len(results) >= 6 and all(x["passed"] for x in results)
+
+
+def test_verify_report_is_fresh():
+    from verify.cli import RUN_SIZE, verify_built_in
+    from verify.render import check_markdown
+
+    fresh = check_markdown(verify_built_in(*RUN_SIZE, seed=0), "gradproof run", f"|V| = {RUN_SIZE[0]:,}, N = {RUN_SIZE[1]}")
+    assert (ROOT / "reports" / "verify.md").read_text() == fresh, "reports/verify.md is stale: run `gradproof run`"
+
+
+def test_mutation_report_is_fresh():
+    from verify.mutants import MUTANTS
+    from verify.mutation import source_hash
+
+    text = (ROOT / "reports" / "mutation.md").read_text()
+    assert f"verifier source {source_hash()}" in text, "reports/mutation.md is stale: run `gradproof mutants`"
+    for m in MUTANTS:
+        assert f"| {m.name} | **caught** |" in text
+    assert "MISSED" not in text and "| missed |" not in text.split("torch")[0]
