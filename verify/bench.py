@@ -413,6 +413,37 @@ def _derive_rows(derive_command: list[str] | None, settings: BenchSettings) -> t
     return cold_row, warm_row
 
 
+VERIFY_GOAL_CALLS = 10.0
+
+
+def _verify_rows(settings: BenchSettings) -> tuple[BenchRow, ...]:
+    """A passing check of the generated code costs at most 10 loss-and-gradient calls (goal at
+    |V| = 50,000, N = 300): the median check time over 3 seeds against the median call time."""
+    from derive import reference
+    from verify.check import check_problem
+    from verify.signatures import problem_for
+
+    vocab, dim = (2_000, 20) if settings.quick else (50_000, 300)
+    rows = []
+    for name in ("naiveSoftmaxLossAndGradient", "negSamplingLossAndGradient"):
+        checks, calls = [], []
+        for seed in range(3):
+            problem = problem_for(getattr(reference, name), vocab, dim, seed)
+            start = time.perf_counter()
+            problem.evaluate(problem.point)
+            calls.append(time.perf_counter() - start)
+            result = check_problem(problem, seed=seed)
+            if not result.passed:
+                raise OutputMismatch(f"the verifier failed the correct {name}: a benchmark of it means nothing")
+            checks.append(result.seconds)
+        check, call = statistics.median(checks), statistics.median(calls)
+        rows.append(BenchRow(
+            name=f"verify, passing check of {name}", what=f"|V|={vocab:,}, N={dim}; median of 3 seeds",
+            seconds=check, baseline_name="one loss-and-gradient call", baseline_seconds=call, ratio=check / call,
+            goal=f"≤ {VERIFY_GOAL_CALLS:g}×", met=None if settings.quick else check / call <= VERIFY_GOAL_CALLS))
+    return tuple(rows)
+
+
 def run_benchmarks(quick: bool = False, derive_command: list[str] | None = None) -> tuple[BenchRow, ...]:
     """All benchmarks in one run.  ``derive_command`` (e.g. ``[sys.executable, "-m", "verify.cli",
     "derive"]``) is run once against an empty cache and then again against the cache it filled;
@@ -421,8 +452,9 @@ def run_benchmarks(quick: bool = False, derive_command: list[str] | None = None)
     numpy_times = measure_numpy(settings)
     torch = _measure_torch_apart(settings)
     # the proofs run last: their worker processes would otherwise compete with the kernels
+    verify_rows = _verify_rows(settings)
     cold, warm = _derive_rows(derive_command, settings)
-    return (*_kernel_rows(settings, numpy_times, torch), cold, warm)
+    return (*_kernel_rows(settings, numpy_times, torch), *verify_rows, cold, warm)
 
 
 # ---------------------------------------------------------------- rendering

@@ -33,9 +33,9 @@ def structure(ev: Evaluation, problem: Problem) -> list[Finding]:
             continue
         bad = ~np.isfinite(g)
         if bad.any():
-            first = np.unravel_index(int(np.argmax(bad)), g.shape)
+            first = ", ".join(str(int(i)) for i in np.unravel_index(int(np.argmax(bad)), g.shape))
             findings.append(Finding("nonfinite", "error", f"{label} has {int(bad.sum())} NaN or inf entries, "
-                                    f"first at {label}{list(first)}"))
+                                    f"first at {label}[{first}]"))
         if g.dtype == np.float32:
             findings.append(Finding("float32", "info", f"{label} is float32: the code computes in single precision, "
                                     "so finite differences use float32 steps and tolerances (about 1e-3 relative); "
@@ -45,17 +45,27 @@ def structure(ev: Evaluation, problem: Problem) -> list[Finding]:
     return findings
 
 
+# Two calls at one point may differ in the last bits: BLAS kernels take different SIMD paths
+# for differently aligned arrays.  Randomness shows up far above this.
+ROUNDING = 64
+
+
 def nondeterminism(first: Evaluation, second: Evaluation, problem: Problem) -> list[Finding]:
-    """Two calls at the same point must agree exactly; otherwise no difference quotient means anything."""
+    """Two calls at the same point must agree to rounding; otherwise no difference quotient means anything."""
     out = []
-    if first.loss != second.loss:
+    eps = float(np.finfo(gradient_dtype(first, problem)).eps)
+    a, b = complex(first.loss), complex(second.loss)
+    if not abs(a - b) <= ROUNDING * eps * max(abs(a), abs(b), 1e-300):
         out.append(Finding("nondeterminism", "error", f"two calls at the same point returned losses {first.loss!r} "
                            f"and {second.loss!r}: seed or remove the randomness before checking"))
     for name in problem.point:
-        a, b = np.asarray(first.grads[name]), np.asarray(second.grads[name])
-        if a.shape == b.shape and not _same(a, b):
+        g, h = np.asarray(first.grads[name], dtype=float), np.asarray(second.grads[name], dtype=float)
+        if g.shape != h.shape or _same(g, h):
+            continue
+        gap = float(np.max(np.abs(g - h)))
+        if not gap <= ROUNDING * eps * max(float(np.max(np.abs(g))), 1e-300):
             out.append(Finding("nondeterminism", "error", f"two calls at the same point returned different "
-                               f"{problem.label(name)} (max difference {float(np.max(np.abs(a - b))):.3g})"))
+                               f"{problem.label(name)} (max difference {gap:.3g})"))
     return out
 
 

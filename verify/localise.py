@@ -34,7 +34,9 @@ class Tested:
 
     @property
     def excess(self) -> float:
-        return abs(self.analytic - self.numeric) / self.error
+        """How many error estimates apart analytic and numeric are; inf when either is NaN."""
+        value = abs(self.analytic - self.numeric) / self.error
+        return value if value == value else float("inf")
 
     @property
     def width(self) -> int:
@@ -76,6 +78,13 @@ def localise(roots: list[Tested], test: Tester, grads: Point, direction: Point, 
         for child in (left, right):
             counter += 1
             heapq.heappush(heap, (-child.excess, counter, child))
+    # single coordinates already isolated cost no further test: report them too
+    for _, _, block in heap:
+        if block.width == 1 and block.excess > tolerance_factor:
+            d = float(direction[block.name].flat[block.start])
+            found.setdefault(block.name, []).append(Entry(
+                _entry_name(labels[block.name], grads[block.name].shape, block.start),
+                float(grads[block.name].flat[block.start]), block.numeric / d if d else float("nan")))
     for entries in found.values():
         entries.sort(key=lambda e: -abs(e.analytic - e.numeric))
     return found, blocks

@@ -51,7 +51,8 @@ def from_callable(fn: Callable, inputs: Mapping[str, object], *, wrt: Sequence[s
     (loss, {name: grad}) pair; with grad_fn, fn returns the loss and grad_fn the gradients."""
     point = as_point(inputs)
     names = tuple(wrt or point)
-    fixed = dict(fixed or {})
+    # inputs outside wrt are still arguments: they are held fixed
+    fixed = {**dict(fixed or {}), **{k: v for k, v in point.items() if k not in names}}
 
     def evaluate(x: Point) -> Evaluation:
         args = {**fixed, **x}
