@@ -49,7 +49,9 @@ def _entry_name(label: str, shape: tuple[int, ...], flat: int) -> str:
 
 def localise(roots: list[Tested], test: Tester, grads: Point, direction: Point, labels: dict[str, str],
              tolerance_factor: float, budget: int) -> tuple[dict[str, list[Entry]], dict[str, list[Block]]]:
-    """Best-first bisection from the failing roots; returns worst entries and a row-block map per input."""
+    """Greedy dives from the worst open block: split, test one half, follow the worse half
+    down to a single coordinate (about log2(n) tests), keep the other half for later dives.
+    Returns worst entries and a row-block map per input."""
     heap = [(-r.excess, i, r) for i, r in enumerate(roots)]
     heapq.heapify(heap)
     counter, tests = len(heap), 0
@@ -57,37 +59,49 @@ def localise(roots: list[Tested], test: Tester, grads: Point, direction: Point, 
     blocks: dict[str, list[Block]] = {}
     while heap and tests < budget:
         _, _, block = heapq.heappop(heap)
-        if block.excess <= tolerance_factor:
-            continue
-        shape = grads[block.name].shape
-        _record_block(blocks, block, shape, labels)
-        if block.width == 1:
-            d = float(direction[block.name].flat[block.start])
-            found.setdefault(block.name, []).append(Entry(
-                _entry_name(labels[block.name], shape, block.start),
-                float(grads[block.name].flat[block.start]), block.numeric / d if d else float("nan")))
-            continue
-        middle = (block.start + block.stop) // 2
-        left_d = test(block.name, block.start, middle)
-        tests += 1
-        g, d = grads[block.name].reshape(-1), direction[block.name].reshape(-1)
-        left_a = float(np.dot(g[block.start:middle], d[block.start:middle]))
-        left = Tested(block.name, block.start, middle, left_a, left_d.value, left_d.error, block.depth + 1)
-        right = Tested(block.name, middle, block.stop, block.analytic - left_a, block.numeric - left_d.value,
-                       block.error + left_d.error, block.depth + 1)
-        for child in (left, right):
+        while block.excess > tolerance_factor:
+            _record_block(blocks, block, grads[block.name].shape, labels)
+            if block.width == 1:
+                _record_entry(found, block, grads, direction, labels)
+                break
+            if tests >= budget:
+                counter += 1
+                heapq.heappush(heap, (-block.excess, counter, block))
+                break
+            left, right = _split(block, test, grads, direction)
+            tests += 1
+            worse, other = (left, right) if left.excess >= right.excess else (right, left)
             counter += 1
-            heapq.heappush(heap, (-child.excess, counter, child))
+            heapq.heappush(heap, (-other.excess, counter, other))
+            block = worse
     # single coordinates already isolated cost no further test: report them too
     for _, _, block in heap:
         if block.width == 1 and block.excess > tolerance_factor:
-            d = float(direction[block.name].flat[block.start])
-            found.setdefault(block.name, []).append(Entry(
-                _entry_name(labels[block.name], grads[block.name].shape, block.start),
-                float(grads[block.name].flat[block.start]), block.numeric / d if d else float("nan")))
+            _record_entry(found, block, grads, direction, labels)
     for entries in found.values():
         entries.sort(key=lambda e: -abs(e.analytic - e.numeric))
     return found, blocks
+
+
+def _split(block: Tested, test: Tester, grads: Point, direction: Point) -> tuple[Tested, Tested]:
+    """Test the left half; the right half is the block minus the left (both sides are linear in d)."""
+    middle = (block.start + block.stop) // 2
+    left_d = test(block.name, block.start, middle)
+    g, d = grads[block.name].reshape(-1), direction[block.name].reshape(-1)
+    left_a = float(np.dot(g[block.start:middle], d[block.start:middle]))
+    left = Tested(block.name, block.start, middle, left_a, left_d.value, left_d.error, block.depth + 1)
+    right = Tested(block.name, middle, block.stop, block.analytic - left_a, block.numeric - left_d.value,
+                   block.error + left_d.error, block.depth + 1)
+    return left, right
+
+
+def _record_entry(found, block: Tested, grads: Point, direction: Point, labels) -> None:
+    d = float(direction[block.name].flat[block.start])
+    entry = Entry(_entry_name(labels[block.name], grads[block.name].shape, block.start),
+                  float(grads[block.name].flat[block.start]), block.numeric / d if d else float("nan"))
+    entries = found.setdefault(block.name, [])
+    if entry not in entries:
+        entries.append(entry)
 
 
 def _record_block(blocks, block: Tested, shape, labels) -> None:
