@@ -68,6 +68,13 @@ def build_parser() -> Parser:
     m.add_argument("--no-torch", action="store_true", help="skip torch.autograd.gradcheck even if installed")
     m.add_argument("--report", default="reports/mutation.md", metavar="PATH", help="Markdown report (default reports/mutation.md)")
 
+    k = sub.add_parser("check", help="check every equation of a LaTeX derivation, step by step")
+    k.add_argument("document", metavar="DOC", help="a Markdown or LaTeX document")
+    k.add_argument("--notation", metavar="FILE", help="a TOML notation (default: the skip-gram exercise's)")
+    k.add_argument("--json", metavar="PATH", help="also write the verdicts as JSON")
+    k.add_argument("--markdown", metavar="PATH", help="also write the verdicts as Markdown")
+    k.add_argument("--trials", type=_positive, default=3, metavar="K", help="random instantiations (default 3)")
+
     b = sub.add_parser("bench", help="benchmarks: proof time cold and cached, generated code against baselines")
     b.add_argument("--quick", action="store_true", help="small sizes, few repeats (a smoke test)")
     b.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
@@ -219,6 +226,22 @@ def cmd_mutants(args, out: Console) -> int:
 
 
 RUN_SIZE = (5000, 100)  # the size `gradproof run` verifies the reference at
+def cmd_check(args, out: Console) -> int:
+    from .derivation.run import DocumentError, check_document
+    from .render import derivation_json, derivation_markdown, derivation_table
+
+    try:
+        result = check_document(args.document, args.notation, args.trials)
+    except DocumentError as e:
+        raise UsageError(str(e)) from None
+    out.print(derivation_table(result))
+    if args.json:
+        _write(args.json, json.dumps(derivation_json(result), indent=2) + "\n")
+    if args.markdown:
+        _write(args.markdown, derivation_markdown(result, f"gradproof check {args.document}"))
+    return EXIT_FAILED if result.count("fails") else EXIT_OK
+
+
 BUILT_IN = ("naiveSoftmaxLossAndGradient", "negSamplingLossAndGradient", "skipgram",
             "naiveSoftmaxLossAndGradientBatch", "naive_softmax_loss_and_gradients", "neg_sampling_loss_and_gradients")
 
@@ -299,7 +322,7 @@ def run_child(target: str, vocab: int, dim: int, seed: int, timeout: int, signat
 
 
 COMMANDS = {"derive": cmd_derive, "generate": cmd_generate, "run": cmd_run, "bench": cmd_bench, "verify": cmd_verify,
-            "mutants": cmd_mutants}
+            "mutants": cmd_mutants, "check": cmd_check}
 
 
 def main(argv: list[str] | None = None) -> int:

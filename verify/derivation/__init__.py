@@ -1,0 +1,1 @@
+"""Checking a derivation written in LaTeX, equation by equation and step by step."""

@@ -1,0 +1,76 @@
+"""A notation: the symbols of a derivation, their roles and shapes, and definitions.
+
+Read from TOML (or a front-matter block): sizes, index values, matrices with named
+columns, one-hot vectors, and definitions written in LaTeX.  The rules are generic; the
+skip-gram exercise's notation ships in notations/skipgram.toml.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SHIPPED = Path(__file__).with_name("notations")
+
+
+class NotationError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Symbol:
+    name: str
+    role: str  # matrix, vector, onehot, scalar
+    shape: tuple[str, ...] = ()
+    column: str | None = None  # the letter of a matrix's columns (u for U)
+    entry: str = "row-first"  # how a column letter's two subscripts read: u_{ij} = U[i, j]
+    at: str | None = None  # onehot: the index value of its one
+
+
+@dataclass(frozen=True)
+class Notation:
+    sizes: dict[str, int]
+    size_aliases: dict[str, str]
+    indices: dict[str, str]  # index value name -> the size it ranges over
+    symbols: dict[str, Symbol]
+    definitions: dict[str, str] = field(default_factory=dict)  # name -> LaTeX, in order
+    calls: dict[str, str] = field(default_factory=dict)
+
+    def size(self, name: str) -> int | None:
+        name = self.size_aliases.get(name, name)
+        return self.sizes.get(name)
+
+    def names(self) -> frozenset[str]:
+        """Multi-letter names the tokenizer must keep whole."""
+        return frozenset(n for n in list(self.symbols) + list(self.definitions) if len(n) > 1)
+
+
+def load(path: str | Path | None = None) -> Notation:
+    file = Path(path) if path else SHIPPED / "skipgram.toml"
+    try:
+        data = tomllib.loads(file.read_text())
+    except OSError as e:
+        raise NotationError(f"{file}: {e.strerror or e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise NotationError(f"{file}: {e}") from None
+    return from_dict(data, str(file))
+
+
+def from_dict(data: dict, where: str = "notation") -> Notation:
+    try:
+        sizes_table = dict(data.get("sizes", {}))
+        aliases = dict(sizes_table.pop("aliases", {}))
+        sizes = {k: int(v) for k, v in sizes_table.items()}
+        symbols = {}
+        for name, spec in data.get("symbols", {}).items():
+            shape = tuple(spec.get("shape", ())) or ((spec["size"],) if "size" in spec else ())
+            symbols[name] = Symbol(name, spec["role"], shape, spec.get("column"), spec.get("entry", "row-first"),
+                                   spec.get("at"))
+    except (KeyError, TypeError, ValueError) as e:
+        raise NotationError(f"{where}: bad entry: {e}") from None
+    for s in symbols.values():
+        unknown = [d for d in s.shape if d not in sizes]
+        if unknown:
+            raise NotationError(f"{where}: symbol {s.name} has an undeclared size {unknown[0]}")
+    return Notation(sizes, aliases, dict(data.get("indices", {})), symbols, dict(data.get("definitions", {})),
+                    dict(data.get("calls", {})))

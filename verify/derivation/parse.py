@@ -1,0 +1,118 @@
+"""LaTeX to a syntax tree, failing loudly: what the grammar does not cover is an error with
+its position, never a truncated expression (SymPy's antlr backend truncates silently)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from lark import Lark, Tree, UnexpectedInput
+
+GREEK = ("alpha", "beta", "gamma", "delta", "epsilon", "eta", "theta", "lambda", "mu", "sigma", "tau", "phi", "psi",
+         "omega", "pi")
+DROP = re.compile(r"\\left|\\right|\\bigl|\\bigr|\\Bigl|\\Bigr|\\big|\\Big|\\displaystyle|\\limits|\\,|\\;|\\!|\\quad|\\qquad|\\ ")
+TRANSPOSE = re.compile(r"\^\s*(\{\s*\\top\s*\}|\\top|\{\s*T\s*\}|T(?![A-Za-z]))")
+WRAPPERS = re.compile(r"\\(mathbf|boldsymbol|vec|mathrm|operatorname|bm)\s*\{([^{}]*)\}")
+FUNCTION_TEXT = re.compile(r"\\text\s*\{\s*(softmax|sigmoid|exp|log)\s*\}")
+MACROS = {r"\cdot": "*", r"\times": "*", r"\otimes": "⊗", r"\exp": "exp", r"\log": "log", r"\ln": "log",
+          r"\neq": "!=", r"\ne": "!="}
+
+
+class ParseError(Exception):
+    def __init__(self, message: str, column: int):
+        super().__init__(message)
+        self.column = column
+
+
+@dataclass(frozen=True)
+class Parsed:
+    tree: Tree
+    text: str  # the normalised text the tree was parsed from
+
+
+@cache
+def parser() -> Lark:
+    grammar = (Path(__file__).with_name("latex.lark")).read_text()
+    return Lark(grammar, parser="earley", ambiguity="resolve", propagate_positions=True)
+
+
+def normalise(latex: str, names: frozenset[str]) -> str:
+    """Macros to tokens; multi-letter names only where the notation declares them (EH), so
+    that 'xEH_i' reads as x EH_i and 'Vx' as V x."""
+    text = DROP.sub(" ", latex)
+    text = re.sub(r"\\begin\{cases\}", " CASES { ", text)
+    text = re.sub(r"\\end\{cases\}", " } ", text)
+    text = text.replace("\\casesep", " ; ").replace("&", " ")
+    text = re.sub(r"\\text\{\s*if\s*\}", " IF ", text)
+    text = re.sub(r"\\text\{\s*otherwise\s*\}", " OTHERWISE ", text)
+    text = TRANSPOSE.sub("'", text)
+    text = FUNCTION_TEXT.sub(lambda m: f" {m.group(1)} ", text)
+    for _ in range(3):
+        text = WRAPPERS.sub(lambda m: m.group(2), text)
+    text = re.sub(r"\\hat\s*\{\s*([A-Za-z])\s*\}", r" \1hat ", text)
+    text = re.sub(r"\\hat\s*([A-Za-z])", r" \1hat ", text)
+    for macro, token in sorted(MACROS.items(), key=lambda kv: -len(kv[0])):
+        text = re.sub(re.escape(macro) + r"(?![A-Za-z])", f" {token} ", text)
+    for greek in GREEK:
+        if greek != "delta":
+            text = re.sub(rf"\\{greek}(?![A-Za-z])", f" {greek} ", text)
+    return _split_names(text, names)
+
+
+def _split_names(text: str, names: frozenset[str]) -> str:
+    """Break runs of letters into declared names and single letters (macros stay whole)."""
+    out, i = [], 0
+    known = sorted(names | {"exp", "log", "softmax", "sigma", "new", "old", "yhat", "shat", "phat", "CASES", "IF",
+                            "OTHERWISE"} | set(GREEK),
+                   key=len, reverse=True)
+    while i < len(text):
+        if text[i] == "\\":
+            j = i + 1
+            while j < len(text) and text[j].isalpha():
+                j += 1
+            out.append(" " + text[i:j] + " ")
+            i = j
+            continue
+        if text[i].isalpha():
+            j = i
+            while j < len(text) and text[j].isalpha():
+                j += 1
+            run = text[i:j]
+            out.append(" " + " ".join(_words(run, known)) + " ")
+            i = j
+            continue
+        if text.startswith("!=", i):
+            out.append(" ≠ ")
+            i += 2
+            continue
+        out.append(text[i] if text[i] not in "{}()^_'+-*=,|;" else f" {text[i]} ")
+        i += 1
+    return re.sub(r"\s+", " ", "".join(out)).strip()
+
+
+def _words(run: str, known: list[str]) -> list[str]:
+    words, i = [], 0
+    while i < len(run):
+        for name in known:
+            if run.startswith(name, i):
+                words.append(name)
+                i += len(name)
+                break
+        else:
+            words.append(run[i])
+            i += 1
+    return words
+
+
+def parse(latex: str, names: frozenset[str] = frozenset()) -> Parsed:
+    text = normalise(latex, names)
+    if not text:
+        raise ParseError("empty expression", 0)
+    try:
+        return Parsed(parser().parse(text), text)
+    except UnexpectedInput as e:
+        near = text[max(0, e.pos_in_stream - 12): e.pos_in_stream + 12] if e.pos_in_stream is not None else ""
+        expected = sorted(getattr(e, "expected", None) or getattr(e, "allowed", None) or [])[:6]
+        what = f"; expected {', '.join(expected)}" if expected else ""
+        raise ParseError(f"cannot parse near '{near}'{what}", e.column if e.column else 0) from None
