@@ -46,6 +46,7 @@ class Model:
 
     notation: Notation
     index_values: dict[str, int]
+    arrays: dict[str, list[int]] = field(default_factory=dict)  # index arrays such as the samples w_k
     primitives: dict[str, sp.Matrix] = field(default_factory=dict)
     placeholders: dict[str, object] = field(default_factory=dict)
     expanded: dict[str, object] = field(default_factory=dict)
@@ -232,6 +233,11 @@ class Evaluator:
     def _resolve(self, letter, env) -> int:
         if isinstance(letter, int):
             return letter
+        if isinstance(letter, tuple):  # w_k: the k-th entry of an index array
+            name, inner = letter
+            if name not in self.model.arrays or len(inner) != 1:
+                raise CannotCheck(f"{name} is not a declared index array")
+            return self.model.arrays[name][self._resolve(inner[0], env)]
         if letter in env.values:
             return env.values[letter]
         raise CannotCheck(f"index {letter} has no value")
@@ -280,6 +286,8 @@ class Evaluator:
     def _range(self, letter, body, sup) -> int:
         if sup is not None:
             bound = sup.children[0] if isinstance(sup, Tree) and sup.data == "group" else sup
+            if isinstance(bound, Tree) and bound.data == "symbol" and len(bound.children) == 1:
+                bound = bound.children[0]
             if isinstance(bound, Token) and self.n.size(bound.value):
                 return self.n.size(bound.value)
             raise CannotCheck("a sum bound that is not a declared size")
@@ -435,6 +443,11 @@ def _letters(node) -> list:
         return []
     if node.data == "symbol" and len(node.children) == 1:
         return _letters(node.children[0])
+    if node.data == "symbol":  # a subscripted index: u_{w_k}
+        inner = []
+        for g in (c for c in node.children[1:] if isinstance(c, Tree)):
+            inner += _letters(g)
+        return [(node.children[0].value, tuple(inner))]
     if node.data in ("group", "mul"):
         out = []
         for c in node.children:
@@ -473,6 +486,10 @@ def index_sizes(tree, notation: Notation, shapes: Mapping[str, tuple[int, int]] 
         for letter, size in zip(letters, _axes(name, len(letters), notation, shapes)):
             if isinstance(letter, str) and size:
                 out.setdefault(letter, []).append(size)
+            if isinstance(letter, tuple) and letter[0] in notation.arrays:  # k in w_k runs over w
+                for inner in letter[1]:
+                    if isinstance(inner, str):
+                        out.setdefault(inner, []).append(notation.size(notation.arrays[letter[0]][0]))
     return out
 
 

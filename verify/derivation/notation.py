@@ -35,6 +35,7 @@ class Notation:
     symbols: dict[str, Symbol]
     definitions: dict[str, str] = field(default_factory=dict)  # name -> LaTeX, in order
     calls: dict[str, str] = field(default_factory=dict)
+    arrays: dict[str, tuple[str, str]] = field(default_factory=dict)  # w -> (its length, the range of its values)
 
     def size(self, name: str) -> int | None:
         name = self.size_aliases.get(name, name)
@@ -72,5 +73,9 @@ def from_dict(data: dict, where: str = "notation") -> Notation:
         unknown = [d for d in s.shape if d not in sizes]
         if unknown:
             raise NotationError(f"{where}: symbol {s.name} has an undeclared size {unknown[0]}")
+    try:
+        arrays = {k: (v["size"], v["values"]) for k, v in data.get("arrays", {}).items()}
+    except (KeyError, TypeError) as e:
+        raise NotationError(f"{where}: an array needs size and values: {e}") from None
     return Notation(sizes, aliases, dict(data.get("indices", {})), symbols, dict(data.get("definitions", {})),
-                    dict(data.get("calls", {})))
+                    dict(data.get("calls", {})), arrays)

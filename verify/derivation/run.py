@@ -30,20 +30,20 @@ def read(path: str) -> str:
         data = file.read_bytes()
     except OSError as e:
         raise DocumentError(f"{path}: {e.strerror or e}") from None
-    if b"\\0" in data[:4096]:
+    if b"\0" in data[:4096]:
         raise DocumentError(f"{path}:1:1: a binary file, not a Markdown or LaTeX document")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = data[:e.start].count(b"\\n") + 1
+        line = data[:e.start].count(b"\n") + 1
         raise DocumentError(f"{path}:{line}: not UTF-8 text ({e.reason})") from None
 
 
 def front_matter(text: str, path: str) -> tuple[Notation | None, str]:
     """A TOML notation between --- lines at the top of the document, if there is one."""
-    if not text.startswith("---\\n"):
+    if not text.startswith("---\n"):
         return None, text
-    end = text.find("\\n---", 4)
+    end = text.find("\n---", 4)
     if end < 0:
         raise DocumentError(f"{path}:1:1: front matter opened with --- is never closed")
     import tomllib
@@ -53,7 +53,7 @@ def front_matter(text: str, path: str) -> tuple[Notation | None, str]:
     except tomllib.TOMLDecodeError as e:
         raise DocumentError(f"{path}: front matter: {e}") from None
     try:
-        return from_dict(data, f"{path} front matter"), "\\n" * text[:end + 4].count("\\n") + text[end + 4:]
+        return from_dict(data, f"{path} front matter"), "\n" * text[:end + 4].count("\n") + text[end + 4:]
     except NotationError as e:
         raise DocumentError(str(e)) from None
 

@@ -59,8 +59,9 @@ def free_indices(tree, notation: Notation, bound: frozenset[str] = frozenset()) 
         groups = [c for c in tree.children[1:] if isinstance(c, Tree)] if tree.data == "symbol" else tree.children
         for g in groups:
             for letter in _letters(g):
-                if isinstance(letter, str) and letter not in bound and letter not in notation.indices and letter not in out:
-                    out.append(letter)
+                for x in (letter[1] if isinstance(letter, tuple) else (letter,)):
+                    if isinstance(x, str) and x not in bound and x not in notation.indices and x not in out:
+                        out.append(x)
         return out
     if tree.data == "delta2":
         return [t.value for t in tree.children if t.value not in bound and t.value not in notation.indices]
@@ -107,8 +108,10 @@ def check_step(step: Step, notation: Notation, trials: int = 3, seed: int = 0, c
     checked = 0
     for trial in range(trials):
         c, o = (int(v) for v in rng.choice(notation.sizes["W"], size=2, replace=False))
+        arrays = {name: [int(v) for v in rng.integers(notation.size(values), size=notation.size(length))]
+                  for name, (length, values) in notation.arrays.items()}
         try:
-            model = Model(notation, {"c": c, "o": o})
+            model = Model(notation, {"c": c, "o": o}, arrays)
         except (CannotCheck, ShapeError, ParseError) as e:
             return StepResult(step.lhs, step.rhs, "cannot_check", f"the notation's definitions: {e}")
         sizes = {**index_sizes(left, notation, model.shapes())}
