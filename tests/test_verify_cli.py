@@ -137,3 +137,18 @@ def test_mutation_report_is_fresh():
             cells = [c.strip() for c in line.split("|")]
             if cells[1].startswith(("naive", "neg", "skip")):
                 assert cells[4] == "0", f"false alarms: {line}"
+
+
+SEED = "../shared/seed/000_3f2dd21e68b13a25.txt"
+
+
+def test_seed_check_report_is_fresh(monkeypatch):
+    from verify.derivation.run import check_document
+    from verify.render import derivation_markdown
+
+    if not (ROOT / SEED).is_file():
+        pytest.skip("the seed derivation is not beside the project")
+    monkeypatch.chdir(ROOT)
+    fresh = derivation_markdown(check_document(SEED), f"gradproof check {SEED}")
+    assert (ROOT / "reports" / "seed-check.md").read_text() == fresh, \
+        f"reports/seed-check.md is stale: run `gradproof check {SEED} --markdown reports/seed-check.md`"

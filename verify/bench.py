@@ -444,6 +444,26 @@ def _verify_rows(settings: BenchSettings) -> tuple[BenchRow, ...]:
     return tuple(rows)
 
 
+CHECK_GOAL_SECONDS = 20.0
+SEED = PROJECT_ROOT.parent / "shared" / "seed" / "000_3f2dd21e68b13a25.txt"
+
+
+def _check_rows(settings: BenchSettings) -> tuple[BenchRow, ...]:
+    """`gradproof check` on the seed derivation in a cold process (goal: under 20 s)."""
+    if settings.quick or not SEED.is_file():
+        return ()
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "verify.cli", "check", str(SEED)], cwd=PROJECT_ROOT,
+                       capture_output=True, check=False)
+        times.append(time.perf_counter() - start)
+    seconds = statistics.median(times)
+    return (BenchRow(name="check the seed derivation, cold", what="python -m verify.cli check <seed>; median of 3",
+                     seconds=seconds, baseline_name="", baseline_seconds=None, ratio=None,
+                     goal=f"< {CHECK_GOAL_SECONDS:g} s", met=seconds < CHECK_GOAL_SECONDS),)
+
+
 def run_benchmarks(quick: bool = False, derive_command: list[str] | None = None) -> tuple[BenchRow, ...]:
     """All benchmarks in one run.  ``derive_command`` (e.g. ``[sys.executable, "-m", "verify.cli",
     "derive"]``) is run once against an empty cache and then again against the cache it filled;
@@ -454,7 +474,7 @@ def run_benchmarks(quick: bool = False, derive_command: list[str] | None = None)
     # the proofs run last: their worker processes would otherwise compete with the kernels
     verify_rows = _verify_rows(settings)
     cold, warm = _derive_rows(derive_command, settings)
-    return (*_kernel_rows(settings, numpy_times, torch), *verify_rows, cold, warm)
+    return (*_kernel_rows(settings, numpy_times, torch), *verify_rows, cold, warm, *_check_rows(settings))
 
 
 # ---------------------------------------------------------------- rendering
