@@ -125,7 +125,9 @@ def check_step(step: Step, notation: Notation, trials: int = 3, seed: int = 0, c
             reason = problem[1] if problem and problem[0] == "cannot_check" else \
                 f"the range of index {missing[0]} cannot be inferred"
             return StepResult(step.lhs, step.rhs, "cannot_check", reason)
-        numbers = {sym: float(rng.normal()) for m in model.primitives.values() for sym in m.free_symbols}
+        # in name order: a set's order changes with the process's hash seed, and results must not
+        symbols = sorted((x for m in model.primitives.values() for x in m.free_symbols), key=str)
+        numbers = {x: float(rng.normal()) for x in symbols}
         ranges = [range(min(sizes[x])) for x in letters]
         for values in itertools.islice(itertools.product(*ranges), MAX_ASSIGNMENTS):
             assignment = dict(zip(letters, values))
