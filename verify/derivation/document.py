@@ -80,6 +80,17 @@ def _split_top(text: str) -> list[tuple[str, str]]:
     return pieces
 
 
+def _balanced(text: str) -> bool:
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch in "{}" and i and text[i - 1] == "\\":
+            continue  # \{ and \} are literal braces
+        depth += (ch == "{") - (ch == "}")
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 def _strip(piece: str) -> str:
     return piece.replace("&", " ").strip().rstrip(",.;").strip()
 
@@ -135,6 +146,9 @@ def displays(text: str) -> list[Display]:
             row = PROSE.sub("", raw)  # "Or equivalently:" before the math
             if separate and number > 0:
                 previous = None
+            if not _balanced(row):  # a stray brace would hide the relation: report the row as it is
+                steps.append(Step(row, "", "unbalanced"))
+                continue
             pieces = [p for _, p in _split_top(row) if p.replace("&", "").strip()]
             if previous is not None and number == 0 and len(pieces) == 1 and not row.lstrip().startswith(("&", "=")):
                 row = "= " + row  # a lone expression goes on with the chain the previous display left open

@@ -391,7 +391,7 @@ class Evaluator:
 
     def _case_side(self, node, env):
         letters = _letters(node)
-        if len(letters) == 1 and isinstance(letters[0], str):
+        if len(letters) == 1 and isinstance(letters[0], (str, tuple)):  # w, or w_k
             return self._resolve(letters[0], env)
         return self.value(node, env)
 

@@ -112,7 +112,18 @@ def parse(latex: str, names: frozenset[str] = frozenset()) -> Parsed:
     try:
         return Parsed(parser().parse(text), text)
     except UnexpectedInput as e:
-        near = text[max(0, e.pos_in_stream - 12): e.pos_in_stream + 12] if e.pos_in_stream is not None else ""
-        expected = sorted(getattr(e, "expected", None) or getattr(e, "allowed", None) or [])[:6]
+        at = e.pos_in_stream if e.pos_in_stream is not None and e.pos_in_stream >= 0 else len(text)
+        near = text[max(0, at - 12): at + 12].strip() or "the end"
+        expected = sorted(set(getattr(e, "expected", None) or getattr(e, "allowed", None) or []))[:6]
         what = f"; expected {', '.join(expected)}" if expected else ""
-        raise ParseError(f"cannot parse near '{near}'{what}", e.column if e.column else 0) from None
+        raise ParseError(f"cannot parse near '{near}'{what}", _column_in(latex, text, at)) from None
+
+
+def _column_in(latex: str, text: str, at: int) -> int:
+    """The 1-based column in the LaTeX the user wrote: the offending token is looked up there
+    (the parser saw a normalised form); at the end of input, the end of the LaTeX."""
+    if at >= len(text):
+        return len(latex.rstrip()) + 1
+    token = text[at:].split(" ", 1)[0]
+    found = latex.find(token) if token else -1
+    return found + 1 if found >= 0 else max(1, round(at * len(latex) / max(len(text), 1)))

@@ -93,6 +93,9 @@ def _admits(condition, assignment: dict[str, int]) -> bool:
 
 
 def check_step(step: Step, notation: Notation, trials: int = 3, seed: int = 0, condition=None) -> StepResult:
+    if step.relation == "unbalanced":
+        column = _unbalanced_column(step.lhs)
+        return StepResult(step.lhs, "", "unparsed", f"column {column}: unbalanced braces")
     if step.relation == ":=":
         return StepResult(step.lhs, step.rhs, "cannot_check", "a definition (:=) introduces a name; nothing to check")
     if step.relation not in ("=",) and "stackrel" not in step.relation:
@@ -131,11 +134,12 @@ def check_step(step: Step, notation: Notation, trials: int = 3, seed: int = 0, c
         ranges = [range(min(sizes[x])) for x in letters]
         for values in itertools.islice(itertools.product(*ranges), MAX_ASSIGNMENTS):
             assignment = dict(zip(letters, values))
-            if not _admits(condition, assignment):
+            if not _admits(condition, {**assignment, "c": c, "o": o}):
                 continue
             env = Env({"c": c, "o": o, **assignment})
             where = ", ".join(f"{x}={v + 1}" for x, v in zip(letters, values))
-            where = f"{where}{', ' if where else ''}c={c + 1}, o={o + 1}"
+            where = f"{where}{', ' if where else ''}c={c + 1}, o={o + 1}" + "".join(
+                f", {name}={[v + 1 for v in values]}" for name, values in arrays.items())  # counted from 1
             a, b, problem = _evaluate_sides(evaluator, left, right, env)
             if problem is not None:
                 status, reason = problem
@@ -173,6 +177,18 @@ def _evaluate_sides(evaluator, left, right, env):
             values.append(None)
     problems.sort(key=lambda p: p[0] != "cannot_check")
     return values[0], values[1], problems[0] if problems else None
+
+
+def _unbalanced_column(text: str) -> int:
+    depth, opened = 0, []
+    for i, ch in enumerate(text):
+        if ch == "{":
+            opened.append(i)
+        elif ch == "}":
+            if not opened:
+                return i + 1
+            opened.pop()
+    return opened[-1] + 1 if opened else len(text)
 
 
 def _shape(x) -> str:
