@@ -69,6 +69,6 @@ def check_document(path: str, notation_path: str | None = None, trials: int = 3)
             raise DocumentError(str(e)) from None
     found = displays(body)
     if not found:
-        raise DocumentError(f"{path}: no display equations ($$...$$, \\\\[...\\\\] or an equation environment)")
+        raise DocumentError(f"{path}: no display equations ($$...$$, \\[...\\] or an equation environment)")
     results = tuple(check_display(d, notation, trials) for d in found)
     return DocumentResult(path, results, time.perf_counter() - start)
