@@ -243,8 +243,9 @@ def derivation_markdown(result, command: str) -> str:
     """Reproducible: no timings.  Math is shown in $...$ so it renders on a code host."""
     lines = [f"# Derivation check: `{result.document}`", "",
              f"Written by `{command}`; a test fails when it is stale. Each step of each display equation is checked",
-             "by evaluating both sides at random instantiations of small concrete sizes (N = 3, |V| = 4), for every",
-             "value of its free indices; a failing step shows where it fails.", "",
+             "by evaluating both sides exactly at small concrete sizes, for every value of its free indices, at random",
+             "instantiations; a step that agrees is then proved an identity in the matrix entries where the",
+             "rational-function test succeeds; a failing step shows where it fails.", "",
              f"**{result.count('holds')} hold, {result.count('fails')} fail, {result.count('cannot_check')} cannot be "
              f"checked, {result.count('unparsed')} unparsed, of {len(result.equations)} display equations.**", "",
              "| eq. | line | verdict | step | reason | counterexample |", "|---|---:|---|---|---|---|"]
