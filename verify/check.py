@@ -117,6 +117,7 @@ class _Context:
         # perturb each input relative to its own size, so one step fits inputs of any scale
         self.scale = {k: float(np.sqrt(np.vdot(x, x) / max(x.size, 1))) or 1.0 for k, x in problem.point.items()}
         self.buffers: dict[str, np.ndarray] = {}
+        self.held: tuple[int, float] | None = None
 
     def phi(self, direction: Point) -> Callable[[float], float]:
         """t -> loss(x + t d).  At large sizes forming x + t d costs as much as the call being
@@ -131,11 +132,14 @@ class _Context:
                 buf = self.buffers[k]
                 if t == 1:
                     np.add(base[k], d, out=buf)
+                elif t == 2 and self.held == (id(direction), 1):  # x + 2d is x + d plus d: one pass
+                    buf += d
                 elif t == -1:
                     np.subtract(base[k], d, out=buf)
                 else:
                     np.multiply(d, t, out=buf)
                     buf += base[k]
+            self.held = (id(direction), t)  # the buffers are shared by every phi: say what they hold
             return self.oracle.loss({k: self.buffers[k] if k in direction else base[k] for k in base})
         return at
 
@@ -147,6 +151,7 @@ class _Context:
         d = direction[name].reshape(-1)[start:stop]
 
         def at(t):
+            self.held = None
             np.copyto(buf, base[name])
             buf.reshape(-1)[start:stop] += t * d
             return self.oracle.loss({k: buf if k == name else base[k] for k in base})

@@ -35,7 +35,7 @@ def richardson(phi: Phi, h: float, phi0: float, eps: float) -> Derivative:
     Richardson idea on three points.  The error estimate is the size of that correction
     plus the rounding error of the stencil, eps * max|phi| / h times its coefficients.
     """
-    plus, minus, far = phi(h), phi(-h), phi(2 * h)
+    plus, far, minus = phi(h), phi(2 * h), phi(-h)  # in this order x + 2hd is x + hd plus hd
     central = (plus - minus) / (2 * h)
     correction = (far - 3 * plus + 3 * phi0 - minus) / (6 * h)
     scale = max(abs(phi0), abs(plus), abs(minus), abs(far))
