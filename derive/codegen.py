@@ -14,7 +14,7 @@ import sympy as sp
 from sympy import MatMul, MatrixSymbol, Symbol, Transpose
 
 from .algebra import Elem, Gather, LogSumExp, OneHot, OneHotColumns, Sigmoid, Softmax
-from .models import (B, K, MODELS, N, T, U, V, W, c, centers, o, outside, outsides, samples, v_c)
+from .models import B, K, MODELS, N, U, V, W, c, centers, o, outsides, samples, v_c
 from .printer import to_numpy
 
 REGENERATE = "gradproof generate"

@@ -14,7 +14,7 @@ import sympy as sp
 from sympy import Indexed
 
 from .claim import Claim
-from .models import ARRAYS, RANGES, SIZES, c, i, j, k, m, o, t, b
+from .models import ARRAYS, SIZES, b, c, i, j, k, m, o, t
 
 # Small enough to expand, large enough to tell i from j, to repeat a sample (w) and to
 # include the outside word among the samples of one window word (w_t).

@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import re
 
-import sympy as sp
 from sympy import MatAdd, MatMul, MatrixSymbol, OneMatrix, Transpose
-from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.printing.numpy import NumPyPrinter
 
-from .algebra import (Gather, LogSigmoid, LogSumExp, OneHot, OneHotColumns, Pick, Scatter, Sigmoid, Softmax,
-                      Total)
+from .algebra import Gather, LogSigmoid, LogSumExp, OneHot, OneHotColumns, Sigmoid, Softmax, Total
 
 
 def is_vector(M) -> bool:

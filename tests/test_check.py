@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from verify.derivation.run import DocumentError, check_document
+from verify.derivation.run import check_document
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "tests" / "derivations"

@@ -21,7 +21,7 @@ from . import hygiene
 from .finite import EPS, STEP, Derivative, OneSided, complex_step, is_kink, richardson, taylor_test
 from .localise import Tested, localise
 from .problem import Evaluation, Point, Problem, ProblemError, from_callable
-from .results import Block, Entry, Finding, GradientCheck, InputCheck
+from .results import Entry, Finding, GradientCheck, InputCheck
 
 SAFETY = 8.0  # tolerance = SAFETY x (estimated finite-difference error + rounding of g.d)
 FULL_LIMIT = 2000  # up to this many coordinates, check every one

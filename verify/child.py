@@ -10,10 +10,57 @@ import contextlib
 import importlib.util
 import io
 import json
+import os
+import signal
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 OUTPUT_LIMIT = 4000
+
+
+class TargetError(Exception):
+    """The target could not be checked: not FILE.py:FUNCTION, unloadable, crashed or hung."""
+
+
+# -- the parent's side ------------------------------------------------------------------------
+
+
+def run_child(target: str, vocab: int, dim: int, seed: int, timeout: int, signature: str | None = None) -> dict:
+    """Check FILE.py:FUNCTION in a child process; a crash or hang there is an input error here."""
+    path, sep, name = target.rpartition(":")
+    if not sep or not path or not name:
+        raise TargetError(f"target '{target}' is not FILE.py:FUNCTION")
+    with tempfile.TemporaryDirectory(prefix="gradproof-") as tmp:
+        result_path = os.path.join(tmp, "result.json")
+        command = [sys.executable, "-m", "verify.child", path, name, str(vocab), str(dim), str(seed), result_path,
+                   "1" if sys.stderr.isatty() else "0", signature or name]
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            code = child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)  # its whole process group: nothing it started survives
+            child.wait()
+            raise TargetError(f"{target}: no result after {timeout} s (it may loop forever); use --timeout to wait longer") from None
+        finally:
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            data = json.loads(Path(result_path).read_text())
+        except (OSError, ValueError):
+            how = f"signal {-code}" if code < 0 else f"exit code {code}"
+            raise TargetError(f"{target}: the check process died ({how}) before reporting; "
+                             "the function may call sys.exit or crash the interpreter") from None
+    if "load_error" in data:
+        raise TargetError(data["load_error"])
+    return data
+
+
+
+# -- the child's side -------------------------------------------------------------------------
 
 
 def load(path: str, name: str):

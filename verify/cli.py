@@ -267,7 +267,12 @@ def cmd_verify(args, out: Console) -> int:
         if args.json:
             _write(args.json, json.dumps({"results": [check_json(r) for r in results]}, indent=2) + "\n")
         return EXIT_OK if all(r.passed for r in results) else EXIT_FAILED
-    data = run_child(args.target, args.vocab, args.dim, args.seed, args.timeout, args.signature)
+    from .child import TargetError, run_child
+
+    try:
+        data = run_child(args.target, args.vocab, args.dim, args.seed, args.timeout, args.signature)
+    except TargetError as e:
+        raise UsageError(str(e)) from None
     from .results import Block, Entry, Finding, GradientCheck, InputCheck
 
     result = GradientCheck(
@@ -282,43 +287,6 @@ def cmd_verify(args, out: Console) -> int:
     if args.json:
         _write(args.json, json.dumps({k: v for k, v in data.items()}, indent=2) + "\n")
     return EXIT_OK if data["passed"] else EXIT_FAILED
-
-
-def run_child(target: str, vocab: int, dim: int, seed: int, timeout: int, signature: str | None = None) -> dict:
-    """Check FILE.py:FUNCTION in a child process; a crash or hang there is an input error here."""
-    import os
-    import signal
-    import subprocess
-    import tempfile
-
-    path, sep, name = target.rpartition(":")
-    if not sep or not path or not name:
-        raise UsageError(f"target '{target}' is not FILE.py:FUNCTION")
-    with tempfile.TemporaryDirectory(prefix="gradproof-") as tmp:
-        result_path = os.path.join(tmp, "result.json")
-        command = [sys.executable, "-m", "verify.child", path, name, str(vocab), str(dim), str(seed), result_path,
-                   "1" if sys.stderr.isatty() else "0", signature or name]
-        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, start_new_session=True)
-        try:
-            code = child.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGKILL)  # its whole process group: nothing it started survives
-            child.wait()
-            raise UsageError(f"{target}: no result after {timeout} s (it may loop forever); use --timeout to wait longer") from None
-        finally:
-            try:
-                os.killpg(child.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        try:
-            data = json.loads(Path(result_path).read_text())
-        except (OSError, ValueError):
-            how = f"signal {-code}" if code < 0 else f"exit code {code}"
-            raise UsageError(f"{target}: the check process died ({how}) before reporting; "
-                             "the function may call sys.exit or crash the interpreter") from None
-    if "load_error" in data:
-        raise UsageError(data["load_error"])
-    return data
 
 
 COMMANDS = {"derive": cmd_derive, "generate": cmd_generate, "run": cmd_run, "bench": cmd_bench, "verify": cmd_verify,

@@ -10,7 +10,7 @@ sum binds its letter in its own environment.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import sympy as sp
 from lark import Token, Tree

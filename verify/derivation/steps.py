@@ -199,7 +199,7 @@ def _evaluate_sides(evaluator, left, right, env):
 
 
 def _unbalanced_column(text: str) -> int:
-    depth, opened = 0, []
+    opened = []
     for i, ch in enumerate(text):
         if ch == "{":
             opened.append(i)
