@@ -458,3 +458,23 @@ def test_cases_on_a_sample_index(tmp_path):
                    " \\tag{cases}$$\n")
     eq = by_label(check_document(str(doc)))["cases"]
     assert eq.status == "holds", describe(eq)
+
+
+@pytest.mark.parametrize("latex", [
+    r"\dfrac{\partial J}{\partial s_j} = \hat{y}_j - y_j",
+    r"J = \log \sum_{w=1}^{|V|} \exp(s_w) - s_o",
+    r"J = \log \sum_{w \in V} \exp(s_w) - s_o",
+    r"\hat{y}_j = \exp(s_j) / \sum_w \exp(s_w)",
+    r"\frac{\partial J}{\partial \mathbf{v}_c} = U\left[\hat{\mathbf{y}} - \mathbf{y}\right]",
+])
+def test_common_forms_parse_and_hold(tmp_path, latex):
+    doc = tmp_path / "forms.md"
+    doc.write_text(f"$$ {latex} $$\n")
+    result = check_document(str(doc))
+    assert [s.status for s in result.equations[0].steps] == ["holds"], result.equations[0].steps
+
+
+def test_an_absolute_value_is_not_read_as_its_argument(tmp_path):
+    doc = tmp_path / "norm.md"
+    doc.write_text("$$ J = |s_o| $$\n")
+    assert check_document(str(doc)).equations[0].steps[0].status == "unparsed"

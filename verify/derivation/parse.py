@@ -40,7 +40,12 @@ def parser() -> Lark:
 def normalise(latex: str, names: frozenset[str]) -> str:
     """Macros to tokens; multi-letter names only where the notation declares them (EH), so
     that 'xEH_i' reads as x EH_i and 'Vx' as V x."""
-    text = DROP.sub(" ", latex)
+    text = re.sub(r"\\[dt]frac(?![A-Za-z])", r"\\frac", latex)
+    text = re.sub(r"\\left\s*\[", "(", text)
+    text = re.sub(r"\\right\s*\]", ")", text)
+    text = re.sub(r"\^\s*\{\s*\|\s*([A-Za-z])\s*\|\s*\}", r"^{\1}", text)  # a sum up to |V|: the size V
+    text = re.sub(r"\\in\s+([A-Za-z])", "", text)  # \sum_{w \in V}: w over the vocabulary
+    text = DROP.sub(" ", text)
     text = re.sub(r"\\begin\{cases\}", " CASES { ", text)
     text = re.sub(r"\\end\{cases\}", " } ", text)
     text = text.replace("\\casesep", " ; ").replace("&", " ")
