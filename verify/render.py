@@ -91,7 +91,7 @@ def check_table(result: GradientCheck) -> Table:
                           f"  ({result.evaluations} evaluations, {result.seconds:.2f} s, seed {result.seed})")
     table = Table(title=title, title_justify="left", header_style="bold")
     for column, justify in (("input", "left"), ("method", "left"), ("max abs err", "right"),
-                            ("max rel err", "right"), ("tolerance", "right"), ("verdict", "left")):
+                            ("max rel err", "right"), ("abs tolerance", "right"), ("verdict", "left")):
         table.add_column(column, justify=justify)
     for c in result.checks:
         verdict_text = Text("ok" if c.passed else "WRONG", style="green" if c.passed else "bold red")
