@@ -109,8 +109,11 @@ def _chains(math: str) -> list[str]:
 def _split_semicolons(row: str) -> list[str]:
     depth, start, out = 0, 0, []
     for i, ch in enumerate(row):
-        depth += ch in "{(" and 1 or (ch in "})" and -1 or 0)
-        if ch == ";" and depth == 0:
+        if ch in "{(":
+            depth += 1
+        elif ch in "})":
+            depth -= 1
+        elif ch == ";" and depth == 0:
             out.append(row[start:i])
             start = i + 1
     return out + [row[start:]]
@@ -153,7 +156,6 @@ def displays(text: str) -> list[Display]:
             if previous is not None and number == 0 and len(pieces) == 1 and not row.lstrip().startswith(("&", "=")):
                 row = "= " + row  # a lone expression goes on with the chain the previous display left open
             parts = _split_top(row)
-            first_relation, first = parts[0]
             expressions = [(_strip(p), r) for r, p in parts]
             if not expressions[0][0] and previous is not None and len(parts) > 1:
                 expressions[0] = (previous, "")  # "&= b" continues from the previous row
