@@ -478,3 +478,14 @@ def test_an_absolute_value_is_not_read_as_its_argument(tmp_path):
     doc = tmp_path / "norm.md"
     doc.write_text("$$ J = |s_o| $$\n")
     assert check_document(str(doc)).equations[0].steps[0].status == "unparsed"
+
+
+def test_a_failing_jacobian_step_gets_the_derived_correct_form(tmp_path):
+    doc = tmp_path / "jacobian.md"
+    doc.write_text("For $i \\neq j$:\n\n$$\\frac{\\partial p_i}{\\partial s_j} = p_i p_j$$\n\n"
+                   "$$\\frac{\\partial p_i}{\\partial s_j} = p_i(\\delta_{ij} - p_j)$$\n")
+    wrong, right = check_document(str(doc)).equations
+    assert wrong.steps[0].status == "fails"
+    assert wrong.steps[0].correct.startswith("p_i(\\delta_{ij} - p_j)")
+    assert "gradproof derive" in wrong.steps[0].correct  # it comes from a proved claim
+    assert right.steps[0].status == "holds" and right.steps[0].correct == ""

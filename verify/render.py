@@ -223,6 +223,7 @@ def derivation_table(result) -> Table:
             lines.append(f"\n   {step.reason}", style="dim" if step.status == "holds" else "")
             if step.counterexample:
                 lines.append(f"\n   counterexample {step.counterexample}", style="red")
+
         table.add_row(Text(eq.label or ""), str(eq.line), Text(eq.status, style=CHECK_STYLE.get(eq.status, "")), lines)
     return table
 

@@ -26,6 +26,7 @@ class StepResult:
     reason: str = ""
     counterexample: str = ""
     trials: int = 0
+    correct: str = ""  # for a failing step: the right-hand side the toolkit's derivation gives
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,16 @@ def _shape(x) -> str:
 
 
 def check_display(display: Display, notation: Notation, trials: int = 3) -> EquationResult:
+    from dataclasses import replace
+
+    from .suggest import correct_form
+
     results = tuple(check_step(s, notation, trials, condition=display.condition) for s in display.steps)
+    if display.steps and any(r.status == "fails" for r in results):
+        correct = correct_form(display.steps[0].lhs, notation, display.condition)
+        # the counterexample carries the correct right-hand side where the toolkit derives it
+        results = tuple(replace(r, correct=correct, counterexample=f"{r.counterexample}; correct form: {correct}")
+                        if r.status == "fails" and correct else r for r in results)
     if not results:
         reason = "prose inside math" if display.prose else "no equality to check"
         return EquationResult(display.label, display.line, "cannot_check",

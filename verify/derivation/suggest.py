@@ -1,0 +1,51 @@
+"""The right-hand side the toolkit's own derivation gives, for a step that fails.
+
+The derive stage's proved claims are written in the skip-gram notation; a claim whose
+left-hand side parses to the same tree as the failing chain's subject, and whose right-
+hand side holds for that subject under the document's notation, is offered as the correct
+form.  Nothing here knows any document: it only compares parsed trees and checks.
+"""
+from __future__ import annotations
+
+from functools import cache
+
+from .document import Step, _split_top
+from .notation import Notation
+from .parse import ParseError, parse
+
+
+@cache
+def _claims() -> tuple[tuple[str, str, str], ...]:
+    """(left, right, citation) of every proved claim whose statement is one equality chain."""
+    from derive.models import MODELS
+
+    out = []
+    for make in MODELS.values():
+        for claim in make().claims:
+            if "\\quad" in claim.statement:
+                continue  # a statement with a side condition or two equations: not one chain
+            pieces = [p.strip() for _, p in _split_top(claim.statement)]
+            if len(pieces) >= 2:
+                eq = f", seed eq. {claim.equation}" if claim.equation else ""
+                out.append((pieces[0], pieces[-1], f"{claim.model}: {claim.name}{eq}"))
+    return tuple(out)
+
+
+def correct_form(subject: str, notation: Notation, condition=None) -> str:
+    """'<right-hand side> (claim ...)' for the quantity ``subject``, or '' when no claim fits."""
+    from .steps import check_step  # the same checker decides that the offered form is right
+
+    names = notation.names()
+    try:
+        tree = parse(subject, names).tree
+    except ParseError:
+        return ""
+    for left, right, citation in _claims():
+        try:
+            if parse(left, names).tree != tree:
+                continue
+        except ParseError:
+            continue
+        if check_step(Step(subject, right, "="), notation, condition=condition).status == "holds":
+            return f"{right}  (proved by gradproof derive: {citation})"
+    return ""
