@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from lark import Lark, Tree, UnexpectedInput
@@ -110,7 +110,10 @@ def _words(run: str, known: list[str]) -> list[str]:
     return words
 
 
+@lru_cache(maxsize=4096)
 def parse(latex: str, names: frozenset[str] = frozenset()) -> Parsed:
+    """Parsed once per text: definitions are looked up at every derivative and instantiation.
+    The trees are never mutated, so sharing them is safe."""
     text = normalise(latex, names)
     if not text:
         raise ParseError("empty expression", 0)
