@@ -1,0 +1,219 @@
+"""Confine the current process before it runs a submission: the child's half of the sandbox.
+
+Layers, each applied where the OS allows it and reported back to the grader:
+- its own session (the grader kills the whole process group afterwards);
+- new network, mount and PID namespaces (a user namespace too when not root): no network
+  at all, the toolkit and the results hidden under empty mounts, and every process the
+  submission starts dies with it;
+- as root, a switch to the unprivileged user nobody;
+- resource limits (CPU seconds, address space, processes, file size, open files, no core);
+- a stripped environment and a fresh working directory;
+- an audit hook that refuses, with a clear message, what a gradient function never needs:
+  starting processes, sockets, ctypes, writing outside the working directory, and reading
+  or importing the toolkit.  The hook is what turns an attempt into a readable error; the
+  OS layers are what hold if a submission gets past the hook.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import shutil
+import signal
+import sys
+from dataclasses import dataclass
+
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
+MS_RDONLY, MS_BIND, MS_REC, MS_PRIVATE = 0x1, 0x1000, 0x4000, 0x40000
+PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG = 38, 1
+NOBODY = 65534
+PROTECTED = ("derive", "verify", "gradproof")  # toolkit packages a submission may not import
+
+
+@dataclass(frozen=True)
+class Limits:
+    cpu_seconds: int = 60
+    memory_mb: int = 2048
+    processes: int = 32
+    file_mb: int = 16
+    open_files: int = 64
+
+
+class ConfinementError(Exception):
+    pass
+
+
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def new_namespaces(libc) -> list[str]:
+    """Enter new namespaces where allowed; the names of those entered."""
+    uid, gid = os.geteuid(), os.getegid()
+    wanted = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID
+    for flags in ((wanted,) if uid == 0 else ()) + (wanted | CLONE_NEWUSER,):
+        if libc.unshare(flags) == 0:
+            if flags & CLONE_NEWUSER:
+                _map_user(uid, gid)
+            return ["network", "mount", "pid"] + (["user"] if flags & CLONE_NEWUSER else [])
+    return []
+
+
+def _map_user(uid: int, gid: int) -> None:
+    with open("/proc/self/setgroups", "w") as f:
+        f.write("deny")
+    with open("/proc/self/uid_map", "w") as f:
+        f.write(f"{uid} {uid} 1")
+    with open("/proc/self/gid_map", "w") as f:
+        f.write(f"{gid} {gid} 1")
+
+
+def hide(libc, paths: list[str], keep: list[str]) -> list[str]:
+    """Mount something empty over each path (not over an ancestor of a kept path); those hidden."""
+    if libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        return []
+    hidden = []
+    for path in paths:
+        real = os.path.realpath(path)
+        if not os.path.exists(real) or any(_within(k, real) for k in keep):
+            continue
+        if os.path.isdir(real):
+            ok = libc.mount(b"tmpfs", real.encode(), b"tmpfs", MS_RDONLY, b"size=4k,mode=0555") == 0
+        else:
+            ok = libc.mount(b"/dev/null", real.encode(), None, MS_BIND, None) == 0
+        if ok:
+            hidden.append(real)
+    return hidden
+
+
+def _within(path: str, root: str) -> bool:
+    path, root = os.path.realpath(path), os.path.realpath(root)
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def drop_privileges(workdir: str) -> bool:
+    """As root outside a user namespace, become nobody (owner of the working directory)."""
+    if os.geteuid() != 0:
+        return False
+    for root, dirs, files in os.walk(workdir):
+        for name in [root] + [os.path.join(root, n) for n in dirs + files]:
+            os.chown(name, NOBODY, NOBODY)
+    os.setgroups([])
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
+    return True
+
+
+def set_limits(limits: Limits, per_user_processes: bool) -> None:
+    mb = 1 << 20
+    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
+    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb * mb,) * 2)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_mb * mb,) * 2)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files,) * 2)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if per_user_processes:  # counted per user: only meaningful once we are a user of our own
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes,) * 2)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-big write fails instead of killing
+
+
+def strip_environment(workdir: str) -> None:
+    os.environ.clear()
+    os.environ.update({"PATH": "/usr/bin:/bin", "HOME": workdir, "LANG": "C.UTF-8", "TMPDIR": workdir,
+                       "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+
+
+def redirect_descriptors(workdir: str, keep: int) -> None:
+    """stdin from /dev/null, fd-level stdout/stderr into a size-limited file, every other fd closed."""
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    out = os.open(os.path.join(workdir, ".output"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    os.closerange(3, keep)
+    os.closerange(keep + 1, 65536)
+
+
+def audit_hook(workdir: str, protected_paths: list[str]):
+    """The hook: refuse process, network, ctypes, foreign writes and the toolkit, with a reason."""
+    workdir = os.path.realpath(workdir)
+    protected = [os.path.realpath(p) for p in protected_paths]
+    refused = {
+        "os.fork": "starting processes", "os.forkpty": "starting processes", "os.exec": "starting processes",
+        "os.posix_spawn": "starting processes", "os.spawn": "starting processes", "os.system": "starting processes",
+        "subprocess.Popen": "starting processes", "pty.spawn": "starting processes",
+        "os.kill": "sending signals", "os.killpg": "sending signals", "signal.pthread_kill": "sending signals",
+        "socket.__new__": "network access", "socket.connect": "network access", "socket.bind": "network access",
+        "socket.getaddrinfo": "network access", "socket.gethostbyname": "network access",
+        "socket.sendto": "network access", "socket.sendmsg": "network access",
+        "ctypes.dlopen": "loading native code (ctypes)", "ctypes.dlsym": "loading native code (ctypes)",
+        "ctypes.call_function": "calling native code (ctypes)", "ctypes.cdata": "native memory access (ctypes)",
+        "sys.addaudithook": "installing audit hooks", "sys.remote_exec": "remote execution",
+        "os.setuid": "changing user", "os.chroot": "changing root",
+    }
+    write_flags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+    mutating = {"os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.symlink",
+                "os.link", "os.truncate", "os.utime", "shutil.rmtree", "shutil.move"}
+
+    def refuse(why: str):
+        raise PermissionError(f"gradproof sandbox: {why} is not allowed while grading")
+
+    def hook(event: str, args: tuple) -> None:
+        if event in refused:
+            refuse(refused[event])
+        if event == "import":
+            name = str(args[0])
+            if name.split(".")[0] in PROTECTED:
+                raise ImportError(f"gradproof sandbox: importing the grader's own package '{name}' is not allowed")
+            if name.split(".")[0] in ("ctypes", "_ctypes", "cffi", "_posixsubprocess", "_xxsubinterpreters"):
+                refuse(f"importing {name}")
+        elif event == "open" and isinstance(args[0], (str, bytes)):
+            path = os.path.realpath(os.fsdecode(args[0]))
+            if any(_within(path, p) for p in protected):
+                refuse("reading the grader's files")
+            mode, flags = args[1], args[2] if len(args) > 2 else 0
+            writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or bool((flags or 0) & write_flags)
+            if writes and not _within(path, workdir) and path != os.devnull:
+                refuse("writing outside the working directory")
+        elif event in mutating:
+            for arg in args:
+                if isinstance(arg, (str, bytes)) and not _within(os.fsdecode(arg), workdir):
+                    refuse("changing files outside the working directory")
+    return hook
+
+
+def confine(workdir: str, channel_fd: int, hide_paths: list[str], protected: list[str], limits: Limits) -> dict:
+    """Confine this process for good; returns what was applied.  May fork: see below."""
+    libc = _libc()
+    os.setsid()
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # if the process that started us dies, so do we
+    namespaces = new_namespaces(libc)
+    if "pid" in namespaces:
+        # unshare(CLONE_NEWPID) applies to children: the submission runs in a child that is
+        # process 1 of the namespace, so when it is killed the kernel kills all it started.
+        child = os.fork()
+        if child:
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            _, status = os.waitpid(child, 0)
+            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+    hidden = hide(libc, hide_paths + protected, keep=[workdir, sys.prefix, os.path.dirname(os.__file__)]) \
+        if "mount" in namespaces else []
+    dropped = "user" not in namespaces and drop_privileges(workdir)
+    os.chdir(workdir)
+    strip_environment(workdir)
+    redirect_descriptors(workdir, channel_fd)
+    libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    set_limits(limits, per_user_processes=dropped)
+    sys.path[:] = [workdir] + [p for p in sys.path if p and not any(_within(p, q) for q in protected)]
+    for name in [m for m in sys.modules if m.split(".")[0] == "derive"]:
+        del sys.modules[name]
+    sys.addaudithook(audit_hook(workdir, protected + hide_paths))
+    return {"namespaces": namespaces, "hidden": hidden, "user": "nobody" if dropped else str(os.geteuid()),
+            "audit_hook": True}
+
+
+def copy_submission(files: list[str], workdir: str) -> None:
+    for path in files:
+        if os.path.isdir(path):
+            shutil.copytree(path, os.path.join(workdir, os.path.basename(path.rstrip("/"))), dirs_exist_ok=True)
+        else:
+            shutil.copy2(path, workdir)

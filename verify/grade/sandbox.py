@@ -1,0 +1,212 @@
+"""The grader's side of the sandbox: start the pre-forked worker, open a confined child per
+submission, call its functions with a wall-clock limit, and kill it and all it started.
+
+Nothing from the child is trusted: a reply is plain JSON and float64 bytes (verify.grade.wire),
+and whoever calls `Session.call` checks shapes and values against its own expectations.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import wire
+from .confine import Limits
+
+TOOLKIT_PACKAGES = ("derive", "verify")
+
+
+def toolkit_paths() -> list[str]:
+    """The directories of the toolkit's packages, which a child may neither read nor import."""
+    paths = []
+    for name in TOOLKIT_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec and spec.submodule_search_locations:
+            paths += list(spec.submodule_search_locations)
+    return paths
+
+
+def _clean_env() -> dict:
+    root = str(Path(__file__).resolve().parents[2])
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": root, "LANG": "C.UTF-8",
+            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What one call gave: ok with float64 arrays, or an error message; timing and output."""
+    ok: bool
+    arrays: tuple = ()
+    error: str = ""
+    kinds: tuple = ()
+    valid: tuple = ()
+    mutated: tuple = ()
+    drawn: tuple = ()
+    output: str = ""
+    timed_out: bool = False
+    died: bool = False
+    missing: bool = False
+
+
+class Session:
+    """One confined child running one submission."""
+
+    def __init__(self, pid: int, channel: socket.socket, process: subprocess.Popen | None = None):
+        self.pid, self.channel, self._process = pid, channel, process
+        self.alive = True
+        self.ready: dict = {}
+
+    def start(self, timeout: float) -> dict:
+        """Wait for the child to load the submission: its 'ready' message (load error, output)."""
+        try:
+            self.channel.settimeout(timeout)
+            header, _ = wire.receive(self.channel)
+        except socket.timeout:
+            self.close()
+            return {"error": f"importing the submission took longer than {timeout:g} s", "timed_out": True}
+        except (wire.ChannelClosed, wire.ProtocolError, OSError):
+            self.close()
+            return {"error": "the submission ended the process while being imported (os._exit, a crash, "
+                             "or a resource limit)", "died": True}
+        self.ready = header if isinstance(header, dict) else {}
+        return self.ready
+
+    def call(self, function: str, args, arrays: tuple, returns: int, timeout: float, callback=None) -> Reply:
+        """Call function(*args) in the child; arrays are referred to from args as {"$a": i}."""
+        if not self.alive:
+            return Reply(False, error="the submission's process is gone", died=True)
+        deadline = time.monotonic() + timeout
+        try:
+            wire.send(self.channel, {"op": "call", "function": function, "args": args, "returns": returns}, arrays)
+            while True:
+                self.channel.settimeout(max(deadline - time.monotonic(), 1e-3))
+                header, got = wire.receive(self.channel)
+                if header.get("op") == "callback" and callback is not None:
+                    answer = callback(header, got)
+                    if answer is None:
+                        wire.send(self.channel, {"op": "refused", "error": "the grader refused this call"})
+                    else:
+                        wire.send(self.channel, {"op": "callback-result"}, answer)
+                    continue
+                break
+        except socket.timeout:
+            self.close()
+            return Reply(False, error=f"no answer within {timeout:g} s (an infinite loop, or far too slow)", timed_out=True)
+        except (wire.ChannelClosed, OSError):
+            self.close()
+            return Reply(False, error="the submission's process ended during the call (os._exit, a crash, "
+                                      "or a resource limit such as memory or CPU time)", died=True)
+        except wire.ProtocolError as e:
+            self.close()
+            return Reply(False, error=f"the submission's process sent garbage ({e})", died=True)
+        return _reply(header, got)
+
+    def close(self) -> None:
+        """Kill the child's whole process group (its PID namespace dies with it where there is one)."""
+        if not self.alive:
+            return
+        self.alive = False
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.channel.close()
+        if self._process is not None:
+            self._process.wait()
+
+
+def _reply(header: dict, arrays: list) -> Reply:
+    def strings(key, limit=4000):
+        value = header.get(key, "")
+        return value[:limit] if isinstance(value, str) else ""
+
+    def ints(key):
+        value = header.get(key, [])
+        return tuple(v for v in value if type(v) is int) if isinstance(value, list) else ()
+
+    if header.get("ok") is not True:
+        return Reply(False, error=strings("error", 600) or "the call failed", output=strings("output"),
+                     missing=header.get("missing") is True)
+    valid = header.get("valid", [])
+    valid = tuple(v is True for v in valid) if isinstance(valid, list) else ()
+    kinds = header.get("kinds", [])
+    kinds = tuple(str(k)[:120] for k in kinds) if isinstance(kinds, list) else ()
+    return Reply(True, tuple(arrays), kinds=kinds, valid=valid, mutated=ints("mutated"), drawn=ints("drawn"),
+                 output=strings("output"))
+
+
+@dataclass
+class Sandbox:
+    """Starts the pre-forked worker once; `open` gives a confined Session per submission.
+    fresh=True starts a new Python process per submission instead (the slow baseline)."""
+    limits: Limits = field(default_factory=Limits)
+    hide: tuple = ()
+    fresh: bool = False
+
+    def __post_init__(self):
+        self._lock = threading.Lock()
+        self._zygote = self._control = None
+        self._protected = toolkit_paths()
+
+    def __enter__(self):
+        if not self.fresh:
+            ours, theirs = socket.socketpair()
+            self._zygote = subprocess.Popen([sys.executable, "-m", "verify.grade.zygote", str(theirs.fileno())],
+                                            pass_fds=[theirs.fileno()], env=_clean_env(), stdin=subprocess.DEVNULL,
+                                            stdout=subprocess.DEVNULL, start_new_session=True)
+            theirs.close()
+            self._control = ours
+            self._reader = ours.makefile("rb")
+            if json.loads(self._reader.readline() or b"{}").get("ready") is not True:
+                raise RuntimeError("the grading worker did not start")
+        return self
+
+    def __exit__(self, *exc):
+        if self._zygote is not None:
+            self._control.close()
+            try:
+                os.killpg(self._zygote.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self._zygote.wait()
+
+    def _request(self, files: list[str], entry: str) -> dict:
+        return {"files": [str(Path(f).resolve()) for f in files], "entry": entry, "hide": list(self.hide),
+                "protected": self._protected, "limits": vars(self.limits) if not hasattr(self.limits, "__dataclass_fields__")
+                else {k: getattr(self.limits, k) for k in self.limits.__dataclass_fields__}}
+
+    def open(self, files: list[str], entry: str, timeout: float) -> tuple[Session, dict]:
+        """A child with the submission's files copied into its working directory and entry imported."""
+        ours, theirs = socket.socketpair()
+        request = self._request(files, entry)
+        if self.fresh:
+            process = subprocess.Popen([sys.executable, "-m", "verify.grade.zygote", "--once", str(theirs.fileno()),
+                                        json.dumps(request)], pass_fds=[theirs.fileno()], env=_clean_env(),
+                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            theirs.close()
+            session = Session(process.pid, ours, process)
+        else:
+            with self._lock:
+                socket.send_fds(self._control, [json.dumps(request).encode()], [theirs.fileno()])
+                theirs.close()
+                pid = json.loads(self._reader.readline())["pid"]
+            session = Session(pid, ours)
+        return session, session.start(timeout)
+
+
+def plain(array: np.ndarray, shape: tuple) -> np.ndarray | None:
+    """The array if it is exactly a float64 array of shape, else None."""
+    if type(array) is not np.ndarray or array.dtype != np.float64 or array.shape != tuple(shape):
+        return None
+    return array

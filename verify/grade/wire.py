@@ -1,0 +1,68 @@
+"""The private channel between the grader and a sandboxed child: framed JSON plus raw float64 bytes.
+
+A message is a 4-byte length, a JSON header, then the payload of each array the header
+lists, as little-endian float64 bytes.  Nothing is ever unpickled: the receiving side
+rebuilds plain ndarrays from bytes, so an object the child made cannot cross the boundary.
+"""
+from __future__ import annotations
+
+import json
+import socket
+import struct
+
+import numpy as np
+
+HEADER_LIMIT = 1 << 20      # a header is small: names, ints, strings, shapes
+PAYLOAD_LIMIT = 256 << 20   # an array message can never be bigger than this
+
+
+class ChannelClosed(Exception):
+    """The other side went away (it exited, was killed, or closed the channel)."""
+
+
+class ProtocolError(Exception):
+    """The other side sent something that is not a well-formed message."""
+
+
+def send(sock: socket.socket, header: dict, arrays: tuple = ()) -> None:
+    """Send header and arrays; arrays go as float64 bytes, described in header['$arrays']."""
+    blobs = [np.ascontiguousarray(a, dtype="<f8") for a in arrays]
+    header = {**header, "$arrays": [list(b.shape) for b in blobs]}
+    data = json.dumps(header, allow_nan=True).encode()
+    sock.sendall(struct.pack("<I", len(data)) + data)
+    for blob in blobs:
+        sock.sendall(blob.tobytes())
+
+
+def receive(sock: socket.socket) -> tuple[dict, list[np.ndarray]]:
+    """One message: (header, arrays).  Arrays are fresh, writable, plain float64 ndarrays."""
+    (size,) = struct.unpack("<I", _exactly(sock, 4))
+    if size > HEADER_LIMIT:
+        raise ProtocolError(f"a message header of {size} bytes (the limit is {HEADER_LIMIT})")
+    try:
+        header = json.loads(_exactly(sock, size))
+    except ValueError:
+        raise ProtocolError("a message header that is not JSON") from None
+    shapes = header.pop("$arrays", []) if isinstance(header, dict) else None
+    if not isinstance(shapes, list) or not all(_is_shape(s) for s in shapes):
+        raise ProtocolError("a message without a valid array list")
+    sizes = [int(np.prod(s, dtype=np.int64)) * 8 for s in shapes]
+    if sum(sizes) > PAYLOAD_LIMIT:
+        raise ProtocolError(f"arrays of {sum(sizes)} bytes (the limit is {PAYLOAD_LIMIT})")
+    arrays = [np.frombuffer(_exactly(sock, n), dtype="<f8").reshape(s).astype(np.float64) for n, s in zip(sizes, shapes)]
+    return header, arrays
+
+
+def _is_shape(shape) -> bool:
+    return isinstance(shape, list) and len(shape) <= 8 and all(type(n) is int and 0 <= n < 1 << 31 for n in shape)
+
+
+def _exactly(sock: socket.socket, n: int) -> bytes:
+    chunks, left = [], n
+    while left:
+        chunk = sock.recv(min(left, 1 << 20))
+        if not chunk:
+            raise ChannelClosed()
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
