@@ -26,7 +26,7 @@ class ProtocolError(Exception):
 
 def send(sock: socket.socket, header: dict, arrays: tuple = ()) -> None:
     """Send header and arrays; arrays go as float64 bytes, described in header['$arrays']."""
-    blobs = [np.ascontiguousarray(a, dtype="<f8") for a in arrays]
+    blobs = [np.asarray(a, dtype="<f8", order="C") for a in arrays]  # 0-d stays 0-d
     header = {**header, "$arrays": [list(b.shape) for b in blobs]}
     data = json.dumps(header, allow_nan=True).encode()
     sock.sendall(struct.pack("<I", len(data)) + data)

@@ -1,0 +1,196 @@
+"""Name the mistake: compare a wrong output with what known mistakes would have produced.
+
+Each suspect is one line: the functions it applies to, the output role it concerns
+("loss", "center", "outside", "value"), what the output would be with that mistake, and
+what to tell the student, in the terms of the derivation.  Adding a diagnosis is adding
+a line.  Candidates are computed from the reference in the grader, never shown for
+hidden cases; only the message is.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from derive import reference as ref
+
+from ..mutants import negSamplingLossAndGradient_sign_on_u_k, skipgram_wrong_column
+from .assignment import Case, _Replay, negatives
+
+PAIRS = ("naiveSoftmaxLossAndGradient", "naive_softmax_loss_and_gradients")
+NEGS = ("negSamplingLossAndGradient", "neg_sampling_loss_and_gradients")
+ROLES = ("loss", "center", "outside")
+
+
+@dataclass(frozen=True)
+class Suspect:
+    functions: tuple[str, ...]
+    role: str
+    message: str  # {name} is the output's name
+    candidate: Callable[[Case, dict, tuple], np.ndarray | None]
+
+
+def _math(case: Case) -> bool:
+    return case.function in ("naive_softmax_loss_and_gradients", "neg_sampling_loss_and_gradients")
+
+
+def _rows(case: Case):
+    """(v, o, U with rows u_w) whatever the convention."""
+    d = case.data
+    return d["v"], d["o"], (d["U"].T if _math(case) else d["U"])
+
+
+def _outside(case: Case, rows: np.ndarray) -> np.ndarray:
+    """A gradient with respect to the outside vectors, from the row layout to the function's."""
+    return rows.T if _math(case) else rows
+
+
+def _one_hot_outer(case: Case, scale: float = 1.0) -> np.ndarray:
+    v, o, U = _rows(case)
+    rows = np.zeros_like(U)
+    rows[o] = scale * v
+    return _outside(case, rows)
+
+
+def _samples(case: Case, drawn: tuple) -> list[int] | None:
+    if _math(case):
+        return [int(i) for i in case.data["w"]]
+    taken = negatives(case, drawn[0] if drawn else 0)
+    return None if isinstance(taken, str) else taken
+
+
+def _repeats_once(case, E, drawn):
+    w = _samples(case, drawn)
+    if w is None or len(set(w)) == len(w):
+        return None
+    v, o, U = _rows(case)
+    rows = (E["outside"].T if _math(case) else E["outside"]).copy()
+    for k in set(w):
+        rows[k] -= (w.count(k) - 1) * ref.sigmoid(U[k] @ v) * v
+    return _outside(case, rows)
+
+
+def _neg_sign(case, E, drawn, role):
+    w = _samples(case, drawn)
+    if w is None:
+        return None
+    v, o, U = _rows(case)
+    out = negSamplingLossAndGradient_sign_on_u_k(v, o, U, _Replay(w), len(w))
+    return {"loss": np.array(out[0]), "center": out[1], "outside": _outside(case, out[2])}[role]
+
+
+def _skipgram_variant(case, role, words):
+    d = case.data
+    names = {f"w{i}": i for i in range(len(d["U"]))}
+    pair = lambda v, o, U, _: ref.naiveSoftmaxLossAndGradient(v, o, U, None)  # noqa: E731
+    if words == "wrong row":
+        out = skipgram_wrong_column(f"w{d['c']}", 1, [f"w{i}" for i in d["outside"]], names, d["V"], d["U"], None, pair)
+    else:
+        out = ref.skipgram(f"w{d['c']}", 1, [f"w{i}" for i in d["outside"][-1:]], names, d["V"], d["U"], None, pair)
+    return {"loss": np.array(out[0]), "center": out[1], "outside": out[2]}[role]
+
+
+ALL = PAIRS + NEGS + ("skipgram",)
+SUSPECTS: tuple[Suspect, ...] = (
+    Suspect(ALL, "center", "{name} has the opposite sign", lambda c, E, d: -E["center"]),
+    Suspect(ALL, "outside", "{name} has the opposite sign", lambda c, E, d: -E["outside"]),
+    Suspect(ALL, "loss", "the loss has the opposite sign (J = -log of a probability is positive)", lambda c, E, d: -E["loss"]),
+    Suspect(ALL, "outside", "{name} looks transposed: it must have one row per word (the shape of the outside vectors)",
+            lambda c, E, d: E["outside"].T),
+    Suspect(ALL, "outside", "{name} looks transposed: an outer product taken the other way round, then reshaped",
+            lambda c, E, d: E["outside"].T.reshape(E["outside"].shape)),
+    Suspect(PAIRS, "center", "the -y term (the true outside word's -u_o) is missing from {name}: it is U^T y_hat, not U^T (y_hat - y)",
+            lambda c, E, d: E["center"] + _rows(c)[2][_rows(c)[1]]),
+    Suspect(PAIRS, "outside", "the -y term is missing from {name}: the true outside word's row needs -v_c (y_hat - y, not y_hat)",
+            lambda c, E, d: E["outside"] + _one_hot_outer(c)),
+    Suspect(PAIRS, "center", "the y_hat term is missing from {name}: only -u_o is left of U^T (y_hat - y)",
+            lambda c, E, d: -_rows(c)[2][_rows(c)[1]]),
+    Suspect(PAIRS, "outside", "the y_hat term is missing from {name}: only the -v_c in the true outside word's row is left",
+            lambda c, E, d: -_one_hot_outer(c)),
+    Suspect(PAIRS, "center", "y used in place of y_hat: y - y is zero, so {name} vanishes", lambda c, E, d: 0 * E["center"]),
+    Suspect(PAIRS, "outside", "y used in place of y_hat: y - y is zero, so {name} vanishes", lambda c, E, d: 0 * E["outside"]),
+    Suspect(PAIRS, "loss", "the loss is missing its -u_o.v_c term (only log sum exp is left)",
+            lambda c, E, d: E["loss"] + _rows(c)[2][_rows(c)[1]] @ _rows(c)[0]),
+    Suspect(NEGS, "center", "the sampled words' terms have the wrong sign: sigma(u_k.v_c) u_k belongs where sigma(-u_k.v_c) u_k is used",
+            lambda c, E, d: _neg_sign(c, E, d, "center")),
+    Suspect(NEGS, "outside", "the sampled words' terms have the wrong sign: sigma(u_k.v_c) v_c belongs in row k",
+            lambda c, E, d: _neg_sign(c, E, d, "outside")),
+    Suspect(NEGS, "outside", "repeated negative samples are not added up: {name}[indices] += ... counts a repeated word once; "
+            "use np.add.at or a loop", _repeats_once),
+    Suspect(NEGS, "center", "the true outside word's term (sigma(u_o.v_c) - 1) u_o is missing from {name}",
+            lambda c, E, d: E["center"] - (ref.sigmoid(_rows(c)[2][_rows(c)[1]] @ _rows(c)[0]) - 1) * _rows(c)[2][_rows(c)[1]]),
+    Suspect(("skipgram",), "center", "{name} is added to the outside words' rows: it belongs in the center word's row",
+            lambda c, E, d: _skipgram_variant(c, "center", "wrong row")),
+    Suspect(("skipgram",), "loss", "only the last outside word counts: add each pair's loss with +=",
+            lambda c, E, d: _skipgram_variant(c, "loss", "last")),
+    Suspect(("skipgram",), "outside", "only the last outside word counts: add each pair's gradient with +=",
+            lambda c, E, d: _skipgram_variant(c, "outside", "last")),
+    Suspect(("skipgram",), "center", "only the last outside word counts: add each pair's gradient with +=",
+            lambda c, E, d: _skipgram_variant(c, "center", "last")),
+    Suspect(("sigmoid",), "value", "the exponent's sign is flipped: sigmoid(x) = 1 / (1 + exp(-x))",
+            lambda c, E, d: ref.sigmoid(-c.data["x"])),
+)
+for _factor, _word in ((2.0, "twice"), (0.5, "half")):
+    SUSPECTS += tuple(Suspect(ALL, role, f"{{name}} is off by a factor 2 ({_word} the right value)",
+                              lambda c, E, d, r=role, f=_factor: f * E[r]) for role in ROLES)
+
+OVERFLOW = {
+    "sigmoid": "overflow in exp for large |x|: compute sigmoid from exp(-|x|) (or use np.where on the sign of x)",
+    "naiveSoftmaxLossAndGradient": "overflow: subtract max(s) before exp (softmax is unchanged by the shift)",
+    "naive_softmax_loss_and_gradients": "overflow: subtract max(s) before exp (softmax is unchanged by the shift)",
+    "skipgram": "overflow: subtract max(s) before exp (softmax is unchanged by the shift)",
+}
+LOG_SIGMOID = ("overflow: log(sigmoid(x)) reached log(0) at a large score; compute log sigmoid(x) as "
+               "-np.logaddexp(0, -x)")
+
+
+def role(function: str, index: int) -> str:
+    return "value" if function == "sigmoid" else ROLES[index]
+
+
+def close(got: np.ndarray, want: np.ndarray, rtol: float, atol: float) -> bool:
+    """Same shape, and every entry within atol + rtol * (the largest expected entry, at least 1)."""
+    if got.shape != want.shape or not np.all(np.isfinite(got)):
+        return False
+    scale = max(float(np.max(np.abs(want), initial=0.0)), 1.0)
+    return bool(np.all(np.abs(got - want) <= atol + rtol * scale))
+
+
+def diagnose(case: Case, expected: dict, drawn: tuple, index: int, name: str, got: np.ndarray,
+             rtol: float, atol: float) -> str | None:
+    """The message of the first known mistake that explains got, or None."""
+    want = expected[role(case.function, index)]
+    if got.size and not np.all(np.isfinite(got)) and np.all(np.isfinite(want)):
+        if case.function in OVERFLOW:
+            return OVERFLOW[case.function]
+        return LOG_SIGMOID
+    if got.shape == want.shape and np.any(want) and not np.any(got):
+        zero = [s for s in SUSPECTS if case.function in s.functions and s.role == role(case.function, index)
+                and "vanishes" in s.message]
+        return zero[0].message.format(name=name) if zero else f"{name} is all zeros"
+    for suspect in SUSPECTS:
+        if case.function not in suspect.functions or suspect.role != role(case.function, index):
+            continue
+        try:
+            candidate = suspect.candidate(case, expected, drawn)
+        except (ValueError, IndexError, KeyError, TypeError):
+            continue
+        if candidate is not None and np.any(candidate != want) and close(got, np.asarray(candidate, dtype=float), rtol, atol):
+            return suspect.message.format(name=name)
+    return None
+
+
+def where_wrong(got: np.ndarray, want: np.ndarray, rtol: float, atol: float, limit: int = 6) -> str:
+    """Which rows (or entries) are off, without their values: safe to say for hidden cases."""
+    scale = max(float(np.max(np.abs(want), initial=0.0)), 1.0)
+    bad = np.abs(got - want) > atol + rtol * scale
+    if got.ndim == 2:
+        rows = np.flatnonzero(bad.any(axis=1))
+        shown = ", ".join(map(str, rows[:limit])) + (", ..." if len(rows) > limit else "")
+        return f"wrong in {len(rows)} of {got.shape[0]} rows ({shown})"
+    if got.ndim == 1:
+        entries = np.flatnonzero(bad)
+        shown = ", ".join(map(str, entries[:limit])) + (", ..." if len(entries) > limit else "")
+        return f"wrong in {len(entries)} of {got.size} entries ({shown})"
+    return "wrong"

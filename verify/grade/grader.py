@@ -1,0 +1,325 @@
+"""Grade one submission: run every case in the sandbox, compare with the reference here,
+score each rubric test and explain each failure in the derivation's terms.
+
+The child only ever computes; everything that decides a score happens in this process,
+on plain float64 arrays checked for shape before they are compared.
+"""
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..check import check_gradient
+from . import assignment
+from .assignment import Case, Function
+from .diagnose import close, diagnose, role, where_wrong
+from .results import Grade, TestResult
+from .rubric import Rubric, Test
+from .sandbox import Reply, Sandbox, Session
+
+GRADIENT_SEED = 7
+
+
+class SubmissionError(Exception):
+    """The submission path is not something to grade (no such file, no entry file in the directory)."""
+
+
+class GraderError(Exception):
+    """The grader itself could not run (the sandbox failed to start), whatever the submission."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One case: what was sent, what came back, what was expected (or why nothing can be)."""
+    case: Case
+    reply: Reply
+    expected: tuple | str | None  # None: the call failed
+
+
+def submission_files(path: Path, rubric: Rubric) -> tuple[list[str], str]:
+    """(files to copy into the child's directory, the entry file's name)."""
+    if path.is_dir():
+        entry = path / rubric.file
+        if not entry.is_file():
+            candidates = sorted(path.glob("*.py"))
+            if len(candidates) != 1:
+                raise SubmissionError(f"{path}: no {rubric.file} in the directory")
+            entry = candidates[0]
+        files = [str(p) for p in sorted(path.iterdir()) if not p.name.startswith(".")]
+        return files + list(rubric.support), entry.name
+    if not path.is_file():
+        raise SubmissionError(f"{path}: no such file or directory")
+    if path.suffix != ".py":
+        raise SubmissionError(f"{path}: not a Python file (.py)")
+    return [str(path)] + list(rubric.support), path.name
+
+
+class _Child:
+    """The submission's current sandboxed process; after a timeout or a crash, a fresh one."""
+
+    def __init__(self, sandbox: Sandbox, files: list[str], entry: str, timeout: float):
+        self.sandbox, self.files, self.entry, self.timeout = sandbox, files, entry, timeout
+        self.session: Session | None = None
+        self.ready = self._open()
+
+    def _open(self) -> dict:
+        self.session, ready = self.sandbox.open(self.files, self.entry, self.timeout)
+        if ready.get("setup_error"):
+            self.session.close()
+            raise GraderError(f"the sandbox could not start: {ready['setup_error']}")
+        return ready
+
+    def call(self, function: str, case: Case, arrays: tuple, callback: Callable | None = None) -> Reply:
+        if not self.session.alive:
+            ready = self._open()
+            if ready.get("error") or not self.session.alive:
+                return Reply(False, error=ready.get("error") or "the submission could not be restarted", died=True)
+        return self.session.call(function, list(case.args), arrays, len(assignment.FUNCTIONS[function].outputs),
+                                 self.timeout, callback)
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+
+
+def grade(path: Path, rubric: Rubric, sandbox: Sandbox, seed: int | None = None) -> Grade:
+    start = time.perf_counter()
+    files, entry = submission_files(path, rubric)
+    seed = rubric.hidden_seed if seed is None and rubric.hidden_seed is not None else seed
+    seed = secrets.randbits(63) if seed is None else seed
+    child = _Child(sandbox, files, entry, rubric.timeout)
+    try:
+        load_error = child.ready.get("error")
+        if load_error:
+            tests = tuple(_not_run(test, i + 1, f"The submission could not be imported: `{_code(load_error)}`")
+                          for i, test in enumerate(rubric.tests))
+        else:
+            runs = {name: _run_function(child, assignment.FUNCTIONS[name], rubric, seed)
+                    for name in dict.fromkeys(t.function for t in rubric.tests)}
+            tests = tuple(_score(test, i + 1, runs[test.function], rubric, child, seed)
+                          for i, test in enumerate(rubric.tests))
+        confinement = child.ready.get("confinement") or {}
+    finally:
+        child.close()
+    return _grade(str(path), tests, rubric, time.perf_counter() - start, load_error, confinement,
+                  child.ready.get("output") or "")
+
+
+def _code(text: str) -> str:
+    return str(text).replace("`", "'")[:500]
+
+
+def _not_run(test: Test, number: int, why: str) -> TestResult:
+    return TestResult(test.name, str(number), 0.0, test.points, False, why, test.visibility)
+
+
+# -- running the cases -------------------------------------------------------------------------
+
+
+def _run_function(child: _Child, function: Function, rubric: Rubric, seed: int) -> dict[str, list[Run]]:
+    """Every case of one function, public, hidden and large, each called once; after a timeout
+    the function's remaining cases are not run (each would time out too)."""
+    counts = {"public": rubric.public_cases, "hidden": rubric.hidden_cases, "large": 1}
+    runs: dict[str, list[Run]] = {}
+    stop: Reply | None = None
+    for kind, count in counts.items():
+        runs[kind] = []
+        for case in assignment.cases(function, kind, count, seed):
+            if stop is not None:
+                runs[kind].append(Run(case, Reply(False, error=f"not run: an earlier case {stop.error}", timed_out=True), None))
+                continue
+            callback = assignment.pair_callback(case) if function.name == "skipgram" else None
+            reply = child.call(function.name, case, case.arrays, callback)
+            if reply.timed_out or reply.missing:
+                stop = reply
+            runs[kind].append(Run(case, reply, function.expected(case, reply.drawn) if reply.ok else None))
+    return runs
+
+
+# -- scoring -----------------------------------------------------------------------------------
+
+
+def _score(test: Test, number: int, runs: dict[str, list[Run]], rubric: Rubric, child: _Child, seed: int) -> TestResult:
+    function = assignment.FUNCTIONS[test.function]
+    if test.check == "gradient":
+        return _gradient_test(test, number, function, rubric, child, seed)
+    chosen = runs["large"] if test.check == "large" else runs["public"] + runs["hidden"]
+    verdicts = [(run, _verdict(test, function, run, rubric)) for run in chosen]
+    passed = sum(1 for _, v in verdicts if v[0])
+    fraction = passed / max(len(verdicts), 1)
+    score = test.points * (fraction if test.partial else float(fraction == 1.0))
+    diagnoses = tuple(dict.fromkeys(d for _, v in verdicts for d in v[2]))
+    return TestResult(test.name, str(number), round(score, 4), test.points, passed == len(verdicts),
+                      _test_output(passed, verdicts, diagnoses), test.visibility, diagnoses)
+
+
+def _verdict(test: Test, function: Function, run: Run, rubric: Rubric) -> tuple[bool, list[str], list[str]]:
+    """(passed, lines of feedback, diagnoses) for one case."""
+    label, reply = run.case.label, run.reply
+    if not reply.ok:
+        return False, [f"{label}: {_code(reply.error)}"], [_error_diagnosis(reply)]
+    if isinstance(run.expected, str):
+        return False, [f"{label}: {run.expected}"], ["draws from the dataset differ from getNegativeSamples"]
+    if test.check == "hygiene":
+        return _hygiene(function, run)
+    got = _outputs(function, reply)
+    expected = {role(function.name, i): e for i, e in enumerate(run.expected)}
+    lines, diagnoses = [], []
+    for i, name in enumerate(function.outputs):
+        if name not in test.outputs:
+            continue
+        want, have = run.expected[i], got[i]
+        if have is None:
+            lines.append(f"{label}: {name} is {reply.kinds[i] if i < len(reply.kinds) else 'missing'}, not an array of numbers")
+            diagnoses.append(f"{name} is not an array of numbers")
+            continue
+        if have.shape != want.shape and have.size == 1 and want.size == 1:
+            have = have.reshape(want.shape)  # a loss as a 1-element array: the hygiene test says so
+        if close(have, want, rubric.rtol, rubric.atol):
+            continue
+        found = diagnose(run.case, expected, reply.drawn, i, name, have, rubric.rtol, rubric.atol)
+        if found:
+            diagnoses.append(found)
+        lines.append(f"{label}: {_difference(name, have, want, run.case.kind, rubric)}" + (f" - {found}" if found else ""))
+    return not lines, lines, diagnoses
+
+
+def _outputs(function: Function, reply: Reply) -> list[np.ndarray | None]:
+    arrays = iter(reply.arrays)
+    return [next(arrays, None) if ok else None for ok in reply.valid] + [None] * (function.returns - len(reply.valid))
+
+
+def _difference(name: str, have: np.ndarray, want: np.ndarray, kind: str, rubric: Rubric) -> str:
+    if have.shape != want.shape:
+        return f"{name} has shape {have.shape}, expected {want.shape}"
+    if not np.all(np.isfinite(have)):
+        return f"{name} contains inf or NaN"
+    if kind == "public" and want.size <= 16:  # public cases may show numbers; hidden ones never do
+        return f"{name} is {_short(have)}, expected {_short(want)}"
+    return f"{name} is {where_wrong(have, want, rubric.rtol, rubric.atol)}"
+
+
+def _short(x: np.ndarray) -> str:
+    return "`" + np.array2string(x, precision=6, separator=", ", max_line_width=10**6).replace("\n", " ") + "`"
+
+
+def _hygiene(function: Function, run: Run) -> tuple[bool, list[str], list[str]]:
+    lines, reply = [], run.reply
+    for i, name in enumerate(function.outputs):
+        kind = reply.kinds[i] if i < len(reply.kinds) else "missing"
+        want = run.expected[i]
+        ok_float = kind in ("float", "float64") or kind.startswith("ndarray float64")
+        if want.ndim == 0 and not (kind in ("float", "float64") or kind.startswith("ndarray float64 ()")):
+            lines.append(f"{name} should be a float, it is {kind}")
+        elif want.ndim > 0 and not (ok_float and kind.startswith("ndarray") and f"{tuple(want.shape)}" in kind):
+            lines.append(f"{name} should be a float64 array of shape {tuple(want.shape)}, it is {kind}")
+    mutated = [_argument_name(function, i) for i in reply.mutated]
+    if mutated:
+        lines.append(f"the function changed its input {', '.join(mutated)} in place")
+    label = run.case.label
+    return not lines, [f"{label}: {line}" for line in lines], (["inputs changed in place"] if mutated else []) + \
+        (["wrong output types or shapes"] if len(lines) > len(mutated and [1]) else [])
+
+
+def _argument_name(function: Function, index: int) -> str:
+    names = {"course": ("centerWordVec", "outsideVectors"), "math": ("v_c", "U")}[function.convention]
+    if function.name == "skipgram":
+        names = ("centerWordVectors", "outsideVectors")
+    if function.name == "sigmoid":
+        names = ("x",)
+    return names[index] if index < len(names) else f"array {index}"
+
+
+def _error_diagnosis(reply: Reply) -> str:
+    if reply.missing:
+        return "function missing"
+    if reply.timed_out:
+        return "timed out"
+    if reply.died:
+        return "process ended (crash, exit or resource limit)"
+    return reply.error.split(":")[0].split(" (")[0][:60]
+
+
+def _test_output(passed: int, verdicts: list, diagnoses: tuple[str, ...]) -> str:
+    total = len(verdicts)
+    kinds = sorted({run.case.kind for run, _ in verdicts})
+    if passed == total:
+        return f"Passed all {total} case{'s' if total != 1 else ''} ({', '.join(kinds)})."
+    parts = [f"Passed {passed} of {total} cases."]
+    if diagnoses:
+        parts.append("\n**Likely mistake:** " + "; ".join(diagnoses[:3]))
+    lines = [line for _, v in verdicts for line in v[1]]
+    parts.append("\n" + "\n".join(f"- {_md(line)}" for line in lines[:8]) + ("\n- ..." if len(lines) > 8 else ""))
+    outputs = [run.reply.output for run, v in verdicts if not v[0] and run.reply.output]
+    if outputs:
+        parts.append("\nYour code printed (first failing case, truncated):\n\n```text\n" + outputs[0][:1500].replace("```", "'''") + "\n```")
+    return "\n".join(parts)
+
+
+def _md(line: str) -> str:
+    return line.replace("<", "&lt;").replace(">", "&gt;")
+
+
+# -- gradient self-consistency -----------------------------------------------------------------
+
+
+def _gradient_test(test: Test, number: int, function: Function, rubric: Rubric, child: _Child, seed: int) -> TestResult:
+    case = assignment.cases(function, "public", 1, seed + GRADIENT_SEED)[0]
+    names = ("v", "U") if function.name != "skipgram" else ("V", "U")
+
+    def proxy(**arrays):
+        values = tuple(arrays[n] for n in names)
+        if any(np.iscomplexobj(a) for a in values):
+            raise TypeError("the sandbox passes real float64 arrays only")
+        callback = assignment.pair_callback(_with(case, values)) if function.name == "skipgram" else None
+        reply = child.call(function.name, case, tuple(np.asarray(a, dtype=np.float64) for a in values), callback)
+        if not reply.ok:
+            raise RuntimeError(reply.error)
+        got = _outputs(function, reply)
+        if any(g is None for g in got):
+            raise TypeError("the function did not return arrays of numbers")
+        return tuple(got)
+
+    inputs = dict(zip(names, case.arrays))
+    labels = dict(zip(names, function.outputs[1:]))
+    result = check_gradient(proxy, inputs, labels=labels, seed=seed % (2**32), name=function.name)
+    if result.passed:
+        return TestResult(test.name, str(number), test.points, test.points, True,
+                          f"Passed: every partial derivative of your loss matches your gradient "
+                          f"({result.evaluations} evaluations, central differences).", test.visibility)
+    lines = []
+    for check in result.checks:
+        if not check.passed:
+            worst = ", ".join(f"{e.index}: yours {e.analytic:.4g}, finite differences {e.numeric:.4g}" for e in check.worst[:3])
+            lines.append(f"{labels.get(check.input, check.input)} disagrees with the derivative of your loss ({worst})")
+    lines += [f.message for f in result.hygiene if f.severity == "error"]
+    diagnosis = "gradient inconsistent with the loss"
+    return TestResult(test.name, str(number), 0.0, test.points, False,
+                      "Failed: your gradient is not the derivative of your own loss.\n\n" +
+                      "\n".join(f"- {_md(_code(line))}" for line in lines[:6]), test.visibility, (diagnosis,))
+
+
+def _with(case: Case, values: tuple) -> Case:
+    data = {**case.data, "V": values[0], "U": values[1]}
+    return Case(case.function, case.label, case.kind, case.args, values, data)
+
+
+# -- the whole -----------------------------------------------------------------------------------
+
+
+def _grade(name, tests, rubric, seconds, load_error, confinement, import_output) -> Grade:
+    score = round(sum(t.score for t in tests), 4)
+    lines = [f"**Score: {score:g} / {rubric.max_score:g}**"]
+    if load_error:
+        lines.append(f"\nYour file could not be imported, so no test could run: `{_code(load_error)}`")
+    diagnoses = tuple(dict.fromkeys(d for t in tests for d in t.diagnoses))
+    if diagnoses and not load_error:
+        lines.append("\nWhat looks wrong:\n" + "\n".join(f"- {_md(d)}" for d in diagnoses[:10]))
+    if import_output:
+        lines.append("\nYour file printed while being imported (truncated):\n\n```text\n" + import_output[:1000].replace("```", "'''") + "\n```")
+    return Grade(name, score, rubric.max_score, tests, "\n".join(lines), seconds, load_error, confinement)

@@ -1,0 +1,36 @@
+"""Results of grading: plain frozen data; gradescope.py and render.py turn them into output."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TestResult:
+    name: str
+    number: str
+    score: float
+    max_score: float
+    passed: bool
+    output: str                 # Markdown, safe to show the student: no hidden expected values
+    visibility: str
+    diagnoses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Grade:
+    submission: str
+    score: float
+    max_score: float
+    tests: tuple[TestResult, ...]
+    output: str                 # Markdown summary for the student
+    seconds: float
+    load_error: str | None = None
+    confinement: dict = field(default_factory=dict)
+
+    @property
+    def diagnoses(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for test in self.tests:
+            for d in test.diagnoses:
+                seen.setdefault(d)
+        return tuple(seen)
