@@ -75,6 +75,17 @@ def build_parser() -> Parser:
     k.add_argument("--markdown", metavar="PATH", help="also write the verdicts as Markdown")
     k.add_argument("--trials", type=_positive, default=3, metavar="K", help="random instantiations (default 3)")
 
+    a = sub.add_parser("grade", help="grade a submission (or a class with --out) in a sandbox, for Gradescope")
+    a.add_argument("submission", metavar="SUBMISSION", help="a .py file or a submission directory; with --out, a directory of them")
+    a.add_argument("--assignment", default="word2vec", metavar="NAME", help="a shipped rubric (word2vec, word2vec-math)")
+    a.add_argument("--rubric", metavar="FILE", help="a TOML rubric (instead of --assignment)")
+    a.add_argument("--results", default="results.json", metavar="PATH",
+                   help="where to write Gradescope's results.json for one submission (default ./results.json)")
+    a.add_argument("--out", metavar="OUTDIR", help="grade every submission in SUBMISSION/ and write OUTDIR/<name>.json and summary.csv")
+    a.add_argument("--jobs", type=_positive, default=2, metavar="N", help="submissions graded at once (default 2)")
+    a.add_argument("--seed", type=int, metavar="S", help="the hidden cases' seed (default: the rubric's, else fresh)")
+    a.add_argument("--json", action="store_true", help="print the results JSON instead of the table")
+
     b = sub.add_parser("bench", help="benchmarks: proof time cold and cached, generated code against baselines")
     b.add_argument("--quick", action="store_true", help="small sizes, few repeats (a smoke test)")
     b.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
@@ -289,8 +300,69 @@ def cmd_verify(args, out: Console) -> int:
     return EXIT_OK if data["passed"] else EXIT_FAILED
 
 
+def cmd_grade(args, out: Console) -> int:
+    from .grade import rubric as rubrics
+    from .grade.grader import GraderError, SubmissionError
+    from .grade.sandbox import Sandbox
+
+    try:
+        rubric = rubrics.load(args.rubric, args.assignment)
+    except rubrics.RubricError as e:
+        raise UsageError(str(e)) from None
+    path = Path(args.submission)
+    if args.out is not None and not path.is_dir():
+        raise UsageError(f"{path}: not a directory (--out grades a directory of submissions)")
+    hide = [str(Path(p).resolve()) for p in (args.out, args.results if args.out is None else None, args.rubric) if p]
+    try:
+        with Sandbox(limits=rubric.limits, hide=tuple(hide)) as sandbox:
+            if args.out is not None:
+                return _grade_class(args, out, rubric, sandbox, path)
+            return _grade_one(args, out, rubric, sandbox, path)
+    except SubmissionError as e:
+        raise UsageError(str(e)) from None
+    except (GraderError, OSError) as e:
+        Console(stderr=True).print(f"gradproof: grader failure: {e}", markup=False, highlight=False)
+        return EXIT_FAILED
+
+
+def _grade_one(args, out, rubric, sandbox, path) -> int:
+    from .grade import gradescope
+    from .grade.grader import GraderError, grade
+    from .grade.render import grade_table
+
+    result = grade(path, rubric, sandbox, args.seed)
+    data = gradescope.results_json(result, rubric.assignment)
+    wrong = gradescope.problems(data)
+    if wrong:
+        raise GraderError(f"the results do not fit Gradescope's format: {wrong[0]}")
+    _write(args.results, json.dumps(data, indent=1) + "\n")
+    if args.json:
+        out.print_json(data=data)
+    else:
+        out.print(grade_table(result))
+        out.print(f"wrote {args.results}", highlight=False)
+    return EXIT_OK
+
+
+def _grade_class(args, out, rubric, sandbox, path) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .grade.batch import grade_directory
+    from .grade.render import batch_summary
+
+    with Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("grading", total=None)
+        batch = grade_directory(path, Path(args.out), rubric, sandbox, args.jobs,
+                                lambda done, total: bar.update(task, completed=done, total=total))
+    out.print(batch_summary(batch))
+    out.print(f"wrote {args.out}/<submission>.json and {args.out}/summary.csv", highlight=False)
+    return EXIT_FAILED if any(r.error and r.error.startswith("grader error") for r in batch.rows) else EXIT_OK
+
+
 COMMANDS = {"derive": cmd_derive, "generate": cmd_generate, "run": cmd_run, "bench": cmd_bench, "verify": cmd_verify,
-            "mutants": cmd_mutants, "check": cmd_check}
+            "mutants": cmd_mutants, "check": cmd_check,
+            "grade": cmd_grade}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,130 @@
+"""Grade a whole class: one results file per submission, written as each finishes, so an
+interrupted batch loses nothing and a rerun grades only what is missing."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import gradescope
+from .grader import GraderError, SubmissionError, grade
+from .rubric import Rubric
+from .sandbox import Sandbox
+
+STATE = "batch.json"
+
+
+@dataclass(frozen=True)
+class Row:
+    submission: str
+    score: float | None
+    max_score: float
+    diagnoses: tuple[str, ...]
+    load_error: str | None
+    seconds: float
+    error: str | None = None   # the grader failed on it: no results file, a rerun retries it
+
+
+@dataclass(frozen=True)
+class Batch:
+    rows: tuple[Row, ...]
+    graded: int      # in this run
+    skipped: int     # finished in an earlier run
+    seconds: float
+    hidden_seed: int
+
+
+def submissions(directory: Path) -> list[Path]:
+    """Each .py file and each subdirectory is one submission; dot-files are not."""
+    return sorted(p for p in directory.iterdir() if not p.name.startswith(".") and (p.is_dir() or p.suffix == ".py"))
+
+
+def results_path(out: Path, submission: Path) -> Path:
+    return out / f"{submission.stem if submission.is_file() else submission.name}.json"
+
+
+def _seed(out: Path, rubric: Rubric) -> int:
+    """One hidden seed per batch, kept in OUTDIR so that a resumed batch grades on the same cases."""
+    state = out / STATE
+    if state.is_file():
+        try:
+            return int(json.loads(state.read_text())["hidden_seed"])
+        except (ValueError, KeyError, TypeError):
+            pass
+    seed = rubric.hidden_seed if rubric.hidden_seed is not None else secrets.randbits(63)
+    _atomic(state, json.dumps({"hidden_seed": seed, "rubric": rubric.source}) + "\n")
+    return seed
+
+
+def _atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _row_from(path: Path, submission: Path) -> Row | None:
+    try:
+        data = json.loads(path.read_text())
+        extra = data["extra_data"]["gradproof"]
+        return Row(submission.name, float(data["score"]), float(extra["max_score"]), tuple(extra["diagnoses"]),
+                   extra.get("load_error"), float(data.get("execution_time", 0.0)))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # unfinished or damaged: grade it again
+
+
+def grade_directory(directory: Path, out: Path, rubric: Rubric, sandbox: Sandbox, jobs: int = 2,
+                    progress: Callable[[int, int], None] | None = None, clock=None) -> Batch:
+    import time
+
+    start = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    seed = _seed(out, rubric)
+    todo, rows = [], {}
+    for sub in submissions(directory):
+        done = _row_from(results_path(out, sub), sub)
+        if done is None:
+            todo.append(sub)
+        else:
+            rows[sub.name] = done
+    skipped = len(rows)
+    report = progress or (lambda done, total: None)
+    report(0, len(todo))
+
+    def one(sub: Path) -> Row:
+        try:
+            g = grade(sub, rubric, sandbox, seed)
+        except SubmissionError as e:
+            return Row(sub.name, None, rubric.max_score, (), None, 0.0, str(e))
+        except GraderError:
+            raise
+        except Exception as e:  # a bug of ours must not cost the rest of the class their results
+            return Row(sub.name, None, rubric.max_score, (), None, 0.0, f"grader error: {type(e).__name__}: {e}")
+        data = gradescope.results_json(g, rubric.assignment)
+        _atomic(results_path(out, sub), json.dumps(data, indent=1) + "\n")
+        return Row(sub.name, g.score, g.max_score, g.diagnoses, g.load_error, g.seconds)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [pool.submit(one, sub) for sub in todo]
+        for i, future in enumerate(as_completed(futures)):
+            row = future.result()
+            rows[row.submission] = row
+            report(i + 1, len(todo))
+    ordered = tuple(rows[name] for name in sorted(rows))
+    write_summary(out / "summary.csv", ordered)
+    return Batch(ordered, len(todo), skipped, time.perf_counter() - start, seed)
+
+
+def write_summary(path: Path, rows: tuple[Row, ...]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["submission", "score", "max_score", "diagnoses", "import_error", "grader_error", "seconds"])
+        for r in rows:
+            writer.writerow([r.submission, "" if r.score is None else f"{r.score:g}", f"{r.max_score:g}",
+                             "; ".join(r.diagnoses), r.load_error or "", r.error or "", f"{r.seconds:.3f}"])
+    os.replace(tmp, path)
