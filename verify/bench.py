@@ -464,6 +464,53 @@ def _check_rows(settings: BenchSettings) -> tuple[BenchRow, ...]:
                      goal=f"< {CHECK_GOAL_SECONDS:g} s", met=seconds < CHECK_GOAL_SECONDS),)
 
 
+GRADE_GOAL_SECONDS = 60.0
+CLASS_DIR = PROJECT_ROOT / "tests" / "submissions"
+
+
+def grade_class(count: int) -> list[Path]:
+    """The sample class: the correct solution and each planted mistake, in turn, to count files."""
+    pool = sorted([CLASS_DIR / "correct.py", *(CLASS_DIR / "mistakes").glob("*.py")])
+    return [pool[i % len(pool)] for i in range(count)]
+
+
+def measure_grading(count: int, fresh: bool, jobs: int = 2) -> float:
+    """Seconds to grade count submissions with the default rubric, `jobs` at a time."""
+    import shutil
+    import tempfile
+
+    from .grade.batch import grade_directory
+    from .grade.rubric import load
+    from .grade.sandbox import Sandbox
+
+    rubric = load()
+    with tempfile.TemporaryDirectory(prefix="gradproof-bench-") as tmp:
+        root = Path(tmp)
+        (root / "class").mkdir()
+        for i, source in enumerate(grade_class(count)):
+            shutil.copy(source, root / "class" / f"student{i:03d}.py")
+        start = time.perf_counter()
+        with Sandbox(limits=rubric.limits, fresh=fresh) as sandbox:
+            batch = grade_directory(root / "class", root / "out", rubric, sandbox, jobs)
+        seconds = time.perf_counter() - start
+    if len(batch.rows) != count or any(r.error for r in batch.rows):
+        raise OutputMismatch("the benchmark class was not graded completely")
+    return seconds
+
+
+def _grade_rows(settings: BenchSettings) -> tuple[BenchRow, ...]:
+    """A class graded with the pre-forked worker, beside a fresh Python process per submission."""
+    if not (CLASS_DIR / "correct.py").is_file():
+        return ()
+    count = 20 if settings.quick else 200
+    ours, fresh = measure_grading(count, fresh=False), measure_grading(count, fresh=True)
+    return (BenchRow(name=f"grade {count} submissions, 2 at a time",
+                     what="gradproof grade DIR --out: pre-forked worker (numpy imported), a confined child each",
+                     seconds=ours, baseline_name="a fresh Python process per submission", baseline_seconds=fresh,
+                     ratio=_ratio(ours, fresh), goal=f"< {GRADE_GOAL_SECONDS:g} s for 200",
+                     met=None if settings.quick else ours < GRADE_GOAL_SECONDS),)
+
+
 def run_benchmarks(quick: bool = False, derive_command: list[str] | None = None) -> tuple[BenchRow, ...]:
     """All benchmarks in one run.  ``derive_command`` (e.g. ``[sys.executable, "-m", "verify.cli",
     "derive"]``) is run once against an empty cache and then again against the cache it filled;
@@ -474,7 +521,8 @@ def run_benchmarks(quick: bool = False, derive_command: list[str] | None = None)
     # the proofs run last: their worker processes would otherwise compete with the kernels
     verify_rows = _verify_rows(settings)
     cold, warm = _derive_rows(derive_command, settings)
-    return (*_kernel_rows(settings, numpy_times, torch), *verify_rows, cold, warm, *_check_rows(settings))
+    return (*_kernel_rows(settings, numpy_times, torch), *verify_rows, cold, warm, *_check_rows(settings),
+            *_grade_rows(settings))
 
 
 # ---------------------------------------------------------------- rendering

@@ -112,19 +112,24 @@ def to_array(value) -> tuple[np.ndarray | None, str]:
     return None, kind
 
 
-def decode(value, arrays: list, datasets: list, callback):
+def decode(value, arrays: list, datasets: list, callback, module=None):
     if isinstance(value, dict):
         if "$a" in value:
             return arrays[value["$a"]]
+        if "$function" in value:  # one of the submission's own functions, passed as an argument
+            fn = getattr(module, str(value["$function"]), None)
+            if not callable(fn):
+                raise LookupError(f"no function named '{value['$function']}' in the submission")
+            return fn
         if "$dataset" in value:
             dataset = RecordingDataset(value["$dataset"], value["vocab"])
             datasets.append(dataset)
             return dataset
         if "$callback" in value:
             return callback
-        return {k: decode(v, arrays, datasets, callback) for k, v in value.items()}
+        return {k: decode(v, arrays, datasets, callback, module) for k, v in value.items()}
     if isinstance(value, list):
-        return [decode(v, arrays, datasets, callback) for v in value]
+        return [decode(v, arrays, datasets, callback, module) for v in value]
     return value
 
 
@@ -147,7 +152,10 @@ def call(module, header: dict, arrays: list, channel, path: str, output: Bounded
         return {"op": "result", "ok": False, "error": f"no function named '{header['function']}' in the submission",
                 "missing": True, "output": ""}, ()
     datasets: list = []
-    args = decode(header["args"], arrays, datasets, make_callback(channel))
+    try:
+        args = decode(header["args"], arrays, datasets, make_callback(channel), module)
+    except LookupError as e:
+        return {"op": "result", "ok": False, "error": str(e), "missing": True, "output": ""}, ()
     before = [a.copy() for a in arrays]
     start = time.perf_counter()
     try:
@@ -157,13 +165,17 @@ def call(module, header: dict, arrays: list, channel, path: str, output: Bounded
     except BaseException as e:
         return {"op": "result", "ok": False, "error": describe(e, path), "output": output.take()}, ()
     seconds = time.perf_counter() - start
-    items = [value] if header["returns"] == 1 else value
-    if header["returns"] != 1 and (not isinstance(value, (tuple, list)) or len(value) != header["returns"]):
+    returns = header["returns"]
+    if returns == 0:  # any number of results: a tuple or list is spread, anything else is one
+        items = list(value) if isinstance(value, (tuple, list)) else [value]
+    else:
+        items = [value] if returns == 1 else value
+    if returns > 1 and (not isinstance(value, (tuple, list)) or len(value) != returns):
         return {"op": "result", "ok": False, "output": output.take(),
                 "error": f"returned {type(value).__name__}{_length(value)}, expected a tuple of {header['returns']}"}, ()
     converted = [to_array(item) for item in items]
     mutated = [i for i, (a, b) in enumerate(zip(before, arrays)) if a.shape != b.shape or not np.array_equal(a, b, equal_nan=True)]
-    reply = {"op": "result", "ok": True, "kinds": [kind for _, kind in converted],
+    reply = {"op": "result", "ok": True, "kinds": [kind for _, kind in converted], "tuple": isinstance(value, (tuple, list)),
              "valid": [a is not None for a, _ in converted], "mutated": mutated,
              "drawn": [d.drawn for d in datasets], "seconds": seconds, "output": output.take()}
     return reply, tuple(a for a, _ in converted if a is not None)

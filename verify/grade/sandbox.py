@@ -57,6 +57,7 @@ class Reply:
     timed_out: bool = False
     died: bool = False
     missing: bool = False
+    many: bool = True      # the function returned a tuple or list (not a single value)
 
 
 class Session:
@@ -143,7 +144,7 @@ def _reply(header: dict, arrays: list) -> Reply:
     kinds = header.get("kinds", [])
     kinds = tuple(str(k)[:120] for k in kinds) if isinstance(kinds, list) else ()
     return Reply(True, tuple(arrays), kinds=kinds, valid=valid, mutated=ints("mutated"), drawn=ints("drawn"),
-                 output=strings("output"))
+                 output=strings("output"), many=header.get("tuple") is not False)
 
 
 @dataclass

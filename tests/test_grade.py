@@ -1,0 +1,246 @@
+"""gradproof grade: Gradescope output, the CLI, class batches (resumable), rubrics, the pytest plugin."""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from verify.cli import main
+from verify.grade import gradescope, rubric as rubrics
+from verify.grade.batch import grade_directory
+from verify.grade.grader import grade
+from verify.grade.sandbox import Sandbox
+
+pytest_plugins = ["pytester"]
+
+SUBMISSIONS = Path(__file__).parent / "submissions"
+CORRECT = SUBMISSIONS / "correct.py"
+RUBRIC = rubrics.load()
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox(limits=RUBRIC.limits) as box:
+        yield box
+
+
+def _wrong_sign(tmp_path: Path, name: str = "wrong.py") -> Path:
+    text = CORRECT.read_text().replace("gradCenterVec = outsideVectors.T @ delta", "gradCenterVec = -outsideVectors.T @ delta")
+    assert text != CORRECT.read_text()
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+# -- the Gradescope format ------------------------------------------------------------------------
+
+
+def test_correct_solution_scores_full_marks_in_valid_gradescope_results(sandbox):
+    result = grade(CORRECT, RUBRIC, sandbox, seed=3)
+    data = gradescope.results_json(result, RUBRIC.assignment)
+    assert gradescope.problems(data) == []
+    assert data["score"] == RUBRIC.max_score == 42
+    assert len(data["tests"]) == len(RUBRIC.tests)
+    for test in data["tests"]:
+        assert test["status"] == "passed" and test["score"] == test["max_score"]
+        assert test["output_format"] == "md" and test["visibility"] in gradescope.VISIBILITY
+        assert set(test) <= set(gradescope.TEST)
+    assert json.loads(json.dumps(data)) == data  # plain JSON all the way down
+
+
+def test_a_planted_mistake_costs_only_its_tests_and_is_named(sandbox, tmp_path):
+    result = grade(_wrong_sign(tmp_path), RUBRIC, sandbox, seed=3)
+    failed = {t.name for t in result.tests if not t.passed}
+    assert "naiveSoftmaxLossAndGradient: gradCenterVec" in failed
+    assert "naiveSoftmaxLossAndGradient: loss" not in failed
+    assert not any(name.startswith(("negSampling", "sigmoid")) for name in failed)
+    center = next(t for t in result.tests if t.name == "naiveSoftmaxLossAndGradient: gradCenterVec")
+    assert center.score == 0 and "gradCenterVec has the opposite sign" in center.output
+    assert 0 < result.score < result.max_score
+
+
+@pytest.mark.parametrize("bad, problem", [
+    ({"tests": [{"name": "t", "score": 1, "max_score": 1, "status": "ok"}]}, "status must be passed or failed"),
+    ({"score": "10"}, "results.score has the wrong type"),
+    ({"score": 1, "tests": [{"name": "t", "score": 2, "max_score": 1}]}, "between 0 and max_score"),
+    ({"score": 1, "output_format": "pdf"}, "output_format must be one of"),
+    ({"score": 1, "tests": [{"name": "t", "visibility": "secret"}]}, "visibility must be one of"),
+    ({"score": 1, "leaderbord": []}, "unknown field 'leaderbord'"),
+    ([], "must be a JSON object"),
+])
+def test_the_format_check_rejects_what_gradescope_would(bad, problem):
+    assert any(problem in p for p in gradescope.problems(bad)), gradescope.problems(bad)
+
+
+def test_hidden_cases_differ_between_seeds_and_repeat_with_one(sandbox):
+    from verify.grade.assignment import FUNCTIONS, cases
+
+    naive = FUNCTIONS["naiveSoftmaxLossAndGradient"]
+    a, b, again = (cases(naive, "hidden", 4, seed) for seed in (1, 2, 1))
+    assert all((x.arrays[1] == y.arrays[1]).all() for x, y in zip(a, again) if x.arrays[1].shape == y.arrays[1].shape)
+    assert any(x.arrays[1].shape != y.arrays[1].shape or not (x.arrays[1] == y.arrays[1]).all() for x, y in zip(a, b))
+    public = [cases(naive, "public", 1, seed)[0].arrays[1] for seed in (1, 2)]
+    assert public[0].shape == public[1].shape == (5, 3)
+
+
+# -- the command line ------------------------------------------------------------------------------
+
+
+def test_cli_grades_one_submission_and_writes_results(tmp_path, capsys):
+    results = tmp_path / "out" / "results.json"
+    assert main(["grade", str(CORRECT), "--results", str(results), "--seed", "5"]) == 0
+    data = json.loads(results.read_text())
+    assert gradescope.problems(data) == [] and data["score"] == 42
+    assert "score 42 / 42" in capsys.readouterr().out
+
+
+def test_cli_exits_0_when_the_submission_fails(tmp_path, capsys):
+    results = tmp_path / "results.json"
+    assert main(["grade", str(_wrong_sign(tmp_path)), "--results", str(results)]) == 0
+    assert json.loads(results.read_text())["score"] < 42
+
+
+@pytest.mark.parametrize("args, message", [
+    (["grade", "no/such/file.py"], "no/such/file.py: no such file or directory"),
+    (["grade", "README.md"], "not a Python file"),
+    (["grade", str(CORRECT), "--assignment", "word3vec"], "unknown assignment 'word3vec'"),
+    (["grade", str(CORRECT), "--out", "x"], "not a directory"),
+    (["grade", str(CORRECT), "--jobs", "0"], "must be positive"),
+])
+def test_cli_bad_input_is_one_line_with_exit_2(args, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(Path(__file__).parent.parent)
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("toml, message", [
+    ("assignment = 'x'\n", "no [[test]] entries"),
+    ("[[test]]\nname = 'a'\nfunction = 'softmax'\n", "test 1 ('a'): unknown function 'softmax'"),
+    ("[[test]]\nname = 'a'\nfunction = 'sigmoid'\ncheck = 'vibes'\n", "unknown check 'vibes'"),
+    ("[[test]]\nname = 'a'\nfunction = 'sigmoid'\npoints = -1\n", "points must be a non-negative number"),
+    ("[[test]]\nname = 'a'\nfunction = 'skipgram'\noutputs = ['gradCenterVec']\n", "skipgram has no output 'gradCenterVec'"),
+    ("[[test]\n", "not valid TOML"),
+    ("timeout = 'soon'\n[[test]]\nname = 'a'\nfunction = 'sigmoid'\n", "'timeout' must be a non-negative number"),
+])
+def test_a_bad_rubric_is_named_with_its_entry(toml, message, tmp_path, capsys):
+    path = tmp_path / "rubric.toml"
+    path.write_text(toml)
+    assert main(["grade", str(CORRECT), "--rubric", str(path), "--results", str(tmp_path / "r.json")]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and message in err
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_a_custom_rubric_sets_points_and_visibility(tmp_path, sandbox):
+    path = tmp_path / "rubric.toml"
+    path.write_text("hidden_cases = 2\n[[test]]\nname = 'sig'\nfunction = 'sigmoid'\npoints = 5\n"
+                    "visibility = 'after_published'\n")
+    rubric = rubrics.load(str(path))
+    result = grade(CORRECT, rubric, sandbox, seed=1)
+    assert result.max_score == 5 and result.score == 5 and result.tests[0].visibility == "after_published"
+    assert "3 cases" in result.tests[0].output  # one public, two hidden
+
+
+# -- a class -----------------------------------------------------------------------------------------
+
+
+def _class(tmp_path: Path) -> Path:
+    directory = tmp_path / "class"
+    directory.mkdir()
+    shutil.copy(CORRECT, directory / "alice.py")
+    _wrong_sign(directory, "bob.py")
+    (directory / "carol").mkdir()
+    shutil.copy(CORRECT, directory / "carol" / "word2vec.py")
+    (directory / "dave.py").write_text("def sigmoid(x:\n")
+    (directory / "notes.txt").write_text("not a submission")
+    return directory
+
+
+def test_a_class_gets_one_results_file_each_and_a_summary(tmp_path, sandbox):
+    directory, out = _class(tmp_path), tmp_path / "out"
+    batch = grade_directory(directory, out, RUBRIC, sandbox, jobs=2)
+    assert sorted(p.name for p in out.glob("*.json")) == ["alice.json", "batch.json", "bob.json", "carol.json", "dave.json"]
+    for name in ("alice", "bob", "carol", "dave"):
+        assert gradescope.problems(json.loads((out / f"{name}.json").read_text())) == []
+    rows = {r["submission"]: r for r in csv.DictReader((out / "summary.csv").open())}
+    assert set(rows) == {"alice.py", "bob.py", "carol", "dave.py"}
+    assert rows["alice.py"]["score"] == "42" and rows["carol"]["score"] == "42"
+    assert rows["dave.py"]["score"] == "0" and "syntax error" in rows["dave.py"]["import_error"]
+    assert "gradCenterVec has the opposite sign" in rows["bob.py"]["diagnoses"]
+    assert batch.graded == 4 and batch.skipped == 0
+
+
+def test_a_rerun_grades_only_what_is_missing_on_the_same_hidden_cases(tmp_path, sandbox):
+    directory, out = _class(tmp_path), tmp_path / "out"
+    first = grade_directory(directory, out, RUBRIC, sandbox, jobs=2)
+    (out / "bob.json").unlink()                   # interrupted before bob finished
+    (out / "carol.json").write_text('{"score": ')  # or while carol's file was being written
+    before = (out / "alice.json").read_text()
+    second = grade_directory(directory, out, RUBRIC, sandbox, jobs=2)
+    assert (second.graded, second.skipped) == (2, 2)
+    assert (out / "alice.json").read_text() == before
+    assert second.hidden_seed == first.hidden_seed
+    assert [r.score for r in second.rows] == [r.score for r in first.rows]
+
+
+def test_cli_class_run_prints_a_summary(tmp_path, capsys):
+    directory, out = _class(tmp_path), tmp_path / "out"
+    assert main(["grade", str(directory), "--out", str(out), "--jobs", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "score distribution" in text and "most common diagnoses" in text
+    assert "gradCenterVec has the opposite sign" in text and "4 submissions" in text
+
+
+# -- the pytest plugin ------------------------------------------------------------------------------------
+
+
+STAFF_TESTS = '''
+import numpy as np
+import pytest
+from verify.grade.plugin import SubmissionFailed, sandbox_dataset
+
+def test_center_gradient(submission, reference):
+    rng = np.random.default_rng(0)
+    v, U = rng.normal(size=3), rng.normal(size=(6, 3))
+    loss, g_center, g_outside = submission.naiveSoftmaxLossAndGradient(v, 2, U, sandbox_dataset([1]))
+    assert np.allclose(g_center, reference.naiveSoftmaxLossAndGradient(v, 2, U, None)[1])
+
+def test_negative_sampling_draws(submission):
+    rng = np.random.default_rng(1)
+    v, U = rng.normal(size=3), rng.normal(size=(6, 3))
+    submission.negSamplingLossAndGradient(v, 2, U, sandbox_dataset([2, 1, 3, 4, 5], vocab=6), 3)
+    assert submission.last.drawn == (4,)
+    assert submission.last.mutated == ()
+
+def test_skipgram_with_its_own_pair_function(submission, reference):
+    rng = np.random.default_rng(2)
+    V, U = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+    words = {w: i for i, w in enumerate("abcde")}
+    ours = submission.skipgram("c", 1, ["a", "b"], words, V, U, sandbox_dataset([0]), submission.naiveSoftmaxLossAndGradient)
+    assert np.allclose(ours[1], reference.skipgram("c", 1, ["a", "b"], words, V, U, None)[1])
+
+def test_a_missing_function_raises(submission):
+    with pytest.raises(SubmissionFailed, match="no function named 'softmax2'"):
+        submission.softmax2(np.zeros(3))
+'''
+
+
+def test_plugin_runs_staff_tests_against_the_sandboxed_submission(pytester):
+    pytester.makepyfile(test_staff=STAFF_TESTS)
+    result = pytester.runpytest_subprocess("--submission", str(CORRECT), "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=4)
+
+
+def test_plugin_reports_a_wrong_submission_as_failures(pytester, tmp_path):
+    pytester.makepyfile(test_staff=STAFF_TESTS)
+    result = pytester.runpytest_subprocess("--submission", str(_wrong_sign(tmp_path)), "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, failed=2)  # the center gradient, and skipgram built on it
+
+
+def test_plugin_without_a_submission_skips(pytester):
+    pytester.makepyfile(test_staff=STAFF_TESTS)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(skipped=4)

@@ -1,0 +1,158 @@
+"""A pytest plugin: course staff write their own tests against a submission, which runs in the
+same sandbox as `gradproof grade` (its own confined process, nothing shared but plain data).
+
+    pytest --submission path/to/word2vec.py staff_tests.py
+
+    def test_center_gradient(submission, reference):
+        v, U = ...
+        loss, g_center, g_outside = submission.naiveSoftmaxLossAndGradient(v, 3, U, sandbox_dataset([1, 2, 3]))
+        assert np.allclose(g_center, reference.naiveSoftmaxLossAndGradient(v, 3, U, None)[1])
+
+Arguments may be arrays (sent as float64), numbers, strings, lists and dicts of them, a
+`sandbox_dataset(sequence)`, or another of the submission's functions (`submission.name`).
+Results come back as float64 arrays (a scalar as a float).  A call that raises, hangs past
+the timeout or kills its process raises SubmissionFailed in the test; the next call gets a
+fresh process.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+class SubmissionFailed(Exception):
+    """The submission's function raised, hung, died or returned something that is not numbers."""
+
+
+@dataclass(frozen=True)
+class sandbox_dataset:  # noqa: N801 - reads like the helper it stands for
+    """A dataset whose sampleTokenIdx replays sequence inside the sandbox; see Call.drawn."""
+    sequence: tuple
+    vocab: int = 0
+
+    def __init__(self, sequence, vocab: int = 0):
+        object.__setattr__(self, "sequence", tuple(int(s) for s in sequence))
+        object.__setattr__(self, "vocab", int(vocab or (max(self.sequence, default=0) + 1)))
+
+
+@dataclass(frozen=True)
+class Call:
+    """What the last call reported besides its results."""
+    drawn: tuple = ()      # samples each dataset handed out
+    mutated: tuple = ()    # positions (among the array arguments) changed in place
+    output: str = ""       # what the function printed, truncated
+
+
+class _Function:
+    def __init__(self, owner: "Submission", name: str):
+        self.owner, self.name = owner, name
+
+    def __call__(self, *args):
+        return self.owner._call(self.name, args)
+
+
+class Submission:
+    """The submission's functions, each proxied into its sandboxed process."""
+
+    def __init__(self, sandbox, files: list[str], entry: str, timeout: float):
+        self._sandbox, self._files, self._entry, self._timeout = sandbox, files, entry, timeout
+        self._session = None
+        self.last = Call()
+        self.import_error = self._open()
+
+    def _open(self) -> str | None:
+        self._session, ready = self._sandbox.open(self._files, self._entry, self._timeout)
+        if ready.get("setup_error"):
+            raise RuntimeError(f"the gradproof sandbox could not start: {ready['setup_error']}")
+        return ready.get("error")
+
+    def __getattr__(self, name: str) -> _Function:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return _Function(self, name)
+
+    def _call(self, name: str, args: tuple):
+        if self.import_error:
+            raise SubmissionFailed(f"the submission could not be imported: {self.import_error}")
+        if not self._session.alive:
+            self._open()
+        arrays: list[np.ndarray] = []
+        encoded = [_encode(a, arrays) for a in args]
+        reply = self._session.call(name, encoded, tuple(arrays), 0, self._timeout)
+        if not reply.ok:
+            raise SubmissionFailed(f"{name}: {reply.error}")
+        if not all(reply.valid):
+            bad = [k for k, ok in zip(reply.kinds, reply.valid) if not ok]
+            raise SubmissionFailed(f"{name} returned {', '.join(bad)}, not numbers")
+        self.last = Call(reply.drawn, reply.mutated, reply.output)
+        values = [float(a) if a.ndim == 0 else a for a in reply.arrays]
+        return tuple(values) if reply.many else values[0]
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+
+def _encode(value, arrays: list):
+    if isinstance(value, _Function):
+        return {"$function": value.name}
+    if isinstance(value, sandbox_dataset):
+        return {"$dataset": list(value.sequence), "vocab": value.vocab}
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iub" and value.ndim == 1:
+        return [int(v) for v in value]
+    if isinstance(value, (np.ndarray, np.floating)):
+        arrays.append(np.asarray(value, dtype=np.float64))
+        return {"$a": len(arrays) - 1}
+    if isinstance(value, np.integer):
+        return int(value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_encode(v, arrays) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _encode(v, arrays) for k, v in value.items()}
+    raise TypeError(f"cannot send a {type(value).__name__} into the sandbox (arrays, numbers, strings, "
+                    "lists, dicts, sandbox_dataset or submission functions only)")
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("gradproof", "grading a submission in gradproof's sandbox")
+    group.addoption("--submission", metavar="PATH", help="the submission under test (.py file or directory)")
+    group.addoption("--submission-timeout", type=float, default=10.0, metavar="SECONDS",
+                    help="wall-clock limit per call (default 10)")
+
+
+@pytest.fixture(scope="session")
+def submission(request):
+    """The submission given with --submission, its functions proxied into the sandbox."""
+    from .confine import Limits
+    from .grader import SubmissionError, submission_files
+    from .rubric import load
+    from .sandbox import Sandbox
+
+    path = request.config.getoption("--submission")
+    if not path:
+        pytest.skip("no --submission given")
+    try:
+        files, entry = submission_files(Path(path), load())
+    except SubmissionError as e:
+        raise pytest.UsageError(str(e)) from None
+    with Sandbox(limits=Limits()) as sandbox:
+        proxy = Submission(sandbox, files, entry, request.config.getoption("--submission-timeout"))
+        yield proxy
+        proxy.close()
+
+
+@pytest.fixture(scope="session")
+def reference():
+    """gradproof's generated, proved reference module (runs here, never in the sandbox)."""
+    from derive import reference as module
+    return module
+
+
+@pytest.fixture(scope="session")
+def sandbox_dataset_factory():
+    return sandbox_dataset
