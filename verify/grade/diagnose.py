@@ -176,7 +176,7 @@ def diagnose(case: Case, expected: dict, drawn: tuple, index: int, name: str, go
             candidate = suspect.candidate(case, expected, drawn)
         except (ValueError, IndexError, KeyError, TypeError):
             continue
-        if candidate is not None and np.any(candidate != want) and close(got, np.asarray(candidate, dtype=float), rtol, atol):
+        if candidate is not None and _differs(candidate, want) and close(got, np.asarray(candidate, dtype=float), rtol, atol):
             return suspect.message.format(name=name)
     return None
 
@@ -194,3 +194,9 @@ def where_wrong(got: np.ndarray, want: np.ndarray, rtol: float, atol: float, lim
         shown = ", ".join(map(str, entries[:limit])) + (", ..." if len(entries) > limit else "")
         return f"wrong in {len(entries)} of {got.size} entries ({shown})"
     return "wrong"
+
+
+def _differs(candidate, want: np.ndarray) -> bool:
+    """A candidate only explains something if the mistake changes the output (shape or values)."""
+    candidate = np.asarray(candidate, dtype=float)
+    return candidate.shape != want.shape or bool(np.any(candidate != want))
