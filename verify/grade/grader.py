@@ -111,7 +111,8 @@ def grade(path: Path, rubric: Rubric, sandbox: Sandbox, seed: int | None = None)
 
 
 def _code(text: str) -> str:
-    return str(text).replace("`", "'")[:500]
+    """Text from the submission (errors, type names), made safe to sit in a Markdown code span."""
+    return " ".join(str(text).replace("`", "'").split())[:500]
 
 
 def _not_run(test: Test, number: int, why: str) -> TestResult:
@@ -171,7 +172,7 @@ def _verdict(test: Test, function: Function, run: Run, rubric: Rubric,
     are only required to be finite arrays of the right shape."""
     label, reply = run.case.label, run.reply
     if not reply.ok:
-        return False, [f"{label}: {_code(reply.error)}"], [_error_diagnosis(reply)]
+        return False, [f"{label}: `{_code(reply.error)}`"], [_error_diagnosis(reply)]
     if isinstance(run.expected, str):
         return False, [f"{label}: {run.expected}"], ["draws from the dataset differ from getNegativeSamples"]
     if test.check == "hygiene":
@@ -184,7 +185,7 @@ def _verdict(test: Test, function: Function, run: Run, rubric: Rubric,
             continue
         want, have = run.expected[i], got[i]
         if have is None:
-            lines.append(f"{label}: {name} is {reply.kinds[i] if i < len(reply.kinds) else 'missing'}, not an array of numbers")
+            lines.append(f"{label}: {name} is `{_code(reply.kinds[i]) if i < len(reply.kinds) else 'missing'}`, not an array of numbers")
             diagnoses.append(f"{name} is not an array of numbers")
             continue
         if have.shape != want.shape and have.size == 1 and want.size == 1:
@@ -229,9 +230,9 @@ def _hygiene(function: Function, run: Run) -> tuple[bool, list[str], list[str]]:
         want = run.expected[i]
         ok_float = kind in ("float", "float64") or kind.startswith("ndarray float64")
         if want.ndim == 0 and not (kind in ("float", "float64") or kind.startswith("ndarray float64 ()")):
-            lines.append(f"{name} should be a float, it is {kind}")
+            lines.append(f"{name} should be a float, it is `{_code(kind)}`")
         elif want.ndim > 0 and not (ok_float and kind.startswith("ndarray") and f"{tuple(want.shape)}" in kind):
-            lines.append(f"{name} should be a float64 array of shape {tuple(want.shape)}, it is {kind}")
+            lines.append(f"{name} should be a float64 array of shape {tuple(want.shape)}, it is `{_code(kind)}`")
     mutated = [_argument_name(function, i) for i in reply.mutated]
     if mutated:
         lines.append(f"the function changed its input {', '.join(mutated)} in place")
@@ -268,15 +269,11 @@ def _test_output(passed: int, verdicts: list, diagnoses: tuple[str, ...]) -> str
     if diagnoses:
         parts.append("\n**Likely mistake:** " + "; ".join(diagnoses[:3]))
     lines = [line for _, v in verdicts for line in v[1]]
-    parts.append("\n" + "\n".join(f"- {_md(line)}" for line in lines[:8]) + ("\n- ..." if len(lines) > 8 else ""))
+    parts.append("\n" + "\n".join(f"- {line}" for line in lines[:8]) + ("\n- ..." if len(lines) > 8 else ""))
     outputs = [run.reply.output for run, v in verdicts if not v[0] and run.reply.output]
     if outputs:
         parts.append("\nYour code printed (first failing case, truncated):\n\n```text\n" + outputs[0][:1500].replace("```", "'''") + "\n```")
     return "\n".join(parts)
-
-
-def _md(line: str) -> str:
-    return line.replace("<", "&lt;").replace(">", "&gt;")
 
 
 # -- gradient self-consistency -----------------------------------------------------------------
@@ -315,7 +312,7 @@ def _gradient_test(test: Test, number: int, function: Function, rubric: Rubric, 
     diagnosis = "gradient inconsistent with the loss"
     return TestResult(test.name, str(number), 0.0, test.points, False,
                       "Failed: your gradient is not the derivative of your own loss.\n\n" +
-                      "\n".join(f"- {_md(_code(line))}" for line in lines[:6]), test.visibility, (diagnosis,))
+                      "\n".join(f"- `{_code(line)}`" for line in lines[:6]), test.visibility, (diagnosis,))
 
 
 def _with(case: Case, values: tuple) -> Case:
@@ -333,7 +330,7 @@ def _grade(name, tests, rubric, seconds, load_error, confinement, import_output)
         lines.append(f"\nYour file could not be imported, so no test could run: `{_code(load_error)}`")
     diagnoses = tuple(dict.fromkeys(d for t in tests for d in t.diagnoses))
     if diagnoses and not load_error:
-        lines.append("\nWhat looks wrong:\n" + "\n".join(f"- {_md(d)}" for d in diagnoses[:10]))
+        lines.append("\nWhat looks wrong:\n" + "\n".join(f"- {d}" for d in diagnoses[:10]))
     if import_output:
         lines.append("\nYour file printed while being imported (truncated):\n\n```text\n" + import_output[:1000].replace("```", "'''") + "\n```")
     return Grade(name, score, rubric.max_score, tests, "\n".join(lines), seconds, load_error, confinement)

@@ -45,8 +45,9 @@ def batch_summary(batch: Batch, top: int = 8) -> Group:
         diagnoses.add_row(str(count), text)
     failed = [r for r in batch.rows if r.error]
     mean = sum(r.score for r in scored) / len(scored) if scored else 0.0
+    unimportable = sum(1 for r in scored if r.load_error)
     line = Text(f"{len(batch.rows)} submissions: {batch.graded} graded now, {batch.skipped} already graded; "
-                f"mean score {mean:.2f}; {batch.seconds:.1f} s", style="bold")
+                f"{unimportable} could not be imported; mean score {mean:.2f}; {batch.seconds:.1f} s", style="bold")
     parts = [table, diagnoses, line]
     for r in failed:
         parts.append(Text(f"not graded: {r.submission}: {r.error}", style="red"))
