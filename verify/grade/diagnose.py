@@ -27,7 +27,8 @@ ROLES = ("loss", "center", "outside")
 class Suspect:
     functions: tuple[str, ...]
     role: str
-    message: str  # {name} is the output's name
+    message: str  # {name} is the output's name; {row} "row" or "column", {at} how a student indexes a word's
+    # gradient, in the function's convention
     candidate: Callable[[Case, dict, tuple], np.ndarray | None]
 
 
@@ -80,6 +81,30 @@ def _neg_sign(case, E, drawn, role):
     return {"loss": np.array(out[0]), "center": out[1], "outside": _outside(case, out[2])}[role]
 
 
+def _u_k_opposite(case, E, drawn, role):
+    """The sampled words' terms with the opposite sign: -sigma(u_k.v_c) u_k and -sigma(u_k.v_c) v_c."""
+    w = _samples(case, drawn)
+    if w is None:
+        return None
+    v, o, U = _rows(case)
+    s = ref.sigmoid(U[w] @ v)
+    if role == "center":
+        return E["center"] - 2 * (s @ U[w])
+    rows = np.zeros_like(U)
+    np.add.at(rows, w, np.outer(s, v))
+    return E["outside"] - 2 * _outside(case, rows)
+
+
+def _sigmoid_flipped(case, E, drawn, role):
+    """sigma(-x) in place of sigma(x) throughout: J and dJ/dv_c are the right ones at -v_c, dJ/dU minus the right one."""
+    w = _samples(case, drawn)
+    if w is None:
+        return None
+    v, o, U = _rows(case)
+    loss, center, columns = ref.neg_sampling_loss_and_gradients(-v, o, U.T, w)
+    return {"loss": np.array(loss), "center": center, "outside": -_outside(case, columns.T)}[role]
+
+
 def _skipgram_variant(case, role, words):
     d = case.data
     names = {f"w{i}": i for i in range(len(d["U"]))}
@@ -96,17 +121,17 @@ SUSPECTS: tuple[Suspect, ...] = (
     Suspect(ALL, "center", "{name} has the opposite sign", lambda c, E, d: -E["center"]),
     Suspect(ALL, "outside", "{name} has the opposite sign", lambda c, E, d: -E["outside"]),
     Suspect(ALL, "loss", "the loss has the opposite sign (J = -log of a probability is positive)", lambda c, E, d: -E["loss"]),
-    Suspect(ALL, "outside", "{name} looks transposed: it must have one row per word (the shape of the outside vectors)",
+    Suspect(ALL, "outside", "{name} looks transposed: it must have one {row} per word (the shape of the outside vectors)",
             lambda c, E, d: E["outside"].T),
     Suspect(ALL, "outside", "{name} looks transposed: an outer product taken the other way round, then reshaped",
             lambda c, E, d: E["outside"].T.reshape(E["outside"].shape)),
-    Suspect(PAIRS, "center", "the -y term (the true outside word's -u_o) is missing from {name}: it is U^T y_hat, not U^T (y_hat - y)",
+    Suspect(PAIRS, "center", "the -y term (the true outside word's -u_o) is missing from {name}: it is U y_hat, not U (y_hat - y)",
             lambda c, E, d: E["center"] + _rows(c)[2][_rows(c)[1]]),
-    Suspect(PAIRS, "outside", "the -y term is missing from {name}: the true outside word's row needs -v_c (y_hat - y, not y_hat)",
+    Suspect(PAIRS, "outside", "the -y term is missing from {name}: the true outside word's {row} needs -v_c (y_hat - y, not y_hat)",
             lambda c, E, d: E["outside"] + _one_hot_outer(c)),
-    Suspect(PAIRS, "center", "the y_hat term is missing from {name}: only -u_o is left of U^T (y_hat - y)",
+    Suspect(PAIRS, "center", "the y_hat term is missing from {name}: only -u_o is left of U (y_hat - y)",
             lambda c, E, d: -_rows(c)[2][_rows(c)[1]]),
-    Suspect(PAIRS, "outside", "the y_hat term is missing from {name}: only the -v_c in the true outside word's row is left",
+    Suspect(PAIRS, "outside", "the y_hat term is missing from {name}: only the -v_c in the true outside word's {row} is left",
             lambda c, E, d: -_one_hot_outer(c)),
     Suspect(PAIRS, "center", "y used in place of y_hat: y - y is zero, so {name} vanishes", lambda c, E, d: 0 * E["center"]),
     Suspect(PAIRS, "outside", "y used in place of y_hat: y - y is zero, so {name} vanishes", lambda c, E, d: 0 * E["outside"]),
@@ -114,12 +139,18 @@ SUSPECTS: tuple[Suspect, ...] = (
             lambda c, E, d: E["loss"] + _rows(c)[2][_rows(c)[1]] @ _rows(c)[0]),
     Suspect(NEGS, "center", "the sampled words' terms have the wrong sign: sigma(u_k.v_c) u_k belongs where sigma(-u_k.v_c) u_k is used",
             lambda c, E, d: _neg_sign(c, E, d, "center")),
-    Suspect(NEGS, "outside", "the sampled words' terms have the wrong sign: sigma(u_k.v_c) v_c belongs in row k",
+    Suspect(NEGS, "outside", "the sampled words' terms have the wrong sign: sigma(u_k.v_c) v_c belongs in {row} k",
             lambda c, E, d: _neg_sign(c, E, d, "outside")),
-    Suspect(NEGS, "outside", "repeated negative samples are not added up: {name}[indices] += ... counts a repeated word once; "
+    Suspect(NEGS, "outside", "repeated negative samples are not added up: {name}{at} += ... counts a repeated word once; "
             "use np.add.at or a loop", _repeats_once),
     Suspect(NEGS, "center", "the true outside word's term (sigma(u_o.v_c) - 1) u_o is missing from {name}",
             lambda c, E, d: E["center"] - (ref.sigmoid(_rows(c)[2][_rows(c)[1]] @ _rows(c)[0]) - 1) * _rows(c)[2][_rows(c)[1]]),
+    Suspect(NEGS, "center", "the sampled words' terms have the opposite sign: d/dv_c of -log sigma(-u_k.v_c) is +sigma(u_k.v_c) u_k "
+            "(the chain rule's -1 from -u_k.v_c is lost)", lambda c, E, d: _u_k_opposite(c, E, d, "center")),
+    Suspect(NEGS, "outside", "the sampled words' terms have the opposite sign: d/du_k of -log sigma(-u_k.v_c) is +sigma(u_k.v_c) v_c "
+            "(the chain rule's -1 from -u_k.v_c is lost)", lambda c, E, d: _u_k_opposite(c, E, d, "outside")),
+    *(Suspect(NEGS[:1], r, "{name} is what sigma(-x) in place of sigma(x) gives: the exponent's sign in sigmoid is flipped "
+              "(see the sigmoid test)", lambda c, E, d, r=r: _sigmoid_flipped(c, E, d, r)) for r in ROLES),
     Suspect(("skipgram",), "center", "{name} is added to the outside words' rows: it belongs in the center word's row",
             lambda c, E, d: _skipgram_variant(c, "center", "wrong row")),
     Suspect(("skipgram",), "loss", "only the last outside word counts: add each pair's loss with +=",
@@ -168,7 +199,7 @@ def diagnose(case: Case, expected: dict, drawn: tuple, index: int, name: str, go
     if got.shape == want.shape and np.any(want) and not np.any(got):
         zero = [s for s in SUSPECTS if case.function in s.functions and s.role == role(case.function, index)
                 and "vanishes" in s.message]
-        return zero[0].message.format(name=name) if zero else f"{name} is all zeros"
+        return zero[0].message.format(name=name, **_words(case)) if zero else f"{name} is all zeros"
     for suspect in SUSPECTS:
         if case.function not in suspect.functions or suspect.role != role(case.function, index):
             continue
@@ -177,8 +208,13 @@ def diagnose(case: Case, expected: dict, drawn: tuple, index: int, name: str, go
         except (ValueError, IndexError, KeyError, TypeError):
             continue
         if candidate is not None and _differs(candidate, want) and close(got, np.asarray(candidate, dtype=float), rtol, atol):
-            return suspect.message.format(name=name)
+            return suspect.message.format(name=name, **_words(case))
     return None
+
+
+def _words(case: Case) -> dict:
+    """How the messages name a word's slice of a gradient in the function's convention."""
+    return {"row": "column", "at": "[:, indices]"} if _math(case) else {"row": "row", "at": "[indices]"}
 
 
 def where_wrong(got: np.ndarray, want: np.ndarray, rtol: float, atol: float, limit: int = 6) -> str:
