@@ -470,7 +470,8 @@ CLASS_DIR = PROJECT_ROOT / "tests" / "submissions"
 
 def grade_class(count: int) -> list[Path]:
     """The sample class: the correct solution and each planted mistake, in turn, to count files."""
-    pool = sorted([CLASS_DIR / "correct.py", *(CLASS_DIR / "mistakes").glob("*.py")])
+    mistakes = (p for p in (CLASS_DIR / "mistakes").glob("*.py") if not p.name.startswith("math_"))
+    pool = sorted([CLASS_DIR / "correct.py", *mistakes])
     return [pool[i % len(pool)] for i in range(count)]
 
 
