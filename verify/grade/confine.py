@@ -21,10 +21,12 @@ import resource
 import shutil
 import signal
 import sys
+import types
+from stat import S_ISDIR
 from dataclasses import dataclass
 
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
-MS_RDONLY, MS_BIND, MS_REC, MS_PRIVATE = 0x1, 0x1000, 0x4000, 0x40000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 0x1, 0x2, 0x4, 0x8, 0x1000, 0x4000, 0x40000
 PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG = 38, 1
 NOBODY = 65534
 PROTECTED = ("derive", "verify", "gradproof")  # toolkit packages a submission may not import
@@ -86,6 +88,14 @@ def hide(libc, paths: list[str], keep: list[str]) -> list[str]:
     return hidden
 
 
+def own_proc(libc) -> bool:
+    """A /proc of the new PID namespace (after hide has made every mount private): the grader's
+    processes and their command lines are not in it.  Refused in some containers: then False."""
+    if libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:  # never let the mount reach the host
+        return False
+    return libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None) == 0
+
+
 def _within(path: str, root: str) -> bool:
     path, root = os.path.realpath(path), os.path.realpath(root)
     return path == root or path.startswith(root.rstrip("/") + "/")
@@ -97,7 +107,7 @@ def drop_privileges(workdir: str) -> bool:
         return False
     for root, dirs, files in os.walk(workdir):
         for name in [root] + [os.path.join(root, n) for n in dirs + files]:
-            os.chown(name, NOBODY, NOBODY)
+            os.chown(name, NOBODY, NOBODY, follow_symlinks=False)
     os.setgroups([])
     os.setgid(NOBODY)
     os.setuid(NOBODY)
@@ -123,10 +133,12 @@ def strip_environment(workdir: str) -> None:
 
 
 def redirect_descriptors(workdir: str, keep: int) -> None:
-    """stdin from /dev/null, fd-level stdout/stderr into a size-limited file, every other fd closed."""
+    """stdin from /dev/null, fd-level stdout/stderr into /dev/null (nobody reads them, and a write
+    there never fails: a file would fill up under RLIMIT_FSIZE and fail the submission's writes),
+    every other fd closed.  Python-level output is kept by the runner."""
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
-    out = os.open(os.path.join(workdir, ".output"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    out = os.open(os.devnull, os.O_WRONLY)
     os.dup2(out, 1)
     os.dup2(out, 2)
     os.closerange(3, keep)
@@ -134,9 +146,14 @@ def redirect_descriptors(workdir: str, keep: int) -> None:
 
 
 def audit_hook(workdir: str, protected_paths: list[str]):
-    """The hook: refuse process, network, ctypes, foreign writes and the toolkit, with a reason."""
+    """The hook: refuse process, network, ctypes, foreign writes and the toolkit, with a reason.
+
+    It binds now everything it will use and calls only built-in functions on exact str and
+    bytes: a submission that patches builtins, os, os.path or this module changes nothing it
+    does, and none of the submission's code (a str subclass's methods, a path object's
+    __fspath__) ever runs inside it.  Paths are resolved here, symbolic links included."""
     workdir = os.path.realpath(workdir)
-    protected = [os.path.realpath(p) for p in protected_paths]
+    protected = tuple(os.path.realpath(p) for p in protected_paths)
     refused = {
         "os.fork": "starting processes", "os.forkpty": "starting processes", "os.exec": "starting processes",
         "os.posix_spawn": "starting processes", "os.spawn": "starting processes", "os.system": "starting processes",
@@ -149,34 +166,115 @@ def audit_hook(workdir: str, protected_paths: list[str]):
         "ctypes.call_function": "calling native code (ctypes)", "ctypes.cdata": "native memory access (ctypes)",
         "sys.addaudithook": "installing audit hooks", "sys.remote_exec": "remote execution",
         "os.setuid": "changing user", "os.chroot": "changing root",
+        # a link or another working directory would make a path mean one thing here and another to the
+        # kernel (a relative path with dir_fd=, a link swapped between this check and the open)
+        "os.symlink": "creating symbolic links",
+        # the way to this hook's own state (and so to switching it off)
+        "gc.get_objects": "inspecting the interpreter's objects",
+        "gc.get_referrers": "inspecting the interpreter's objects",
+        "gc.get_referents": "inspecting the interpreter's objects",
     }
     write_flags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
-    mutating = {"os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.symlink",
-                "os.link", "os.truncate", "os.utime", "shutil.rmtree", "shutil.move"}
+    mutating = {"os.remove": 1, "os.rename": 2, "os.rmdir": 1, "os.mkdir": 1, "os.chmod": 1, "os.chown": 1,
+                "os.link": 2, "os.truncate": 1, "os.utime": 1, "shutil.rmtree": 1, "shutil.move": 2}
+    native = ("ctypes", "_ctypes", "cffi", "_posixsubprocess", "_xxsubinterpreters")
+    # bound now: the names below are never looked up again
+    readlink, getcwd, stat, is_dir, item = os.readlink, os.getcwd, os.stat, S_ISDIR, tuple.__getitem__
+    str_, bytes_, int_, type_, issubclass_, len_ = str, bytes, int, type, issubclass, len
+    as_str, decode = str.__str__, bytes.decode
+    OSError_, PermissionError_, ImportError_ = OSError, PermissionError, ImportError
+    packages, devnull = PROTECTED, os.devnull
 
     def refuse(why: str):
-        raise PermissionError(f"gradproof sandbox: {why} is not allowed while grading")
+        raise PermissionError_(f"gradproof sandbox: {why} is not allowed while grading")
+
+    def text(value):
+        """An exact str for a str or bytes (subclasses included, none of their methods called); else None."""
+        kind = type_(value)
+        if kind is str_ or issubclass_(kind, str_):
+            return as_str(value)
+        if kind is bytes_ or issubclass_(kind, bytes_):
+            return decode(value, "utf-8", "surrogateescape")
+        return None
+
+    def real(path: str) -> str:
+        """os.path.realpath, from readlink and getcwd alone."""
+        if not path.startswith("/"):
+            path = getcwd() + "/" + path
+        pending, parts, links = path.split("/"), [], 0
+        pending.reverse()
+        while pending:
+            name = pending.pop()
+            if name == "" or name == ".":
+                continue
+            if name == "..":
+                if parts:
+                    parts.pop()
+                continue
+            here = "/" + "/".join(parts + [name])
+            try:
+                target = readlink(here)
+            except OSError_:  # not a link (or not there): the name stands
+                parts.append(name)
+                continue
+            links += 1
+            if links > 40:
+                refuse("a path through this many symbolic links")
+            if target.startswith("/"):
+                parts = []
+            more = target.split("/")
+            more.reverse()
+            pending.extend(more)
+        return "/" + "/".join(parts)
+
+    def within(path: str, root: str) -> bool:
+        return path == root or path.startswith(root + "/")
+
+    def directory(path: str) -> bool:
+        try:
+            return is_dir(item(stat(path), 0))
+        except OSError_:
+            return False
 
     def hook(event: str, args: tuple) -> None:
         if event in refused:
             refuse(refused[event])
         if event == "import":
-            name = str(args[0])
-            if name.split(".")[0] in PROTECTED:
-                raise ImportError(f"gradproof sandbox: importing the grader's own package '{name}' is not allowed")
-            if name.split(".")[0] in ("ctypes", "_ctypes", "cffi", "_posixsubprocess", "_xxsubinterpreters"):
+            name = text(args[0]) or ""
+            top = name.split(".")[0]
+            if top in packages:
+                raise ImportError_(f"gradproof sandbox: importing the grader's own package '{name}' is not allowed")
+            if top in native:
                 refuse(f"importing {name}")
-        elif event == "open" and isinstance(args[0], (str, bytes)):
-            path = os.path.realpath(os.fsdecode(args[0]))
-            if any(_within(path, p) for p in protected):
-                refuse("reading the grader's files")
-            mode, flags = args[1], args[2] if len(args) > 2 else 0
-            writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or bool((flags or 0) & write_flags)
-            if writes and not _within(path, workdir) and path != os.devnull:
+        elif event == "open":
+            if type_(args[0]) is int_:  # an open file descriptor
+                return
+            name = text(args[0])
+            if name is None:  # a path object, as io.FileIO passes it: its path cannot be read safely here
+                refuse("opening a file by a path object (pass the path as a str)")
+            path = real(name)
+            for root in protected:
+                if within(path, root):
+                    refuse("reading the grader's files")
+            if within(path, workdir) or path == devnull:
+                return
+            mode, flags = args[1], args[2] if len_(args) > 2 else 0
+            mode = text(mode) or ""
+            writes = "w" in mode or "a" in mode or "x" in mode or "+" in mode
+            if writes or (type_(flags) is int_ and flags & write_flags):
                 refuse("writing outside the working directory")
+            if directory(path):  # a directory's descriptor would let dir_fd= reach anything below it
+                refuse("opening a directory outside the working directory")
+        elif event == "os.chdir":  # relative paths are resolved here from the working directory
+            name = None if type_(args[0]) is int_ else text(args[0])
+            if name is None or real(name) != workdir:
+                refuse("changing the working directory")
         elif event in mutating:
-            for arg in args:
-                if isinstance(arg, (str, bytes)) and not _within(os.fsdecode(arg), workdir):
+            for arg in args[:mutating[event]]:
+                if type_(arg) is int_ or arg is None:
+                    continue
+                name = text(arg)
+                if name is None or not within(real(name), workdir):
                     refuse("changing files outside the working directory")
     return hook
 
@@ -197,6 +295,8 @@ def confine(workdir: str, channel_fd: int, hide_paths: list[str], protected: lis
             os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
     hidden = hide(libc, hide_paths + protected, keep=[workdir, sys.prefix, os.path.dirname(os.__file__)]) \
         if "mount" in namespaces else []
+    if "pid" in namespaces and "mount" in namespaces and own_proc(libc):
+        hidden.append("/proc")
     dropped = "user" not in namespaces and drop_privileges(workdir)
     os.chdir(workdir)
     strip_environment(workdir)
@@ -206,14 +306,34 @@ def confine(workdir: str, channel_fd: int, hide_paths: list[str], protected: lis
     sys.path[:] = [workdir] + [p for p in sys.path if p and not any(_within(p, q) for q in protected)]
     for name in [m for m in sys.modules if m.split(".")[0] == "derive"]:
         del sys.modules[name]
+    # subprocess (which numpy.testing imports) needs _posixsubprocess only to start processes: a
+    # stand-in lets it be imported, and refuses what the hook refuses; the real module is never loaded
+    sys.modules["_posixsubprocess"] = _no_processes()
     sys.addaudithook(audit_hook(workdir, protected + hide_paths))
     return {"namespaces": namespaces, "hidden": hidden, "user": "nobody" if dropped else str(os.geteuid()),
             "audit_hook": True}
 
 
+def _no_processes() -> types.ModuleType:
+    module = types.ModuleType("_posixsubprocess", "gradproof's stand-in: no process is started while grading")
+
+    def fork_exec(*args, **kwargs):
+        raise PermissionError("gradproof sandbox: starting processes is not allowed while grading")
+    module.fork_exec = fork_exec
+    return module
+
+
 def copy_submission(files: list[str], workdir: str) -> None:
+    """Copy the submission's files, never a symbolic link: this runs with the grader's privileges,
+    and a link in a student's directory may point at anything the grader can read."""
+    def links(directory, names):
+        return [n for n in names if os.path.islink(os.path.join(directory, n))]
+
     for path in files:
+        if os.path.islink(path):
+            continue
         if os.path.isdir(path):
-            shutil.copytree(path, os.path.join(workdir, os.path.basename(path.rstrip("/"))), dirs_exist_ok=True)
+            shutil.copytree(path, os.path.join(workdir, os.path.basename(path.rstrip("/"))), ignore=links,
+                            dirs_exist_ok=True)
         else:
             shutil.copy2(path, workdir)

@@ -67,6 +67,8 @@ class RecordingDataset:
 def load(path: str):
     """(module, None) or (None, a one-line reason naming the file and line)."""
     name = os.path.splitext(os.path.basename(path))[0]
+    if not os.path.isfile(path):  # confine.copy_submission copies no symbolic link
+        return None, f"{os.path.basename(path)}: not in the submission (a symbolic link is not followed)"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         return None, f"{os.path.basename(path)}: not a Python file"
@@ -87,6 +89,8 @@ def describe(error: BaseException, path: str) -> str:
     """'TypeError: message (word2vec.py, line 12: the line)' for the innermost frame in the submission."""
     where = ""
     for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        if frame.filename.startswith("<"):  # <frozen importlib...>, <string>: not a file of the submission
+            continue
         if os.path.realpath(frame.filename).startswith(os.path.dirname(os.path.realpath(path))):
             where = f" ({os.path.basename(frame.filename)}, line {frame.lineno}: {(frame.line or '').strip()[:120]})"
             break

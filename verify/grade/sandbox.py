@@ -9,10 +9,12 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -63,8 +65,9 @@ class Reply:
 class Session:
     """One confined child running one submission."""
 
-    def __init__(self, pid: int, channel: socket.socket, process: subprocess.Popen | None = None):
-        self.pid, self.channel, self._process = pid, channel, process
+    def __init__(self, pid: int, channel: socket.socket, process: subprocess.Popen | None = None,
+                 workdir: str | None = None):
+        self.pid, self.channel, self._process, self.workdir = pid, channel, process, workdir
         self.alive = True
         self.ready: dict = {}
 
@@ -125,6 +128,25 @@ class Session:
         self.channel.close()
         if self._process is not None:
             self._process.wait()
+        if self.workdir:  # the submission's copy, what it wrote: nothing is left for the next one to read
+            remove_tree(self.workdir)
+
+
+def remove_tree(path: str) -> None:
+    """Remove a directory whatever modes a submission left inside it; retried while a killed
+    process may still be going away."""
+    for _ in range(5):
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.lexists(path):
+            return
+        for root, dirs, _files in os.walk(path):  # top-down: a directory is opened up before it is entered
+            for name in dirs:
+                try:
+                    if not os.path.islink(os.path.join(root, name)):
+                        os.chmod(os.path.join(root, name), 0o700)
+                except OSError:
+                    pass
+        time.sleep(0.01)
 
 
 def _reply(header: dict, arrays: list) -> Reply:
@@ -157,10 +179,14 @@ class Sandbox:
 
     def __post_init__(self):
         self._lock = threading.Lock()
-        self._zygote = self._control = None
+        self._zygote = self._control = self._base = None
         self._protected = toolkit_paths()
 
     def __enter__(self):
+        # the children's working directories, each removed when its session closes; searchable but
+        # not listable, so one child cannot find another's (random) directory
+        self._base = tempfile.mkdtemp(prefix="gradproof-")
+        os.chmod(self._base, 0o711)
         if not self.fresh:
             ours, theirs = socket.socketpair()
             self._zygote = subprocess.Popen([sys.executable, "-m", "verify.grade.zygote", str(theirs.fileno())],
@@ -181,28 +207,34 @@ class Sandbox:
             except ProcessLookupError:
                 pass
             self._zygote.wait()
+        if self._base is not None:
+            remove_tree(self._base)
+            self._base = None
 
-    def _request(self, files: list[str], entry: str) -> dict:
-        return {"files": [str(Path(f).resolve()) for f in files], "entry": entry, "hide": list(self.hide),
+    def _request(self, files: list[str], entry: str, workdir: str) -> dict:
+        # absolute, not resolved: a symbolic link among a student's files is not followed (confine skips it)
+        return {"files": [os.path.abspath(f) for f in files], "entry": entry, "hide": list(self.hide),
+                "workdir": workdir,
                 "protected": self._protected, "limits": vars(self.limits) if not hasattr(self.limits, "__dataclass_fields__")
                 else {k: getattr(self.limits, k) for k in self.limits.__dataclass_fields__}}
 
     def open(self, files: list[str], entry: str, timeout: float) -> tuple[Session, dict]:
         """A child with the submission's files copied into its working directory and entry imported."""
         ours, theirs = socket.socketpair()
-        request = self._request(files, entry)
+        workdir = tempfile.mkdtemp(prefix="sub-", dir=self._base)
+        request = self._request(files, entry, workdir)
         if self.fresh:
             process = subprocess.Popen([sys.executable, "-m", "verify.grade.zygote", "--once", str(theirs.fileno()),
                                         json.dumps(request)], pass_fds=[theirs.fileno()], env=_clean_env(),
                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             theirs.close()
-            session = Session(process.pid, ours, process)
+            session = Session(process.pid, ours, process, workdir)
         else:
             with self._lock:
                 socket.send_fds(self._control, [json.dumps(request).encode()], [theirs.fileno()])
                 theirs.close()
                 pid = json.loads(self._reader.readline())["pid"]
-            session = Session(pid, ours)
+            session = Session(pid, ours, workdir=workdir)
         return session, session.start(timeout)
 
 

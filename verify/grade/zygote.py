@@ -21,24 +21,30 @@ import numpy  # noqa: F401 - imported once here, inherited by every child
 from . import confine, runner
 
 
-def child(request: dict, channel_fd: int) -> None:
-    """Confine, load the submission, serve calls; never returns."""
+def child(box: list, channel_fd: int) -> None:
+    """Confine, load the submission, serve calls; never returns.  The request is taken out of box:
+    no frame the submission can walk up to keeps the grader's paths (its files, what it hides)."""
     code = 0
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         channel = socket.socket(fileno=channel_fd)
         try:
-            workdir = tempfile.mkdtemp(prefix="gradproof-sub-")
-            confine.copy_submission(request["files"], workdir)
-            applied = confine.confine(workdir, channel_fd, request["hide"], request["protected"],
-                                      confine.Limits(**request["limits"]))
+            entry, applied = _setup(box.pop(), channel_fd)
         except Exception as e:  # the sandbox itself failed: the grader must say so, not blame the submission
             runner.wire.send(channel, {"op": "ready", "setup_error": f"{type(e).__name__}: {e}"})
             raise
-        runner.serve(channel, os.path.join(workdir, request["entry"]), applied)
+        runner.serve(channel, entry, applied)
     except BaseException:  # the grader sees the channel close and reports it
         code = 1
     os._exit(code)  # no atexit hook or finalizer of the submission ever runs
+
+
+def _setup(request: dict, channel_fd: int) -> tuple[str, dict]:
+    workdir = request.get("workdir") or tempfile.mkdtemp(prefix="gradproof-sub-")  # the grader removes it
+    confine.copy_submission(request["files"], workdir)
+    applied = confine.confine(workdir, channel_fd, request["hide"], request["protected"],
+                              confine.Limits(**request["limits"]))
+    return os.path.join(workdir, request["entry"]), applied
 
 
 def serve(control: socket.socket) -> None:
@@ -52,14 +58,17 @@ def serve(control: socket.socket) -> None:
         pid = os.fork()
         if pid == 0:
             control.close()
-            child(request, fds[0])
+            box, request, message = [request], None, None
+            child(box, fds[0])
         os.close(fds[0])
         control.sendall(json.dumps({"pid": pid}).encode() + b"\n")
 
 
 def main(argv: list[str]) -> int:
     if argv[0] == "--once":  # fd of the channel, then the request as JSON
-        child(json.loads(argv[2]), int(argv[1]))
+        box, fd = [json.loads(argv.pop())], int(argv[1])
+        del sys.argv[1:]
+        child(box, fd)
     serve(socket.socket(fileno=int(argv[0])))
     return 0
 

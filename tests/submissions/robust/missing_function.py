@@ -1,0 +1,46 @@
+"""Attack: negSamplingLossAndGradient is not defined at all (getNegativeSamples is)."""
+import numpy as np
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def softmax(x):
+    x = x - np.max(x)
+    e = np.exp(x)
+    return e / np.sum(e)
+
+
+def naiveSoftmaxLossAndGradient(centerWordVec, outsideWordIdx, outsideVectors, dataset):
+    y_hat = softmax(outsideVectors @ centerWordVec)
+    loss = -np.log(y_hat[outsideWordIdx])
+    delta = y_hat.copy()
+    delta[outsideWordIdx] -= 1
+    gradCenterVec = outsideVectors.T @ delta
+    gradOutsideVecs = np.outer(delta, centerWordVec)
+    return loss, gradCenterVec, gradOutsideVecs
+
+
+def getNegativeSamples(outsideWordIdx, dataset, K):
+    negSampleWordIndices = [None] * K
+    for k in range(K):
+        newidx = dataset.sampleTokenIdx()
+        while newidx == outsideWordIdx:
+            newidx = dataset.sampleTokenIdx()
+        negSampleWordIndices[k] = newidx
+    return negSampleWordIndices
+
+
+def skipgram(currentCenterWord, windowSize, outsideWords, word2Ind, centerWordVectors, outsideVectors, dataset,
+             word2vecLossAndGradient=naiveSoftmaxLossAndGradient):
+    loss = 0.0
+    gradCenterVecs = np.zeros(centerWordVectors.shape)
+    gradOutsideVectors = np.zeros(outsideVectors.shape)
+    c = word2Ind[currentCenterWord]
+    for word in outsideWords:
+        l, gc, go = word2vecLossAndGradient(centerWordVectors[c], word2Ind[word], outsideVectors, dataset)
+        loss += l
+        gradCenterVecs[c] += gc
+        gradOutsideVectors += go
+    return loss, gradCenterVecs, gradOutsideVectors

@@ -1,0 +1,76 @@
+"""Attack: writes to /tmp by paths that look local - changing directory then dir_fd=, a symbolic link
+in its own directory, a descriptor of / opened as /proc/self/root; skipgram is correct.
+"""
+import os
+
+import numpy as np
+
+OUTSIDE = "gradproof-robust-MARKER"  # the test puts a unique string in MARKER and looks for it in /tmp
+
+
+def sigmoid(x):
+    here = os.open(".", os.O_RDONLY)  # its own directory: allowed
+    os.makedirs("a/b/c/d/e", exist_ok=True)
+    os.chdir("a/b/c/d/e")  # so that a check from the current directory sees "../.." as still inside
+    os.write(os.open(f"../../{OUTSIDE}-chdir", os.O_WRONLY | os.O_CREAT, dir_fd=here), b"written")
+    return 1 / (1 + np.exp(-x))
+
+
+def softmax(x):
+    x = x - np.max(x)
+    e = np.exp(x)
+    return e / np.sum(e)
+
+
+def naiveSoftmaxLossAndGradient(centerWordVec, outsideWordIdx, outsideVectors, dataset):
+    os.symlink("/tmp", "tmp")  # a link inside, to outside: a path through it is checked as inside
+    open(f"tmp/{OUTSIDE}-symlink", "w").write("written from the sandbox")
+    y_hat = softmax(outsideVectors @ centerWordVec)
+    loss = -np.log(y_hat[outsideWordIdx])
+    delta = y_hat.copy()
+    delta[outsideWordIdx] -= 1
+    gradCenterVec = outsideVectors.T @ delta
+    gradOutsideVecs = np.outer(delta, centerWordVec)
+    return loss, gradCenterVec, gradOutsideVecs
+
+
+def getNegativeSamples(outsideWordIdx, dataset, K):
+    negSampleWordIndices = [None] * K
+    for k in range(K):
+        newidx = dataset.sampleTokenIdx()
+        while newidx == outsideWordIdx:
+            newidx = dataset.sampleTokenIdx()
+        negSampleWordIndices[k] = newidx
+    return negSampleWordIndices
+
+
+def negSamplingLossAndGradient(centerWordVec, outsideWordIdx, outsideVectors, dataset, K=10):
+    root = os.open("/proc/self/root", os.O_RDONLY)  # "/" by another name
+    os.write(os.open(f"tmp/{OUTSIDE}-root", os.O_WRONLY | os.O_CREAT, dir_fd=root), b"written")
+    negSampleWordIndices = getNegativeSamples(outsideWordIdx, dataset, K)
+    u_o = outsideVectors[outsideWordIdx]
+    s_o = sigmoid(u_o @ centerWordVec)
+    loss = -np.log(s_o)
+    gradCenterVec = (s_o - 1) * u_o
+    gradOutsideVecs = np.zeros_like(outsideVectors)
+    gradOutsideVecs[outsideWordIdx] = (s_o - 1) * centerWordVec
+    for k in negSampleWordIndices:
+        s_k = sigmoid(-outsideVectors[k] @ centerWordVec)
+        loss -= np.log(s_k)
+        gradCenterVec += (1 - s_k) * outsideVectors[k]
+        gradOutsideVecs[k] += (1 - s_k) * centerWordVec
+    return loss, gradCenterVec, gradOutsideVecs
+
+
+def skipgram(currentCenterWord, windowSize, outsideWords, word2Ind, centerWordVectors, outsideVectors, dataset,
+             word2vecLossAndGradient=naiveSoftmaxLossAndGradient):
+    loss = 0.0
+    gradCenterVecs = np.zeros(centerWordVectors.shape)
+    gradOutsideVectors = np.zeros(outsideVectors.shape)
+    c = word2Ind[currentCenterWord]
+    for word in outsideWords:
+        l, gc, go = word2vecLossAndGradient(centerWordVectors[c], word2Ind[word], outsideVectors, dataset)
+        loss += l
+        gradCenterVecs[c] += gc
+        gradOutsideVectors += go
+    return loss, gradCenterVecs, gradOutsideVectors

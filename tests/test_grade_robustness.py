@@ -1,0 +1,476 @@
+"""The grader under attack.  Each submission in submissions/robust/ does one thing a hostile (or
+careless) student's word2vec.py might do; each test says what the grader must still do: finish
+(grade returns, the CLI exits 0), score fairly (nothing for what the attack touches, everything
+for what it does not), say why in words a student understands, lose no result, and leave no
+process and no file of the submission behind.
+
+The messages asserted are the audit hook's, which are the same whether or not the OS lets the
+sandbox use namespaces (as root here, as an unprivileged user in CI); where the OS layers
+differ the Grade's `confinement` says which applied.
+"""
+from __future__ import annotations
+
+import dataclasses
+import dis
+import json
+import os
+import re
+import shutil
+import time
+import types
+import uuid
+from pathlib import Path
+
+import pytest
+
+import derive.reference
+from verify.cli import main
+from verify.grade import confine, gradescope, rubric as rubrics
+from verify.grade.batch import grade_directory
+from verify.grade.grader import grade
+from verify.grade.results import Grade
+from verify.grade.sandbox import Sandbox
+
+SUBMISSIONS = Path(__file__).parent / "submissions"
+ROBUST = SUBMISSIONS / "robust"
+CORRECT = SUBMISSIONS / "correct.py"
+RUBRIC = rubrics.load()
+QUICK = dataclasses.replace(RUBRIC, timeout=1.0)  # for the attacks that make a call hang
+SEED = 3
+REFERENCE = os.path.realpath(derive.reference.__file__)
+
+SIG, NS, NEG, SG = "sigmoid", "naiveSoftmaxLossAndGradient", "negSamplingLossAndGradient", "skipgram"
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox(limits=RUBRIC.limits) as box:
+        yield box
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+
+
+def submission(name: str, tmp_path: Path, **fill: str) -> Path:
+    """The attack's file; with fill, a copy with each placeholder replaced (a path, a unique marker)."""
+    path = ROBUST / name
+    if not fill:
+        return path
+    text = path.read_text()
+    for placeholder, value in fill.items():
+        assert placeholder in text, placeholder
+        text = text.replace(placeholder, value)
+    copy = tmp_path / name
+    copy.write_text(text)
+    return copy
+
+
+def graded(sandbox: Sandbox, path: Path, rubric=RUBRIC) -> Grade:
+    """Grade, and check the grade adds up and nothing of the submission outlived it."""
+    result = grade(path, rubric, sandbox, seed=SEED)
+    assert isinstance(result, Grade)
+    assert len(result.tests) == len(rubric.tests)
+    assert result.score == pytest.approx(sum(t.score for t in result.tests))
+    assert all(0 <= t.score <= t.max_score for t in result.tests)
+    if not (result.load_error or "").startswith("the submission ended the process while being imported"):
+        assert result.confinement.get("audit_hook") is True, result.confinement  # else it never said
+    nothing_left(sandbox)
+    return result
+
+
+def nothing_left(sandbox: Sandbox) -> None:
+    """No process descended from the worker and no working directory may remain once grading is over
+    (a killed child may take a moment to go)."""
+    deadline = time.monotonic() + 5
+    while True:
+        alive, files = descendants(sandbox._zygote.pid), os.listdir(sandbox._base)
+        if not alive and not files:
+            return
+        assert time.monotonic() < deadline, f"left behind: processes {alive}, working directories {files}"
+        time.sleep(0.02)
+
+
+def _processes() -> dict[int, int]:
+    """pid -> parent pid, for every process we can see."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+    return parents
+
+
+def descendants(pid: int) -> list[int]:
+    parents = _processes()
+    found, frontier = [], {pid}
+    while frontier:
+        frontier = {p for p, parent in parents.items() if parent in frontier}
+        found += sorted(frontier)
+    return found
+
+
+def survivors(marker: str) -> list[str]:
+    """Every process whose command line carries marker."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if marker.encode() in cmdline:
+                found.append(entry + ": " + cmdline.replace(b"\0", b" ").decode(errors="replace"))
+    return found
+
+
+def of(result: Grade, function: str, rubric=RUBRIC) -> list:
+    """The results of function's tests."""
+    return [r for t, r in zip(rubric.tests, result.tests) if t.function == function]
+
+
+def untouched(result: Grade, *functions: str) -> None:
+    """Full marks for every test of these functions."""
+    for function in functions:
+        for r in of(result, function):
+            assert r.passed and r.score == r.max_score, (r.name, r.output)
+
+
+def lost(result: Grade, function: str, *words: str) -> None:
+    """No point for any test of function, and the words in each test that ran its cases."""
+    for r in of(result, function):
+        assert r.score == 0 and not r.passed, r.name
+        if "Passed 0 of" in r.output or "Not run" in r.output:
+            for word in words:
+                assert word in r.output, (r.name, word, r.output)
+
+
+def unique() -> str:
+    return f"gradproof-robust-{uuid.uuid4().hex[:12]}"
+
+
+# -- the file cannot be used -------------------------------------------------------------------------
+
+
+def test_a_syntax_error_scores_0_and_names_the_line(sandbox):
+    result = graded(sandbox, ROBUST / "syntax_error.py")
+    assert result.score == 0
+    assert result.load_error == "syntax_error.py, line 5: syntax error: expected ':'"
+    assert all("could not be imported" in t.output and "line 5" in t.output for t in result.tests)
+    assert "could not be imported" in result.output
+
+
+def test_importing_a_missing_module_scores_0_and_names_the_module(sandbox):
+    result = graded(sandbox, ROBUST / "import_missing.py")
+    assert result.score == 0
+    assert "ModuleNotFoundError: No module named 'utils'" in result.load_error
+    assert "import_missing.py, line 4" in result.load_error
+
+
+def test_a_missing_function_costs_only_its_own_tests(sandbox):
+    result = graded(sandbox, ROBUST / "missing_function.py")
+    lost(result, NEG, "no function named 'negSamplingLossAndGradient'")
+    untouched(result, SIG, NS, SG)
+    assert "function missing" in result.diagnoses
+
+
+def test_a_wrong_signature_costs_only_that_function_and_says_so(sandbox):
+    result = graded(sandbox, ROBUST / "wrong_signature.py")
+    lost(result, NS, "naiveSoftmaxLossAndGradient() takes 3 positional arguments but 4 were given")
+    untouched(result, SIG, NEG, SG)
+
+
+# -- resources ------------------------------------------------------------------------------------------
+
+
+def test_an_infinite_loop_costs_only_that_function_and_one_timeout(sandbox):
+    result = graded(sandbox, ROBUST / "infinite_loop.py", QUICK)
+    lost(result, NEG, "no answer within 1 s")
+    untouched(result, SIG, NS, SG)
+    gradient = next(r for r in of(result, NEG) if "gradient agrees" in r.name)
+    assert gradient.output.startswith("Not run")  # not one more timeout per finite difference
+    assert result.seconds < 8  # one timeout waited for, not one per case
+
+
+def test_a_memory_bomb_costs_only_that_function(sandbox):
+    result = graded(sandbox, ROBUST / "memory_bomb.py")
+    untouched(result, SIG, NEG, SG)
+    for r in of(result, NS):
+        assert r.score == 0
+    values = of(result, NS)[0]
+    assert "MemoryError" in values.output or "resource limit such as memory" in values.output, values.output
+
+
+def test_starting_processes_is_refused_and_nothing_survives(sandbox, tmp_path):
+    marker = unique()
+    result = graded(sandbox, submission("fork_flood.py", tmp_path, GRADPROOF_MARKER=marker))
+    for function in (SIG, NS, NEG):  # os.fork, subprocess, multiprocessing
+        lost(result, function, "starting processes is not allowed while grading")
+    untouched(result, SG)
+    assert survivors(marker) == []
+
+
+# -- output ---------------------------------------------------------------------------------------------
+
+
+def test_huge_output_is_truncated_and_costs_nothing(sandbox):
+    result = graded(sandbox, ROBUST / "huge_output.py")
+    assert result.score == result.max_score == 42  # the values are right: printing costs nothing
+    assert "```text\n" + "x" * 500 in result.output  # what it printed at import, fenced and cut short
+    assert len(result.output) < 3000
+    data = gradescope.results_json(result, RUBRIC.assignment)
+    assert len(json.dumps(data)) < 50_000 and gradescope.problems(data) == []
+
+
+def test_sys_exit_at_import_scores_0_and_says_so(sandbox):
+    result = graded(sandbox, ROBUST / "sys_exit_import.py")
+    assert result.score == 0
+    assert result.load_error == "sys_exit_import.py: the module called sys.exit(0) while being imported"
+
+
+def test_os_exit_at_import_scores_0_and_says_so(sandbox):
+    result = graded(sandbox, ROBUST / "os_exit_import.py")
+    assert result.score == 0
+    assert "ended the process while being imported (os._exit" in result.load_error
+
+
+def test_exiting_inside_a_function_costs_only_that_function(sandbox):
+    result = graded(sandbox, ROBUST / "exit_in_function.py")
+    lost(result, NS, "the submission's process ended during the call (os._exit")
+    lost(result, NEG, "the function called sys.exit(0)")
+    untouched(result, SIG, SG)  # a fresh process took the calls after each exit
+
+
+def test_a_process_that_kills_itself_still_gets_a_results_file(tmp_path, capsys):
+    results = tmp_path / "results.json"
+    assert main(["grade", str(ROBUST / "os_exit_import.py"), "--results", str(results), "--seed", str(SEED)]) == 0
+    data = json.loads(results.read_text())
+    assert gradescope.problems(data) == [] and data["score"] == 0
+    assert "os._exit" in data["extra_data"]["gradproof"]["load_error"]
+
+
+# -- the score --------------------------------------------------------------------------------------------
+
+
+def test_forged_results_files_do_not_change_the_score(tmp_path, capsys):
+    results = tmp_path / "out" / "grade.json"  # the forger also tries results.json beside it
+    results.parent.mkdir()
+    results.write_text('{"score": 999}')  # a stale file from an earlier run: the grader replaces it
+    autograder = Path("/autograder/results/results.json")
+    before = autograder.read_bytes() if autograder.exists() else None
+    path = submission("forge_results.py", tmp_path, RESULTS_PATH=str(results))
+    assert main(["grade", str(path), "--results", str(results), "--seed", str(SEED)]) == 0
+    data = json.loads(results.read_text())
+    assert gradescope.problems(data) == []
+    assert data["score"] == 42 and all(t["status"] == "passed" for t in data["tests"])
+    assert "999" not in results.read_text()
+    assert sorted(p.name for p in results.parent.iterdir()) == ["grade.json"]
+    assert (autograder.read_bytes() if autograder.exists() else None) == before
+
+
+def test_json_printed_on_stdout_is_ignored(sandbox, tmp_path, capsys):
+    results = tmp_path / "results.json"
+    path = ROBUST / "fake_stdout_json.py"
+    assert main(["grade", str(path), "--results", str(results), "--seed", str(SEED)]) == 0
+    data = json.loads(results.read_text())
+    assert [t["name"] for t in data["tests"]] == [t.name for t in RUBRIC.tests]
+    assert data["stdout_visibility"] == "hidden" and data["output"].startswith(f"**Score: {data['score']:g} / 42**")
+    quiet = tmp_path / "quiet.py"  # the same code without the prints scores the same
+    quiet.write_text("\n".join(line for line in path.read_text().splitlines() if "print(" not in line) + "\n")
+    assert data["score"] == graded(sandbox, quiet).score < 42
+    for test, written in zip(RUBRIC.tests, data["tests"]):
+        if test.function == NS and test.check == "values":  # it returns zeros, whatever it prints
+            assert written["score"] == 0, written["name"]
+    printed = next(t for t in data["tests"] if t["name"] == f"{NS}: loss")["output"]
+    assert '```text\n{"score": 42' in printed  # shown to the student as text, never read as results
+
+
+def test_monkeypatched_numpy_scores_0_on_every_value(sandbox):
+    result = graded(sandbox, ROBUST / "monkeypatch_numpy.py")
+    for test, r in zip(RUBRIC.tests, result.tests):
+        if test.check == "values":
+            assert r.score == 0, r.name
+            # the zeros it returned, shown as they are (or, for negative sampling, the draws it never made)
+            assert re.search(r"public case 1: \S+ is `\[*0\.", r.output) or "drew 0 samples" in r.output, r.output
+    assert result.score < 42 - sum(t.points for t in RUBRIC.tests if t.check == "values")
+
+
+def test_spoofed_arrays_are_judged_on_their_numbers(sandbox):
+    result = graded(sandbox, ROBUST / "spoofed_arrays.py")
+    values = of(result, SIG)[0]
+    assert values.score == 0 and "sigmoid(x) is all zeros" in values.output  # whatever its __eq__ said
+    for r in of(result, NS):
+        assert r.score == 0, r.name
+    assert "loss is `Anything`, not an array of numbers" in of(result, NS)[0].output
+    untouched(result, NEG, SG)  # the right numbers count, whatever class they come in
+
+
+def test_mutated_inputs_fail_hygiene_only_and_are_named(sandbox):
+    result = graded(sandbox, ROBUST / "mutates_inputs.py")
+    hygiene = [r for r in of(result, NS) if "inputs left unchanged" in r.name]
+    assert len(hygiene) == 1 and hygiene[0].score == 0
+    assert "the function changed its input centerWordVec, outsideVectors in place" in hygiene[0].output
+    assert "inputs changed in place" in result.diagnoses
+    assert result.score == result.max_score - hygiene[0].max_score  # values judged on the grader's own copies
+    untouched(result, SIG, NEG, SG)
+
+
+# -- the grader's own code --------------------------------------------------------------------------------
+
+
+def test_the_reference_cannot_be_imported(sandbox, tmp_path):
+    path = submission("reference_import.py", tmp_path, REFERENCE_PATH=REFERENCE)
+    result = graded(sandbox, path)
+    assert result.score == 0
+    lines = path.read_text().splitlines()
+
+    def line(code: str) -> str:  # where the feedback should point
+        return f"line {lines.index('    ' + code) + 1}: {code}"
+    own = "importing the grader's own package"
+    lost(result, SIG, f"{own} 'derive' is not allowed", line("from derive import reference"))
+    lost(result, NS, f"{own} 'derive.reference' is not allowed", line("import derive.reference"))
+    lost(result, NEG, "reading the grader's files is not allowed while grading")  # found from numpy's location
+    lost(result, SG, "reading the grader's files is not allowed while grading")   # the path written in
+    assert "frozen" not in of(result, NEG)[0].output  # the submission's line is named, not importlib's
+
+
+def test_the_reference_cannot_be_read(sandbox, tmp_path):
+    result = graded(sandbox, submission("reference_read.py", tmp_path, REFERENCE_PATH=REFERENCE))
+    assert result.score == 0
+    lost(result, SIG, "reading the grader's files is not allowed while grading")
+    lost(result, NS, "reading the grader's files is not allowed while grading")
+    lost(result, NEG, "opening a file by a path object (pass the path as a str) is not allowed")
+    lost(result, SG, "loading native code (ctypes) is not allowed while grading")
+    if "mount" in result.confinement["namespaces"]:  # and under the hook, the OS has it hidden too
+        assert os.path.dirname(REFERENCE) in result.confinement["hidden"]
+
+
+def test_the_network_is_refused_with_a_clear_message(sandbox):
+    result = graded(sandbox, ROBUST / "network.py")
+    lost(result, SIG, "network access is not allowed while grading")  # socket.create_connection
+    lost(result, NS, "URLError", "network access is not allowed while grading")  # urllib
+    lost(result, NEG, "network access is not allowed while grading")  # DNS
+    untouched(result, SG)
+
+
+def test_writing_outside_the_working_directory_is_refused(sandbox, tmp_path):
+    marker = unique()
+    result = graded(sandbox, submission("outside_files.py", tmp_path, MARKER=marker.removeprefix("gradproof-robust-")))
+    lost(result, SIG, "writing outside the working directory is not allowed")
+    lost(result, NS, "opening a directory outside the working directory is not allowed")  # then dir_fd=
+    lost(result, NEG, "opening a file by a path object")
+    untouched(result, SG)  # its own directory is its to write
+    assert list(Path("/tmp").glob(f"{marker}*")) == []
+
+
+def test_paths_that_only_look_local_are_refused(sandbox, tmp_path):
+    marker = unique()
+    result = graded(sandbox, submission("path_tricks.py", tmp_path, MARKER=marker.removeprefix("gradproof-robust-")))
+    lost(result, SIG, "changing the working directory is not allowed")  # then ../.. with dir_fd=
+    lost(result, NS, "creating symbolic links is not allowed")
+    lost(result, NEG, "opening a directory outside the working directory is not allowed")  # /proc/self/root
+    untouched(result, SG)
+    assert list(Path("/tmp").glob(f"{marker}*")) == []
+
+
+def test_symbolic_links_in_a_submission_are_not_followed(sandbox, tmp_path):
+    secret, solution = unique(), unique()
+    (tmp_path / "secret.txt").write_text(secret)
+    (tmp_path / "secret.txt").chmod(0o600)  # only the grader's user may read it
+    (tmp_path / "instructor").mkdir()
+    (tmp_path / "instructor" / "solution.txt").write_text(solution)
+    directory = tmp_path / "student"
+    directory.mkdir()
+    shutil.copy(ROBUST / "symlinks.py", directory / "word2vec.py")
+    (directory / "secret.txt").symlink_to(tmp_path / "secret.txt")
+    (directory / "source").symlink_to(tmp_path / "instructor", target_is_directory=True)
+    result = graded(sandbox, directory)
+    assert result.score == 42, result.load_error  # it found nothing to read
+    text = json.dumps(gradescope.results_json(result, RUBRIC.assignment))
+    assert secret not in text and solution not in text
+    assert (tmp_path / "secret.txt").stat().st_uid == os.getuid()  # not handed to the sandbox's user
+
+
+def test_a_submission_file_that_is_a_symbolic_link_is_not_graded(sandbox, tmp_path):
+    link = tmp_path / "word2vec.py"
+    link.symlink_to(CORRECT)  # a student's "submission" pointing at someone else's solution
+    result = graded(sandbox, link)
+    assert result.score == 0
+    assert result.load_error == "word2vec.py: not in the submission (a symbolic link is not followed)"
+
+
+def test_the_audit_hook_cannot_be_switched_off(sandbox, tmp_path):
+    marker = unique()
+    result = graded(sandbox, submission("hook_tamper.py", tmp_path, MARKER=marker.removeprefix("gradproof-robust-")))
+    lost(result, SIG, "writing outside the working directory is not allowed")  # builtins, os.path patched
+    lost(result, NS, "inspecting the interpreter's objects is not allowed")   # gc, to reach the hook
+    lost(result, NEG, "writing outside the working directory is not allowed")  # a str subclass as the path
+    untouched(result, SG)
+    assert list(Path("/tmp").glob(f"{marker}*")) == []
+
+
+def test_the_audit_hook_looks_up_no_name_when_it_runs():
+    """Why patching builtins or os.path cannot blind it: every function the hook calls was bound when
+    it was made (a name looked up at call time would be one the submission can replace)."""
+    hook = confine.audit_hook(str(Path.cwd()), [os.path.dirname(REFERENCE)])
+    names, seen, todo = set(), set(), [hook]
+    while todo:
+        function = todo.pop()
+        codes = [function.__code__]
+        while codes:
+            code = codes.pop()
+            names |= {i.argval for i in dis.get_instructions(code) if i.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
+            codes += [c for c in code.co_consts if isinstance(c, types.CodeType)]
+        for cell in function.__closure__ or ():
+            value = cell.cell_contents
+            if isinstance(value, types.FunctionType) and value not in seen:
+                seen.add(value)
+                todo.append(value)
+    assert names == set()
+
+
+def test_a_submission_cannot_read_the_one_graded_before_it(sandbox, tmp_path):
+    victim = tmp_path / f"victim_{uuid.uuid4().hex[:12]}.py"
+    shutil.copy(CORRECT, victim)
+    assert graded(sandbox, victim).score == 42
+    result = graded(sandbox, submission("snoop.py", tmp_path, VICTIM_NAME=victim.name))
+    assert result.score == 42, of(result, SIG)[0].output  # it found nothing to copy
+
+
+def test_a_submission_cannot_find_where_the_class_is(sandbox, tmp_path):
+    result = graded(sandbox, submission("class_finder.py", tmp_path, ORIGIN_DIR=str(tmp_path)))
+    untouched(result, SIG, NEG, SG)  # no frame above it, nor sys.argv, holds the grader's paths
+    if "/proc" in result.confinement["hidden"]:  # its own PID namespace and /proc: no other process to see
+        untouched(result, NS)
+
+
+# -- a class ------------------------------------------------------------------------------------------------
+
+
+def test_a_class_of_attacks_loses_no_result(sandbox, tmp_path):
+    directory, out = tmp_path / "class", tmp_path / "out"
+    directory.mkdir()
+    marker = unique()
+    shutil.copy(CORRECT, directory / "alice.py")
+    for name in ("syntax_error.py", "os_exit_import.py", "infinite_loop.py", "memory_bomb.py", "huge_output.py"):
+        shutil.copy(ROBUST / name, directory / name)
+    (directory / "fork_flood.py").write_text((ROBUST / "fork_flood.py").read_text().replace("GRADPROOF_MARKER", marker))
+    # the forger goes for a classmate's results file
+    (directory / "forge_results.py").write_text(
+        (ROBUST / "forge_results.py").read_text().replace("RESULTS_PATH", str(out / "alice.json")))
+    batch = grade_directory(directory, out, dataclasses.replace(QUICK, hidden_seed=SEED), sandbox, jobs=2)
+    names = sorted(p.name for p in directory.iterdir())
+    assert sorted(r.submission for r in batch.rows) == names and all(r.error is None for r in batch.rows)
+    scores = {}
+    for name in names:
+        data = json.loads((out / f"{Path(name).stem}.json").read_text())
+        assert gradescope.problems(data) == [], name
+        scores[name] = data["score"]
+    assert scores["alice.py"] == scores["forge_results.py"] == scores["huge_output.py"] == 42
+    assert scores["syntax_error.py"] == scores["os_exit_import.py"] == 0
+    assert 0 < scores["infinite_loop.py"] < 42 and 0 < scores["memory_bomb.py"] < 42
+    assert (out / "summary.csv").read_text().count("\n") == len(names) + 1
+    assert survivors(marker) == []
+    nothing_left(sandbox)
