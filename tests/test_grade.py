@@ -244,3 +244,31 @@ def test_plugin_reports_a_wrong_submission_as_failures(pytester, tmp_path):
 def test_plugin_without_a_submission_skips(pytester):
     pytester.makepyfile(test_staff=STAFF_TESTS)
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(skipped=4)
+
+
+ZEROS = '''
+import numpy as np
+
+def sigmoid(x):
+    return np.zeros(np.shape(x))
+
+def naiveSoftmaxLossAndGradient(centerWordVec, outsideWordIdx, outsideVectors, dataset):
+    return 0.0, np.zeros(centerWordVec.shape), np.zeros(outsideVectors.shape)
+
+def negSamplingLossAndGradient(centerWordVec, outsideWordIdx, outsideVectors, dataset, K=10):
+    return 0.0, np.zeros(centerWordVec.shape), np.zeros(outsideVectors.shape)
+
+def skipgram(currentCenterWord, windowSize, outsideWords, word2Ind, centerWordVectors, outsideVectors, dataset,
+             word2vecLossAndGradient=None):
+    return 0.0, np.zeros(centerWordVectors.shape), np.zeros(outsideVectors.shape)
+'''
+
+
+def test_a_submission_that_computes_nothing_scores_nothing(sandbox, tmp_path):
+    """Zeros are finite, well shaped and the exact derivative of a zero loss: stability, hygiene and
+    self-consistency earn points only for a function with some output right."""
+    path = tmp_path / "zeros.py"
+    path.write_text(ZEROS)
+    result = grade(path, RUBRIC, sandbox, seed=2)
+    assert result.score == 0, [(t.name, t.score) for t in result.tests if t.score]
+    assert any(t.output.startswith("Not credited") for t in result.tests)

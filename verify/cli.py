@@ -312,7 +312,9 @@ def cmd_grade(args, out: Console) -> int:
     path = Path(args.submission)
     if args.out is not None and not path.is_dir():
         raise UsageError(f"{path}: not a directory (--out grades a directory of submissions)")
-    hide = [str(Path(p).resolve()) for p in (args.out, args.results if args.out is None else None, args.rubric) if p]
+    # what a child must not see: the class (or the submission's original), the results, the rubric
+    hide = [str(Path(p).resolve()) for p in (args.submission, args.out, args.results if args.out is None else None,
+                                             args.rubric) if p]
     try:
         with Sandbox(limits=rubric.limits, hide=tuple(hide)) as sandbox:
             if args.out is not None:
