@@ -272,3 +272,28 @@ def test_a_submission_that_computes_nothing_scores_nothing(sandbox, tmp_path):
     result = grade(path, RUBRIC, sandbox, seed=2)
     assert result.score == 0, [(t.name, t.score) for t in result.tests if t.score]
     assert any(t.output.startswith("Not credited") for t in result.tests)
+
+
+def test_a_worker_killed_from_outside_is_replaced_and_nothing_is_lost(tmp_path):
+    import os
+    import signal
+
+    with Sandbox(limits=RUBRIC.limits) as box:
+        first = grade(CORRECT, RUBRIC, box, seed=1)
+        os.killpg(box._zygote.pid, signal.SIGKILL)
+        box._zygote.wait()
+        again = grade(CORRECT, RUBRIC, box, seed=1)
+    assert first.score == again.score == 42
+
+
+def test_a_worker_that_cannot_start_is_a_grader_failure_not_a_traceback(tmp_path, capsys, monkeypatch):
+    from verify.grade import sandbox as sandbox_module
+
+    monkeypatch.setattr(sandbox_module, "_clean_env", lambda: {"PATH": "", "PYTHONPATH": str(tmp_path),
+                                                                "PYTHONNOUSERSITE": "1", "PYTHONSAFEPATH": "1"})
+    (tmp_path / "verify").mkdir()  # shadows the real package: `-m verify.grade.zygote` fails to start
+    (tmp_path / "verify" / "__init__.py").write_text("raise SystemExit(3)\n")
+    assert main(["grade", str(CORRECT), "--results", str(tmp_path / "r.json")]) == 1
+    err = capsys.readouterr().err
+    assert "grader failure" in err and "did not start" in err and "Traceback" not in err
+    assert not (tmp_path / "r.json").exists()

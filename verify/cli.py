@@ -303,7 +303,7 @@ def cmd_verify(args, out: Console) -> int:
 def cmd_grade(args, out: Console) -> int:
     from .grade import rubric as rubrics
     from .grade.grader import GraderError, SubmissionError
-    from .grade.sandbox import Sandbox
+    from .grade.sandbox import Sandbox, SandboxError
 
     try:
         rubric = rubrics.load(args.rubric, args.assignment)
@@ -322,7 +322,7 @@ def cmd_grade(args, out: Console) -> int:
             return _grade_one(args, out, rubric, sandbox, path)
     except SubmissionError as e:
         raise UsageError(str(e)) from None
-    except (GraderError, OSError) as e:
+    except (GraderError, SandboxError, OSError) as e:
         Console(stderr=True).print(f"gradproof: grader failure: {e}", markup=False, highlight=False)
         return EXIT_FAILED
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from . import gradescope
 from .grader import GraderError, SubmissionError, grade
 from .rubric import Rubric
-from .sandbox import Sandbox
+from .sandbox import Sandbox, SandboxError
 
 STATE = "batch.json"
 
@@ -100,7 +100,7 @@ def grade_directory(directory: Path, out: Path, rubric: Rubric, sandbox: Sandbox
             g = grade(sub, rubric, sandbox, seed)
         except SubmissionError as e:
             return Row(sub.name, None, rubric.max_score, (), None, 0.0, str(e))
-        except GraderError:
+        except (GraderError, SandboxError):
             raise
         except Exception as e:  # a bug of ours must not cost the rest of the class their results
             return Row(sub.name, None, rubric.max_score, (), None, 0.0, f"grader error: {type(e).__name__}: {e}")

@@ -28,6 +28,10 @@ from .confine import Limits
 TOOLKIT_PACKAGES = ("derive", "verify")
 
 
+class SandboxError(RuntimeError):
+    """The sandbox itself cannot run (its worker does not start or stopped answering)."""
+
+
 def toolkit_paths() -> list[str]:
     """The directories of the toolkit's packages, which a child may neither read nor import."""
     paths = []
@@ -188,18 +192,27 @@ class Sandbox:
         self._base = tempfile.mkdtemp(prefix="gradproof-")
         os.chmod(self._base, 0o711)
         if not self.fresh:
-            ours, theirs = socket.socketpair()
-            self._zygote = subprocess.Popen([sys.executable, "-m", "verify.grade.zygote", str(theirs.fileno())],
-                                            pass_fds=[theirs.fileno()], env=_clean_env(), stdin=subprocess.DEVNULL,
-                                            stdout=subprocess.DEVNULL, start_new_session=True)
-            theirs.close()
-            self._control = ours
-            self._reader = ours.makefile("rb")
-            if json.loads(self._reader.readline() or b"{}").get("ready") is not True:
-                raise RuntimeError("the grading worker did not start")
+            self._start_worker()
         return self
 
-    def __exit__(self, *exc):
+    def _start_worker(self) -> None:
+        ours, theirs = socket.socketpair()
+        self._zygote = subprocess.Popen([sys.executable, "-m", "verify.grade.zygote", str(theirs.fileno())],
+                                        pass_fds=[theirs.fileno()], env=_clean_env(), stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, start_new_session=True)
+        theirs.close()
+        self._control = ours
+        self._reader = ours.makefile("rb")
+        try:
+            ready = json.loads(self._reader.readline() or b"{}").get("ready")
+        except ValueError:
+            ready = None
+        if ready is not True:
+            self._stop_worker()
+            raise SandboxError("the grading worker did not start (is numpy importable by "
+                               f"{sys.executable}?)")
+
+    def _stop_worker(self) -> None:
         if self._zygote is not None:
             self._control.close()
             try:
@@ -207,6 +220,24 @@ class Sandbox:
             except ProcessLookupError:
                 pass
             self._zygote.wait()
+            self._zygote = None
+
+    def _spawn(self, request: dict, theirs: socket.socket) -> int:
+        """Ask the worker for a child; if the worker died (killed from outside), start a new one once."""
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    socket.send_fds(self._control, [json.dumps(request).encode()], [theirs.fileno()])
+                    return int(json.loads(self._reader.readline())["pid"])
+                except (OSError, ValueError, KeyError, TypeError):
+                    if attempt == 2:
+                        raise SandboxError("the grading worker stopped answering") from None
+                    self._stop_worker()
+                    self._start_worker()
+        raise AssertionError("unreachable")
+
+    def __exit__(self, *exc):
+        self._stop_worker()
         if self._base is not None:
             remove_tree(self._base)
             self._base = None
@@ -230,10 +261,10 @@ class Sandbox:
             theirs.close()
             session = Session(process.pid, ours, process, workdir)
         else:
-            with self._lock:
-                socket.send_fds(self._control, [json.dumps(request).encode()], [theirs.fileno()])
+            try:
+                pid = self._spawn(request, theirs)
+            finally:
                 theirs.close()
-                pid = json.loads(self._reader.readline())["pid"]
             session = Session(pid, ours, workdir=workdir)
         return session, session.start(timeout)
 
