@@ -42,9 +42,11 @@ REFERENCE = os.path.realpath(derive.reference.__file__)
 SIG, NS, NEG, SG = "sigmoid", "naiveSoftmaxLossAndGradient", "negSamplingLossAndGradient", "skipgram"
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(limits=RUBRIC.limits) as box:
+@pytest.fixture(scope="module", params=[True, False], ids=["namespaces", "no-namespaces"])
+def sandbox(request):
+    """Every attack twice: with the namespaces this OS allows, and without any (as under Docker's
+    default seccomp profile), where the audit hook, nobody and the rlimits have to hold alone."""
+    with Sandbox(limits=RUBRIC.limits, namespaces=request.param) as box:
         yield box
 
 

@@ -43,7 +43,7 @@ def _setup(request: dict, channel_fd: int) -> tuple[str, dict]:
     workdir = request.get("workdir") or tempfile.mkdtemp(prefix="gradproof-sub-")  # the grader removes it
     confine.copy_submission(request["files"], workdir)
     applied = confine.confine(workdir, channel_fd, request["hide"], request["protected"],
-                              confine.Limits(**request["limits"]))
+                              confine.Limits(**request["limits"]), request.get("namespaces", True) is True)
     return os.path.join(workdir, request["entry"]), applied
 
 
