@@ -17,10 +17,9 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 
 from . import wire
 from .confine import Limits
@@ -248,8 +247,7 @@ class Sandbox:
         # absolute, not resolved: a symbolic link among a student's files is not followed (confine skips it)
         return {"files": [os.path.abspath(f) for f in files], "entry": entry, "hide": list(self.hide),
                 "workdir": workdir, "namespaces": self.namespaces,
-                "protected": self._protected, "limits": vars(self.limits) if not hasattr(self.limits, "__dataclass_fields__")
-                else {k: getattr(self.limits, k) for k in self.limits.__dataclass_fields__}}
+                "protected": self._protected, "limits": asdict(self.limits)}
 
     def open(self, files: list[str], entry: str, timeout: float) -> tuple[Session, dict]:
         """A child with the submission's files copied into its working directory and entry imported."""
@@ -269,10 +267,3 @@ class Sandbox:
                 theirs.close()
             session = Session(pid, ours, workdir=workdir)
         return session, session.start(timeout)
-
-
-def plain(array: np.ndarray, shape: tuple) -> np.ndarray | None:
-    """The array if it is exactly a float64 array of shape, else None."""
-    if type(array) is not np.ndarray or array.dtype != np.float64 or array.shape != tuple(shape):
-        return None
-    return array
