@@ -124,7 +124,9 @@ def test_cli_bad_input_is_one_line_with_exit_2(args, message, capsys, tmp_path, 
     ("[[test]]\nname = 'a'\nfunction = 'sigmoid'\npoints = -1\n", "points must be a non-negative number"),
     ("[[test]]\nname = 'a'\nfunction = 'skipgram'\noutputs = ['gradCenterVec']\n", "skipgram has no output 'gradCenterVec'"),
     ("[[test]\n", "not valid TOML"),
-    ("timeout = 'soon'\n[[test]]\nname = 'a'\nfunction = 'sigmoid'\n", "'timeout' must be a non-negative number"),
+    ("timeout = 'soon'\n[[test]]\nname = 'a'\nfunction = 'sigmoid'\n", "'timeout' must be a positive number"),
+    ("timeout = 0\n[[test]]\nname = 'a'\nfunction = 'sigmoid'\n", "'timeout' must be a positive number"),
+    ("hidden_cases = -1\n[[test]]\nname = 'a'\nfunction = 'sigmoid'\n", "'hidden_cases' must be a non-negative number"),
 ])
 def test_a_bad_rubric_is_named_with_its_entry(toml, message, tmp_path, capsys):
     path = tmp_path / "rubric.toml"
@@ -142,7 +144,7 @@ def test_a_custom_rubric_sets_points_and_visibility(tmp_path, sandbox):
     rubric = rubrics.load(str(path))
     result = grade(CORRECT, rubric, sandbox, seed=1)
     assert result.max_score == 5 and result.score == 5 and result.tests[0].visibility == "after_published"
-    assert "3 cases" in result.tests[0].output  # one public, two hidden
+    assert "all 3 cases (1 public and 2 hidden)" in result.tests[0].output
 
 
 # -- a class -----------------------------------------------------------------------------------------

@@ -244,7 +244,7 @@ def test_copying_the_public_case_from_the_feedback_passes_it_and_fails_every_hid
     path.write_text(text)
     tests = _by_name(graded(path))
     center_test = tests[T(NS, "gradCenterVec")]
-    assert not center_test.passed and f"Passed 1 of {1 + RUBRIC.hidden_cases} cases." in center_test.output
+    assert not center_test.passed and f"Passed 1 of {1 + RUBRIC.hidden_cases} cases (1 public and {RUBRIC.hidden_cases} hidden)." in center_test.output
     assert "public case" not in center_test.output  # the one case it passes is the copied one
     assert len(re.findall(r"^- hidden case \d+: ", center_test.output, flags=re.M)) == RUBRIC.hidden_cases
     assert center_test.diagnoses == ("gradCenterVec has the opposite sign",)

@@ -132,7 +132,8 @@ def _run_function(child: _Child, function: Function, rubric: Rubric, seed: int) 
         runs[kind] = []
         for case in assignment.cases(function, kind, count, seed):
             if stop is not None:
-                runs[kind].append(Run(case, Reply(False, error=f"not run: an earlier case {stop.error}", timed_out=True), None))
+                runs[kind].append(Run(case, Reply(False, error=f"not run, as an earlier case failed this way: {stop.error}",
+                                                  timed_out=stop.timed_out, missing=stop.missing), None))
                 continue
             callback = assignment.pair_callback(case) if function.name == "skipgram" else None
             reply = child.call(function.name, case, case.arrays, callback)
@@ -278,9 +279,11 @@ def _error_diagnosis(reply: Reply) -> str:
 def _test_output(passed: int, verdicts: list, diagnoses: tuple[str, ...]) -> str:
     total = len(verdicts)
     kinds = sorted({run.case.kind for run, _ in verdicts})
+    what = " and ".join(f"{sum(1 for run, _ in verdicts if run.case.kind == k)} {k}" for k in ("public", "hidden", "large")
+                        if k in kinds)
     if passed == total:
-        return f"Passed all {total} case{'s' if total != 1 else ''} ({', '.join(kinds)})."
-    parts = [f"Passed {passed} of {total} cases."]
+        return f"Passed {'the' if total == 1 else 'all'} {total} case{'s' if total != 1 else ''} ({what})."
+    parts = [f"Passed {passed} of {total} case{'s' if total != 1 else ''} ({what})."]
     if diagnoses:
         parts.append("\n**Likely mistake:** " + "; ".join(diagnoses[:3]))
     lines = [line for _, v in verdicts for line in v[1]]

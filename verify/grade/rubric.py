@@ -84,7 +84,7 @@ def parse(data: dict, where: str) -> Rubric:
         assignment=str(data.get("assignment", Path(where).stem)), file=str(data.get("file", "word2vec.py")),
         tests=tuple(_test(t, i + 1, where) for i, t in enumerate(tests)),
         support=tuple(str((base / s).resolve()) for s in data.get("support", [])),
-        timeout=_number(data, "timeout", 10.0, where), hidden_cases=int(_number(data, "hidden_cases", 4, where)),
+        timeout=_number(data, "timeout", 10.0, where, positive=True), hidden_cases=int(_number(data, "hidden_cases", 4, where)),
         public_cases=int(_number(data, "public_cases", 1, where)),
         rtol=_number(data, "rtol", 1e-5, where), atol=_number(data, "atol", 1e-8, where),
         hidden_seed=data.get("hidden_seed"), limits=limits, source=str(where))
@@ -93,10 +93,10 @@ def parse(data: dict, where: str) -> Rubric:
     return rubric
 
 
-def _number(data, key, default, where):
+def _number(data, key, default, where, positive=False):
     value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise RubricError(f"{where}: '{key}' must be a non-negative number")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (positive and value == 0):
+        raise RubricError(f"{where}: '{key}' must be a {'positive' if positive else 'non-negative'} number")
     return value
 
 
