@@ -299,3 +299,120 @@ def test_a_worker_that_cannot_start_is_a_grader_failure_not_a_traceback(tmp_path
     err = capsys.readouterr().err
     assert "grader failure" in err and "did not start" in err and "Traceback" not in err
     assert not (tmp_path / "r.json").exists()
+
+
+def test_a_folder_uploaded_whole_is_found_one_level_down(sandbox, tmp_path):
+    (tmp_path / "a2").mkdir()
+    shutil.copy(CORRECT, tmp_path / "a2" / "word2vec.py")
+    (tmp_path / "README.txt").write_text("my submission")
+    assert grade(tmp_path, RUBRIC, sandbox, seed=1).score == 42
+
+
+@pytest.mark.parametrize("files, found", [
+    ({}, "it has no Python file"),
+    ({"w2v.py": "", "helpers.py": ""}, "found: helpers.py, w2v.py"),
+])
+def test_a_submission_without_the_file_still_gets_results_that_say_why(files, found, tmp_path, capsys):
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    for name, text in files.items():
+        (submission / name).write_text(text)
+    results = tmp_path / "results.json"
+    assert main(["grade", str(submission), "--results", str(results)]) == 0
+    data = json.loads(results.read_text())
+    assert gradescope.problems(data) == [] and data["score"] == 0
+    assert "no word2vec.py in the submission" in data["output"] and found in data["output"]
+    assert all("no word2vec.py in the submission" in t["output"] for t in data["tests"])
+
+
+def test_a_rerun_regrades_a_changed_submission(tmp_path, sandbox):
+    directory, out = _class(tmp_path), tmp_path / "out"
+    grade_directory(directory, out, RUBRIC, sandbox)
+    _wrong_sign(directory, "alice.py")  # alice resubmits, with a mistake
+    again = grade_directory(directory, out, RUBRIC, sandbox)
+    assert (again.graded, again.skipped) == (1, 3)
+    assert next(r for r in again.rows if r.submission == "alice.py").score < 42
+
+
+def test_a_rerun_with_another_rubric_or_seed_is_refused_not_mixed(tmp_path, capsys):
+    directory, out = _class(tmp_path), tmp_path / "out"
+    assert main(["grade", str(directory), "--out", str(out), "--seed", "4"]) == 0
+    before = {p.name: p.read_text() for p in out.glob("*.json")}
+    capsys.readouterr()
+    assert main(["grade", str(directory), "--out", str(out), "--assignment", "word2vec-math"]) == 2
+    assert "was graded with another rubric" in capsys.readouterr().err
+    assert main(["grade", str(directory), "--out", str(out), "--seed", "5"]) == 2
+    assert "was graded with hidden seed 4, not 5" in capsys.readouterr().err
+    assert {p.name: p.read_text() for p in out.glob("*.json")} == before
+    assert main(["grade", str(directory), "--out", str(out)]) == 0  # resuming needs no --seed
+
+
+@pytest.mark.parametrize("make, args, message", [
+    (lambda t: (t / "out").write_text(""), ["--out", "{t}/out"], "exists and is not a directory"),
+    (lambda t: None, ["--out", "{t}/out", "--json"], "--json prints one submission's results"),
+])
+def test_cli_class_mode_bad_arguments(make, args, message, tmp_path, capsys):
+    directory = _class(tmp_path)
+    make(tmp_path)
+    assert main(["grade", str(directory), *[a.format(t=tmp_path) for a in args]]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_an_empty_class_is_an_input_error(tmp_path, capsys):
+    (tmp_path / "class").mkdir()
+    assert main(["grade", str(tmp_path / "class"), "--out", str(tmp_path / "out")]) == 2
+    assert "no submissions in it" in capsys.readouterr().err
+
+
+LOOP = '''
+import numpy as np
+MARKER = "{marker}"
+
+def sigmoid(x):
+    while True:
+        pass
+'''
+
+
+def test_interrupting_a_class_run_stops_it_and_leaves_no_process_or_unfair_result(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import uuid
+
+    def sandboxed() -> set[str]:  # the worker and every child it forked carry its command line
+        found = set()
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    if b"verify.grade.zygote" in f.read():
+                        found.add(pid)
+            except OSError:
+                pass
+        return found
+
+    before = sandboxed()
+    marker = f"gradproof-interrupt-{uuid.uuid4().hex[:10]}"
+    directory = tmp_path / "class"
+    directory.mkdir()
+    for i in range(6):
+        (directory / f"s{i}.py").write_text(LOOP.format(marker=marker))
+    rubric = tmp_path / "rubric.toml"
+    rubric.write_text("timeout = 30\n[[test]]\nname = 'sig'\nfunction = 'sigmoid'\n")
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "verify.cli", "grade", str(directory), "--out", str(out),
+                                "--rubric", str(rubric)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(3)  # two submissions are in their 30 s loops by now
+    start = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=20)
+    assert process.returncode == 130 and b"interrupted" in err
+    assert time.monotonic() - start < 10  # not after every remaining submission's timeout
+    assert not list(out.glob("s*.json"))  # a child killed by the interrupt is not a result
+    assert (out / "summary.csv").is_file()
+    deadline = time.monotonic() + 5
+    while sandboxed() - before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not sandboxed() - before  # neither the worker nor a looping child outlives the run

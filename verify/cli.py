@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -302,16 +303,34 @@ def cmd_verify(args, out: Console) -> int:
 
 def cmd_grade(args, out: Console) -> int:
     from .grade import rubric as rubrics
-    from .grade.grader import GraderError, SubmissionError
-    from .grade.sandbox import Sandbox, SandboxError
 
     try:
         rubric = rubrics.load(args.rubric, args.assignment)
     except rubrics.RubricError as e:
         raise UsageError(str(e)) from None
     path = Path(args.submission)
-    if args.out is not None and not path.is_dir():
-        raise UsageError(f"{path}: not a directory (--out grades a directory of submissions)")
+    if args.out is not None:
+        if not path.is_dir():
+            raise UsageError(f"{path}: not a directory (--out grades a directory of submissions)")
+        if Path(args.out).exists() and not Path(args.out).is_dir():
+            raise UsageError(f"{args.out}: exists and is not a directory (--out is where the results go)")
+        if args.json:
+            raise UsageError("--json prints one submission's results; with --out they are in OUTDIR/<name>.json")
+        from .grade.batch import submissions
+        if not submissions(path):
+            raise UsageError(f"{path}: no submissions in it (a .py file or a directory each)")
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # a killed grading job cleans up as after Ctrl-C
+    try:
+        return _grade(args, out, rubric, path)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _grade(args, out, rubric, path) -> int:
+    from .grade.batch import BatchMismatch
+    from .grade.grader import GraderError, SubmissionError
+    from .grade.sandbox import Sandbox, SandboxError
+
     # what a child must not see: the class (or the submission's original), the results, the rubric
     hide = [str(Path(p).resolve()) for p in (args.submission, args.out, args.results if args.out is None else None,
                                              args.rubric) if p]
@@ -320,11 +339,15 @@ def cmd_grade(args, out: Console) -> int:
             if args.out is not None:
                 return _grade_class(args, out, rubric, sandbox, path)
             return _grade_one(args, out, rubric, sandbox, path)
-    except SubmissionError as e:
+    except (SubmissionError, BatchMismatch) as e:
         raise UsageError(str(e)) from None
     except (GraderError, SandboxError, OSError) as e:
         Console(stderr=True).print(f"gradproof: grader failure: {e}", markup=False, highlight=False)
         return EXIT_FAILED
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def _grade_one(args, out, rubric, sandbox, path) -> int:
@@ -356,7 +379,7 @@ def _grade_class(args, out, rubric, sandbox, path) -> int:
                   console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("grading", total=None)
         batch = grade_directory(path, Path(args.out), rubric, sandbox, args.jobs,
-                                lambda done, total: bar.update(task, completed=done, total=total))
+                                lambda done, total: bar.update(task, completed=done, total=total), args.seed)
     out.print(batch_summary(batch))
     out.print(f"wrote {args.out}/<submission>.json and {args.out}/summary.csv", highlight=False)
     return EXIT_FAILED if any(r.error and r.error.startswith("grader error") for r in batch.rows) else EXIT_OK

@@ -3,16 +3,19 @@ interrupted batch loses nothing and a rerun grades only what is missing."""
 from __future__ import annotations
 
 import csv
+import dataclasses
+import hashlib
 import json
 import os
 import secrets
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import gradescope
-from .grader import GraderError, SubmissionError, grade
+from .grader import GraderError, SubmissionError, fingerprint, grade
 from .rubric import Rubric
 from .sandbox import Sandbox, SandboxError
 
@@ -48,16 +51,36 @@ def results_path(out: Path, submission: Path) -> Path:
     return out / f"{submission.stem if submission.is_file() else submission.name}.json"
 
 
-def _seed(out: Path, rubric: Rubric) -> int:
-    """One hidden seed per batch, kept in OUTDIR so that a resumed batch grades on the same cases."""
+class BatchMismatch(Exception):
+    """OUTDIR holds results graded with another rubric or seed: mixing them would be unfair."""
+
+
+def rubric_fingerprint(rubric: Rubric) -> str:
+    return hashlib.sha256(repr(dataclasses.replace(rubric, source="")).encode()).hexdigest()
+
+
+def _seed(out: Path, rubric: Rubric, seed: int | None) -> int:
+    """One hidden seed per batch, kept in OUTDIR so that a resumed batch grades on the same cases,
+    with the same rubric: a rerun with another rubric or seed is refused, not mixed in."""
     state = out / STATE
     if state.is_file():
         try:
-            return int(json.loads(state.read_text())["hidden_seed"])
+            kept = json.loads(state.read_text())
+            kept_seed, kept_rubric = int(kept["hidden_seed"]), kept["rubric_sha256"]
         except (ValueError, KeyError, TypeError):
-            pass
-    seed = rubric.hidden_seed if rubric.hidden_seed is not None else secrets.randbits(63)
-    _atomic(state, json.dumps({"hidden_seed": seed, "rubric": rubric.source}) + "\n")
+            kept_seed = kept_rubric = None
+        if kept_rubric is not None:
+            if kept_rubric != rubric_fingerprint(rubric):
+                raise BatchMismatch(f"{out} was graded with another rubric ({kept.get('rubric')}): "
+                                    "grade into a new --out directory, or delete it to regrade everything")
+            if seed is not None and seed != kept_seed:
+                raise BatchMismatch(f"{out} was graded with hidden seed {kept_seed}, not {seed}: "
+                                    "grade into a new --out directory, or leave --seed out to resume")
+            return kept_seed
+    if seed is None:
+        seed = rubric.hidden_seed if rubric.hidden_seed is not None else secrets.randbits(63)
+    _atomic(state, json.dumps({"hidden_seed": seed, "rubric": rubric.source,
+                               "rubric_sha256": rubric_fingerprint(rubric)}) + "\n")
     return seed
 
 
@@ -67,10 +90,12 @@ def _atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _row_from(path: Path, submission: Path) -> Row | None:
+def _row_from(path: Path, submission: Path, rubric: Rubric) -> Row | None:
     try:
         data = json.loads(path.read_text())
         extra = data["extra_data"]["gradproof"]
+        if extra["submission_sha256"] != fingerprint(submission, rubric):
+            return None  # the submission changed since: grade it again
         return Row(submission.name, float(data["score"]), float(extra["max_score"]), tuple(extra["diagnoses"]),
                    extra.get("load_error"), float(data.get("execution_time", 0.0)))
     except (OSError, ValueError, KeyError, TypeError):
@@ -78,15 +103,15 @@ def _row_from(path: Path, submission: Path) -> Row | None:
 
 
 def grade_directory(directory: Path, out: Path, rubric: Rubric, sandbox: Sandbox, jobs: int = 2,
-                    progress: Callable[[int, int], None] | None = None, clock=None) -> Batch:
+                    progress: Callable[[int, int], None] | None = None, seed: int | None = None) -> Batch:
     import time
 
     start = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
-    seed = _seed(out, rubric)
+    seed = _seed(out, rubric, seed)
     todo, rows = [], {}
     for sub in submissions(directory):
-        done = _row_from(results_path(out, sub), sub)
+        done = _row_from(results_path(out, sub), sub, rubric)
         if done is None:
             todo.append(sub)
         else:
@@ -95,7 +120,11 @@ def grade_directory(directory: Path, out: Path, rubric: Rubric, sandbox: Sandbox
     report = progress or (lambda done, total: None)
     report(0, len(todo))
 
-    def one(sub: Path) -> Row:
+    stopping = threading.Event()
+
+    def one(sub: Path) -> Row | None:
+        if stopping.is_set():
+            return None
         try:
             g = grade(sub, rubric, sandbox, seed)
         except SubmissionError as e:
@@ -104,16 +133,25 @@ def grade_directory(directory: Path, out: Path, rubric: Rubric, sandbox: Sandbox
             raise
         except Exception as e:  # a bug of ours must not cost the rest of the class their results
             return Row(sub.name, None, rubric.max_score, (), None, 0.0, f"grader error: {type(e).__name__}: {e}")
+        if stopping.is_set():  # interrupted: its child may have been killed under it, so this grade is not fair
+            return None
         data = gradescope.results_json(g, rubric.assignment)
         _atomic(results_path(out, sub), json.dumps(data, indent=1) + "\n")
         return Row(sub.name, g.score, g.max_score, g.diagnoses, g.load_error, g.seconds)
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
         futures = [pool.submit(one, sub) for sub in todo]
         for i, future in enumerate(as_completed(futures)):
             row = future.result()
             rows[row.submission] = row
             report(i + 1, len(todo))
+    except BaseException:  # Ctrl-C, SIGTERM, a grader failure: keep what is finished, start nothing new
+        stopping.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        write_summary(out / "summary.csv", tuple(rows[name] for name in sorted(rows)))
+        raise
+    pool.shutdown()
     ordered = tuple(rows[name] for name in sorted(rows))
     write_summary(out / "summary.csv", ordered)
     return Batch(ordered, len(todo), skipped, time.perf_counter() - start, seed)

@@ -295,6 +295,7 @@ def confine(workdir: str, channel_fd: int, hide_paths: list[str], protected: lis
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             _, status = os.waitpid(child, 0)
             os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # reset by fork: tie this one to its parent too
     hidden = hide(libc, hide_paths + protected, keep=[workdir, sys.prefix, os.path.dirname(os.__file__)]) \
         if "mount" in namespaces else []
     if "pid" in namespaces and "mount" in namespaces and own_proc(libc):

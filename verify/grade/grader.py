@@ -6,6 +6,8 @@ on plain float64 arrays checked for shape before they are compared.
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import secrets
 import time
 from collections.abc import Callable
@@ -41,22 +43,53 @@ class Run:
     expected: tuple | str | None  # None: the call failed
 
 
+class EntryMissing(SubmissionError):
+    """A submission directory without the file to grade: the student gets a zero that says so."""
+
+
 def submission_files(path: Path, rubric: Rubric) -> tuple[list[str], str]:
-    """(files to copy into the child's directory, the entry file's name)."""
+    """(files to copy into the child's directory, the entry file's name).  In a directory the
+    entry is rubric.file, also one level or more down (an uploaded folder), else its only .py."""
     if path.is_dir():
         entry = path / rubric.file
         if not entry.is_file():
-            candidates = sorted(path.glob("*.py"))
-            if len(candidates) != 1:
-                raise SubmissionError(f"{path}: no {rubric.file} in the directory")
-            entry = candidates[0]
-        files = [str(p) for p in sorted(path.iterdir()) if not p.name.startswith(".")]
+            nested = [p for p in sorted(path.rglob(rubric.file)) if p.is_file() and not _hidden(p, path)]
+            python = [p for p in sorted(path.glob("*.py")) if p.is_file()]
+            if len(nested) == 1:
+                entry = nested[0]
+            elif len(python) == 1:
+                entry = python[0]
+            else:
+                found = [str(p.relative_to(path)) for p in sorted(path.rglob("*.py")) if not _hidden(p, path)][:8]
+                raise EntryMissing(f"no {rubric.file} in the submission"
+                                   + (f" (found: {', '.join(found)})" if found else " (it has no Python file)"))
+        files = [str(p) for p in sorted(entry.parent.iterdir()) if not p.name.startswith(".")]
         return files + list(rubric.support), entry.name
     if not path.is_file():
         raise SubmissionError(f"{path}: no such file or directory")
     if path.suffix != ".py":
         raise SubmissionError(f"{path}: not a Python file (.py)")
     return [str(path)] + list(rubric.support), path.name
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") or part == "__MACOSX" for part in path.relative_to(root).parts)
+
+
+def fingerprint(path: Path, rubric: Rubric) -> str:
+    """sha256 of the files that would be graded (names and contents); links are not followed."""
+    digest = hashlib.sha256()
+    try:
+        files, _ = submission_files(path, rubric)
+    except SubmissionError as e:
+        digest.update(str(e).encode())
+        return digest.hexdigest()
+    for name in files:
+        top = Path(name)
+        for item in sorted([top] + (list(top.rglob("*")) if top.is_dir() and not top.is_symlink() else [])):
+            if item.is_file() and not item.is_symlink():
+                digest.update(str(item.relative_to(top.parent)).encode() + b"\0" + item.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 class _Child:
@@ -89,9 +122,15 @@ class _Child:
 
 def grade(path: Path, rubric: Rubric, sandbox: Sandbox, seed: int | None = None) -> Grade:
     start = time.perf_counter()
-    files, entry = submission_files(path, rubric)
     seed = rubric.hidden_seed if seed is None and rubric.hidden_seed is not None else seed
     seed = secrets.randbits(63) if seed is None else seed
+    stamp = {"seed": seed, "fingerprint": fingerprint(path, rubric)}
+    try:
+        files, entry = submission_files(path, rubric)
+    except EntryMissing as e:  # graded, as zero, so that the student reads why
+        tests = tuple(_not_run(test, i + 1, f"Not run: {e}.") for i, test in enumerate(rubric.tests))
+        grade_ = _grade(str(path), tests, rubric, time.perf_counter() - start, str(e), {}, "", missing=True)
+        return dataclasses.replace(grade_, **stamp)
     child = _Child(sandbox, files, entry, rubric.timeout)
     try:
         load_error = child.ready.get("error")
@@ -106,8 +145,8 @@ def grade(path: Path, rubric: Rubric, sandbox: Sandbox, seed: int | None = None)
         confinement = child.ready.get("confinement") or {}
     finally:
         child.close()
-    return _grade(str(path), tests, rubric, time.perf_counter() - start, load_error, confinement,
-                  child.ready.get("output") or "")
+    return dataclasses.replace(_grade(str(path), tests, rubric, time.perf_counter() - start, load_error, confinement,
+                                      child.ready.get("output") or ""), **stamp)
 
 
 def _code(text: str) -> str:
@@ -349,11 +388,12 @@ def _with(case: Case, values: tuple) -> Case:
 # -- the whole -----------------------------------------------------------------------------------
 
 
-def _grade(name, tests, rubric, seconds, load_error, confinement, import_output) -> Grade:
+def _grade(name, tests, rubric, seconds, load_error, confinement, import_output, missing=False) -> Grade:
     score = round(sum(t.score for t in tests), 4)
     lines = [f"**Score: {score:g} / {rubric.max_score:g}**"]
     if load_error:
-        lines.append(f"\nYour file could not be imported, so no test could run: `{_code(load_error)}`")
+        lines.append(f"\n{'No test could run' if missing else 'Your file could not be imported, so no test could run'}: "
+                     f"`{_code(load_error)}`")
     diagnoses = tuple(dict.fromkeys(d for t in tests for d in t.diagnoses))
     if diagnoses and not load_error:
         lines.append("\nWhat looks wrong:\n" + "\n".join(f"- {d}" for d in diagnoses[:10]))

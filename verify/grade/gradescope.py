@@ -33,7 +33,8 @@ def results_json(grade: Grade, rubric_name: str) -> dict:
                    "visibility": t.visibility, "tags": list(t.diagnoses)} for t in grade.tests],
         "extra_data": {"gradproof": {"rubric": rubric_name, "max_score": grade.max_score,
                                      "diagnoses": list(grade.diagnoses), "load_error": grade.load_error,
-                                     "confinement": grade.confinement}},
+                                     "confinement": grade.confinement, "hidden_seed": grade.seed,
+                                     "submission_sha256": grade.fingerprint}},
     }
 
 

@@ -26,6 +26,8 @@ class Grade:
     seconds: float
     load_error: str | None = None
     confinement: dict = field(default_factory=dict)
+    seed: int | None = None     # the hidden cases' seed: staff can reproduce a disputed grade
+    fingerprint: str = ""       # sha256 of the submission's files: a changed submission is regraded
 
     @property
     def diagnoses(self) -> tuple[str, ...]:

@@ -72,6 +72,8 @@ class Session:
                  workdir: str | None = None):
         self.pid, self.channel, self._process, self.workdir = pid, channel, process, workdir
         self.alive = True
+        self._closing = threading.Lock()
+        self.on_close = None
         self.ready: dict = {}
 
     def start(self, timeout: float) -> dict:
@@ -121,9 +123,12 @@ class Session:
 
     def close(self) -> None:
         """Kill the child's whole process group (its PID namespace dies with it where there is one)."""
-        if not self.alive:
-            return
-        self.alive = False
+        with self._closing:  # the grading thread and an interrupted Sandbox may both close it
+            if not self.alive:
+                return
+            self.alive = False
+        if self.on_close is not None:
+            self.on_close(self)
         try:
             os.killpg(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -185,6 +190,8 @@ class Sandbox:
     def __post_init__(self):
         self._lock = threading.Lock()
         self._zygote = self._control = self._base = None
+        self._open: set = set()
+        self._closed = False
         self._protected = toolkit_paths()
 
     def __enter__(self):
@@ -238,6 +245,9 @@ class Sandbox:
         raise AssertionError("unreachable")
 
     def __exit__(self, *exc):
+        self._closed = True  # a grading thread still running must not start a new worker or child
+        for session in list(self._open):  # interrupted mid-grading: no child outlives the sandbox
+            session.close()
         self._stop_worker()
         if self._base is not None:
             remove_tree(self._base)
@@ -251,6 +261,8 @@ class Sandbox:
 
     def open(self, files: list[str], entry: str, timeout: float) -> tuple[Session, dict]:
         """A child with the submission's files copied into its working directory and entry imported."""
+        if self._closed:
+            raise SandboxError("the sandbox is closed (grading was interrupted)")
         ours, theirs = socket.socketpair()
         workdir = tempfile.mkdtemp(prefix="sub-", dir=self._base)
         request = self._request(files, entry, workdir)
@@ -266,4 +278,11 @@ class Sandbox:
             finally:
                 theirs.close()
             session = Session(pid, ours, workdir=workdir)
+        with self._lock:
+            self._open.add(session)
+        session.on_close = self._forget
         return session, session.start(timeout)
+
+    def _forget(self, session: Session) -> None:
+        with self._lock:
+            self._open.discard(session)
