@@ -100,10 +100,15 @@ MISTAKES: dict[str, dict[str, tuple[str, ...]]] = {
     "skipgram_outside_row.py": {
         T(SG, "gradCenterVecs"): ("gradCenterVecs is added to the outside words' rows: it belongs in the center "
                                   "word's row",)},
+    "skipgram_ignores_pair.py": {  # right on the cases that pass naive softmax, wrong on those that pass neg sampling
+        **{T(SG, out): ("skipgram ignores its word2vecLossAndGradient argument: it always uses naive softmax",)
+           for out in ("loss", "gradCenterVecs", "gradOutsideVectors")}},
     "skipgram_last_pair.py": {
         T(SG, "loss"): ("only the last outside word counts: add each pair's loss with +=",),
         T(SG, "gradCenterVecs"): ("only the last outside word counts: add each pair's gradient with +=",),
-        T(SG, "gradOutsideVectors"): ("only the last outside word counts: add each pair's gradient with +=",)},
+        T(SG, "gradOutsideVectors"): ("only the last outside word counts: add each pair's gradient with +=",),
+        # every case has two outside words or more, so nothing comes out right: no hygiene point either
+        T(SG, "hygiene"): ()},
     # negSamplingLossAndGradient calls the student's own sigmoid: its tests fail too, named as a
     # consequence of the sigmoid mistake
     "sigmoid_sign.py": {

@@ -96,10 +96,12 @@ def _neg_case(rng, kind):
     if kind == "large":  # scores near +-40: exp(40) and sigma(-40) are still normal floats
         v = v / 25.0
     K = 3 if kind == "public" else int(rng.integers(2, 11))
-    # o turns up in the sequence (the sampler must skip it) and some words repeat (they must add up)
+    # every case has what a sampler must get right: a word drawn twice in a row (its terms add up)
+    # and the outside word among the first draws (skipped, and drawn again)
     sequence = rng.integers(vocab, size=8 * K + 16)
-    sequence[rng.integers(0, 2 * K, size=2)] = o
-    sequence[K] = sequence[K + 1] = sequence[0] if sequence[0] != o else (o + 1) % vocab
+    repeated = (o + 1 + int(rng.integers(vocab - 1))) % vocab
+    sequence[0] = sequence[1] = repeated
+    sequence[2 + int(rng.integers(K))] = o
     sequence = [int(s) for s in sequence]
     return Case("negSamplingLossAndGradient", "", kind,
                 ({"$a": 0}, o, {"$a": 1}, {"$dataset": sequence, "vocab": vocab}, K), (v, U),
@@ -135,32 +137,49 @@ def _neg_expected(case, drawn):
 # -- skipgram --------------------------------------------------------------------------------------
 
 
-def _skipgram_case(rng, kind):
+def _skipgram_case(rng, kind, index=0):
+    """A window of at least two outside words, none of them the center word; the pair function
+    handed in is the grader's naive softmax, or (every other hidden case) its negative sampling
+    with samples fixed per outside word, so a skipgram that ignores the argument is caught."""
     vocab, dim = _sizes(rng, kind)
     words = [f"w{i}" for i in range(vocab)]
     word2ind = {w: i for i, w in enumerate(words)}
     V, U = rng.normal(size=(vocab, dim)), _rows(rng, vocab, dim)
     c = int(rng.integers(vocab))
     window = int(rng.integers(1, 4))
-    outside = [words[i] for i in rng.integers(vocab, size=int(rng.integers(1, 2 * window + 1)))]
+    others = [i for i in range(vocab) if i != c]
+    outside = [words[others[i]] for i in rng.integers(len(others), size=int(rng.integers(2, 2 * window + 1)))]
+    pair = "neg" if kind == "hidden" and index % 2 == 1 else "naive"
+    K = int(rng.integers(2, 6))
+    samples = {o: [int(w) for w in rng.choice([i for i in range(vocab) if i != o], size=K)] for o in range(vocab)}
+    name = "negSamplingLossAndGradient" if pair == "neg" else "naiveSoftmaxLossAndGradient"
     return Case("skipgram", "", kind,
                 (words[c], window, outside, word2ind, {"$a": 0}, {"$a": 1}, {"$dataset": [], "vocab": vocab},
-                 {"$callback": "naiveSoftmaxLossAndGradient"}),
-                (V, U), {"V": V, "U": U, "c": c, "outside": [word2ind[w] for w in outside]})
+                 {"$callback": name}),
+                (V, U), {"V": V, "U": U, "c": c, "outside": [word2ind[w] for w in outside], "pair": pair,
+                         "samples": samples})
+
+
+def pair_function(case: Case, pair: str | None = None):
+    """The grader's pair function of a skipgram case (course signature)."""
+    samples = case.data["samples"]
+    if (pair or case.data["pair"]) == "neg":
+        return lambda v, o, U, _: ref.negSamplingLossAndGradient(v, o, U, _Replay(samples[o]), len(samples[o]))
+    return lambda v, o, U, _: ref.naiveSoftmaxLossAndGradient(v, o, U, None)
 
 
 def _skipgram_expected(case, drawn):
     d = case.data
     words = {f"w{i}": i for i in range(len(d["U"]))}
     outside = [f"w{i}" for i in d["outside"]]
-    return _triple(ref.skipgram(f"w{d['c']}", 1, outside, words, d["V"], d["U"], None,
-                                lambda v, o, U, _: ref.naiveSoftmaxLossAndGradient(v, o, U, None)))
+    return _triple(ref.skipgram(f"w{d['c']}", 1, outside, words, d["V"], d["U"], None, pair_function(case)))
 
 
 def pair_callback(case: Case):
     """Answer skipgram's calls of its pair function, but only for the inputs this case passes:
     the center word's own row, the case's outside vectors, an index of the window."""
     d = case.data
+    pair = pair_function(case)
 
     def answer(header: dict, arrays: list):
         index = header.get("index")
@@ -168,7 +187,7 @@ def pair_callback(case: Case):
                 or arrays[0].shape != d["V"][d["c"]].shape or not np.array_equal(arrays[0], d["V"][d["c"]])
                 or arrays[1].shape != d["U"].shape or not np.array_equal(arrays[1], d["U"])):
             return None
-        loss, gc, go = ref.naiveSoftmaxLossAndGradient(arrays[0], index, arrays[1], None)
+        loss, gc, go = pair(arrays[0], index, arrays[1], None)
         return np.array(loss), gc, go
     return answer
 
@@ -220,7 +239,8 @@ def cases(function: Function, kind: str, count: int, seed: int) -> list[Case]:
     tag = sum(map(ord, function.name)) * 7919 + KINDS.index(kind)
     made = []
     for i in range(count):
-        case = function.make(np.random.default_rng([seed, tag, i]), kind)
+        rng = np.random.default_rng([seed, tag, i])
+        case = function.make(rng, kind, i) if function.name == "skipgram" else function.make(rng, kind)
         label = "large scores" if kind == "large" else f"{kind} case {i + 1}"
         made.append(Case(case.function, label if count > 1 or kind != "large" else label, kind, case.args,
                          case.arrays, case.data))

@@ -16,7 +16,7 @@ import numpy as np
 from derive import reference as ref
 
 from ..mutants import negSamplingLossAndGradient_sign_on_u_k, skipgram_wrong_column
-from .assignment import Case, _Replay, negatives
+from .assignment import Case, _Replay, negatives, pair_function
 
 PAIRS = ("naiveSoftmaxLossAndGradient", "naive_softmax_loss_and_gradients")
 NEGS = ("negSamplingLossAndGradient", "neg_sampling_loss_and_gradients")
@@ -108,11 +108,15 @@ def _sigmoid_flipped(case, E, drawn, role):
 def _skipgram_variant(case, role, words):
     d = case.data
     names = {f"w{i}": i for i in range(len(d["U"]))}
-    pair = lambda v, o, U, _: ref.naiveSoftmaxLossAndGradient(v, o, U, None)  # noqa: E731
+    pair, outside = pair_function(case), [f"w{i}" for i in d["outside"]]
     if words == "wrong row":
-        out = skipgram_wrong_column(f"w{d['c']}", 1, [f"w{i}" for i in d["outside"]], names, d["V"], d["U"], None, pair)
+        out = skipgram_wrong_column(f"w{d['c']}", 1, outside, names, d["V"], d["U"], None, pair)
+    elif words == "naive always":
+        if d["pair"] == "naive":
+            return None
+        out = ref.skipgram(f"w{d['c']}", 1, outside, names, d["V"], d["U"], None, pair_function(case, "naive"))
     else:
-        out = ref.skipgram(f"w{d['c']}", 1, [f"w{i}" for i in d["outside"][-1:]], names, d["V"], d["U"], None, pair)
+        out = ref.skipgram(f"w{d['c']}", 1, outside[-1:], names, d["V"], d["U"], None, pair)
     return {"loss": np.array(out[0]), "center": out[1], "outside": out[2]}[role]
 
 
@@ -153,6 +157,8 @@ SUSPECTS: tuple[Suspect, ...] = (
               "(see the sigmoid test)", lambda c, E, d, r=r: _sigmoid_flipped(c, E, d, r)) for r in ROLES),
     Suspect(("skipgram",), "center", "{name} is added to the outside words' rows: it belongs in the center word's row",
             lambda c, E, d: _skipgram_variant(c, "center", "wrong row")),
+    *(Suspect(("skipgram",), role, "skipgram ignores its word2vecLossAndGradient argument: it always uses naive softmax",
+              lambda c, E, d, r=role: _skipgram_variant(c, r, "naive always")) for role in ROLES),
     Suspect(("skipgram",), "loss", "only the last outside word counts: add each pair's loss with +=",
             lambda c, E, d: _skipgram_variant(c, "loss", "last")),
     Suspect(("skipgram",), "outside", "only the last outside word counts: add each pair's gradient with +=",
