@@ -243,9 +243,35 @@ def test_plugin_reports_a_wrong_submission_as_failures(pytester, tmp_path):
     result.assert_outcomes(passed=2, failed=2)  # the center gradient, and skipgram built on it
 
 
-def test_plugin_without_a_submission_skips(pytester):
+def test_plugin_without_a_submission_is_an_error_not_a_green_run(pytester):
     pytester.makepyfile(test_staff=STAFF_TESTS)
-    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(skipped=4)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=4)
+    result.stdout.fnmatch_lines(["*needs --submission PATH*"])
+
+
+def test_plugin_takes_keyword_arguments_and_support_files_from_a_rubric(pytester, tmp_path):
+    """The course's starter imports helpers from utils/: a rubric's support files go beside it."""
+    submission = tmp_path / "sub"
+    submission.mkdir()
+    (submission / "word2vec.py").write_text("from utils.helpers import double\n" + CORRECT.read_text())
+    (tmp_path / "utils").mkdir()
+    (tmp_path / "utils" / "__init__.py").write_text("")
+    (tmp_path / "utils" / "helpers.py").write_text("def double(x):\n    return 2 * x\n")
+    rubric = tmp_path / "rubric.toml"
+    rubric.write_text('support = ["utils"]\n[[test]]\nname = "s"\nfunction = "sigmoid"\n')
+    pytester.makepyfile(test_staff='''
+import numpy as np
+from verify.grade.plugin import sandbox_dataset
+
+def test_keyword(submission):
+    v, U = np.ones(3), np.eye(6, 3)
+    loss, g, G = submission.negSamplingLossAndGradient(v, 2, U, sandbox_dataset([1, 3, 4, 5], vocab=6), K=3)
+    assert submission.last.drawn == (3,)
+''')
+    result = pytester.runpytest_subprocess("--submission", str(submission), "--submission-rubric", str(rubric),
+                                           "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
 
 
 ZEROS = '''

@@ -50,8 +50,8 @@ class _Function:
     def __init__(self, owner: "Submission", name: str):
         self.owner, self.name = owner, name
 
-    def __call__(self, *args):
-        return self.owner._call(self.name, args)
+    def __call__(self, *args, **kwargs):
+        return self.owner._call(self.name, args, kwargs)
 
 
 class Submission:
@@ -74,14 +74,15 @@ class Submission:
             raise AttributeError(name)
         return _Function(self, name)
 
-    def _call(self, name: str, args: tuple):
+    def _call(self, name: str, args: tuple, kwargs: dict):
         if self.import_error:
             raise SubmissionFailed(f"the submission could not be imported: {self.import_error}")
         if not self._session.alive:
             self._open()
         arrays: list[np.ndarray] = []
         encoded = [_encode(a, arrays) for a in args]
-        reply = self._session.call(name, encoded, tuple(arrays), 0, self._timeout)
+        named = {str(k): _encode(v, arrays) for k, v in kwargs.items()}
+        reply = self._session.call(name, encoded, tuple(arrays), 0, self._timeout, kwargs=named)
         if not reply.ok:
             raise SubmissionFailed(f"{name}: {reply.error}")
         if not all(reply.valid):
@@ -123,24 +124,26 @@ def pytest_addoption(parser):
     group.addoption("--submission", metavar="PATH", help="the submission under test (.py file or directory)")
     group.addoption("--submission-timeout", type=float, default=10.0, metavar="SECONDS",
                     help="wall-clock limit per call (default 10)")
+    group.addoption("--submission-rubric", metavar="FILE",
+                    help="a gradproof rubric whose 'file', 'support' and [limits] apply (default: word2vec's)")
 
 
 @pytest.fixture(scope="session")
 def submission(request):
     """The submission given with --submission, its functions proxied into the sandbox."""
-    from .confine import Limits
     from .grader import SubmissionError, submission_files
-    from .rubric import load
+    from .rubric import RubricError, load
     from .sandbox import Sandbox
 
     path = request.config.getoption("--submission")
-    if not path:
-        pytest.skip("no --submission given")
+    if not path:  # an error, not a skip: a staff suite that tested nothing must not look green
+        pytest.fail("the 'submission' fixture needs --submission PATH", pytrace=False)
     try:
-        files, entry = submission_files(Path(path), load())
-    except SubmissionError as e:
-        raise pytest.UsageError(str(e)) from None
-    with Sandbox(limits=Limits()) as sandbox:
+        rubric = load(request.config.getoption("--submission-rubric"))
+        files, entry = submission_files(Path(path), rubric)
+    except (SubmissionError, RubricError) as e:
+        pytest.fail(str(e), pytrace=False)
+    with Sandbox(limits=rubric.limits) as sandbox:
         proxy = Submission(sandbox, files, entry, request.config.getoption("--submission-timeout"))
         yield proxy
         proxy.close()

@@ -158,12 +158,15 @@ def call(module, header: dict, arrays: list, channel, path: str, output: Bounded
     datasets: list = []
     try:
         args = decode(header["args"], arrays, datasets, make_callback(channel), module)
+        kwargs = decode(header.get("kwargs") or {}, arrays, datasets, make_callback(channel), module)
+        if not isinstance(kwargs, dict):
+            kwargs = {}
     except LookupError as e:
         return {"op": "result", "ok": False, "error": str(e), "missing": True, "output": ""}, ()
     before = [a.copy() for a in arrays]
     start = time.perf_counter()
     try:
-        value = fn(*args)
+        value = fn(*args, **kwargs)
     except SystemExit as e:
         return {"op": "result", "ok": False, "error": f"the function called sys.exit({e.code!r})", "output": output.take()}, ()
     except BaseException as e:

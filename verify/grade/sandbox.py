@@ -91,13 +91,15 @@ class Session:
         self.ready = header if isinstance(header, dict) else {}
         return self.ready
 
-    def call(self, function: str, args, arrays: tuple, returns: int, timeout: float, callback=None) -> Reply:
-        """Call function(*args) in the child; arrays are referred to from args as {"$a": i}."""
+    def call(self, function: str, args, arrays: tuple, returns: int, timeout: float, callback=None,
+             kwargs: dict | None = None) -> Reply:
+        """Call function(*args, **kwargs) in the child; arrays are referred to as {"$a": i}."""
         if not self.alive:
             return Reply(False, error="the submission's process is gone", died=True)
         deadline = time.monotonic() + timeout
         try:
-            wire.send(self.channel, {"op": "call", "function": function, "args": args, "returns": returns}, arrays)
+            wire.send(self.channel, {"op": "call", "function": function, "args": args, "kwargs": kwargs or {},
+                                     "returns": returns}, arrays)
             while True:
                 self.channel.settimeout(max(deadline - time.monotonic(), 1e-3))
                 header, got = wire.receive(self.channel)
