@@ -202,7 +202,11 @@ class Sandbox:
         self._base = tempfile.mkdtemp(prefix="gradproof-")
         os.chmod(self._base, 0o711)
         if not self.fresh:
-            self._start_worker()
+            try:
+                self._start_worker()
+            except BaseException:  # __exit__ will not run: leave nothing behind
+                remove_tree(self._base)
+                raise
         return self
 
     def _start_worker(self) -> None:
