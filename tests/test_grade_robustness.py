@@ -476,3 +476,43 @@ def test_a_class_of_attacks_loses_no_result(sandbox, tmp_path):
     assert (out / "summary.csv").read_text().count("\n") == len(names) + 1
     assert survivors(marker) == []
     nothing_left(sandbox)
+
+
+# -- found by a security review: the channel, the grader's memory, the disk ---------------------------
+
+
+def test_a_handmade_reply_with_an_overflowing_shape_is_garbage_not_a_crash(sandbox):
+    result = graded(sandbox, ROBUST / "wire_crash.py")  # it defines sigmoid only
+    lost(result, SIG, "sent garbage")
+
+
+def test_a_deeply_nested_header_written_at_import_is_garbage_not_a_crash(sandbox):
+    result = graded(sandbox, ROBUST / "wire_recursion.py")
+    assert result.score == 0 and result.load_error
+
+
+def test_replies_far_bigger_than_the_inputs_are_refused_before_they_are_read(sandbox):
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result = graded(sandbox, ROBUST / "parent_memory.py")
+    assert result.score == 0
+    assert any("the limit for this reply is" in t.output for t in result.tests)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 300_000  # KiB: never 24 x 256 MiB
+
+
+def test_thousands_of_nested_directories_are_still_removed(sandbox):
+    result = graded(sandbox, ROBUST / "deep_dirs.py")  # it defines sigmoid only, correctly
+    untouched(result, SIG)  # graded normally; and graded() checked that the directory is gone
+
+
+def test_a_fifo_in_a_submission_is_skipped_and_the_class_run_goes_on(sandbox, tmp_path):
+    from verify.grade.batch import grade_directory
+
+    directory = tmp_path / "class"
+    (directory / "alice").mkdir(parents=True)
+    shutil.copy(CORRECT, directory / "alice" / "word2vec.py")
+    os.mkfifo(directory / "alice" / "pipe")
+    shutil.copy(CORRECT, directory / "bob.py")
+    batch = grade_directory(directory, tmp_path / "out", RUBRIC, sandbox)
+    assert [(r.submission, r.score) for r in batch.rows] == [("alice", 42), ("bob.py", 42)]

@@ -129,14 +129,19 @@ def grade_directory(directory: Path, out: Path, rubric: Rubric, sandbox: Sandbox
             g = grade(sub, rubric, sandbox, seed)
         except SubmissionError as e:
             return Row(sub.name, None, rubric.max_score, (), None, 0.0, str(e))
-        except (GraderError, SandboxError):
+        except SandboxError:  # the worker itself is gone: nothing more can be graded
             raise
+        except GraderError as e:  # this child's setup failed (or it forged that it did): retried on a rerun
+            return Row(sub.name, None, rubric.max_score, (), None, 0.0, f"grader error: {e}")
         except Exception as e:  # a bug of ours must not cost the rest of the class their results
             return Row(sub.name, None, rubric.max_score, (), None, 0.0, f"grader error: {type(e).__name__}: {e}")
         if stopping.is_set():  # interrupted: its child may have been killed under it, so this grade is not fair
             return None
         data = gradescope.results_json(g, rubric.assignment)
-        _atomic(results_path(out, sub), json.dumps(data, indent=1) + "\n")
+        try:
+            _atomic(results_path(out, sub), json.dumps(data, indent=1) + "\n")
+        except OSError as e:  # e.g. a full disk: this one is retried on a rerun, the others go on
+            return Row(sub.name, None, rubric.max_score, (), None, 0.0, f"grader error: cannot write its results: {e}")
         return Row(sub.name, g.score, g.max_score, g.diagnoses, g.load_error, g.seconds)
 
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))

@@ -327,16 +327,20 @@ def _no_processes() -> types.ModuleType:
 
 
 def copy_submission(files: list[str], workdir: str) -> None:
-    """Copy the submission's files, never a symbolic link: this runs with the grader's privileges,
-    and a link in a student's directory may point at anything the grader can read."""
-    def links(directory, names):
-        return [n for n in names if os.path.islink(os.path.join(directory, n))]
+    """Copy the submission's regular files and directories, never a symbolic link (this runs with
+    the grader's privileges, and a link may point at anything the grader can read) nor a FIFO,
+    socket or device (opening one could block or fail the copy)."""
+    def plain(path: str) -> bool:
+        return not os.path.islink(path) and (os.path.isfile(path) or os.path.isdir(path))
+
+    def skipped(directory, names):
+        return [n for n in names if not plain(os.path.join(directory, n))]
 
     for path in files:
-        if os.path.islink(path):
+        if not plain(path):
             continue
         if os.path.isdir(path):
-            shutil.copytree(path, os.path.join(workdir, os.path.basename(path.rstrip("/"))), ignore=links,
+            shutil.copytree(path, os.path.join(workdir, os.path.basename(path.rstrip("/"))), ignore=skipped,
                             dirs_exist_ok=True)
         else:
             shutil.copy2(path, workdir)

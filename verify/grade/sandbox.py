@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+
+import numpy as np
 
 from . import wire
 from .confine import Limits
@@ -80,11 +83,11 @@ class Session:
         """Wait for the child to load the submission: its 'ready' message (load error, output)."""
         try:
             self.channel.settimeout(timeout)
-            header, _ = wire.receive(self.channel)
+            header, _ = wire.receive(self.channel, limit=0)  # 'ready' carries no arrays
         except socket.timeout:
             self.close()
             return {"error": f"importing the submission took longer than {timeout:g} s", "timed_out": True}
-        except (wire.ChannelClosed, wire.ProtocolError, OSError):
+        except (wire.ChannelClosed, wire.ProtocolError, OSError, ValueError, TypeError, RecursionError, struct.error):
             self.close()
             return {"error": "the submission ended the process while being imported (os._exit, a crash, "
                              "or a resource limit)", "died": True}
@@ -97,12 +100,14 @@ class Session:
         if not self.alive:
             return Reply(False, error="the submission's process is gone", died=True)
         deadline = time.monotonic() + timeout
+        # results and callbacks are the size of the inputs: a reply far bigger is an attack on our memory
+        limit = 4 * sum(int(np.asarray(a).nbytes) for a in arrays) + (1 << 20)
         try:
             wire.send(self.channel, {"op": "call", "function": function, "args": args, "kwargs": kwargs or {},
                                      "returns": returns}, arrays)
             while True:
                 self.channel.settimeout(max(deadline - time.monotonic(), 1e-3))
-                header, got = wire.receive(self.channel)
+                header, got = wire.receive(self.channel, limit)
                 if header.get("op") == "callback" and callback is not None:
                     answer = callback(header, got)
                     if answer is None:
@@ -118,9 +123,10 @@ class Session:
             self.close()
             return Reply(False, error="the submission's process ended during the call (os._exit, a crash, "
                                       "or a resource limit such as memory or CPU time)", died=True)
-        except wire.ProtocolError as e:
-            self.close()
-            return Reply(False, error=f"the submission's process sent garbage ({e})", died=True)
+        except (wire.ProtocolError, ValueError, TypeError, RecursionError, struct.error) as e:
+            self.close()  # whatever arrives on the channel was possibly written by the submission itself
+            return Reply(False, error=f"the submission's process sent garbage ({type(e).__name__}: {str(e)[:200]})",
+                         died=True)
         return _reply(header, got)
 
     def close(self) -> None:
@@ -143,19 +149,20 @@ class Session:
 
 
 def remove_tree(path: str) -> None:
-    """Remove a directory whatever modes a submission left inside it; retried while a killed
-    process may still be going away."""
+    """Remove a directory whatever a submission left inside it (locked modes, thousands of nested
+    levels); retried while a killed process may still be going away.  Never raises."""
     for _ in range(5):
-        shutil.rmtree(path, ignore_errors=True)
-        if not os.path.lexists(path):
-            return
-        for root, dirs, _files in os.walk(path):  # top-down: a directory is opened up before it is entered
-            for name in dirs:
-                try:
+        try:
+            shutil.rmtree(path, ignore_errors=True)
+            if not os.path.lexists(path):
+                return
+            for root, dirs, _files in os.walk(path):  # top-down: a directory is opened up before it is entered
+                for name in dirs:
                     if not os.path.islink(os.path.join(root, name)):
                         os.chmod(os.path.join(root, name), 0o700)
-                except OSError:
-                    pass
+        except (OSError, RecursionError):  # too deep for Python's recursive walk: rm is iterative
+            subprocess.run(["rm", "-rf", "--", path], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, check=False)
         time.sleep(0.01)
 
 

@@ -7,6 +7,7 @@ rebuilds plain ndarrays from bytes, so an object the child made cannot cross the
 from __future__ import annotations
 
 import json
+import math
 import socket
 import struct
 
@@ -14,6 +15,7 @@ import numpy as np
 
 HEADER_LIMIT = 1 << 20      # a header is small: names, ints, strings, shapes
 PAYLOAD_LIMIT = 256 << 20   # an array message can never be bigger than this
+MAX_DEPTH = 64              # arguments are a few levels deep; a header nested deeper is an attack
 
 
 class ChannelClosed(Exception):
@@ -34,23 +36,49 @@ def send(sock: socket.socket, header: dict, arrays: tuple = ()) -> None:
         sock.sendall(blob.tobytes())
 
 
-def receive(sock: socket.socket) -> tuple[dict, list[np.ndarray]]:
-    """One message: (header, arrays).  Arrays are fresh, writable, plain float64 ndarrays."""
+def receive(sock: socket.socket, limit: int = PAYLOAD_LIMIT) -> tuple[dict, list[np.ndarray]]:
+    """One message: (header, arrays).  Arrays are fresh, writable, plain float64 ndarrays.
+    Anything malformed, nested too deep or bigger than limit bytes of arrays is a ProtocolError."""
     (size,) = struct.unpack("<I", _exactly(sock, 4))
     if size > HEADER_LIMIT:
         raise ProtocolError(f"a message header of {size} bytes (the limit is {HEADER_LIMIT})")
+    text = _exactly(sock, size)
+    if _depth(text) > MAX_DEPTH:  # json.loads recurses: a deep nest would raise RecursionError here
+        raise ProtocolError(f"a message header nested deeper than {MAX_DEPTH}")
     try:
-        header = json.loads(_exactly(sock, size))
+        header = json.loads(text)
     except ValueError:
         raise ProtocolError("a message header that is not JSON") from None
     shapes = header.pop("$arrays", []) if isinstance(header, dict) else None
     if not isinstance(shapes, list) or not all(_is_shape(s) for s in shapes):
         raise ProtocolError("a message without a valid array list")
-    sizes = [int(np.prod(s, dtype=np.int64)) * 8 for s in shapes]
-    if sum(sizes) > PAYLOAD_LIMIT:
-        raise ProtocolError(f"arrays of {sum(sizes)} bytes (the limit is {PAYLOAD_LIMIT})")
+    sizes = [math.prod(s) * 8 for s in shapes]  # Python ints: no overflow to a small number
+    if sum(sizes) > limit:
+        raise ProtocolError(f"arrays of {sum(sizes)} bytes (the limit for this reply is {limit})")
     arrays = [np.frombuffer(_exactly(sock, n), dtype="<f8").reshape(s).astype(np.float64) for n, s in zip(sizes, shapes)]
     return header, arrays
+
+
+def _depth(text: bytes) -> int:
+    """The deepest nesting of [ and { outside strings, counted without recursion."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 92:  # backslash
+                escaped = True
+            elif byte == 34:  # quote
+                in_string = False
+        elif byte == 34:
+            in_string = True
+        elif byte in (91, 123):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (93, 125):
+            depth -= 1
+    return deepest
 
 
 def _is_shape(shape) -> bool:
