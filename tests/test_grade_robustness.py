@@ -516,3 +516,42 @@ def test_a_fifo_in_a_submission_is_skipped_and_the_class_run_goes_on(sandbox, tm
     shutil.copy(CORRECT, directory / "bob.py")
     batch = grade_directory(directory, tmp_path / "out", RUBRIC, sandbox)
     assert [(r.submission, r.score) for r in batch.rows] == [("alice", 42), ("bob.py", 42)]
+
+
+def test_with_the_audit_hook_rewritten_in_memory_the_kernel_still_refuses(sandbox, tmp_path):
+    """numpy's __array_interface__ reaches any address: the submission rewrites the strings the hook
+    checks against.  Landlock and seccomp, which no write to the process reaches, still refuse."""
+    derive_dir = os.path.dirname(REFERENCE)
+    written = "/tmp/" + unique()[-4:]  # as long as "/dev/null", so it can be patched in place
+    assert len(written) == len("/dev/null")
+    result = graded(sandbox, submission("hook_bypass_memory.py", tmp_path, DERIVE_DIR=derive_dir, WRITTEN_FILE=written))
+    if not (result.confinement.get("landlock") and result.confinement.get("seccomp")):
+        pytest.skip("this kernel offers no Landlock or seccomp: the namespaces alone hold (see the README)")
+    printed = result.output
+    assert "patched" in printed
+    assert "reference.py: PermissionError" in printed
+    assert "network: PermissionError" in printed
+    assert "write: PermissionError" in printed and not os.path.exists(written)
+    assert "fork: PermissionError" in printed
+
+
+def test_a_stray_copy_of_the_reference_elsewhere_cannot_be_read(sandbox, tmp_path):
+    """Only the standard library, numpy and system directories are readable: a copy of the toolkit in
+    a build directory or another virtual environment is not."""
+    stray = tmp_path / "build" / "lib" / "derive"
+    stray.mkdir(parents=True)
+    shutil.copy(REFERENCE, stray / "reference.py")
+    os.chmod(tmp_path, 0o755)
+    code = f"""
+import numpy as np
+try:
+    exec(open({str(stray / 'reference.py')!r}).read())
+except Exception as e:
+    print("refused:", type(e).__name__)
+"""
+    path = tmp_path / "word2vec.py"
+    path.write_text(code)
+    result = graded(sandbox, path)
+    if not result.confinement.get("landlock"):
+        pytest.skip("this kernel offers no Landlock")
+    assert result.score == 0 and "refused: PermissionError" in result.output

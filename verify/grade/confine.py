@@ -25,6 +25,8 @@ import types
 from stat import S_ISDIR
 from dataclasses import dataclass
 
+from . import landlock, seccomp
+
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 0x1, 0x2, 0x4, 0x8, 0x1000, 0x4000, 0x40000
 PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG = 38, 1
@@ -306,6 +308,9 @@ def confine(workdir: str, channel_fd: int, hide_paths: list[str], protected: lis
     redirect_descriptors(workdir, channel_fd)
     libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     set_limits(limits, per_user_processes=dropped)
+    # the kernel's own rules, which no write to this process's memory can undo (the hook's can)
+    fenced = landlock.restrict(libc, workdir, protected)
+    filtered = seccomp.install(libc)
     sys.path[:] = [workdir] + [p for p in sys.path if p and not any(_within(p, q) for q in protected)]
     for name in [m for m in sys.modules if m.split(".")[0] == "derive"]:
         del sys.modules[name]
@@ -314,7 +319,7 @@ def confine(workdir: str, channel_fd: int, hide_paths: list[str], protected: lis
     sys.modules["_posixsubprocess"] = _no_processes()
     sys.addaudithook(audit_hook(workdir, protected + hide_paths))
     return {"namespaces": namespaces, "hidden": hidden, "user": "nobody" if dropped else str(os.geteuid()),
-            "audit_hook": True}
+            "landlock": fenced, "seccomp": filtered, "audit_hook": True}
 
 
 def _no_processes() -> types.ModuleType:
