@@ -555,3 +555,12 @@ except Exception as e:
     if not result.confinement.get("landlock"):
         pytest.skip("this kernel offers no Landlock")
     assert result.score == 0 and "refused: PermissionError" in result.output
+
+
+def test_filling_the_disk_stops_at_the_childs_own_small_disk(sandbox):
+    result = graded(sandbox, ROBUST / "disk_fill.py")
+    untouched(result, SIG)  # its sigmoid is right: the attack costs the grading nothing
+    if not result.confinement.get("disk_mb"):
+        pytest.skip("no mount namespace here: RLIMIT_FSIZE caps each file, not their number (see the README)")
+    found = re.search(r"stopped after (\d+) MiB: OSError: \[Errno 28\] No space left on device", result.output)
+    assert found and int(found.group(1)) <= result.confinement["disk_mb"], result.output

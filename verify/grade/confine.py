@@ -41,6 +41,7 @@ class Limits:
     processes: int = 32
     file_mb: int = 16
     open_files: int = 64
+    disk_mb: int = 64  # the working directory's own tmpfs, where the OS allows it
 
 
 class ConfinementError(Exception):
@@ -302,7 +303,10 @@ def confine(workdir: str, channel_fd: int, hide_paths: list[str], protected: lis
         if "mount" in namespaces else []
     if "pid" in namespaces and "mount" in namespaces and own_proc(libc):
         hidden.append("/proc")
-    dropped = "user" not in namespaces and drop_privileges(workdir)
+    given, disk = workdir, 0
+    if "mount" in namespaces:
+        workdir, disk = own_disk(libc, workdir, limits.disk_mb)
+    dropped = "user" not in namespaces and drop_privileges(given)  # its tmpfs too, which lies inside
     os.chdir(workdir)
     strip_environment(workdir)
     redirect_descriptors(workdir, channel_fd)
@@ -319,7 +323,23 @@ def confine(workdir: str, channel_fd: int, hide_paths: list[str], protected: lis
     sys.modules["_posixsubprocess"] = _no_processes()
     sys.addaudithook(audit_hook(workdir, protected + hide_paths))
     return {"namespaces": namespaces, "hidden": hidden, "user": "nobody" if dropped else str(os.geteuid()),
-            "landlock": fenced, "seccomp": filtered, "audit_hook": True}
+            "disk_mb": disk, "landlock": fenced, "seccomp": filtered, "audit_hook": True, "workdir": workdir}
+
+
+def own_disk(libc, workdir: str, megabytes: int) -> tuple[str, int]:
+    """(the working directory, its size in MiB): a size-limited tmpfs inside the given one, with
+    the submission copied in, so that what it writes cannot fill the grader's disk; or the
+    given directory and 0 where the mount is refused."""
+    run = os.path.join(workdir, "run")
+    os.mkdir(run, 0o700)
+    options = f"size={megabytes}m,nr_inodes=4096,mode=0700".encode()
+    if libc.mount(b"tmpfs", run.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options) != 0:
+        os.rmdir(run)
+        return workdir, 0
+    for name in os.listdir(workdir):
+        if name != "run":
+            copy_submission([os.path.join(workdir, name)], run)
+    return run, megabytes
 
 
 def _no_processes() -> types.ModuleType:

@@ -44,6 +44,7 @@ def _setup(request: dict, channel_fd: int) -> tuple[str, dict]:
     confine.copy_submission(request["files"], workdir)
     applied = confine.confine(workdir, channel_fd, request["hide"], request["protected"],
                               confine.Limits(**request["limits"]), request.get("namespaces", True) is True)
+    workdir = applied.pop("workdir")  # possibly its own tmpfs inside the given one
     return os.path.join(workdir, request["entry"]), applied
 
 
