@@ -9,6 +9,7 @@ import json
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -104,8 +105,6 @@ def _row_from(path: Path, submission: Path, rubric: Rubric) -> Row | None:
 
 def grade_directory(directory: Path, out: Path, rubric: Rubric, sandbox: Sandbox, jobs: int = 2,
                     progress: Callable[[int, int], None] | None = None, seed: int | None = None) -> Batch:
-    import time
-
     start = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     seed = _seed(out, rubric, seed)

@@ -313,7 +313,8 @@ def confine(workdir: str, channel_fd: int, hide_paths: list[str], protected: lis
     libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     set_limits(limits, per_user_processes=dropped)
     # the kernel's own rules, which no write to this process's memory can undo (the hook's can)
-    fenced = landlock.restrict(libc, workdir, protected)
+    readable = [root for root in landlock.readable_roots() if not any(_within(p, root) for p in protected)]
+    fenced = landlock.restrict(libc, workdir, readable)  # a root holding the toolkit is not readable
     filtered = seccomp.install(libc)
     sys.path[:] = [workdir] + [p for p in sys.path if p and not any(_within(p, q) for q in protected)]
     for name in [m for m in sys.modules if m.split(".")[0] == "derive"]:

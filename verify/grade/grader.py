@@ -20,7 +20,7 @@ from ..check import check_gradient
 from . import assignment
 from .assignment import Case, Function
 from .diagnose import close, diagnose, role, where_wrong
-from .results import Grade, TestResult
+from .results import Grade, TestResult, distinct_diagnoses
 from .rubric import Rubric, Test
 from .sandbox import Reply, Sandbox, Session
 
@@ -78,12 +78,14 @@ def _hidden(path: Path, root: Path) -> bool:
 
 def fingerprint(path: Path, rubric: Rubric) -> str:
     """sha256 of the files that would be graded (names and contents); links are not followed."""
-    digest = hashlib.sha256()
     try:
-        files, _ = submission_files(path, rubric)
+        return _digest(submission_files(path, rubric)[0])
     except SubmissionError as e:
-        digest.update(str(e).encode())
-        return digest.hexdigest()
+        return hashlib.sha256(str(e).encode()).hexdigest()
+
+
+def _digest(files: list[str]) -> str:
+    digest = hashlib.sha256()
     for name in files:
         top = Path(name)
         for item in sorted([top] + (list(top.rglob("*")) if top.is_dir() and not top.is_symlink() else [])):
@@ -112,7 +114,7 @@ class _Child:
             ready = self._open()
             if ready.get("error") or not self.session.alive:
                 return Reply(False, error=ready.get("error") or "the submission could not be restarted", died=True)
-        return self.session.call(function, list(case.args), arrays, len(assignment.FUNCTIONS[function].outputs),
+        return self.session.call(function, list(case.args), arrays, assignment.FUNCTIONS[function].returns,
                                  self.timeout, callback)
 
     def close(self) -> None:
@@ -124,13 +126,13 @@ def grade(path: Path, rubric: Rubric, sandbox: Sandbox, seed: int | None = None)
     start = time.perf_counter()
     seed = rubric.hidden_seed if seed is None and rubric.hidden_seed is not None else seed
     seed = secrets.randbits(63) if seed is None else seed
-    stamp = {"seed": seed, "fingerprint": fingerprint(path, rubric)}
     try:
         files, entry = submission_files(path, rubric)
     except EntryMissing as e:  # graded, as zero, so that the student reads why
         tests = tuple(_not_run(test, i + 1, f"Not run: {e}.") for i, test in enumerate(rubric.tests))
         grade_ = _grade(str(path), tests, rubric, time.perf_counter() - start, str(e), {}, "", missing=True)
-        return dataclasses.replace(grade_, **stamp)
+        return dataclasses.replace(grade_, seed=seed, fingerprint=fingerprint(path, rubric))
+    stamp = {"seed": seed, "fingerprint": _digest(files)}
     child = _Child(sandbox, files, entry, rubric.timeout)
     try:
         load_error = child.ready.get("error")
@@ -202,7 +204,7 @@ def _score(test: Test, number: int, runs: dict[str, list[Run]], rubric: Rubric, 
         # to being finite here, so one mistake is not charged twice
         chosen = runs["large"]
         values = {name for name in test.outputs
-                  if all(_verdict(test, function, run, rubric, {name})[0] for run in ordinary)}
+                  if all(_right(function, run, function.outputs.index(name), rubric) for run in ordinary)}
     verdicts = [(run, _verdict(test, function, run, rubric, values)) for run in chosen]
     passed = sum(1 for _, v in verdicts if v[0])
     fraction = passed / max(len(verdicts), 1)
@@ -213,12 +215,21 @@ def _score(test: Test, number: int, runs: dict[str, list[Run]], rubric: Rubric, 
 
 
 def _anything_right(function: Function, runs: dict[str, list[Run]], rubric: Rubric) -> bool:
-    for run in runs["public"] + runs["hidden"]:
-        if run.reply.ok and isinstance(run.expected, tuple):
-            for have, want in zip(_outputs(function, run.reply), run.expected):
-                if have is not None and have.size == want.size and close(have.reshape(want.shape), want, rubric.rtol, rubric.atol):
-                    return True
-    return False
+    return any(_right(function, run, i, rubric) for run in runs["public"] + runs["hidden"]
+               for i in range(function.returns))
+
+
+def _right(function: Function, run: Run, index: int, rubric: Rubric) -> bool:
+    """Whether output index of this case came back and matches what is expected."""
+    if not run.reply.ok or not isinstance(run.expected, tuple):
+        return False
+    have = _outputs(function, run.reply)[index]
+    return have is not None and close(_as_expected(have, run.expected[index]), run.expected[index], rubric.rtol, rubric.atol)
+
+
+def _as_expected(have: np.ndarray, want: np.ndarray) -> np.ndarray:
+    """A loss as a 1-element array is compared as the scalar it stands for (the hygiene test says so)."""
+    return have.reshape(want.shape) if have.shape != want.shape and have.size == 1 == want.size else have
 
 
 def _verdict(test: Test, function: Function, run: Run, rubric: Rubric,
@@ -243,8 +254,7 @@ def _verdict(test: Test, function: Function, run: Run, rubric: Rubric,
             lines.append(f"{label}: {name} is `{_code(reply.kinds[i]) if i < len(reply.kinds) else 'missing'}`, not an array of numbers")
             diagnoses.append(f"{name} is not an array of numbers")
             continue
-        if have.shape != want.shape and have.size == 1 and want.size == 1:
-            have = have.reshape(want.shape)  # a loss as a 1-element array: the hygiene test says so
+        have = _as_expected(have, want)
         if close(have, want, rubric.rtol, rubric.atol):
             continue
         if name not in values and np.all(np.isfinite(have)):
@@ -394,7 +404,7 @@ def _grade(name, tests, rubric, seconds, load_error, confinement, import_output,
     if load_error:
         lines.append(f"\n{'No test could run' if missing else 'Your file could not be imported, so no test could run'}: "
                      f"`{_code(load_error)}`")
-    diagnoses = tuple(dict.fromkeys(d for t in tests for d in t.diagnoses))
+    diagnoses = distinct_diagnoses(tests)
     if diagnoses and not load_error:
         lines.append("\nWhat looks wrong:\n" + "\n".join(f"- {d}" for d in diagnoses[:10]))
     if import_output:

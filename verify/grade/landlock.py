@@ -44,9 +44,9 @@ def readable_roots() -> list[str]:
     return [r for r in dict.fromkeys(roots) if os.path.exists(r)]
 
 
-def restrict(libc, workdir: str, protected: list[str]) -> int:
-    """Apply the rules to this process for good; the Landlock ABI version used, or 0 if unavailable.
-    A readable root that contains a protected path (the toolkit) is left out."""
+def restrict(libc, workdir: str, readable: list[str]) -> int:
+    """Apply the rules to this process for good: read under readable, write under workdir.
+    The Landlock ABI version used, or 0 if unavailable."""
     syscall = libc.syscall
     syscall.restype = ctypes.c_long
     abi = syscall(CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(VERSION_FLAG))
@@ -61,8 +61,7 @@ def restrict(libc, workdir: str, protected: list[str]) -> int:
         return 0
     try:
         read = (READ_FILE | READ_DIR | EXECUTE) & fs
-        rules = [(root, read) for root in readable_roots()
-                 if not any(_within(p, root) for p in protected)]
+        rules = [(root, read) for root in readable]
         rules += [(workdir, fs), (os.devnull, (READ_FILE | WRITE_FILE | TRUNCATE) & fs)]
         for path, access in rules:
             fd = os.open(path, O_PATH | os.O_CLOEXEC)
@@ -80,7 +79,3 @@ def restrict(libc, workdir: str, protected: list[str]) -> int:
         os.close(ruleset)
     return abi
 
-
-def _within(path: str, root: str) -> bool:
-    path, root = os.path.realpath(path), os.path.realpath(root)
-    return path == root or path.startswith(root.rstrip("/") + "/")

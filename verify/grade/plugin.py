@@ -154,8 +154,3 @@ def reference():
     """gradproof's generated, proved reference module (runs here, never in the sandbox)."""
     from derive import reference as module
     return module
-
-
-@pytest.fixture(scope="session")
-def sandbox_dataset_factory():
-    return sandbox_dataset

@@ -31,8 +31,9 @@ class Grade:
 
     @property
     def diagnoses(self) -> tuple[str, ...]:
-        seen: dict[str, None] = {}
-        for test in self.tests:
-            for d in test.diagnoses:
-                seen.setdefault(d)
-        return tuple(seen)
+        return distinct_diagnoses(self.tests)
+
+
+def distinct_diagnoses(tests: tuple[TestResult, ...]) -> tuple[str, ...]:
+    """Every test's diagnoses, each once, in the order of the tests."""
+    return tuple(dict.fromkeys(d for test in tests for d in test.diagnoses))

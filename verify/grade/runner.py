@@ -157,8 +157,9 @@ def call(module, header: dict, arrays: list, channel, path: str, output: Bounded
                 "missing": True, "output": ""}, ()
     datasets: list = []
     try:
-        args = decode(header["args"], arrays, datasets, make_callback(channel), module)
-        kwargs = decode(header.get("kwargs") or {}, arrays, datasets, make_callback(channel), module)
+        callback = make_callback(channel)
+        args = decode(header["args"], arrays, datasets, callback, module)
+        kwargs = decode(header.get("kwargs") or {}, arrays, datasets, callback, module)
         if not isinstance(kwargs, dict):
             kwargs = {}
     except LookupError as e:
