@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from verify.derivation.run import check_document
+from gradproof.verify.derivation.run import check_document
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "tests" / "derivations"
@@ -54,7 +54,7 @@ PLANTED_NEGSAMPLING = {
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "verify.cli", "check", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "gradproof.verify.cli", "check", *args], capture_output=True, text=True,
                           cwd=ROOT, env={**os.environ, "COLUMNS": "200"}, timeout=120)
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from derive.catalog import MODEL_NAMES
-from derive.codegen import generate
-from derive.models import MODELS
-from verify.cli import main, model_summaries
-from verify.render import derive_markdown
+from gradproof.derive.catalog import MODEL_NAMES
+from gradproof.derive.codegen import generate
+from gradproof.derive.models import MODELS
+from gradproof.verify.cli import main, model_summaries
+from gradproof.verify.render import derive_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,13 +25,13 @@ def cache_dir(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def proved():
-    from derive.proofs import prove_models
+    from gradproof.derive.proofs import prove_models
 
     return prove_models(MODEL_NAMES, jobs=2)
 
 
 def run_cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "verify.cli", *args], capture_output=True, text=True, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "gradproof.verify.cli", *args], capture_output=True, text=True, cwd=ROOT,
                           env={**os.environ, **(env or {})}, timeout=300)
 
 
@@ -78,7 +78,7 @@ def test_repeat_run_is_served_from_the_cache_without_sympy(cache_dir):
     env = {"GRADPROOF_CACHE_DIR": str(cache_dir)}
     first = run_cli("derive", "--model", "neg-sampling", env=env)
     assert first.returncode == 0 and "(cached)" not in first.stdout
-    probe = ("import sys; from verify.cli import main; code = main(['derive', '--model', 'neg-sampling']); "
+    probe = ("import sys; from gradproof.verify.cli import main; code = main(['derive', '--model', 'neg-sampling']); "
              "print('SYMPY' if 'sympy' in sys.modules else 'NO-SYMPY'); sys.exit(code)")
     second = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT,
                             env={**os.environ, **env}, timeout=120)
@@ -87,7 +87,7 @@ def test_repeat_run_is_served_from_the_cache_without_sympy(cache_dir):
 
 
 def test_cache_key_changes_with_the_source(monkeypatch, tmp_path):
-    from derive import cache
+    from gradproof.derive import cache
 
     before = cache.source_key()
     fake = tmp_path / "derive"
@@ -118,7 +118,7 @@ def test_generate_check_detects_staleness(tmp_path):
 
 
 def test_bench_quick_prints_ratios_side_by_side():
-    from verify.bench import benchmark_markdown, run_benchmarks
+    from gradproof.verify.bench import benchmark_markdown, run_benchmarks
 
     rows = run_benchmarks(quick=True)
     names = [r.name for r in rows]

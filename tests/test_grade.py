@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from verify.cli import main
-from verify.grade import gradescope, rubric as rubrics
-from verify.grade.batch import grade_directory
-from verify.grade.grader import grade
-from verify.grade.sandbox import Sandbox
+from gradproof.verify.cli import main
+from gradproof.verify.grade import gradescope, rubric as rubrics
+from gradproof.verify.grade.batch import grade_directory
+from gradproof.verify.grade.grader import grade
+from gradproof.verify.grade.sandbox import Sandbox
 
 pytest_plugins = ["pytester"]
 
@@ -76,7 +76,7 @@ def test_the_format_check_rejects_what_gradescope_would(bad, problem):
 
 
 def test_hidden_cases_differ_between_seeds_and_repeat_with_one(sandbox):
-    from verify.grade.assignment import FUNCTIONS, cases
+    from gradproof.verify.grade.assignment import FUNCTIONS, cases
 
     naive = FUNCTIONS["naiveSoftmaxLossAndGradient"]
     a, b, again = (cases(naive, "hidden", 4, seed) for seed in (1, 2, 1))
@@ -203,7 +203,7 @@ def test_cli_class_run_prints_a_summary(tmp_path, capsys):
 STAFF_TESTS = '''
 import numpy as np
 import pytest
-from verify.grade.plugin import SubmissionFailed, sandbox_dataset
+from gradproof.verify.grade.plugin import SubmissionFailed, sandbox_dataset
 
 def test_center_gradient(submission, reference):
     rng = np.random.default_rng(0)
@@ -262,7 +262,7 @@ def test_plugin_takes_keyword_arguments_and_support_files_from_a_rubric(pytester
     rubric.write_text('support = ["utils"]\n[[test]]\nname = "s"\nfunction = "sigmoid"\n')
     pytester.makepyfile(test_staff='''
 import numpy as np
-from verify.grade.plugin import sandbox_dataset
+from gradproof.verify.grade.plugin import sandbox_dataset
 
 def test_keyword(submission):
     v, U = np.ones(3), np.eye(6, 3)
@@ -315,12 +315,12 @@ def test_a_worker_killed_from_outside_is_replaced_and_nothing_is_lost(tmp_path):
 
 
 def test_a_worker_that_cannot_start_is_a_grader_failure_not_a_traceback(tmp_path, capsys, monkeypatch):
-    from verify.grade import sandbox as sandbox_module
+    from gradproof.verify.grade import sandbox as sandbox_module
 
     monkeypatch.setattr(sandbox_module, "_clean_env", lambda: {"PATH": "", "PYTHONPATH": str(tmp_path),
                                                                 "PYTHONNOUSERSITE": "1", "PYTHONSAFEPATH": "1"})
-    (tmp_path / "verify").mkdir()  # shadows the real package: `-m verify.grade.zygote` fails to start
-    (tmp_path / "verify" / "__init__.py").write_text("raise SystemExit(3)\n")
+    (tmp_path / "gradproof").mkdir()  # shadows the real package: `-m gradproof.verify.grade.zygote` fails to start
+    (tmp_path / "gradproof" / "__init__.py").write_text("raise SystemExit(3)\n")
     assert main(["grade", str(CORRECT), "--results", str(tmp_path / "r.json")]) == 1
     err = capsys.readouterr().err
     assert "grader failure" in err and "did not start" in err and "Traceback" not in err
@@ -413,7 +413,7 @@ def test_interrupting_a_class_run_stops_it_and_leaves_no_process_or_unfair_resul
         for pid in filter(str.isdigit, os.listdir("/proc")):
             try:
                 with open(f"/proc/{pid}/cmdline", "rb") as f:
-                    if b"verify.grade.zygote" in f.read():
+                    if b"gradproof.verify.grade.zygote" in f.read():
                         found.add(pid)
             except OSError:
                 pass
@@ -428,7 +428,7 @@ def test_interrupting_a_class_run_stops_it_and_leaves_no_process_or_unfair_resul
     rubric = tmp_path / "rubric.toml"
     rubric.write_text("timeout = 30\n[[test]]\nname = 'sig'\nfunction = 'sigmoid'\n")
     out = tmp_path / "out"
-    process = subprocess.Popen([sys.executable, "-m", "verify.cli", "grade", str(directory), "--out", str(out),
+    process = subprocess.Popen([sys.executable, "-m", "gradproof.verify.cli", "grade", str(directory), "--out", str(out),
                                 "--rubric", str(rubric)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     time.sleep(3)  # two submissions are in their 30 s loops by now
     start = time.monotonic()

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from derive import reference as ref
-from verify.grade import rubric as rubrics
-from verify.grade.assignment import FUNCTIONS, cases
-from verify.grade.grader import grade
-from verify.grade.runner import decode
-from verify.grade.sandbox import Sandbox
+from gradproof.derive import reference as ref
+from gradproof.verify.grade import rubric as rubrics
+from gradproof.verify.grade.assignment import FUNCTIONS, cases
+from gradproof.verify.grade.grader import grade
+from gradproof.verify.grade.runner import decode
+from gradproof.verify.grade.sandbox import Sandbox
 
 SUBMISSIONS = Path(__file__).parent / "submissions"
 CORRECT = SUBMISSIONS / "correct.py"

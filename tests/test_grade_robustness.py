@@ -23,13 +23,13 @@ from pathlib import Path
 
 import pytest
 
-import derive.reference
-from verify.cli import main
-from verify.grade import confine, gradescope, rubric as rubrics
-from verify.grade.batch import grade_directory
-from verify.grade.grader import grade
-from verify.grade.results import Grade
-from verify.grade.sandbox import Sandbox
+import gradproof.derive.reference
+from gradproof.verify.cli import main
+from gradproof.verify.grade import confine, gradescope, rubric as rubrics
+from gradproof.verify.grade.batch import grade_directory
+from gradproof.verify.grade.grader import grade
+from gradproof.verify.grade.results import Grade
+from gradproof.verify.grade.sandbox import Sandbox
 
 SUBMISSIONS = Path(__file__).parent / "submissions"
 ROBUST = SUBMISSIONS / "robust"
@@ -37,7 +37,7 @@ CORRECT = SUBMISSIONS / "correct.py"
 RUBRIC = rubrics.load()
 QUICK = dataclasses.replace(RUBRIC, timeout=1.0)  # for the attacks that make a call hang
 SEED = 3
-REFERENCE = os.path.realpath(derive.reference.__file__)
+REFERENCE = os.path.realpath(gradproof.derive.reference.__file__)
 
 SIG, NS, NEG, SG = "sigmoid", "naiveSoftmaxLossAndGradient", "negSamplingLossAndGradient", "skipgram"
 
@@ -331,8 +331,8 @@ def test_the_reference_cannot_be_imported(sandbox, tmp_path):
     def line(code: str) -> str:  # where the feedback should point
         return f"line {lines.index('    ' + code) + 1}: {code}"
     own = "importing the grader's own package"
-    lost(result, SIG, f"{own} 'derive' is not allowed", line("from derive import reference"))
-    lost(result, NS, f"{own} 'derive.reference' is not allowed", line("import derive.reference"))
+    lost(result, SIG, f"{own} 'gradproof.derive' is not allowed", line("from gradproof.derive import reference"))
+    lost(result, NS, f"{own} 'gradproof.derive.reference' is not allowed", line("import gradproof.derive.reference"))
     lost(result, NEG, "reading the grader's files is not allowed while grading")  # found from numpy's location
     lost(result, SG, "reading the grader's files is not allowed while grading")   # the path written in
     assert "frozen" not in of(result, NEG)[0].output  # the submission's line is named, not importlib's
@@ -507,7 +507,7 @@ def test_thousands_of_nested_directories_are_still_removed(sandbox):
 
 
 def test_a_fifo_in_a_submission_is_skipped_and_the_class_run_goes_on(sandbox, tmp_path):
-    from verify.grade.batch import grade_directory
+    from gradproof.verify.grade.batch import grade_directory
 
     directory = tmp_path / "class"
     (directory / "alice").mkdir(parents=True)

@@ -5,10 +5,10 @@ import pytest
 import sympy as sp
 from sympy import IndexedBase, KroneckerDelta, Sum, exp
 
-from derive.algebra import Gather, OneHot, Scatter, Sigmoid, Softmax, cell, entry
-from derive.models import MODELS, K, N, T, U, V, W, c, i, j, m, o, outside, s, samples, v_c
-from derive.proofs import prove_claim
-from derive.prover import prove_equal, strip_range_guards
+from gradproof.derive.algebra import Gather, OneHot, Scatter, Sigmoid, Softmax, cell, entry
+from gradproof.derive.models import MODELS, K, N, T, U, V, W, c, i, j, m, o, outside, s, samples, v_c
+from gradproof.derive.proofs import prove_claim
+from gradproof.derive.prover import prove_equal, strip_range_guards
 
 
 def claim(model, name):

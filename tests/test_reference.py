@@ -33,7 +33,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
-from derive import reference as ref
+from gradproof.derive import reference as ref
 
 mpmath.mp.dps = 50
 

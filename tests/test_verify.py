@@ -25,11 +25,11 @@ import math
 import numpy as np
 import pytest
 
-from derive import reference as ref
-from verify import finite
-from verify.check import FULL_LIMIT, LARGE, check_gradient, check_problem
-from verify.mutants import MUTANTS, Mutant
-from verify.signatures import problem_for
+from gradproof.derive import reference as ref
+from gradproof.verify import finite
+from gradproof.verify.check import FULL_LIMIT, LARGE, check_gradient, check_problem
+from gradproof.verify.mutants import MUTANTS, Mutant
+from gradproof.verify.signatures import problem_for
 
 EPS64 = float(np.finfo(np.float64).eps)
 BIG = 1_200_000  # coordinates for the large-size tests (>= LARGE)

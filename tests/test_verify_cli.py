@@ -49,7 +49,7 @@ def student(tmp_path):
 
 
 def gradproof(*args, cwd=ROOT, timeout=300):
-    return subprocess.run([sys.executable, "-m", "verify.cli", *args], capture_output=True, text=True, cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "gradproof.verify.cli", *args], capture_output=True, text=True, cwd=cwd,
                           timeout=timeout, env={**os.environ, "COLUMNS": "200"})
 
 
@@ -128,16 +128,16 @@ def test_verify_without_target_checks_every_built_in(tmp_path):
 
 
 def test_verify_report_is_fresh():
-    from verify.cli import RUN_SIZE, verify_built_in
-    from verify.render import check_markdown
+    from gradproof.verify.cli import RUN_SIZE, verify_built_in
+    from gradproof.verify.render import check_markdown
 
     fresh = check_markdown(verify_built_in(*RUN_SIZE, seed=0), "gradproof run", f"|V| = {RUN_SIZE[0]:,}, N = {RUN_SIZE[1]}")
     assert (ROOT / "reports" / "verify.md").read_text() == fresh, "reports/verify.md is stale: run `gradproof run`"
 
 
 def test_mutation_report_is_fresh():
-    from verify.mutants import MUTANTS
-    from verify.mutation import source_hash
+    from gradproof.verify.mutants import MUTANTS
+    from gradproof.verify.mutation import source_hash
 
     text = (ROOT / "reports" / "mutation.md").read_text()
     assert f"verifier source {source_hash()}" in text, "reports/mutation.md is stale: run `gradproof mutants`"
@@ -156,8 +156,8 @@ SEED = "../shared/seed/000_3f2dd21e68b13a25.txt"
 
 
 def test_seed_check_report_is_fresh(monkeypatch):
-    from verify.derivation.run import check_document
-    from verify.render import derivation_markdown
+    from gradproof.verify.derivation.run import check_document
+    from gradproof.verify.render import derivation_markdown
 
     if not (ROOT / SEED).is_file():
         pytest.skip("the seed derivation is not beside the project")

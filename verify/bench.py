@@ -234,7 +234,7 @@ def batch_inputs(settings: BenchSettings) -> tuple[np.ndarray, np.ndarray, np.nd
 
 
 def _generated_calls(single: tuple, batch: tuple) -> tuple[Callable[[], tuple], Callable[[], tuple]]:
-    from derive.reference import naiveSoftmaxLossAndGradient, naiveSoftmaxLossAndGradientBatch
+    from gradproof.derive.reference import naiveSoftmaxLossAndGradient, naiveSoftmaxLossAndGradientBatch
 
     return (lambda: naiveSoftmaxLossAndGradient(*single, None),
             lambda: naiveSoftmaxLossAndGradientBatch(*batch))
@@ -282,7 +282,7 @@ def _measure_torch_apart(settings: BenchSettings) -> TorchTimes | None:
     # A process of its own: with torch's OpenMP pool and NumPy's OpenBLAS pool in one process
     # on few cores, idle threads of one spun while the other worked, and calls took 100-400x
     # longer at random; importing torch also shifted NumPy's own timings.
-    script = f"from verify.bench import torch_worker; torch_worker({settings.quick!r})"
+    script = f"from gradproof.verify.bench import torch_worker; torch_worker({settings.quick!r})"
     done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, env=_subprocess_env(None),
                           capture_output=True, text=True, timeout=900)
     if done.returncode != 0:
@@ -331,22 +331,22 @@ def _kernel_rows(settings: BenchSettings, numpy_times, torch: TorchTimes | None)
 # nothing but derive.cache (no SymPy), as a warm CLI run does.
 _COLD_SCRIPT = """\
 import dataclasses
-from derive import cache
-from derive.proofs import prove_models
+from gradproof.derive import cache
+from gradproof.derive.proofs import prove_models
 names = {names!r}
 results = prove_models(names, jobs=2)
 cache.store(names, [dataclasses.asdict(r) for r in results])
 """
 
 _WARM_SCRIPT = """\
-from derive import cache
+from gradproof.derive import cache
 if cache.load({names!r}) is None:
     raise SystemExit("warm run missed the cache")
 """
 
 
 def _model_names(settings: BenchSettings) -> tuple[str, ...]:
-    from derive.catalog import MODEL_NAMES  # the keys of derive.models.MODELS, without SymPy
+    from gradproof.derive.catalog import MODEL_NAMES  # the keys of derive.models.MODELS, without SymPy
 
     return MODEL_NAMES[:1] if settings.quick else MODEL_NAMES  # a smoke test need not prove everything
 
@@ -419,9 +419,9 @@ VERIFY_GOAL_CALLS = 10.0
 def _verify_rows(settings: BenchSettings) -> tuple[BenchRow, ...]:
     """A passing check of the generated code costs at most 10 loss-and-gradient calls (goal at
     |V| = 50,000, N = 300): the median check time over 3 seeds against the median call time."""
-    from derive import reference
-    from verify.check import check_problem
-    from verify.signatures import problem_for
+    from gradproof.derive import reference
+    from gradproof.verify.check import check_problem
+    from gradproof.verify.signatures import problem_for
 
     vocab, dim = (2_000, 20) if settings.quick else (50_000, 300)
     rows = []
@@ -455,7 +455,7 @@ def _check_rows(settings: BenchSettings) -> tuple[BenchRow, ...]:
     times = []
     for _ in range(3):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "verify.cli", "check", str(SEED)], cwd=PROJECT_ROOT,
+        subprocess.run([sys.executable, "-m", "gradproof.verify.cli", "check", str(SEED)], cwd=PROJECT_ROOT,
                        capture_output=True, check=False)
         times.append(time.perf_counter() - start)
     seconds = statistics.median(times)
@@ -513,7 +513,7 @@ def _grade_rows(settings: BenchSettings) -> tuple[BenchRow, ...]:
 
 
 def run_benchmarks(quick: bool = False, derive_command: list[str] | None = None) -> tuple[BenchRow, ...]:
-    """All benchmarks in one run.  ``derive_command`` (e.g. ``[sys.executable, "-m", "verify.cli",
+    """All benchmarks in one run.  ``derive_command`` (e.g. ``[sys.executable, "-m", "gradproof.verify.cli",
     "derive"]``) is run once against an empty cache and then again against the cache it filled;
     by default a script calling ``derive.proofs.prove_models`` and ``derive.cache`` stands in."""
     settings = QUICK if quick else FULL

@@ -34,7 +34,7 @@ def run_child(target: str, vocab: int, dim: int, seed: int, timeout: int, signat
         raise TargetError(f"target '{target}' is not FILE.py:FUNCTION")
     with tempfile.TemporaryDirectory(prefix="gradproof-") as tmp:
         result_path = os.path.join(tmp, "result.json")
-        command = [sys.executable, "-m", "verify.child", path, name, str(vocab), str(dim), str(seed), result_path,
+        command = [sys.executable, "-m", "gradproof.verify.child", path, name, str(vocab), str(dim), str(seed), result_path,
                    "1" if sys.stderr.isatty() else "0", signature or name]
         child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, start_new_session=True)
         try:
@@ -94,10 +94,10 @@ def main(argv: list[str]) -> int:
         except LookupError as e:
             Path(result_path).write_text(json.dumps({"load_error": str(e), "output": captured.getvalue()[-OUTPUT_LIMIT:]}))
             return 0
-    from verify.check import check_problem
-    from verify.problem import ProblemError
-    from verify.render import check_json
-    from verify.signatures import problem_for
+    from gradproof.verify.check import check_problem
+    from gradproof.verify.problem import ProblemError
+    from gradproof.verify.render import check_json
+    from gradproof.verify.signatures import problem_for
 
     try:
         problem = problem_for(fn, int(vocab), int(dim), int(seed), signature=signature, companions=companions)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from derive import cache
-from derive.catalog import MODEL_NAMES
-from derive.results import ClaimResult
+from gradproof.derive import cache
+from gradproof.derive.catalog import MODEL_NAMES
+from gradproof.derive.results import ClaimResult
 
 from .render import derive_json, derive_markdown, derive_table
 
@@ -118,7 +118,7 @@ def prove(models: tuple[str, ...], use_cache: bool, jobs: int) -> tuple[tuple[Cl
         hit = cache.load(models)
         if hit is not None:
             return tuple(ClaimResult.from_json(c) for c in hit), True
-    from derive.proofs import prove_models
+    from gradproof.derive.proofs import prove_models
 
     results = prove_models(models, jobs=max(1, jobs))
     cache.store(models, [r.to_json() for r in results])
@@ -145,13 +145,13 @@ def cmd_derive(args, out: Console) -> int:
 
 
 def reference_path() -> Path:
-    import derive
+    from gradproof import derive
 
     return Path(derive.__file__).resolve().parent / "reference.py"
 
 
 def cmd_generate(args, out: Console) -> int:
-    from derive.codegen import generate
+    from gradproof.derive.codegen import generate
 
     text = generate()
     target = Path(args.output) if args.output else reference_path()
@@ -171,7 +171,7 @@ def cmd_generate(args, out: Console) -> int:
 
 
 def model_summaries() -> list[tuple[str, str, str]]:
-    from derive.models import MODELS
+    from gradproof.derive.models import MODELS
 
     return [(name, MODELS[name]().title, MODELS[name]().loss) for name in MODEL_NAMES]
 
@@ -204,7 +204,7 @@ def cmd_bench(args, out: Console) -> int:
     from .bench import benchmark_markdown, benchmark_table, run_benchmarks
 
     # the derive rows time the real command, interpreter start and all
-    rows = run_benchmarks(quick=args.quick, derive_command=[sys.executable, "-m", "verify.cli", "derive"])
+    rows = run_benchmarks(quick=args.quick, derive_command=[sys.executable, "-m", "gradproof.verify.cli", "derive"])
     out.print(benchmark_table(rows))
     if args.markdown:
         _write(args.markdown, benchmark_markdown(rows))
@@ -260,9 +260,9 @@ BUILT_IN = ("naiveSoftmaxLossAndGradient", "negSamplingLossAndGradient", "skipgr
 
 def verify_built_in(vocab: int, dim: int, seed: int, progress=None):
     """The generated reference of every model, checked in this process (it is our own code)."""
-    from derive import reference
-    from verify.check import check_problem
-    from verify.signatures import problem_for
+    from gradproof.derive import reference
+    from gradproof.verify.check import check_problem
+    from gradproof.verify.signatures import problem_for
 
     companions = {"naiveSoftmaxLossAndGradient": reference.naiveSoftmaxLossAndGradient}
     return [check_problem(problem_for(getattr(reference, name), vocab, dim, seed, companions=companions),

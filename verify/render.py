@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from rich.table import Table
 from rich.text import Text
 
-from derive.results import ClaimResult
-from verify.results import GradientCheck
+from gradproof.derive.results import ClaimResult
+from gradproof.verify.results import GradientCheck
 
 STATUS_STYLE = {"proved": "bold green", "failed": "bold red"}
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import sympy as sp
 from lark import Token, Tree
 
-from .notation import Notation
-from .parse import parse
+from gradproof.derive.notation import Notation
+from gradproof.derive.latex import parse
 
 
 FUNCTIONS = ("softmax", "exp", "log", "sigma")

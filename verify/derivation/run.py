@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .document import displays
-from .notation import Notation, NotationError, from_dict, load
+from gradproof.derive.notation import Notation, NotationError, from_dict, load
 from .steps import EquationResult, check_display
 
 
@@ -46,7 +46,7 @@ def front_matter(text: str, path: str) -> tuple[Notation | None, str]:
     end = text.find("\n---", 4)
     if end < 0:
         raise DocumentError(f"{path}:1:1: front matter opened with --- is never closed")
-    import tomllib
+    from gradproof.derive import toml as tomllib
 
     try:
         data = tomllib.loads(text[4:end])

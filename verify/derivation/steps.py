@@ -11,8 +11,8 @@ from lark import Token, Tree
 
 from .document import Display, Step
 from .evaluate import CannotCheck, Env, Evaluator, Model, ShapeError, _is_matrix, _letters, index_sizes
-from .notation import Notation
-from .parse import ParseError, parse
+from gradproof.derive.notation import Notation
+from gradproof.derive.latex import ParseError, parse
 from sympy.matrices.exceptions import ShapeError as SympyShapeError
 
 MAX_ASSIGNMENTS = 64
@@ -171,7 +171,7 @@ PROOF_LIMIT = 4000  # operations: larger differences are left to the numbers
 def _identical(a, b) -> bool:
     """Both sides equal as functions of the symbolic matrix entries (the derive stage's
     rational-function test); False means only "not shown", never "different"."""
-    from derive.prover import rational_zero
+    from gradproof.derive.prover import rational_zero
 
     parts = list(a - b) if _is_matrix(a) else [sp.sympify(a) - sp.sympify(b)]
     if sum(sp.count_ops(p) for p in parts) > PROOF_LIMIT:

@@ -10,14 +10,14 @@ from __future__ import annotations
 from functools import cache
 
 from .document import Step, _split_top
-from .notation import Notation
-from .parse import ParseError, parse
+from gradproof.derive.notation import Notation
+from gradproof.derive.latex import ParseError, parse
 
 
 @cache
 def _claims() -> tuple[tuple[str, str, str], ...]:
     """(left, right, citation) of every proved claim whose statement is one equality chain."""
-    from derive.models import MODELS
+    from gradproof.derive.models import MODELS
 
     out = []
     for make in MODELS.values():

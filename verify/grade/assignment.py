@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from derive import reference as ref
+from gradproof.derive import reference as ref
 
 KINDS = ("public", "hidden", "large")
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from derive import reference as ref
+from gradproof.derive import reference as ref
 
 from ..mutants import negSamplingLossAndGradient_sign_on_u_k, skipgram_wrong_column
 from .assignment import Case, _Replay, negatives, pair_function

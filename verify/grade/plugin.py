@@ -152,5 +152,5 @@ def submission(request):
 @pytest.fixture(scope="session")
 def reference():
     """gradproof's generated, proved reference module (runs here, never in the sandbox)."""
-    from derive import reference as module
+    from gradproof.derive import reference as module
     return module

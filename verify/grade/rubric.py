@@ -1,7 +1,7 @@
 """The rubric: which tests, worth how much, seen by whom, at what tolerance; read from TOML."""
 from __future__ import annotations
 
-import tomllib
+from gradproof.derive import toml as tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 

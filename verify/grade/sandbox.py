@@ -27,7 +27,7 @@ import numpy as np
 from . import wire
 from .confine import Limits
 
-TOOLKIT_PACKAGES = ("derive", "verify")
+TOOLKIT_PACKAGES = ("gradproof.derive", "gradproof.verify")
 
 
 class SandboxError(RuntimeError):
@@ -45,8 +45,7 @@ def toolkit_paths() -> list[str]:
 
 
 def _clean_env() -> dict:
-    root = str(Path(__file__).resolve().parents[2])
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": root, "LANG": "C.UTF-8",
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
             "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
             "PYTHONDONTWRITEBYTECODE": "1"}
 
@@ -218,7 +217,7 @@ class Sandbox:
 
     def _start_worker(self) -> None:
         ours, theirs = socket.socketpair()
-        self._zygote = subprocess.Popen([sys.executable, "-m", "verify.grade.zygote", str(theirs.fileno())],
+        self._zygote = subprocess.Popen([sys.executable, "-m", "gradproof.verify.grade.zygote", str(theirs.fileno())],
                                         pass_fds=[theirs.fileno()], env=_clean_env(), stdin=subprocess.DEVNULL,
                                         stdout=subprocess.DEVNULL, start_new_session=True)
         theirs.close()
@@ -280,7 +279,7 @@ class Sandbox:
         workdir = tempfile.mkdtemp(prefix="sub-", dir=self._base)
         request = self._request(files, entry, workdir)
         if self.fresh:
-            process = subprocess.Popen([sys.executable, "-m", "verify.grade.zygote", "--once", str(theirs.fileno()),
+            process = subprocess.Popen([sys.executable, "-m", "gradproof.verify.grade.zygote", "--once", str(theirs.fileno()),
                                         json.dumps(request)], pass_fds=[theirs.fileno()], env=_clean_env(),
                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             theirs.close()

@@ -1,5 +1,5 @@
 """Attack: imports the grader's reference instead of computing - from derive import reference,
-import derive.reference, and importlib on the file's path, found from numpy's location or written in.
+import gradproof.derive.reference, and importlib on the file's path, found from numpy's location or written in.
 """
 import glob
 import importlib.util
@@ -33,7 +33,7 @@ def load(path):
 
 
 def sigmoid(x):
-    from derive import reference
+    from gradproof.derive import reference
 
     return reference.sigmoid(x)
 
@@ -45,9 +45,9 @@ def softmax(x):
 
 
 def naiveSoftmaxLossAndGradient(centerWordVec, outsideWordIdx, outsideVectors, dataset):
-    import derive.reference
+    import gradproof.derive.reference
 
-    return derive.reference.naiveSoftmaxLossAndGradient(centerWordVec, outsideWordIdx, outsideVectors, dataset)
+    return gradproof.derive.reference.naiveSoftmaxLossAndGradient(centerWordVec, outsideWordIdx, outsideVectors, dataset)
 
 
 def getNegativeSamples(outsideWordIdx, dataset, K):

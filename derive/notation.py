@@ -6,7 +6,7 @@ skip-gram exercise's notation ships in notations/skipgram.toml.
 """
 from __future__ import annotations
 
-import tomllib
+from . import toml as tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 

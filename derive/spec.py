@@ -1,0 +1,292 @@
+"""A function's interface as a file declares it: sizes, inputs with shapes and roles, and how
+the function is called and what it returns.
+
+This is the part every gradproof file shares: a model file (derive), an inputs file for
+`gradproof verify --inputs` and an assignment's rubric (grade) all declare their inputs and
+their function this way, in TOML:
+
+    [sizes]                      # symbolic names, with small explicit values
+    N = 4
+    D = 3
+    C = 5
+
+    [inputs.W]
+    role = "parameter"           # parameter | data | index | scalar
+    shape = ["D", "C"]           # size names or whole numbers
+
+    [inputs.y]
+    role = "index"               # an integer array (or, with shape [], one integer)
+    shape = ["N"]
+    range = "C"                  # its values lie in [0, C)
+
+    [inputs.reg]
+    role = "scalar"
+    value = 0.1                  # a hyperparameter held fixed
+
+    [function]
+    name = "softmax_loss_vectorized"
+    arguments = ["W", "X", "y", "reg"]      # call order (default: the inputs in file order)
+    returns = ["loss", "dW"]                # names of the returned values, in order
+    convention = "rows"                     # rows (course code) or columns (the math)
+    [function.gradients]                    # which returned value is the gradient of which input
+    W = "dW"                                # "grads.W1": key W1 of the returned dict grads
+
+Only the reading lives here; what to do with a spec (prove, generate, draw inputs, grade)
+belongs to the stage that does it.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import toml
+
+ROLES = ("parameter", "data", "index", "scalar")
+DISTRIBUTIONS = ("normal", "uniform", "log-uniform", "integers", "unit-rows")
+DTYPES = ("float64", "float32", "int64", "int32", "bool")
+CONVENTIONS = ("rows", "columns")
+
+
+class SpecError(Exception):
+    """A file that does not declare a usable interface; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    role: str                              # one of ROLES
+    shape: tuple[str | int, ...] = ()      # size names or whole numbers; () is a scalar
+    dtype: str = "float64"
+    distribution: str = "normal"           # how verify draws it (parameters and data)
+    scale: float = 1.0                     # normal: standard deviation; unit-rows: row length
+    mean: float = 0.0
+    low: float | None = None               # uniform, log-uniform, integers
+    high: float | None = None
+    range: str | int | None = None         # index: values in [0, range)
+    value: float | int | None = None       # scalar: the fixed value
+    doc: str = ""
+
+    @property
+    def differentiable(self) -> bool:
+        """Whether a gradient with respect to this input makes sense (real-valued and not held fixed)."""
+        return self.role in ("parameter", "data") and self.dtype.startswith("float")
+
+
+@dataclass(frozen=True)
+class Returns:
+    names: tuple[str, ...]                 # the returned values, in order; one name: not a tuple
+    loss: str                              # the name of the loss among them
+    gradients: tuple[tuple[str, str], ...]  # (input, where: a returned name, or "name.key" in a dict)
+
+    @property
+    def is_tuple(self) -> bool:
+        return len(self.names) > 1
+
+    def gradient_of(self, input_name: str) -> str | None:
+        return dict(self.gradients).get(input_name)
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str
+    arguments: tuple[str, ...]
+    returns: Returns
+    convention: str = "rows"
+    defaults: tuple[tuple[str, object], ...] = ()   # keyword arguments left at their defaults when not given
+
+
+@dataclass(frozen=True)
+class Spec:
+    sizes: dict[str, int]
+    inputs: dict[str, Input]               # in file order
+    function: FunctionSpec | None = None
+    source: str = "<spec>"                 # the file it came from, for messages
+    text: str = field(default="", repr=False, compare=False)  # its text, to point at lines
+
+    def size(self, dim: str | int, sizes: dict[str, int] | None = None) -> int:
+        """The value of one dimension, from sizes (overrides) or the file's own."""
+        if isinstance(dim, int):
+            return dim
+        chosen = {**self.sizes, **(sizes or {})}
+        return chosen[dim]
+
+    def shape(self, name: str, sizes: dict[str, int] | None = None) -> tuple[int, ...]:
+        return tuple(self.size(d, sizes) for d in self.inputs[name].shape)
+
+    def differentiable(self) -> tuple[str, ...]:
+        return tuple(n for n, i in self.inputs.items() if i.differentiable)
+
+
+def load(path: str | Path) -> Spec:
+    file = Path(path)
+    try:
+        text = file.read_text()
+    except UnicodeDecodeError:
+        raise SpecError(f"{file}: not a text file (TOML expected)") from None
+    except OSError as e:
+        raise SpecError(f"{file}: {e.strerror or e}") from None
+    return parse(text, str(file))
+
+
+def parse(text: str, where: str = "<spec>") -> Spec:
+    try:
+        data = toml.loads(text)
+    except toml.TOMLDecodeError as e:
+        raise SpecError(f"{where}: {toml_message(e)}") from None
+    return from_dict(data, where, text)
+
+
+def toml_message(error: Exception) -> str:
+    """'line 3, column 7: ...' from a TOML decoding error, whatever the reader's wording."""
+    message = str(error)
+    found = re.search(r"\(at line (\d+), column (\d+)\)", message)
+    if found:
+        return f"line {found.group(1)}, column {found.group(2)}: {message[:found.start()].strip()}"
+    return message
+
+
+def from_dict(data: dict, where: str = "<spec>", text: str = "") -> Spec:
+    at = _Locator(where, text)
+    sizes = _sizes(data.get("sizes", {}), at)
+    raw_inputs = data.get("inputs", {})
+    if not isinstance(raw_inputs, dict):
+        raise at.error("inputs", None, "[inputs] must be a table of inputs")
+    inputs = {name: _input(name, spec, sizes, at) for name, spec in raw_inputs.items()}
+    function = _function(data["function"], inputs, at) if "function" in data else None
+    return Spec(sizes, inputs, function, where, text)
+
+
+class _Locator:
+    """Errors that point at the line of the table or key they are about."""
+
+    def __init__(self, where: str, text: str):
+        self.where, self.lines = where, text.splitlines()
+
+    def line(self, table: str, key: str | None) -> int | None:
+        header = re.compile(r"^\s*\[+\s*" + re.escape(table).replace(r"\.", r"\s*\.\s*") + r"\s*\]+\s*(#.*)?$")
+        start = next((i for i, line in enumerate(self.lines) if header.match(line)), None)
+        if start is None:  # an inline table: inputs.W = { ... }, or a dotted key
+            name = table.split(".")[-1]
+            inline = re.compile(r"^\s*" + re.escape(name) + r"\s*=")
+            found = next((i for i, line in enumerate(self.lines) if inline.match(line)), None)
+            return None if found is None else found + 1
+        if key is None:
+            return start + 1
+        pattern = re.compile(r"^\s*" + re.escape(key) + r"\s*=")
+        for i in range(start + 1, len(self.lines)):
+            if re.match(r"^\s*\[", self.lines[i]):
+                break
+            if pattern.match(self.lines[i]):
+                return i + 1
+        return start + 1
+
+    def error(self, table: str, key: str | None, message: str) -> SpecError:
+        line = self.line(table, key)
+        return SpecError(f"{self.where}" + (f":{line}" if line else "") + f": {message}")
+
+
+def _sizes(raw, at: _Locator) -> dict[str, int]:
+    if not isinstance(raw, dict):
+        raise at.error("sizes", None, "[sizes] must be a table of names and whole numbers")
+    sizes = {}
+    for name, value in raw.items():
+        if name == "aliases":  # a notation's names that stand for a size (|V| for W): not a size
+            continue
+        if isinstance(value, dict):  # N = { value = 3, doc = "..." }
+            value = value.get("value")
+        if type(value) is not int or value < 1:
+            raise at.error("sizes", name, f"size {name} must be a whole number of at least 1, not {value!r}")
+        sizes[name] = value
+    return sizes
+
+
+def _input(name: str, raw, sizes: dict[str, int], at: _Locator) -> Input:
+    table = f"inputs.{name}"
+    if not isinstance(raw, dict):
+        raise at.error(table, None, f"input {name} must be a table (role, shape, ...)")
+    known = {"role", "shape", "dtype", "distribution", "scale", "mean", "low", "high", "range", "value", "doc"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise at.error(table, unknown[0], f"input {name}: unknown key '{unknown[0]}' (known: {', '.join(sorted(known))})")
+    role = raw.get("role", "scalar" if "value" in raw else "parameter")
+    if role not in ROLES:
+        raise at.error(table, "role", f"input {name}: role must be one of {', '.join(ROLES)}, not {role!r}")
+    shape = raw.get("shape", [])
+    if not isinstance(shape, list):
+        raise at.error(table, "shape", f"input {name}: shape must be a list of size names or whole numbers")
+    for dim in shape:
+        if isinstance(dim, str) and dim not in sizes:
+            raise at.error(table, "shape", f"input {name}: unknown size '{dim}' (declare it under [sizes])")
+        if not isinstance(dim, str) and (type(dim) is not int or dim < 1):
+            raise at.error(table, "shape", f"input {name}: a dimension must be a size name or a whole number, not {dim!r}")
+    dtype = raw.get("dtype", "int64" if role == "index" else "float64")
+    if dtype not in DTYPES:
+        raise at.error(table, "dtype", f"input {name}: dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
+    distribution = raw.get("distribution", "normal")
+    if distribution not in DISTRIBUTIONS:
+        raise at.error(table, "distribution",
+                       f"input {name}: distribution must be one of {', '.join(DISTRIBUTIONS)}, not {distribution!r}")
+    numbers = {}
+    for key in ("scale", "mean", "low", "high"):
+        if key in raw:
+            if type(raw[key]) not in (int, float):
+                raise at.error(table, key, f"input {name}: {key} must be a number, not {raw[key]!r}")
+            numbers[key] = float(raw[key])
+    if distribution == "log-uniform" and not (0 < numbers.get("low", 0) < numbers.get("high", 0)):
+        raise at.error(table, "distribution", f"input {name}: a log-uniform input needs 0 < low < high")
+    rng = raw.get("range")
+    if role == "index":
+        if rng is None:
+            raise at.error(table, None, f"input {name}: an index input needs range (a size name or a whole number)")
+        if isinstance(rng, str) and rng not in sizes or not isinstance(rng, (str, int)) or isinstance(rng, bool):
+            raise at.error(table, "range", f"input {name}: range must be a declared size or a whole number, not {rng!r}")
+    value = raw.get("value")
+    if role == "scalar" and value is not None and type(value) not in (int, float, bool):
+        raise at.error(table, "value", f"input {name}: value must be a number, not {value!r}")
+    return Input(name, role, tuple(shape), dtype, distribution, numbers.get("scale", 1.0), numbers.get("mean", 0.0),
+                 numbers.get("low"), numbers.get("high"), rng, value, str(raw.get("doc", "")))
+
+
+def _function(raw, inputs: dict[str, Input], at: _Locator) -> FunctionSpec:
+    if not isinstance(raw, dict):
+        raise at.error("function", None, "[function] must be a table")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.isidentifier():
+        raise at.error("function", "name", f"[function] needs a name that is a Python identifier, not {name!r}")
+    arguments = raw.get("arguments", list(inputs))
+    if not isinstance(arguments, list) or not all(isinstance(a, str) for a in arguments):
+        raise at.error("function", "arguments", "arguments must be a list of input names")
+    for argument in arguments:
+        if argument not in inputs:
+            raise at.error("function", "arguments", f"argument '{argument}' is not declared under [inputs]")
+    names = raw.get("returns", ["loss"])
+    if isinstance(names, str):
+        names = [names]
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+        raise at.error("function", "returns", "returns must be a list of names of the returned values")
+    if len(set(names)) != len(names):
+        raise at.error("function", "returns", "returns names one value twice")
+    loss = raw.get("loss", "loss" if "loss" in names else names[0])
+    if loss not in names:
+        raise at.error("function", "loss", f"loss '{loss}' is not among the returned values {names}")
+    gradients = raw.get("gradients", {})
+    if not isinstance(gradients, dict):
+        raise at.error("function.gradients", None, "[function.gradients] must map input names to returned values")
+    pairs = []
+    for input_name, where in gradients.items():
+        if input_name not in inputs:
+            raise at.error("function.gradients", input_name, f"gradient of '{input_name}', which is not an input")
+        if not isinstance(where, str) or where.split(".")[0] not in names:
+            raise at.error("function.gradients", input_name,
+                           f"the gradient of {input_name} must be a returned value (one of {', '.join(names)}) "
+                           "or a key of one ('grads.W1'), not {where!r}")
+        pairs.append((input_name, where))
+    convention = raw.get("convention", "rows")
+    if convention not in CONVENTIONS:
+        raise at.error("function", "convention", f"convention must be rows or columns, not {convention!r}")
+    defaults = raw.get("defaults", {})
+    if not isinstance(defaults, dict):
+        raise at.error("function", "defaults", "defaults must be a table of keyword arguments")
+    return FunctionSpec(name, tuple(arguments), Returns(tuple(names), loss, tuple(pairs)), convention,
+                        tuple(defaults.items()))

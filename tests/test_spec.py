@@ -1,0 +1,91 @@
+"""The shared reading of a function's interface (sizes, inputs, function): derive/spec.py."""
+from __future__ import annotations
+
+import pytest
+
+from gradproof.derive.spec import SpecError, load, parse
+
+TWO_LAYER = """
+[sizes]
+N = 4
+D = 3
+H = 5
+C = 2
+
+[inputs.X]
+role = "data"
+shape = ["N", "D"]
+
+[inputs.y]
+role = "index"
+shape = ["N"]
+range = "C"
+
+[inputs.W1]
+shape = ["D", "H"]
+scale = 0.1
+
+[inputs.b1]
+shape = ["H"]
+
+[inputs.reg]
+role = "scalar"
+value = 0.05
+
+[function]
+name = "two_layer_net"
+arguments = ["X", "y", "W1", "b1", "reg"]
+returns = ["loss", "grads"]
+[function.gradients]
+W1 = "grads.W1"
+b1 = "grads.b1"
+"""
+
+
+def test_a_spec_reads_sizes_inputs_and_the_function():
+    spec = parse(TWO_LAYER, "net.toml")
+    assert spec.sizes == {"N": 4, "D": 3, "H": 5, "C": 2}
+    assert list(spec.inputs) == ["X", "y", "W1", "b1", "reg"]
+    assert spec.inputs["y"].role == "index" and spec.inputs["y"].dtype == "int64" and spec.inputs["y"].range == "C"
+    assert spec.inputs["W1"].role == "parameter" and spec.inputs["W1"].scale == 0.1
+    assert spec.inputs["reg"].value == 0.05 and not spec.inputs["reg"].differentiable
+    assert spec.differentiable() == ("X", "W1", "b1")
+    assert spec.shape("W1") == (3, 5) and spec.shape("W1", {"H": 50}) == (3, 50)
+    f = spec.function
+    assert f.name == "two_layer_net" and f.arguments == ("X", "y", "W1", "b1", "reg")
+    assert f.returns.is_tuple and f.returns.loss == "loss"
+    assert f.returns.gradient_of("W1") == "grads.W1" and f.returns.gradient_of("X") is None
+
+
+@pytest.mark.parametrize("change, line, words", [
+    (("shape = [\"D\", \"H\"]", "shape = [\"D\", \"Q\"]"), 18, "unknown size 'Q'"),
+    (("range = \"C\"", "range = \"K\""), 15, "range must be a declared size"),
+    (("role = \"data\"", "role = \"weights\""), 9, "role must be one of"),
+    (("W1 = \"grads.W1\"", "W1 = \"dW1\""), 33, "must be a returned value"),
+    (("arguments = [\"X\", \"y\", \"W1\", \"b1\", \"reg\"]", "arguments = [\"X\", \"Z\"]"), 30, "'Z' is not declared"),
+    (("N = 4", "N = 0"), 3, "size N must be a whole number of at least 1"),
+    (("scale = 0.1", "scale = \"big\""), 19, "scale must be a number"),
+    (("scale = 0.1", "sclae = 0.1"), 19, "unknown key 'sclae'"),
+])
+def test_a_bad_spec_is_one_line_naming_the_file_and_line(change, line, words):
+    text = TWO_LAYER.replace(*change)
+    with pytest.raises(SpecError) as e:
+        parse(text, "net.toml")
+    message = str(e.value)
+    assert message.startswith(f"net.toml:{line}: ") and words in message and "\n" not in message
+
+
+def test_bad_toml_names_its_line_and_column(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[sizes]\nN = = 3\n")
+    with pytest.raises(SpecError, match=r"bad.toml: line 2, column \d+: "):
+        load(path)
+
+
+def test_a_binary_or_missing_file_is_one_line(tmp_path):
+    binary = tmp_path / "model.toml"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe")
+    with pytest.raises(SpecError, match="not a text file"):
+        load(binary)
+    with pytest.raises(SpecError, match="No such file"):
+        load(tmp_path / "absent.toml")
