@@ -9,6 +9,8 @@ from pathlib import Path
 
 from lark import Lark, Tree, UnexpectedInput
 
+from . import wild
+
 GREEK = ("alpha", "beta", "gamma", "delta", "epsilon", "eta", "theta", "lambda", "mu", "sigma", "tau", "phi", "psi",
          "omega", "pi")
 DROP = re.compile(r"\\left|\\right|\\bigl|\\bigr|\\Bigl|\\Bigr|\\big|\\Big|\\displaystyle|\\limits|\\,|\\;|\\!|\\quad|\\qquad|\\ ")
@@ -40,7 +42,9 @@ def parser() -> Lark:
 def normalise(latex: str, names: frozenset[str]) -> str:
     """Macros to tokens; multi-letter names only where the notation declares them (EH), so
     that 'xEH_i' reads as x EH_i and 'Vx' as V x."""
-    text = re.sub(r"\\[dt]frac(?![A-Za-z])", r"\\frac", latex)
+    tidied = wild.tidy(latex)  # LaTeX as written in the wild, into this grammar's dialect (derive/wild.py)
+    names = names | tidied.names
+    text = re.sub(r"\\[dt]frac(?![A-Za-z])", r"\\frac", tidied.text)
     text = re.sub(r"\\left\s*\[", "(", text)
     text = re.sub(r"\\right\s*\]", ")", text)
     text = re.sub(r"\^\s*\{\s*\|\s*([A-Za-z])\s*\|\s*\}", r"^{\1}", text)  # a sum up to |V|: the size V

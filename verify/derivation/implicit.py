@@ -1,0 +1,158 @@
+"""Sums the author did not write out.
+
+A sum without its index (\\sum e^{x_d}, \\sum t_i \\log y_i) runs over the one letter of its
+body that the rest of the equation does not use.  Under the Einstein convention (a document
+that says so), a letter repeated within a product, or one that the equation's left side does
+not have, is summed where it appears.  Both rewrite the tree the grammar gave into one with the
+sums written, so the evaluator never guesses.
+"""
+from __future__ import annotations
+
+from lark import Token, Tree
+
+from .evaluate import _letters
+
+
+def subscript_letters(tree) -> list[str]:
+    """Index letters used as subscripts anywhere in tree (bound or not), in order."""
+    out: list[str] = []
+    if not isinstance(tree, Tree):
+        return out
+    for node in tree.iter_subtrees_topdown():
+        if node.data in ("symbol", "component"):
+            groups = [c for c in node.children[1:] if isinstance(c, Tree)]
+            for g in groups:
+                for x in _letters(g):
+                    for letter in (x[1] if isinstance(x, tuple) else (x,)):
+                        if isinstance(letter, str) and letter != "?" and letter not in out:
+                            out.append(letter)
+        elif node.data == "delta":
+            for x in _letters(node.children[0]):
+                if isinstance(x, str) and x not in out:
+                    out.append(x)
+        elif node.data == "delta2":
+            for t in node.children:
+                if t.value not in out:
+                    out.append(t.value)
+    return out
+
+
+def free_letters(tree, bound: frozenset[str] = frozenset()) -> list[str]:
+    """Index letters used as subscripts outside every written sum that binds them."""
+    from .evaluate import _binder
+
+    out: list[str] = []
+    if not isinstance(tree, Tree):
+        return out
+    if tree.data == "bigop" and len(tree.children) >= 3:
+        letter = _binder(tree.children[1])[0]
+        return [x for x in free_letters(tree.children[-1], bound | {letter})]
+    if tree.data in ("symbol", "component", "delta", "delta2"):
+        return [x for x in subscript_letters(Tree("x", [tree])) if x not in bound]
+    for c in tree.children:
+        for x in free_letters(c, bound):
+            if x not in out:
+                out.append(x)
+    return out
+
+
+def _outside(tree, target) -> list[str]:
+    """Letters of tree outside the subtree target and outside every other sum without an index."""
+    if tree is target or not isinstance(tree, Tree):
+        return []
+    if tree.data == "bigop" and len(tree.children) == 2:
+        return []
+    if tree.data in ("symbol", "component", "delta", "delta2"):
+        return subscript_letters(Tree("x", [tree]))
+    out: list[str] = []
+    for c in tree.children:
+        for x in _outside(c, target):
+            if x not in out:
+                out.append(x)
+    return out
+
+
+def bind_sums(tree, outside: set[str] | frozenset[str] = frozenset()):
+    """The tree with every \\sum that has no index given the one it must have, where it is clear."""
+    if not isinstance(tree, Tree):
+        return tree
+    if not any(n.data == "bigop" and len(n.children) == 2 for n in tree.iter_subtrees()):
+        return tree
+    return _bind(tree, tree, frozenset(outside))
+
+
+def _bind(node, root, outside):
+    if not isinstance(node, Tree):
+        return node
+    children = [_bind(c, root, outside) for c in node.children]
+    node = Tree(node.data, children)
+    if node.data == "bigop" and len(node.children) == 2:
+        body = node.children[1]
+        used_elsewhere = set(outside) | set(_outside(root, _find(root, body)))
+        candidates = [x for x in subscript_letters(body) if x not in used_elsewhere]
+        if len(candidates) == 1:
+            return Tree("bigop", [node.children[0], Token("NAME", candidates[0]), body])
+    return node
+
+
+def _find(root, body):
+    """The node of root whose body matches (the rebuilt tree has new nodes: compare by value)."""
+    for n in root.iter_subtrees():
+        if n.data == "bigop" and len(n.children) == 2 and n.children[1] == body:
+            return n
+    return body
+
+
+def einstein(tree, free: set[str] | frozenset[str]):
+    """The tree with the sums Einstein's convention implies.  Terms of a sum are independent; in a
+    product, a letter that is not free (not on the equation's left side) and appears in two of
+    its factors is summed over the product; a letter that appears once is summed where it is
+    (e^{\theta_m} in a denominator is \sum_m e^{\theta_m})."""
+    if not isinstance(tree, Tree):
+        return tree
+    return _implied(tree, frozenset(free))
+
+
+LEAVES = ("symbol", "component", "delta", "delta2", "number")
+
+
+def _implied(node, bound):
+    if not isinstance(node, Tree):
+        return node
+    if node.data == "bigop":
+        from .evaluate import _binder
+
+        rest = node.children[1:]
+        letter = _binder(rest[0] if len(rest) >= 2 else None)[0]
+        inner = bound | ({letter} if isinstance(letter, str) else set())
+        return Tree("bigop", list(node.children[:-1]) + [_implied(node.children[-1], inner)])
+    if node.data in ("derivative", "derivop"):
+        # the variable's letters are the derivative's own; the numerator follows the convention
+        variable = node.children[1] if node.data == "derivative" else node.children[0]
+        own = bound | set(subscript_letters(Tree("x", [variable])))
+        if node.data == "derivative":
+            return Tree("derivative", [_implied(node.children[0], own), variable])
+        return Tree("derivop", [variable, _implied(node.children[1], own)])
+    if node.data in LEAVES:
+        letters = [x for x in subscript_letters(Tree("x", [node])) if x not in bound]
+        return node if not letters else node  # summed by the enclosing node, which sees it once
+    if node.data in ("add", "sub"):
+        return Tree(node.data, [_implied(c, bound) for c in node.children])
+    counts: dict[str, int] = {}
+    for c in node.children:
+        for x in set(_letters_in(c)) - bound:
+            counts[x] = counts.get(x, 0) + 1
+    shared = sorted(x for x, n in counts.items() if n >= 2)
+    single_leaf = [x for x, n in counts.items() if n == 1 and any(
+        isinstance(c, Tree) and c.data in LEAVES and x in _letters_in(c) for c in node.children)]
+    inner_bound = bound | set(shared) | set(single_leaf)
+    out = Tree(node.data, [_implied(c, inner_bound) if isinstance(c, Tree) else c for c in node.children])
+    for letter in sorted(set(shared) | set(single_leaf)):
+        out = Tree("bigop", [Token("BIGOP", "\\sum"), Token("NAME", letter), out])
+    return out
+
+
+def _letters_in(node) -> list[str]:
+    if not isinstance(node, Tree):
+        return []
+    return subscript_letters(node) if node.data not in LEAVES else subscript_letters(Tree("x", [node]))

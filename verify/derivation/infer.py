@@ -1,0 +1,1272 @@
+"""The notation a document implies: its definitions, and the shapes its expressions use.
+
+Definitions are read in document order: an equation whose left side is a name nothing has
+defined yet ("J = ...", "\\hat{y}_o = ...", "\\sigma(x) = ...", "P(O=o|C=c) = ...") defines it,
+and the rest of its chain is checked against that definition.  A name defined again later is
+a claim about the first definition, except that a loss given a new name (J_{neg-sample})
+takes over the plain J from where it is defined.
+
+Symbols nobody defines get a kind and a shape from their use: a letter written with a
+transpose, in bold, or as the argument of softmax is a vector; an upper-case letter in a
+product is a matrix; u_o, u_w, u_k with no bare u are columns of a matrix (U, if the document
+has one); y_w beside a bare y is an entry of y.  Dimensions are unified through products,
+sums and definitions (U^T v_c makes U's rows v_c's length); what stays unknown gets a small
+size of its own, each different, so that a shape error shows.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lark import Token, Tree
+
+from gradproof.derive import macros as user_macros
+from gradproof.derive import wild
+from gradproof.derive.latex import ParseError, parse
+
+from .context import Array, Context, Definition, Family, IndexArray
+from .document import Display, Step
+from .evaluate import KNOWN_CALLS, _letters
+
+FUNCTION_HEADS = re.compile(r"^([a-z]|sigma|psi|phi|varphi|delta|rho|[a-z]prime)$")
+LOSS_HEADS = re.compile(r"^[A-Z]")
+
+
+@dataclass
+class Parsed:
+    step: Step
+    lhs: object  # a lark tree, or None when the side does not parse
+    rhs: object
+    display: Display
+
+
+# -- definitions ---------------------------------------------------------------------------------
+
+def _symbol_parts(tree):
+    """(name, [subscript letters]) of a bare or subscripted symbol, else None."""
+    if isinstance(tree, Tree) and tree.data == "symbol":
+        name = tree.children[0].value
+        if any(isinstance(c, Token) and c.type == "DECOR" for c in tree.children[1:]):
+            return None
+        letters = []
+        for g in (c for c in tree.children[1:] if isinstance(c, Tree)):
+            letters += _letters(g)
+        return name, letters
+    if isinstance(tree, Token) and tree.type == "NAME":
+        return tree.value, []
+    return None
+
+
+def definable(tree, text: str):
+    """How an expression could define a name: (kind, name, params, extra) or None.
+    kind: value (J), component (a_j, y_w), function (f(x)), call (P(O=o|C=c))."""
+    parts = _symbol_parts(tree)
+    if parts:
+        name, letters = parts
+        if name in ("e", "cdots") or name in KNOWN_CALLS:
+            return None
+        if not letters:
+            return "value", name, (), None
+        if len(letters) == 1 and isinstance(letters[0], int):
+            return "value", f"{name}_{letters[0] + 1}", (), "named"
+        if all(isinstance(x, str) and x != "?" for x in letters):
+            return "component", name, tuple(letters), None
+        return None
+    if isinstance(tree, Tree) and tree.data == "call":
+        head = tree.children[0].value
+        args = tree.children[1].children
+        if head in KNOWN_CALLS or head == "indicator":
+            return None
+        conditions = [a for a in args if isinstance(a, Tree) and a.data == "condition"]
+        if conditions and len(conditions) == len(args):
+            lefts, params = [], []
+            for c in conditions:
+                left = "".join(_tokens(c.children[0]))
+                right = _letters(c.children[1])
+                if len(right) != 1 or not isinstance(right[0], str):
+                    return None
+                lefts.append(left)
+                params.append(right[0])
+            return "call", f"{head}({','.join(lefts)})", tuple(params), None
+        bare = [_symbol_parts(a) for a in args]
+        if "|" in text and all(b and not b[1] and len(b[0]) == 1 for b in bare):  # p(o|c): index parameters
+            return "call", f"{head}({','.join('?' for _ in args)})", tuple(b[0] for b in bare), None
+        if FUNCTION_HEADS.match(head) and all(b and not b[1] for b in bare) and args:
+            return "function", head, tuple(b[0] for b in bare), None
+        if LOSS_HEADS.match(head) or len(head) > 1:
+            return "value", head, (), "call"
+    if isinstance(tree, Tree) and tree.data == "neg":
+        inner = definable(tree.children[0], text)
+        if inner and inner[0] == "value":
+            return "negated", inner[1], (), None
+    return None
+
+
+def _tokens(tree) -> list[str]:
+    if isinstance(tree, Token):
+        return [tree.value]
+    out = []
+    for c in tree.children:
+        out += _tokens(c)
+    return out
+
+
+def _undefined_calls(tree, ctx: Context) -> bool:
+    """The expression calls a function nothing defines (P(O=o, C=c) before any definition)."""
+    if not isinstance(tree, Tree):
+        return False
+    for node in tree.iter_subtrees():
+        if node.data == "call":
+            head = node.children[0].value
+            if head in KNOWN_CALLS or head == "indicator" or head in ctx.definitions:
+                continue
+            if any(k.startswith(head + "(") for k in ctx.calls):
+                continue
+            if head.endswith("prime"):
+                continue
+            if head in ctx.arrays:
+                continue
+            return True
+        if node.data == "symbol" and node.children[0].value == "cdots":
+            return True
+    return False
+
+
+def read_definitions(ctx: Context, parsed: list[Parsed], authoritative: bool) -> dict[int, str]:
+    """Definitions in document order; returns, for steps that define, what they define."""
+    roles: dict[int, str] = {}
+    chains: dict[int, list[Parsed]] = {}
+    order: list[int] = []
+    # steps of one chain share a subject; a chain's links are consecutive
+    current = None
+    for p in parsed:
+        if p.step.subject is None or current is None:
+            current = id(p)
+            order.append(current)
+            chains[current] = []
+        chains[current].append(p)
+    for key in order:
+        links = chains[key]
+        _define_in_chain(ctx, links, roles, authoritative)
+    return roles
+
+
+def _defined(ctx: Context, name: str, authoritative: bool) -> bool:
+    found = ctx.definitions.get(name) or ctx.calls.get(name)
+    if not found:
+        return False
+    return authoritative or any(d.origin == "document" for d in found)
+
+
+def _define_in_chain(ctx: Context, links: list[Parsed], roles: dict[int, str], authoritative: bool) -> None:
+    if not links:
+        return
+    first = links[0]
+    if first.step.relation not in ("=", ":=", "=:") and "stackrel" not in first.step.relation:
+        return
+    expressions = [(first.step.lhs, first.lhs)] + [(p.step.rhs, p.rhs) for p in links]
+    # a := b where b is a bare name: b is what is defined (log y = u - log sum := -E)
+    for i, p in enumerate(links):
+        if p.step.relation in (":=", "\\coloneqq") and p.rhs is not None:
+            what = definable(p.rhs, p.step.rhs)
+            if what and what[0] in ("value", "negated", "component") and not _defined(ctx, what[1], authoritative):
+                kind, name, params, _ = what
+                latex = p.step.lhs if kind != "negated" else f"-({p.step.lhs})"
+                _add(ctx, Definition(name, latex, "component" if kind == "component" else "value", params,
+                                     p.step.position, p.step.line))
+                roles[id(p.step)] = f"defines {wild.shown(name)}"
+            elif what is None and p.lhs is not None:
+                other = definable(p.lhs, p.step.lhs)
+                if other and other[0] in ("value", "component") and not _defined(ctx, other[1], authoritative):
+                    _add(ctx, Definition(other[1], p.step.rhs, other[0], other[2], p.step.position, p.step.line))
+                    roles[id(p.step)] = f"defines {wild.shown(other[1])}"
+    if id(first.step) in roles:
+        return
+    prefix = []
+    for text, tree in expressions:
+        if tree is None:
+            break
+        what = definable(tree, text)
+        if what is None or what[0] == "negated" or _defined(ctx, _key(what), authoritative):
+            break
+        prefix.append((text, what))
+    if not prefix:
+        _reverse_definitions(ctx, links, roles, authoritative)
+        return
+    k = len(prefix)
+    if k >= len(expressions):
+        return
+    target_index = k
+    target_text, target_tree = expressions[k]
+    if target_tree is None:
+        return
+    if _undefined_calls(target_tree, ctx) and k + 1 < len(expressions) and expressions[k + 1][1] is not None \
+            and not _undefined_calls(expressions[k + 1][1], ctx):
+        target_index = k + 1
+        target_text = expressions[k + 1][0]
+    for j, (text, (kind, name, params, extra)) in enumerate(prefix):
+        if kind == "value" and extra == "named":
+            ctx.named_entries.add(name)
+        definition = Definition(_key((kind, name, params, extra)), target_text, kind, params,
+                                links[0].step.position, links[0].step.line)
+        _add(ctx, definition)
+        roles[id(links[j].step)] = f"defines {wild.shown(name)}"
+    for j in range(k, target_index):  # links between the defined names and the definition are claims
+        pass
+
+
+def _key(what) -> str:
+    return what[1]
+
+
+def _add(ctx: Context, definition: Definition) -> None:
+    if definition.kind == "call":
+        ctx.calls.setdefault(definition.name, []).append(definition)
+    else:
+        ctx.definitions.setdefault(definition.name, []).append(definition)
+
+
+def _reverse_definitions(ctx: Context, links: list[Parsed], roles: dict[int, str], authoritative: bool) -> None:
+    """softmax(v) = \\psi(v): a function named on the right, defined by the left."""
+    for p in links:
+        if p.rhs is None or p.lhs is None or p.step.relation != "=":
+            continue
+        what = definable(p.rhs, p.step.rhs)
+        if what and what[0] == "function" and not _defined(ctx, what[1], authoritative) and \
+                what[1] not in ctx.definitions:
+            _add(ctx, Definition(what[1], p.step.lhs, "function", what[2], p.step.position, p.step.line))
+            roles[id(p.step)] = f"defines {wild.shown(what[1])}"
+
+
+def _sites(a, b, out: list) -> None:
+    """The places where two trees differ (pairs of subtrees)."""
+    if a == b:
+        return
+    if isinstance(a, Tree) and isinstance(b, Tree) and a.data == b.data and len(a.children) == len(b.children) \
+            and a.data not in ("symbol",):
+        for x, y in zip(a.children, b.children):
+            _sites(x, y, out)
+        return
+    out.append((a, b))
+
+
+def _mentions(tree, name: str) -> bool:
+    if isinstance(tree, Token):
+        return tree.value == name
+    return any(n.data in ("symbol", "call") and n.children[0].value == name for n in tree.iter_subtrees())
+
+
+def read_substitutions(ctx: Context, parsed: list[Parsed], roles: dict[int, str]) -> None:
+    """A step that only replaces an undefined symbol by an expression ("\partial \theta / \partial v_c
+    = \partial (U^T v_c) / \partial v_c", "\hat{y}_i = e^{\theta_i} / e^{\theta_m}" inside a chain)
+    defines that symbol, as its author uses it from there on."""
+    for p in parsed:
+        if p.lhs is None or p.rhs is None or id(p.step) in roles or p.step.relation != "=":
+            continue
+        sites: list = []
+        _sites(p.lhs, p.rhs, sites)
+        if not sites:
+            continue
+        found = None
+        for side in (0, 1):
+            names = set()
+            ok = True
+            for pair in sites:
+                x, e = pair[side], pair[1 - side]
+                parts = _symbol_parts(x)
+                if not parts or not isinstance(e, Tree) or _mentions(e, parts[0]):
+                    ok = False
+                    break
+                names.add((parts[0], len(parts[1])))
+            if ok and len(names) == 1:
+                found = side
+                break
+        if found is None:
+            continue
+        x, e = sites[0][found], sites[0][1 - found]
+        if x is (p.lhs, p.rhs)[found]:
+            continue  # the whole side: a claim about the symbol, not a substitution inside an expression
+        name, letters = _symbol_parts(x)
+        if any(d.position < p.step.position and _mentions(tree, name) for d, tree in _definition_trees(ctx)):
+            continue  # used by an earlier definition: a variable of the model, not a name being introduced
+        if name in KNOWN_CALLS or name in ("e", "cdots") or ctx.definition(name, p.step.position) is not None \
+                or name in ctx.arrays or name in ctx.families or name in ctx.scalars:
+            continue
+        if letters and not all(isinstance(l, str) and l != "?" for l in letters):
+            continue
+        latex = _latex_of(e, p.step.rhs if found == 0 else p.step.lhs)
+        if latex is None:
+            continue
+        kind = "component" if letters else "value"
+        _add(ctx, Definition(name, latex, kind, tuple(letters), p.step.position, p.step.line))
+        roles[id(p.step)] = f"defines {wild.shown(name)} by substituting it"
+
+
+def _latex_of(tree, side_text: str) -> str | None:
+    """LaTeX that parses to tree: the tokens the grammar read, re-joined (names are single words)."""
+    from .evaluate import _text
+
+    tokens = _text(tree)
+    text = " ".join(tokens)
+    return _relatex(tree)
+
+
+def _relatex(tree) -> str | None:
+    """A tree written back as the grammar's own dialect of LaTeX."""
+    if isinstance(tree, Token):
+        if tree.type == "NUMBER":
+            return tree.value
+        return _word(tree.value)
+    d, c = tree.data, tree.children
+    r = [_relatex(x) if isinstance(x, (Tree, Token)) else None for x in c]
+    if d == "symbol":
+        out = _word(c[0].value)
+        for g in c[1:]:
+            if isinstance(g, Tree):
+                out += "_{" + (_relatex(g.children[0]) or "") + "}"
+            elif isinstance(g, Token) and g.type == "DECOR":
+                out += "^{" + g.value + "}"
+        return out
+    if d == "group":
+        return r[0]
+    ops = {"add": "{} + {}", "sub": "{} - ({})", "mul": "({}) ({})", "frac": "\\frac{{{}}}{{{}}}", "neg": "-({})",
+           "transpose": "({})^{{\\top}}", "power": "({})^{{{}}}", "hadamard": "({}) ⊙ ({})", "outer": "({}) ⊗ ({})"}
+    if d in ops and None not in r:
+        return ops[d].format(*r)
+    if d == "number":
+        return c[0].value
+    if d == "func":
+        name = c[0].value
+        return f"\\{name}({r[1]})" if name in ("exp", "log", "sigma") else f"{name}({r[1]})"
+    if d == "call":
+        args = [_relatex(a) for a in c[1].children]
+        if None in args:
+            return None
+        return f"{_word(c[0].value)}({', '.join(args)})"
+    if d == "bigop":
+        rest = c[1:]
+        body = _relatex(rest[-1])
+        sub = _relatex(rest[0].children[0]) if len(rest) >= 2 and isinstance(rest[0], Tree) and \
+            rest[0].data == "group" else (_relatex(rest[0]) if len(rest) >= 2 and isinstance(rest[0], Token) else None)
+        if len(rest) >= 2 and isinstance(rest[0], Tree) and rest[0].data == "from_value":
+            sub = f"{rest[0].children[0].value}={_relatex(rest[0].children[1])}"
+        sup = _relatex(rest[1].children[0]) if len(rest) == 3 and isinstance(rest[1], Tree) else \
+            (_relatex(rest[1]) if len(rest) == 3 else None)
+        if body is None:
+            return None
+        return f"{c[0].value}" + (f"_{{{sub}}}" if sub else "") + (f"^{{{sup}}}" if sup else "") + f" ({body})"
+    if d in ("derivative",):
+        return f"\\frac{{\\partial {r[0]}}}{{\\partial {r[1]}}}" if None not in r else None
+    if d in ("derivop",):
+        return f"\\frac{{\\partial}}{{\\partial {r[0]}}} ({r[1]})" if None not in r else None
+    if d == "delta":
+        inner = _relatex(c[0].children[0]) if isinstance(c[0], Tree) else None
+        return f"\\delta_{{{inner}}}" if inner else None
+    if d == "component":
+        return f"({r[0]})_{{{_relatex(c[1].children[0]) if isinstance(c[1], Tree) else r[1]}}}" if r[0] else None
+    return None
+
+
+def _word(name: str) -> str:
+    """A name as LaTeX the tokenizer reads back to the same name."""
+    if name in ("exp", "log"):
+        return "\\" + name
+    return wild.shown(name) if name != wild.shown(name) else (f"\\{name}" if name in wild.GREEK else name)
+
+
+# -- kinds and shapes ----------------------------------------------------------------------------
+
+@dataclass
+class Evidence:
+    bare: int = 0
+    letter_subs: int = 0
+    numeric_subs: int = 0
+    two_subs: int = 0
+    transposed: int = 0
+    vector: int = 0  # bold, softmax argument, a dot product
+    matrix: int = 0
+    scalar: int = 0  # inside sigma(x) with x a bare variable, in exponents
+    variable: int = 0  # differentiated with respect to
+    nested: int = 0  # used as an index (y_i in p_{y_i})
+    first_line: int = 0
+
+
+class _Dims:
+    """Union-find over dimensions; a class may carry a size name."""
+
+    def __init__(self):
+        self.parent: dict[int, int] = {}
+        self.name: dict[int, str] = {}
+        self.counter = ONE  # dimension ids start above the unit dimension's
+
+    def new(self, name: str | None = None) -> int:
+        self.counter += 1
+        self.parent[self.counter] = self.counter
+        if name:
+            self.name[self.counter] = name
+        return self.counter
+
+    def find(self, d: int) -> int:
+        while self.parent[d] != d:
+            self.parent[d] = self.parent[self.parent[d]]
+            d = self.parent[d]
+        return d
+
+    def union(self, a, b) -> bool:
+        if a == 1 or b == 1:  # the unit dimension is a constant: never merged with a real one
+            return a == b
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return True
+        na, nb = self.name.get(ra), self.name.get(rb)
+        if na and nb and na != nb:
+            return False  # two different named sizes: a conflict, not a merge
+        self.parent[rb] = ra
+        if nb and not na:
+            self.name[ra] = nb
+        return True
+
+
+ONE = 1  # the unit dimension
+
+
+@dataclass
+class _Shapes:
+    """Abstract evaluation: the shape of every expression, dimensions unified."""
+    ctx: Context
+    kinds: dict[str, str]
+    dims: _Dims
+    entity: dict[str, tuple] = field(default_factory=dict)  # name -> (rows, cols)
+    family_members: dict[str, tuple] = field(default_factory=dict)  # letter -> (member length, count)
+    letters: dict[str, int] = field(default_factory=dict)  # index letter -> its range (per equation)
+    particular: dict[str, int] = field(default_factory=dict)
+    definition_shapes: dict[str, object] = field(default_factory=dict)
+    busy: set = field(default_factory=set)
+    in_definition: bool = False
+    index_values: dict[str, int] = field(default_factory=dict)  # y in p_{y_i}: the axis its values index
+    index_lengths: dict[str, int] = field(default_factory=dict)  # ... and the range of i
+
+    def letter(self, name: str, local: dict) -> int:
+        if name in local:
+            return local[name]
+        if name in self.particular:
+            return self.particular[name]
+        d = self.dims.new()
+        local[name] = d
+        return d
+
+    def of(self, name: str):
+        if name in self.entity:
+            return self.entity[name]
+        kind = self.kinds.get(name)
+        size = self.ctx.size
+        if name in self.ctx.arrays:
+            a = self.ctx.arrays[name]
+            shape = (self._named(a.rows), self._named(a.cols))
+        elif kind == "matrix":
+            shape = (self.dims.new(), self.dims.new())
+        elif kind == "vector":
+            shape = (self.dims.new(), ONE)
+        elif kind == "row":
+            shape = (ONE, self.dims.new())
+        else:
+            return None
+        self.entity[name] = shape
+        return shape
+
+    def _named(self, size: str) -> int:
+        if size == "1":
+            return ONE
+        for d, n in self.dims.name.items():
+            if n == size and self.dims.find(d) == d:
+                return d
+        return self.dims.new(size)
+
+    def member(self, letter: str):
+        if letter in self.family_members:
+            return self.family_members[letter]
+        family = self.ctx.families.get(letter)
+        matrix = self.of(family.matrix) if family else None
+        if matrix is not None and family.axis == "column":
+            shape = (matrix[0], matrix[1])
+        elif matrix is not None:
+            shape = (matrix[1], matrix[0])
+        else:
+            shape = (self.dims.new(), self.dims.new())
+        self.family_members[letter] = shape
+        return shape
+
+    # the abstract value of an expression: None (unknown), "s" (scalar) or (rows, cols)
+    def shape(self, tree, local: dict, position: int):
+        if isinstance(tree, Token):
+            if tree.type == "NUMBER":
+                return "s"
+            return self.symbol(tree.value, [], local, position)
+        m = getattr(self, "_" + tree.data, None)
+        if m is None:
+            for c in tree.children:
+                if isinstance(c, Tree):
+                    self.shape(c, local, position)
+            return None
+        return m(tree, local, position)
+
+    def unify(self, a, b) -> bool:
+        if not isinstance(a, tuple) or not isinstance(b, tuple):
+            return False
+        ok = (a[0] == b[0] or self.dims.union(a[0], b[0])) and (a[1] == b[1] or self.dims.union(a[1], b[1]))
+        return ok
+
+    def symbol(self, name, letters, local, position):
+        definition = self.ctx.definition(name, position)
+        if definition is not None and definition.kind in ("value", "component"):
+            value = self.definition_shape(definition, local)
+            if definition.kind == "component":
+                if letters and definition.params and isinstance(letters[0], str):
+                    d = self.letter(letters[0], local)
+                    if isinstance(value, tuple):
+                        self.dims.union(d, value[0] if value[1] == ONE else value[1])
+                    return "s"
+                return value
+            return self._pick(value, letters, local)
+        if name in self.ctx.families and name not in self.ctx.arrays:
+            length, count = self.member(name)
+            self._index_arrays(letters, [count], local)
+            if len(letters) == 1:
+                if isinstance(letters[0], str):
+                    self.dims.union(self.letter(letters[0], local), count)
+                return (length, ONE)
+            return "s" if len(letters) == 2 else None
+        shape = self.of(name)
+        if shape is None:
+            return "s" if self.kinds.get(name) == "scalar" else None
+        return self._pick(shape, letters, local)
+
+    def _index_arrays(self, letters, axes, local):
+        for letter, axis in zip(letters, axes):
+            if isinstance(letter, tuple) and len(letter[1]) == 1 and isinstance(letter[1][0], str):
+                name, (inner,) = letter
+                if axis is not None and axis != ONE:
+                    if name in self.index_values:
+                        self.dims.union(self.index_values[name], axis)
+                    else:
+                        self.index_values[name] = axis
+                d = self.letter(inner, local)
+                if name in self.index_lengths:
+                    self.dims.union(self.index_lengths[name], d)
+                else:
+                    self.index_lengths[name] = d
+
+    def _pick(self, shape, letters, local):
+        if isinstance(shape, tuple) and letters:
+            vector = shape[1] == ONE or shape[0] == ONE
+            axes = [shape[0] if shape[1] == ONE else shape[1]] if vector else list(shape)
+            self._index_arrays(letters, axes, local)
+        if not letters or not isinstance(shape, tuple):
+            return shape if not letters else ("s" if shape == "s" else None)
+        vector = shape[1] == ONE or shape[0] == ONE
+        if vector and len(letters) == 1:
+            if isinstance(letters[0], str):
+                self.dims.union(self.letter(letters[0], local), shape[0] if shape[1] == ONE else shape[1])
+            return "s"
+        if len(letters) == 2:
+            for letter, d in zip(letters, shape):
+                if isinstance(letter, str):
+                    self.dims.union(self.letter(letter, local), d)
+            return "s"
+        return None
+
+    def definition_shape(self, definition: Definition, local: dict):
+        key = (definition.name, definition.position)
+        if key in self.definition_shapes:
+            return self.definition_shapes[key]
+        if key in self.busy:
+            return None
+        self.busy.add(key)
+        from .implicit import bind_sums, einstein
+
+        try:
+            tree = bind_sums(parse(user_macros.expand(definition.latex, self.ctx.macros), self.ctx.token_names()).tree,
+                             set(definition.params))
+        except ParseError:
+            self.busy.discard(key)
+            return None
+        if self.ctx.einstein:
+            tree = einstein(tree, set(definition.params))
+        inner: dict = {}
+        was, self.in_definition = self.in_definition, True
+        value = self.shape(tree, inner, definition.position)
+        self.in_definition = was
+        if definition.kind == "component":
+            if definition.params and definition.params[0] in inner:
+                value = (inner[definition.params[0]], ONE)
+            elif definition.params and definition.params[0] in self.particular:
+                value = (self.particular[definition.params[0]], ONE)
+            else:
+                value = None
+        self.definition_shapes[key] = value
+        self.busy.discard(key)
+        return value
+
+    def _symbol(self, t, local, position):
+        name = t.children[0].value
+        letters = []
+        for g in (c for c in t.children[1:] if isinstance(c, Tree)):
+            letters += _letters(g)
+        if len(letters) == 1 and isinstance(letters[0], int) and f"{name}_{letters[0] + 1}" in self.ctx.named_entries:
+            return self.symbol(f"{name}_{letters[0] + 1}", [], local, position)
+        return self.symbol(name, letters, local, position)
+
+    def _number(self, t, local, position):
+        return "s"
+
+    def _add(self, t, local, position):
+        a, b = (self.shape(c, local, position) for c in t.children)
+        # x W + b: a bare symbol added to an array is an array of that shape
+        for value, other, node in ((a, b, t.children[0]), (b, a, t.children[1])):
+            parts = _symbol_parts(node)
+            if isinstance(value, tuple) and isinstance(other, tuple) and parts and not parts[1] and \
+                    ((value[0] == ONE) != (other[0] == ONE)) and (value[0] == ONE or value[1] == ONE) and \
+                    (other[0] == ONE or other[1] == ONE) and self.kinds.get(parts[0]) in ("vector", "row") and \
+                    parts[0] not in self.ctx.arrays:
+                self.entity[parts[0]] = (other[0], other[1])  # h W + b: b is a row like h W
+                self.kinds[parts[0]] = "row" if other[0] == ONE else "vector"
+                self.dims.union(value[0] if value[0] != ONE else value[1], other[0] if other[0] != ONE else other[1])
+                a, b = (other, other)
+                break
+            if self.in_definition and isinstance(other, tuple) and (value == "s" or value is None) and parts and \
+                    not parts[1] and \
+                    self.kinds.get(parts[0]) in ("scalar", None) and parts[0] not in self.ctx.scalars and \
+                    self.ctx.definition(parts[0], 10 ** 9) is None and parts[0] not in ("e",) and \
+                    not parts[0].isdigit() and parts[0] not in self.ctx.sizes:
+                self.kinds[parts[0]] = "row" if other[0] == ONE else "vector" if other[1] == ONE else "matrix"
+                self.entity[parts[0]] = other
+                a, b = (other, other)
+        if isinstance(a, tuple) and isinstance(b, tuple):
+            self.unify(a, b)
+            return a
+        return a if isinstance(a, tuple) else b if isinstance(b, tuple) else ("s" if a == b == "s" else None)
+
+    _sub = _add
+    _hadamard = _add
+
+    def _neg(self, t, local, position):
+        return self.shape(t.children[0], local, position)
+
+    def _transpose(self, t, local, position):
+        a = self.shape(t.children[0], local, position)
+        return (a[1], a[0]) if isinstance(a, tuple) else a
+
+    def _mul(self, t, local, position):
+        a, b = (self.shape(c, local, position) for c in t.children)
+        if a == "s":
+            return b
+        if b == "s":
+            return a
+        if isinstance(a, tuple) and isinstance(b, tuple):
+            if a[1] == ONE and b[1] == ONE and a[0] != ONE and b[0] != ONE and not self._matrix_symbol(t.children[1]):
+                self.dims.union(a[0], b[0])  # u . v
+                return "s"
+            if a[1] == ONE and b[0] != ONE and b[1] != ONE:
+                # x W: a vector before a matrix is a row (the row-vector convention)
+                a = self._flip(t.children[0], a)
+            if a[1] == b[0] or self.dims.union(a[1], b[0]):
+                if a[0] == ONE and b[1] == ONE:
+                    return "s"
+                return (a[0], b[1])
+            return None
+        return None
+
+    def _matrix_symbol(self, tree) -> bool:
+        parts = _symbol_parts(tree)
+        return bool(parts) and not parts[1] and self.kinds.get(parts[0]) == "matrix"
+
+    def _flip(self, tree, shape):
+        """A vector entity written before a matrix, as a row; anything else stays as it was."""
+        parts = _symbol_parts(tree)
+        if not parts or parts[1] or parts[0] in self.ctx.arrays:
+            return shape
+        name = parts[0]
+        definition = self.ctx.definition(name, 10 ** 9)
+        if definition is not None:
+            return shape
+        if self.kinds.get(name) in ("vector", "row") and name in self.entity:
+            rows, cols = self.entity[name]
+            if cols == ONE:
+                self.entity[name] = (ONE, rows)
+                self.kinds[name] = "row"
+                return self.entity[name]
+        return shape
+
+    def _frac(self, t, local, position):
+        a, b = (self.shape(c, local, position) for c in t.children)
+        return a
+
+    def _power(self, t, local, position):
+        a = self.shape(t.children[0], local, position)
+        self.shape(t.children[1], local, position)
+        return a
+
+    def _func(self, t, local, position):
+        return self.shape(t.children[1], local, position)
+
+    def _call(self, t, local, position):
+        name = t.children[0].value
+        args = [self.shape(a, local, position) for a in t.children[1].children]
+        if name in ("CE", "CrossEntropy", "norm", "tr", "Tr", "trace", "indicator", "I"):
+            if name in ("CE", "CrossEntropy") and len(args) == 2 and isinstance(args[0], tuple):
+                self.unify(args[0], args[1])
+            return "s"
+        if name in KNOWN_CALLS:
+            return next((a for a in args if isinstance(a, tuple)), args[0] if args else None)
+        definition = self.ctx.definition(name, position)
+        if definition is not None and definition.kind == "value":
+            return self.definition_shape(definition, local)
+        if name in self.ctx.arrays or self.kinds.get(name) in ("matrix", "vector"):
+            shape = self.of(name)
+            if len(args) == 1 and isinstance(args[0], tuple) and isinstance(shape, tuple):
+                if self.dims.union(shape[1], args[0][0]):
+                    return (shape[0], args[0][1])
+        return None
+
+    def _bigop(self, t, local, position):
+        rest = t.children[1:]
+        body = rest[-1]
+        sub = rest[0] if len(rest) >= 2 else None
+        sup = rest[1] if len(rest) == 3 else None
+        from .evaluate import _binder
+
+        letter, start, exclude = _binder(sub)
+        inner = dict(local)
+        if isinstance(letter, str):
+            d = self.dims.new()
+            inner[letter] = d
+            bound = _bound_name(sup)
+            if bound and not bound.isdigit():
+                self.dims.union(d, self._named(self.ctx.aliases.get(bound, bound)))
+        value = self.shape(body, inner, position)
+        return value
+
+    def _derivative(self, t, local, position):
+        top = self.shape(t.children[0], local, position)
+        wrt = self.shape(t.children[1], local, position)
+        if top == "s":
+            return wrt
+        return None
+
+    def _derivop(self, t, local, position):
+        wrt = self.shape(t.children[0], local, position)
+        top = self.shape(t.children[1], local, position)
+        if top == "s":
+            return wrt
+        return None
+
+    def _cases(self, t, local, position):
+        out = None
+        for case in t.children:
+            value = self.shape(case.children[0], local, position)
+            out = out or value
+        return out
+
+    def _component(self, t, local, position):
+        value = self.shape(t.children[0], local, position)
+        letters = _letters(t.children[1])
+        if isinstance(value, tuple) and len(letters) == 1 and isinstance(letters[0], str):
+            if value[1] == ONE or value[0] == ONE:
+                self.dims.union(self.letter(letters[0], local), value[0] if value[1] == ONE else value[1])
+        return "s"
+
+    def _outer(self, t, local, position):
+        a, b = (self.shape(c, local, position) for c in t.children)
+        if isinstance(a, tuple) and isinstance(b, tuple):
+            return (a[0], b[0])
+        return None
+
+    def _delta(self, t, local, position):
+        return "s"
+
+    _delta2 = _delta
+
+
+def _bound_name(sup) -> str | None:
+    if sup is None:
+        return None
+    node = sup.children[0] if isinstance(sup, Tree) and sup.data == "group" else sup
+    if isinstance(node, Tree) and node.data == "symbol" and len(node.children) == 1:
+        node = node.children[0]
+    if isinstance(node, Token):
+        return node.value
+    return None
+
+
+BOLD = re.compile(r"\\(?:mathbf|boldsymbol|bm|pmb|vec|textbf|bf)\s*\{?\s*(\\hat\s*\{?\s*)?\\?([A-Za-z]+)")
+ONE_HOT = re.compile(r"one[- ]?hot|0/1 target|correct class|true (?:outside )?(?:word|class|label)", re.I)
+
+
+def infer(ctx: Context, source, found: list[Display], authoritative: bool = False) -> tuple[Context, dict[int, str],
+                                                                                             dict[int, Parsed]]:
+    """The context completed from the document; the roles of the steps that define a name;
+    every step's parse."""
+    ctx.macros = source.macros
+    text = source.text
+    # names the tokenizer must keep whole: those tidy makes, over every expression
+    sides = [s for d in found for step in d.steps for s in (step.lhs, step.rhs) if s]
+    for side in sides:
+        ctx.names |= wild.tidy(user_macros.expand(side, source.macros)).names
+    ctx.tokens = None
+    names = ctx.tokens = ctx.token_names()
+    parsed: list[Parsed] = []
+    for d in found:
+        for step in d.steps:
+            parsed.append(Parsed(step, _try_parse(step.lhs, source.macros, names),
+                                 _try_parse(step.rhs, source.macros, names), d))
+    roles = read_definitions(ctx, parsed, authoritative)
+    read_substitutions(ctx, parsed, roles)
+    ctx.einstein = bool(re.search(r"\bEinstein\b", text))
+    _sizes_and_letters(ctx, parsed, text)
+    kinds = _kinds(ctx, parsed, text)
+    _shapes(ctx, parsed, kinds)
+    _onehots(ctx, parsed, text)
+    _dependent(ctx, parsed)
+    _anchored(ctx, parsed)
+    return ctx, roles, {id(p.step): p for p in parsed}
+
+
+def _try_parse(text: str, macros: dict, names: frozenset):
+    if not text:
+        return None
+    try:
+        return parse(user_macros.expand(text, macros), names).tree
+    except ParseError:
+        return None
+
+
+def _walk(parsed: list[Parsed]):
+    for p in parsed:
+        for tree in (p.lhs, p.rhs):
+            if isinstance(tree, Tree):
+                yield p, tree
+
+
+def _definition_trees(ctx: Context):
+    from .implicit import bind_sums, einstein
+
+    for defs in list(ctx.definitions.values()) + list(ctx.calls.values()):
+        for d in defs:
+            try:
+                tree = bind_sums(parse(user_macros.expand(d.latex, ctx.macros), ctx.token_names()).tree,
+                                 set(d.params))
+            except ParseError:
+                continue
+            if ctx.einstein:
+                tree = einstein(tree, set(d.params))
+            yield d, tree
+
+
+def _sizes_and_letters(ctx: Context, parsed: list[Parsed], text: str) -> None:
+    """Sizes named by sum bounds (\\sum_{j=1}^{V}, |V|, Vocab) and index letters used inside
+    subscripts (p_{y_i}: y is an index array)."""
+    bounds = set()
+    for _, tree in _walk(parsed):
+        for node in tree.iter_subtrees():
+            if node.data == "bigop" and len(node.children) == 4:
+                name = _bound_name(node.children[2])
+                if name and not name.isdigit():
+                    bounds.add(name)
+    for name in bounds:
+        if name not in ctx.sizes and name not in ctx.aliases:
+            if name.lower() in ("vocab", "vocabulary", "v") and any(b in ctx.sizes for b in ("W",)):
+                ctx.aliases[name] = "W"
+            else:
+                ctx.aliases.setdefault(name, name) if False else None
+                ctx.sizes.setdefault(name, 0)  # a value is chosen with the others below
+    # Vocab and V name the same size when both are used
+    vocab = [n for n in list(ctx.sizes) if n.lower() in ("vocab", "vocabulary")]
+    for n in vocab:
+        if "V" in ctx.sizes and n != "V" and ctx.sizes.get(n) == 0:
+            del ctx.sizes[n]
+            ctx.aliases[n] = "V"
+
+
+def _kinds(ctx: Context, parsed: list[Parsed], text: str) -> dict[str, str]:
+    evidence: dict[str, Evidence] = {}
+    bold = {m.group(2) + ("hat" if m.group(1) else "") for m in BOLD.finditer(text)}
+    bold |= {m.group(2) for m in BOLD.finditer(text)}
+    params = {p for defs in ctx.definitions.values() for d in defs if d.kind == "function" for p in d.params}
+    trees = [t for _, t in _walk(parsed)] + [t for _, t in _definition_trees(ctx)]
+
+    def ev(name):
+        return evidence.setdefault(name, Evidence())
+
+    for tree in trees:
+        _collect(tree, ev, ctx, parent=None)
+    kinds: dict[str, str] = {}
+    for name, e in evidence.items():
+        if name in ctx.arrays or name in ctx.scalars or name in KNOWN_CALLS or name in ("e", "cdots"):
+            continue
+        if ctx.definitions.get(name) and all(d.kind == "function" for d in ctx.definitions[name]):
+            continue
+        if name in ctx.families:
+            continue
+        if e.nested and not e.bare:
+            kinds[name] = "indices"
+            continue
+        if name in ctx.sizes and not e.letter_subs and not e.transposed and not e.matrix:
+            continue
+        upper = name[:1].isupper()
+        vectorish = e.transposed or e.vector or (name in bold) or e.matrix
+        if e.numeric_subs and not e.bare and not e.letter_subs:
+            continue  # W_1, b_2: named entries, kinds given per entry below
+        if upper and (e.bare or e.two_subs) and (e.matrix or e.transposed or e.bare):
+            kinds[name] = "matrix"
+            continue
+        if e.bare:
+            if vectorish or e.letter_subs:
+                kinds[name] = "vector"
+            else:
+                kinds[name] = "scalar"
+            continue
+        if e.letter_subs:
+            if e.two_subs and not e.transposed:
+                kinds[name] = "entries"
+            elif vectorish:
+                kinds[name] = "family"
+            else:
+                kinds[name] = "entries"
+    # named entries: W_1 (a matrix), b_1, z_1 (vectors), by the same evidence
+    for name, e in evidence.items():
+        if "_" in name and name not in kinds and not ctx.definitions.get(name):
+            base = name.split("_")[0]
+            kinds[name] = "matrix" if base[:1].isupper() else ("vector" if (e.transposed or e.vector or e.matrix or
+                                                                             base in bold) else "vector")
+            ctx.named_entries.add(name)
+    for p in params:
+        kinds.pop(p, None) if p not in evidence or not evidence[p].bare else None
+    return kinds
+
+
+def _collect(tree, ev, ctx: Context, parent) -> None:
+    if isinstance(tree, Token):
+        if tree.type == "NAME":
+            ev(tree.value).bare += 1
+        return
+    data = tree.data
+    if data == "symbol":
+        name = tree.children[0].value
+        groups = [c for c in tree.children[1:] if isinstance(c, Tree)]
+        letters = []
+        for g in groups:
+            letters += _letters(g)
+        e = ev(name)
+        if not letters:
+            e.bare += 1
+        elif len(letters) == 1 and isinstance(letters[0], int):
+            named = f"{name}_{letters[0] + 1}"
+            ev(named).bare += 1
+            e.numeric_subs += 1
+            if parent == "transpose":
+                ev(named).transposed += 1
+            if parent == "matrix-operand":
+                ev(named).matrix += 1
+        else:
+            e.letter_subs += 1
+            if len(letters) == 2:
+                e.two_subs += 1
+        if parent == "transpose":
+            e.transposed += 1
+        if parent == "softmax":
+            e.vector += 1
+        if parent == "matrix-operand":
+            e.matrix += 1
+        for letter in letters:
+            if isinstance(letter, tuple):
+                ev(letter[0]).nested += 1
+        return
+    if data == "transpose":
+        _collect(tree.children[0], ev, ctx, "transpose")
+        return
+    if data == "bigop":  # the summation letter and its bounds are indices and sizes, not values
+        _collect(tree.children[-1], ev, ctx, None)
+        return
+    if data in ("delta", "delta2", "case_equal", "case_not_equal", "condition", "condition_not_equal"):
+        if data in ("case_equal", "case_not_equal"):
+            _collect(tree.children[0], ev, ctx, None)
+        return
+    if data == "func" and tree.children[0].value == "softmax":
+        _collect(tree.children[1], ev, ctx, "softmax")
+        return
+    if data == "call" and tree.children[0].value == "softmax":
+        for a in tree.children[1].children:
+            _collect(a, ev, ctx, "softmax")
+        return
+    if data == "mul":
+        a, b = tree.children
+        # X W, W x, U^T v: an upper-case operand of a product with a vector is a matrix
+        for x, y in ((a, b), (b, a)):
+            if _is_upper_symbol(x) and _vectorish(y):
+                _collect(x, ev, ctx, "matrix-operand")
+            else:
+                _collect(x, ev, ctx, None)
+        return
+    for c in tree.children:
+        if isinstance(c, (Tree, Token)):
+            _collect(c, ev, ctx, None)
+
+
+def _is_upper_symbol(tree) -> bool:
+    if isinstance(tree, Tree) and tree.data == "transpose":
+        tree = tree.children[0]
+    return isinstance(tree, Tree) and tree.data == "symbol" and tree.children[0].value[:1].isupper()
+
+
+def _vectorish(tree) -> bool:
+    """An operand that makes an upper-case neighbour a matrix: a transpose, a lower-case symbol, a
+    difference of such (U(\hat{y} - y), W x, x W)."""
+    if isinstance(tree, Tree) and tree.data in ("transpose",):
+        return True
+    if isinstance(tree, Tree) and tree.data == "symbol":
+        return tree.children[0].value[:1].islower()
+    if isinstance(tree, Tree) and tree.data in ("sub", "add"):
+        return any(_vectorish(c) for c in tree.children)
+    return False
+
+
+def _shapes(ctx: Context, parsed: list[Parsed], kinds: dict[str, str]) -> None:
+    dims = _Dims()
+    shapes = _Shapes(ctx, kinds, dims)
+    # families: u_w with no bare u are columns of U (if the document has a U), else of a matrix of their own
+    for name, kind in list(kinds.items()):
+        if kind == "family":
+            matrix = name.upper() if len(name) == 1 and kinds.get(name.upper()) == "matrix" else None
+            if matrix is None:
+                matrix = name.upper() if len(name) == 1 and name.upper() not in kinds and \
+                    name.upper() not in ctx.definitions else f"{name}#"
+                kinds[matrix] = "matrix"
+            ctx.families[name] = Family(name, matrix, "column", "row-first", "inferred")
+        elif kind == "entries":
+            kinds[name] = "vector"
+    # particular indices: letters free in the document's value definitions
+    for d, tree in list(_definition_trees(ctx)):
+        if True:
+            if d.kind != "value" or d.origin != "document" or d.name not in ctx.definitions:
+                continue
+            for letter in _free_letters(tree):
+                if letter not in ctx.particular and isinstance(letter, str) and len(letter) <= 6:
+                    ctx.particular[letter] = ""
+    for letter in ctx.particular:
+        shapes.particular[letter] = dims.new(ctx.particular[letter] or None)
+    # unify: definitions first, then claims (which cannot merge what definitions keep apart)
+    for d, tree in _definition_trees(ctx):
+        local: dict = {}
+        for param in d.params:
+            local.setdefault(param, dims.new())
+        shapes.in_definition = True
+        try:
+            value = shapes.shape(tree, local, d.position)
+        except (RecursionError, TypeError, ValueError, KeyError, AttributeError, IndexError):
+            continue
+        finally:
+            shapes.in_definition = False
+        if d.kind == "value" and isinstance(value, tuple):
+            shapes.definition_shapes[(d.name, d.position)] = value
+    for p, tree in _walk(parsed):
+        try:
+            shapes.shape(tree, {}, p.step.position)
+        except (RecursionError, TypeError, ValueError, KeyError, AttributeError, IndexError):
+            continue  # a construct the shape pass does not know tells nothing about shapes
+    # family orientation: a member as long as the matrix's rows is a column
+    for letter, family in list(ctx.families.items()):
+        if family.why != "inferred":
+            continue
+        length, count = shapes.member(letter)
+        matrix = shapes.of(family.matrix)
+        if matrix is None:
+            continue
+        if dims.find(length) == dims.find(matrix[1]) and dims.find(length) != dims.find(matrix[0]):
+            ctx.families[letter] = Family(letter, family.matrix, "row", family.entry, "inferred")
+    # name the dimensions and give each a size
+    roots = {}
+    order = []
+
+    def root_name(d):
+        if d == ONE:
+            return "1"
+        r = dims.find(d)
+        if r not in roots:
+            given = dims.name.get(r)
+            roots[r] = given or f"n{len([x for x in roots.values() if x.startswith('n')]) + 1}"
+            order.append(roots[r])
+        return roots[r]
+
+    for name, kind in list(shapes.kinds.items()):
+        if kind in ("matrix", "vector", "row") and name not in ctx.arrays:
+            shape = shapes.of(name)
+            if shape is None:
+                continue
+            rows, cols = root_name(shape[0]), root_name(shape[1])
+            ctx.arrays[name] = Array(name, rows, cols, "inferred from use")
+        elif kind == "scalar" and shapes.kinds.get(name) == "scalar":
+            ctx.scalars.add(name)
+        elif kind == "indices":
+            length = root_name(shapes.index_lengths[name]) if name in shapes.index_lengths else ""
+            values = root_name(shapes.index_values[name]) if name in shapes.index_values else ""
+            ctx.index_arrays.setdefault(name, IndexArray(name, length, values))
+    for letter, d in shapes.particular.items():
+        ctx.particular[letter] = root_name(d)
+    _assign_sizes(ctx, order)
+
+
+def _free_letters(tree) -> list:
+    """Index letters a tree uses outside every sum that binds them."""
+    from .evaluate import _binder
+
+    out: list = []
+
+    def walk(node, bound):
+        if isinstance(node, Token) or node is None:
+            return
+        if node.data == "bigop":
+            rest = node.children[1:]
+            letter = _binder(rest[0] if len(rest) >= 2 else None)[0]
+            walk(rest[-1], bound | {letter})
+            return
+        if node.data == "symbol":
+            for g in (c for c in node.children[1:] if isinstance(c, Tree)):
+                for x in _letters(g):
+                    if isinstance(x, str) and x not in bound and x != "?" and x not in out:
+                        out.append(x)
+            return
+        for c in node.children:
+            walk(c, bound)
+
+    walk(tree, frozenset())
+    return out
+
+
+POOL = (3, 4, 5, 6, 7, 8, 9, 10, 11, 12)
+
+
+def _assign_sizes(ctx: Context, order: list[str]) -> None:
+    """Each size a small value of its own, so that a shape error shows."""
+    used = {v for v in ctx.sizes.values() if v}
+    vocabularies = {size for size in ctx.particular.values() if size and size != "1"}
+    pending = [n for n in order if n != "1" and not ctx.sizes.get(n) and ctx.size(n) is None or
+               (n in ctx.sizes and ctx.sizes[n] == 0)]
+    pending += [n for n, v in ctx.sizes.items() if v == 0 and n not in pending]
+    samples = [n for n in pending if n == "K"]
+    for n in samples:
+        ctx.sizes[n] = 2
+        used.add(2)
+    for n in pending:
+        if n in samples:
+            continue
+        floor = 5 if n in vocabularies else 3
+        value = next((v for v in POOL if v not in used and v >= floor), None)
+        if value is None:  # more sizes than small values: reuse one (a shape error between these two may hide)
+            value = POOL[len(used) % 6] if POOL[len(used) % 6] >= floor else 5
+        ctx.sizes[n] = value
+        used.add(value)
+
+
+def _onehots(ctx: Context, parsed: list[Parsed], text: str) -> None:
+    """A cross-entropy's target is one-hot: y in CE(y, yhat) or -\\sum y_i \\log p_i, at the index the
+    loss picks (-\\log \\hat{y}_o: o), else at an index of its own."""
+    targets: dict[str, set] = {}
+    trees = [t for _, t in _walk(parsed)] + [t for _, t in _definition_trees(ctx)]
+    for tree in trees:
+        for node in tree.iter_subtrees():
+            if node.data == "call" and node.children[0].value in ("CE", "CrossEntropy"):
+                args = node.children[1].children
+                if args:
+                    parts = _symbol_parts(args[0])
+                    if parts:
+                        targets.setdefault(parts[0], set())
+                        for x in parts[1]:
+                            if isinstance(x, str) and x in ctx.particular:
+                                targets[parts[0]].add(x)
+            if node.data == "bigop":
+                body = node.children[-1]
+                if isinstance(body, Tree) and body.data in ("mul",):
+                    a, b = body.children
+                    pa = _symbol_parts(a)
+                    if pa and pa[1] and isinstance(b, Tree) and b.data == "func" and b.children[0].value == "log":
+                        targets.setdefault(pa[0], set())
+    stated = bool(ONE_HOT.search(text))
+    for name in targets:
+        if name not in ctx.arrays and name not in ctx.families:
+            continue
+        if name in ctx.definitions or name in ctx.onehots:
+            continue
+        at = _index_of(ctx, name, parsed)
+        if at is None and not stated and not targets[name]:
+            at = None
+        ctx.onehots[name] = at if at else None
+        if at is None:
+            ctx.particular.setdefault("#" + name, ctx.arrays[name].rows if name in ctx.arrays else "")
+    if stated:
+        for name in ("y", "t"):
+            if name in ctx.arrays and name not in ctx.onehots and name not in ctx.definitions:
+                at = _index_of(ctx, name, parsed)
+                ctx.onehots[name] = at
+                if at is None:
+                    ctx.particular.setdefault("#" + name, ctx.arrays[name].rows)
+
+
+def _index_of(ctx: Context, name: str, parsed: list[Parsed]) -> str | None:
+    """The particular index a one-hot vector's one sits at: the one its entries or its
+    prediction's are taken at in the definitions (y_o, -\\log \\hat{y}_o)."""
+    counts: dict[str, int] = {}
+    for d, tree in _definition_trees(ctx):
+        for node in tree.iter_subtrees():
+            if node.data == "symbol" and node.children[0].value in (name, name + "hat", name + "tilde"):
+                for g in (c for c in node.children[1:] if isinstance(c, Tree)):
+                    for x in _letters(g):
+                        if isinstance(x, str) and x in ctx.particular and x not in d.params:
+                            counts[x] = counts.get(x, 0) + 1
+    if not counts:
+        for _, tree in _walk(parsed):
+            for node in tree.iter_subtrees():
+                if node.data == "func" and node.children[0].value == "log":
+                    for sub in node.iter_subtrees():
+                        if sub.data == "symbol" and sub.children[0].value in (name + "hat", name + "tilde"):
+                            for g in (c for c in sub.children[1:] if isinstance(c, Tree)):
+                                for x in _letters(g):
+                                    if isinstance(x, str) and x in ctx.particular:
+                                        counts[x] = counts.get(x, 0) + 1
+    return max(counts, key=counts.get) if counts else None
+
+
+def _dependent(ctx: Context, parsed: list[Parsed]) -> None:
+    """Quantities the document differentiates with respect to something else but never defines."""
+    for _, tree in _walk(parsed):
+        for node in tree.iter_subtrees():
+            if node.data in ("derivative", "derivop"):
+                top, variable = (node.children[0], node.children[1]) if node.data == "derivative" else \
+                    (node.children[1], node.children[0])
+                parts, var = _symbol_parts(top), _symbol_parts(variable)
+                if parts and var and parts[0] != var[0] and not ctx.definitions.get(parts[0]) and \
+                        parts[0] not in ctx.calls and parts[0] not in ("e",):
+                    ctx.dependent.add(parts[0])
+
+
+def _anchored(ctx: Context, parsed: list[Parsed]) -> None:
+    """Symbols that take part in the document's model: used by a definition, differentiated
+    with respect to, or given by the notation.  A symbol that is none of these, used on one side
+    of a step only, makes that step uncheckable."""
+    for d, tree in _definition_trees(ctx):
+        for node in tree.iter_subtrees():
+            if node.data in ("symbol", "call"):
+                ctx.anchored.add(node.children[0].value)
+        ctx.anchored.update(d.params)
+    for _, tree in _walk(parsed):
+        for node in tree.iter_subtrees():
+            if node.data in ("derivative", "derivop"):
+                variable = node.children[1] if node.data == "derivative" else node.children[0]
+                parts = _symbol_parts(variable)
+                if parts:
+                    ctx.anchored.add(parts[0])
+    for letter, family in ctx.families.items():
+        if letter in ctx.anchored:
+            ctx.anchored.add(family.matrix)
+        if family.matrix in ctx.anchored:
+            ctx.anchored.add(letter)
+    ctx.anchored.update(n for n in ctx.arrays if ctx.arrays[n].why not in ("inferred from use",))
