@@ -407,7 +407,7 @@ def _indicators(text: str) -> str:
 def _function_powers(text: str) -> str:
     """exp^2(x) and \\log^{2}(x) -> (exp(x))^{2}."""
     for _ in range(4):
-        m = re.search(r"(\\?(?:exp|log|sigma|tanh|sin|cos))\s*\^\s*(\{[^{}]*\}|[0-9])\s*\(", text)
+        m = re.search(r"(\\?(?:exp|log|sigma|tanh|sin|cos)|(?<![A-Za-z\\])[fgh])\s*\^\s*(\{[^{}]*\}|[0-9])\s*\(", text)
         if not m:
             break
         end = _close(text, m.end() - 1, "(", ")")
@@ -562,6 +562,8 @@ def tidy(latex: str) -> Tidied:
         if greek not in ("delta", "sigma", "partial") and re.search(rf"\\{greek}(?![A-Za-z])", text):
             text = re.sub(rf"\\{greek}(?![A-Za-z])", f" {greek} ", text)
             names.add(greek)
+    for m in re.finditer(r"(?<![A-Za-z\\])d[A-Z][A-Za-z]*", text):  # dW, dF: a gradient's name, as in code
+        names.add(m.group(0))
     for word in FUNCTIONS:
         if re.search(rf"(?<![A-Za-z\\]){word}(?![A-Za-z])", text):
             names.add(word)

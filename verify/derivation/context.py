@@ -41,6 +41,7 @@ class Definition:
     position: int = -1  # offset in the document; -1: from a notation, in force everywhere
     line: int = 0
     origin: str = "document"  # document, notation, shipped
+    condition: tuple | None = None  # a piece of a piecewise definition: y_w = 1 for w = o
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,32 @@ class Context:
         if not found:
             return None
         before = [d for d in found if d.position <= position]
-        return before[-1] if before else None
+        if before:
+            return before[-1]
+        # a use before the definition: the definition when it is the only one the name has (one
+        # equation, or the pieces of one piecewise definition); a name defined twice may mean
+        # another quantity before its first definition
+        kinds = {(d.kind, d.params, d.condition is None) for d in found}
+        if len(found) == 1 or (len(kinds) == 2 and all(d.condition for d in found[:-1]) or
+                               all(d.condition for d in found)) and len({d.params for d in found}) == 1:
+            return found[0] if found[0].origin == "document" else None
+        return None
+
+    def pieces(self, name: str, position: int) -> list[Definition]:
+        """The pieces of a piecewise definition in force at position (y_w = 1 if w = o, y_w = 0 if
+        w \neq o), latest first; one unconditional definition ends the list."""
+        latest = self.definition(name, position)
+        if latest is None or latest.condition is None:
+            return [latest] if latest else []
+        out = []
+        for d in sorted((d for d in self.definitions.get(name, ()) if d.position <= position),
+                        key=lambda d: -d.position):
+            if d.kind != latest.kind or len(d.params) != len(latest.params):
+                break
+            out.append(d)
+            if d.condition is None:
+                break
+        return out
 
     def is_array(self, name: str) -> bool:
         return name in self.arrays

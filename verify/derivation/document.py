@@ -49,7 +49,8 @@ class Step:
     where: str = ""  # the place in the user's terms: "line 12", "cell 3, line 4"
     subject: str | None = None  # the first expression of this step's chain, when it is not lhs
     condition: tuple[tuple[str, str, str], ...] | None = None  # the case(s) stated for this row, all to hold
-    position: int = 0  # offset in the document: definitions apply to what comes after them
+    position: int = 0
+    note: str = ""  # something read differently from how it is written (a surplus parenthesis)  # offset in the document: definitions apply to what comes after them
 
 
 @dataclass(frozen=True)
@@ -285,6 +286,10 @@ CONDITION = re.compile(r"(?:\b(?:[Ii]f|[Ff]or|[Ww]hen|[Cc]ase|[Ww]here|[Oo]therw
                        r")\s*(=|==|\\neq|\\ne(?![A-Za-z])|\\not=)\s*(" + INDEX + r")\s*\$")
 
 
+AFTER = re.compile(r"\s*,?\s*(?:when|if|for|where|whenever)\s+\$\s*(" + INDEX + r")\s*(=|==|\\neq|\\ne(?![A-Za-z])|\\not=)\s*(" +
+                   INDEX + r")\s*\$")
+
+
 def _condition(before: str) -> tuple[str, str, str] | None:
     """A case stated in the prose right before an equation: "for $i = j$", "if $i \\neq j$"."""
     found = list(CONDITION.finditer(before[-240:]))
@@ -297,7 +302,8 @@ def _condition(before: str) -> tuple[str, str, str] | None:
 def _is_condition_math(math: str) -> bool:
     """Inline math that only names a case or a value: $i = j$, $w \\neq o$, $y_w = 1$ is not (it says
     something about y), $k = 1$ neither."""
-    if re.fullmatch(r"\s*" + INDEX + r"\s*(=|==|\\neq|\\ne|\\not=)\s*" + INDEX + r"\s*", math):
+    bare = re.sub(r"[{}]", "", math)
+    if re.fullmatch(r"\s*" + INDEX + r"\s*(=|==|\\neq|\\ne|\\not=)\s*" + INDEX + r"\s*", bare):
         return True
     # a range: $i = 1, \cdots, N$, $k = 1, 2, \dots, K$
     return bool(re.fullmatch(r"\s*" + INDEX + r"\s*=\s*[0-9A-Za-z]+\s*,.*\\(?:c|l)?dots.*", math, re.S))
@@ -355,11 +361,17 @@ class _Reader:
             condition = _conjoin(condition, tail)
         pieces = _split_top(row)
         expressions = []
+        notes = {}
         for relation, piece, at in pieces:
             text = _strip(piece)
             text, parenthesised = _paren_condition(text)
             if parenthesised:
                 condition = _conjoin(condition, parenthesised)
+            surplus = text.count(")") - text.count("(")
+            if surplus > 0 and text.rstrip().endswith(")" * surplus):
+                text = text.rstrip()[:-surplus].rstrip()  # -\log(\sigma(x))) : the last ) closes nothing
+                notes[text] = f"the {surplus} ')' too many at the end of {'this side' if surplus == 1 else 'it'} " \
+                              "ignored"
             expressions.append((text, relation, offset + at))
         if len(expressions) == 2 and expressions[0][0] and self.cases_with_steps(expressions, chain, steps, condition):
             return
@@ -380,7 +392,8 @@ class _Reader:
             if left and right:
                 line, column, where = self.place(at)
                 subject = chain.subject if chain.subject not in (None, left) else None
-                steps.append(Step(left, right, relation, line, column, where, subject, _conjoin(condition), at))
+                note = notes.get(left, "") or notes.get(right, "")
+                steps.append(Step(left, right, relation, line, column, where, subject, _conjoin(condition), at, note))
         chain.open_end = bool(expressions) and not expressions[-1][0] and len(expressions) > 1
         if expressions and expressions[-1][0]:
             chain.last = expressions[-1][0]
@@ -491,6 +504,8 @@ def displays(source) -> list[Display]:
             pending = stated
         elif pending and (len(re.sub(r"\s", "", before)) > 40 or re.search(r"^#|\\(sub)*section|\\item", before, re.M)):
             pending = None  # prose moved on: the case no longer applies
+        if is_inline and re.search(r"\\begin\{(aligned|align\*?|gathered|split|array)\}", body):
+            is_inline = False  # $\begin{aligned} ... \end{aligned}$: a display written with single dollars
         if is_inline:
             if _is_condition_math(body):
                 stated = _condition(text[max(previous_end, start - 40):end])
@@ -501,7 +516,10 @@ def displays(source) -> list[Display]:
             if not _has_relation(body) or not re.search(r"[A-Za-z\\]", body):
                 previous_end = end
                 continue
-            reader.display(body, body_start, start, True, pending)
+            after = AFTER.match(text, end)  # "$y_w = 1$ when $w = o$": the case follows the equation
+            own = (_index(after.group(1)), "=" if after.group(2) in ("=", "==") else "!=", _index(after.group(3))) \
+                if after else None
+            reader.display(body, body_start, start, True, own or pending)
         else:
             # a display after prose starts a new chain unless it opens with "="
             if re.search(r"\S", re.sub(r"\$[^$]*\$", "", before)) and not re.match(r"\s*(\\begin\{[^}]*\}\s*)*&?\s*=",

@@ -80,6 +80,7 @@ class Model:
     placeholders: dict[tuple, object] = field(default_factory=dict)
     expanded: dict[tuple, object] = field(default_factory=dict)
     touched: set[str] = field(default_factory=set)  # primitives an evaluation used
+    generic: set = field(default_factory=set)  # the coefficients of arbitrary functions (f, g, h)
 
     def __post_init__(self):
         ctx = self.ctx
@@ -120,6 +121,7 @@ class Evaluator:
     def __init__(self, model: Model):
         self.model, self.ctx = model, model.ctx
         self.broadcast = False  # set for the element-wise reading: scalars spread over arrays
+        self.in_numerator = False  # evaluating the quantity a derivative is taken of
 
     # -- entry point ----------------------------------------------------------------------------
     def value(self, tree, env: Env):
@@ -317,6 +319,7 @@ class Evaluator:
             if definition.kind == "component" and letters and len(letters) >= len(definition.params):
                 idx = [self._resolve(x, env) for x in letters]
                 inner = dict(zip(definition.params, idx[:len(definition.params)]))
+                definition = self.piece(name, definition, inner, env)
                 value = self.definition_value(definition, env, inner)
                 return _pick(value, idx[len(definition.params):], name)
             if definition.kind == "component":
@@ -350,6 +353,20 @@ class Evaluator:
             return sp.Integer(ctx.size(name))  # 1/N: a size used as a number
         raise CannotCheck(f"undefined symbol {_shown(name)}")
 
+    def piece(self, name: str, definition: Definition, inner: dict, env: Env) -> Definition:
+        """The piece of a piecewise definition whose condition the index values meet."""
+        if definition.condition is None:
+            return definition
+        values = {**env.values, **inner}
+        for piece in self.ctx.pieces(name, env.position):
+            if piece.condition is None:
+                return piece
+            if all(_meets(c, values) for c in piece.condition):
+                return piece
+        shown = " or ".join(" and ".join(f"{_shown(a)} {'=' if r == '=' else '≠'} {_shown(b)}"
+                                         for a, r, b in p.condition) for p in self.ctx.pieces(name, env.position))
+        raise CannotCheck(f"{_shown(name)} is defined only for {shown}")
+
     def _defined_value(self, name: str, env: Env) -> bool:
         return name in env.bound or self.ctx.definition(name, env.position) is not None or \
             name in self.model.primitives
@@ -360,14 +377,16 @@ class Evaluator:
         inner = inner or {}
         if name in env.stop:
             return self.placeholder(definition, env, inner)
-        key = (name, definition.position, env.stop, tuple(sorted(inner.items())), env.layout, env.elementwise,
+        key = (name, definition.position, env.position, env.stop, tuple(sorted(inner.items())), env.layout,
+               env.elementwise,
                tuple(sorted((k, v) for k, v in env.values.items() if k in self._free_of(definition))))
         if key not in self.model.expanded:
             tree = self.definition_tree(definition)
             values = {k: v for k, v in env.values.items()}
             values.update(inner)
-            inner_env = Env(values, env.stop, {}, definition.position if definition.position >= 0 else env.position,
-                            env.layout, env.elementwise)
+            # the body's names mean what they mean where the definition is used (J = CE(y, \hat{y}) written
+            # before \hat{y} = softmax(\theta): at a step after both, J depends on \theta)
+            inner_env = Env(values, env.stop, {}, max(env.position, definition.position), env.layout, env.elementwise)
             self.model.expanded[key] = self.value(tree, inner_env)
         return self.model.expanded[key]
 
@@ -378,7 +397,10 @@ class Evaluator:
     def component_vector(self, definition: Definition, env: Env):
         """a_j = ... used as the whole vector a: its entries for every j."""
         size = self.component_size(definition, env)
-        entries = [self.definition_value(definition, env, {definition.params[0]: k}) for k in range(size)]
+        entries = []
+        for k in range(size):
+            inner = {definition.params[0]: k}
+            entries.append(self.definition_value(self.piece(definition.name, definition, inner, env), env, inner))
         if any(_is_matrix(e) for e in entries):
             raise CannotCheck(f"{definition.name} is defined entry by entry with array entries")
         return sp.Matrix(size, 1, entries)
@@ -524,8 +546,20 @@ class Evaluator:
         problem = dependence(self, numerator, name, inner)
         if problem:
             raise CannotCheck(problem)
+        if not letters and definition is not None and definition.kind == "component" and \
+                isinstance(numerator, Tree) and numerator.data == "symbol" and len(numerator.children) == 1:
+            pass
+        bare = numerator if isinstance(numerator, Tree) and numerator.data == "symbol" and \
+            len(numerator.children) == 1 else None
+        if bare is not None:
+            d = self.ctx.definition(bare.children[0].value, env.position)
+            if d is not None and d.kind == "component" and d.condition is None:
+                n = bare.children[0].value
+                raise CannotCheck(f"{_shown(n)} is defined entry by entry ({_shown(n)}_{d.params[0]}); without its "
+                                  "index, which quantity it stands for (their sum?) is not written")
         top = self.value(numerator, inner)
         wrt = self.value(variable, inner)
+        self._depends(top, wrt, numerator, variable, name, kept, inner)
         if _is_matrix(top) and top.shape == (1, 1):
             top = top[0, 0]
         if _is_matrix(top) and 1 not in top.shape:
@@ -561,6 +595,30 @@ class Evaluator:
             d = _xreplace(d, self.substitution())
         return d
 
+    def _depends(self, top, wrt, numerator, variable, name: str, kept: bool, env: Env) -> None:
+        """A derivative of a quantity that, as the document defines it, does not involve the
+        variable's quantity at all would be 0 whatever the author meant: refused instead."""
+        base = self._base_symbols(name, wrt, kept, env)
+        free = top.free_symbols if hasattr(top, "free_symbols") else set()
+        if base and not (free & base):
+            shown = "".join(_text(numerator))
+            raise CannotCheck(f"{_shown(shown) if len(shown) < 30 else 'the quantity'} does not involve "
+                              f"{_shown(name)} as the document defines it: how it depends on it is not written")
+
+    def _base_symbols(self, name: str, wrt, kept: bool, env: Env) -> set:
+        """All the entries of the variable's quantity: the whole matrix for a column u_w."""
+        if kept:
+            return {x for holder, _ in self.model.placeholders.values()
+                    for x in (holder.free_symbols if hasattr(holder, "free_symbols") else ())
+                    if str(x).startswith(name + "#")}
+        family = self.ctx.families.get(name)
+        if family is not None and family.matrix in self.model.primitives:
+            return set(self.model.primitives[family.matrix].free_symbols)
+        if name in self.model.primitives:
+            value = self.model.primitives[name]
+            return set(value.free_symbols) if hasattr(value, "free_symbols") else set()
+        return set(wrt.free_symbols) if hasattr(wrt, "free_symbols") else set()
+
     def _check_variable(self, x, name):
         if not (isinstance(x, sp.Symbol)):
             raise CannotCheck(f"a derivative with respect to {_shown(name)}, which is not a variable here")
@@ -582,6 +640,8 @@ class Evaluator:
             return self._apply_definition(definition, args, env)
         if name.endswith("prime") and len(args) == 1:
             return self._derivative_function(name[:-len("prime")], args[0], env)
+        if self._generic(name, env):
+            return self._apply_generic(name, [self.value(a, env) for a in args])
         shown = f"{name}({', '.join(''.join(_text(a)) for a in args)})"
         for call in self.ctx.calls.get(_bare(shown), ()):
             return self.value(self.parse(call.latex), env)
@@ -660,6 +720,8 @@ class Evaluator:
             f = self.value(self.definition_tree(definition), inner)
         elif base in ELEMENTWISE:
             f = ELEMENTWISE[base](x)
+        elif self._generic(base, env):
+            f = self._apply_generic(base, [x])
         else:
             raise CannotCheck(f"undefined function {_shown(base)}")
         if _is_matrix(f):
@@ -669,6 +731,21 @@ class Evaluator:
         if _is_matrix(value):
             return value.applyfunc(lambda z: d.subs(x, z))
         return d.subs(x, value)
+
+    def _generic(self, name: str, env: Env) -> bool:
+        """f, g, h called but never defined: arbitrary functions (a rule such as the quotient rule
+        must hold for all of them), read as random smooth functions."""
+        return name in ("f", "g", "h") and self.ctx.definition(name, env.position) is None and \
+            name not in self.model.primitives and name not in self.ctx.families
+
+    def _apply_generic(self, name: str, args: list):
+        if len(args) != 1 or _is_matrix(args[0]):
+            raise CannotCheck(f"{name} of several arguments or of an array")
+        (t,) = args
+        a = [sp.Symbol(f"{name}~{k}", real=True) for k in range(4)]
+        for x in a:
+            self.model.generic.add(x)
+        return a[0] + a[1] * t + a[2] * t ** 2 + sp.exp(a[3] * t)
 
     def _prime_of(self, args, env):
         """(expr)': the derivative with respect to the one scalar variable it has."""
@@ -681,6 +758,10 @@ class Evaluator:
         if len(free) != 1:
             raise CannotCheck("a prime on an expression of several variables: with respect to which?")
         return sp.diff(value, free[0])
+
+    def _is_vector_valued(self, definition: Definition, env: Env) -> bool:
+        """A component definition whose entries are not scalars (the k-th sample's vector)."""
+        return False
 
     def _is_array(self, name: str, env: Env) -> bool:
         if name in self.ctx.arrays:
@@ -735,6 +816,14 @@ class Evaluator:
                 tree = einstein(tree, set(definition.params) | set(self.ctx.particular))
             cache[key] = tree
         return cache[key]
+
+
+def _meets(condition, values: dict) -> bool:
+    a, relation, b = condition
+    a, b = a.replace("^*", "star").replace("'", "prime"), b.replace("^*", "star").replace("'", "prime")
+    if a not in values or b not in values:
+        return False
+    return (values[a] == values[b]) == (relation == "=")
 
 
 def _xreplace(value, mapping):

@@ -92,6 +92,8 @@ def definable(tree, text: str):
         if "|" in text and all(b and not b[1] and len(b[0]) == 1 for b in bare):  # p(o|c): index parameters
             return "call", f"{head}({','.join('?' for _ in args)})", tuple(b[0] for b in bare), None
         if FUNCTION_HEADS.match(head) and all(b and not b[1] for b in bare) and args:
+            if head.endswith("prime"):
+                return None  # f'(x): the derivative of f, a claim about f, never a definition
             return "function", head, tuple(b[0] for b in bare), None
         if LOSS_HEADS.match(head) or len(head) > 1:
             return "value", head, (), "call"
@@ -187,7 +189,11 @@ def _define_in_chain(ctx: Context, links: list[Parsed], roles: dict[int, str], a
         if tree is None:
             break
         what = definable(tree, text)
-        if what is None or what[0] == "negated" or _defined(ctx, _key(what), authoritative):
+        if what is None or what[0] == "negated":
+            break
+        if _defined(ctx, _key(what), authoritative) and not (
+                what[0] == "component" and _piece_condition(first.step.condition, what[2]) and all(
+                    d.condition for d in ctx.definitions.get(_key(what), ()))):
             break
         prefix.append((text, what))
     if not prefix:
@@ -204,15 +210,33 @@ def _define_in_chain(ctx: Context, links: list[Parsed], roles: dict[int, str], a
             and not _undefined_calls(expressions[k + 1][1], ctx):
         target_index = k + 1
         target_text = expressions[k + 1][0]
+    seen = set()
+    condition = _piece_condition(links[0].step.condition, prefix[0][1][2])
     for j, (text, (kind, name, params, extra)) in enumerate(prefix):
+        if name in seen:  # y_w = y_o = 1: one definition of y, the first
+            roles[id(links[j].step)] = f"defines {wild.shown(name)}"
+            continue
+        seen.add(name)
         if kind == "value" and extra == "named":
             ctx.named_entries.add(name)
         definition = Definition(_key((kind, name, params, extra)), target_text, kind, params,
-                                links[0].step.position, links[0].step.line)
+                                links[0].step.position, links[0].step.line,
+                                condition=condition if kind == "component" else None)
         _add(ctx, definition)
-        roles[id(links[j].step)] = f"defines {wild.shown(name)}"
+        roles[id(links[j].step)] = f"defines {wild.shown(name)}" + (" where " + " and ".join(
+            f"{wild.shown(a)} {'=' if r == '=' else '≠'} {wild.shown(b)}" for a, r, b in condition)
+            if condition and kind == "component" else "")
     for j in range(k, target_index):  # links between the defined names and the definition are claims
         pass
+
+
+def _piece_condition(condition, params) -> tuple | None:
+    """A case stated for a component definition (y_w = 1 for w = o) makes it one piece; a case
+    about other letters is no part of it."""
+    if not condition:
+        return None
+    own = tuple(c for c in condition if c[0] in params or c[2] in params)
+    return own or None
 
 
 def _key(what) -> str:
@@ -388,6 +412,7 @@ class Evidence:
     scalar: int = 0  # inside sigma(x) with x a bare variable, in exponents
     variable: int = 0  # differentiated with respect to
     nested: int = 0  # used as an index (y_i in p_{y_i})
+    numbered: int = 0  # W_1: the name of a numbered entry
     first_line: int = 0
 
 
@@ -398,6 +423,8 @@ class _Dims:
         self.parent: dict[int, int] = {}
         self.name: dict[int, str] = {}
         self.counter = ONE  # dimension ids start above the unit dimension's
+        self.defining = False  # unifying a definition (trusted) rather than a claim
+        self.settled: set[int] = set()  # classes a definition constrained
 
     def new(self, name: str | None = None) -> int:
         self.counter += 1
@@ -418,13 +445,21 @@ class _Dims:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return True
+        if not self.defining and ra in self.settled and rb in self.settled:
+            return False  # a claim cannot merge two sizes the definitions keep apart: it may be wrong
         na, nb = self.name.get(ra), self.name.get(rb)
         if na and nb and na != nb:
             return False  # two different named sizes: a conflict, not a merge
         self.parent[rb] = ra
         if nb and not na:
             self.name[ra] = nb
+        if self.defining or ra in self.settled or rb in self.settled:
+            self.settled.add(ra)
         return True
+
+    def settle(self, d) -> None:
+        if d != 1:
+            self.settled.add(self.find(d))
 
 
 ONE = 1  # the unit dimension
@@ -443,6 +478,7 @@ class _Shapes:
     definition_shapes: dict[str, object] = field(default_factory=dict)
     busy: set = field(default_factory=set)
     in_definition: bool = False
+    covers: list = field(default_factory=list)  # (an axis a sum ran over, the sum's bound)
     index_values: dict[str, int] = field(default_factory=dict)  # y in p_{y_i}: the axis its values index
     index_lengths: dict[str, int] = field(default_factory=dict)  # ... and the range of i
 
@@ -594,15 +630,24 @@ class _Shapes:
             tree = einstein(tree, set(definition.params))
         inner: dict = {}
         was, self.in_definition = self.in_definition, True
+        was_defining, self.dims.defining = self.dims.defining, True
         value = self.shape(tree, inner, definition.position)
-        self.in_definition = was
+        self.in_definition, self.dims.defining = was, was_defining
+        if definition.kind == "value" and isinstance(value, tuple) and self.kinds.get(definition.name) in (
+                "vector", "row", "matrix"):
+            entity = self.of(definition.name)  # used before its definition too: one shape for both
+            if isinstance(entity, tuple):
+                self.unify(value, entity)
         if definition.kind == "component":
             if definition.params and definition.params[0] in inner:
                 value = (inner[definition.params[0]], ONE)
             elif definition.params and definition.params[0] in self.particular:
                 value = (self.particular[definition.params[0]], ONE)
             else:
-                value = None
+                value = (self.dims.new(), ONE) if definition.params else None
+            entity = self.of(definition.name) if self.kinds.get(definition.name) in ("vector", "row") else None
+            if isinstance(value, tuple) and isinstance(entity, tuple):
+                self.dims.union(value[0], entity[0] if entity[1] == ONE else entity[1])  # y_w = ... and y: one y
         self.definition_shapes[key] = value
         self.busy.discard(key)
         return value
@@ -627,7 +672,7 @@ class _Shapes:
             if isinstance(value, tuple) and isinstance(other, tuple) and parts and not parts[1] and \
                     ((value[0] == ONE) != (other[0] == ONE)) and (value[0] == ONE or value[1] == ONE) and \
                     (other[0] == ONE or other[1] == ONE) and self.kinds.get(parts[0]) in ("vector", "row") and \
-                    parts[0] not in self.ctx.arrays:
+                    parts[0] not in self.ctx.arrays and self.ctx.definition(parts[0], position) is None:
                 self.entity[parts[0]] = (other[0], other[1])  # h W + b: b is a row like h W
                 self.kinds[parts[0]] = "row" if other[0] == ONE else "vector"
                 self.dims.union(value[0] if value[0] != ONE else value[1], other[0] if other[0] != ONE else other[1])
@@ -742,7 +787,9 @@ class _Shapes:
             inner[letter] = d
             bound = _bound_name(sup)
             if bound and not bound.isdigit():
-                self.dims.union(d, self._named(self.ctx.aliases.get(bound, bound)))
+                # \sum_{k=1}^{K} u_k runs over K of U's columns, not all of them: the bound names the axis
+                # only if nothing else does (see named_axes)
+                self.covers.append((d, bound))
         value = self.shape(body, inner, position)
         return value
 
@@ -824,6 +871,10 @@ def infer(ctx: Context, source, found: list[Display], authoritative: bool = Fals
     ctx.einstein = bool(re.search(r"\bEinstein\b", text))
     _sizes_and_letters(ctx, parsed, text)
     kinds = _kinds(ctx, parsed, text)
+    said = _stated_index(text)
+    if said and said not in ctx.particular and any(
+            _mentions(t, said) or said in _free_letters(t) for _, t in _walk(parsed)):
+        ctx.particular[said] = ""  # "a one-hot vector with a 1 for the true outside word $o$": o is fixed
     _shapes(ctx, parsed, kinds)
     _onehots(ctx, parsed, text)
     _dependent(ctx, parsed)
@@ -900,11 +951,16 @@ def _kinds(ctx: Context, parsed: list[Parsed], text: str) -> dict[str, str]:
     for tree in trees:
         _collect(tree, ev, ctx, parent=None)
     kinds: dict[str, str] = {}
+    first_use = _first_uses(parsed)
     for name, e in evidence.items():
         if name in ctx.arrays or name in ctx.scalars or name in KNOWN_CALLS or name in ("e", "cdots"):
             continue
         if ctx.definitions.get(name) and all(d.kind == "function" for d in ctx.definitions[name]):
             continue
+        defined_from = min((d.position for d in ctx.definitions.get(name, ())), default=None)
+        if defined_from is not None and first_use.get(name, 10 ** 12) >= defined_from and \
+                not all(d.kind == "component" and d.condition for d in ctx.definitions[name]):
+            continue  # only ever used where its definition holds: its shape is its definition's
         if name in ctx.families:
             continue
         if e.nested and not e.bare:
@@ -916,7 +972,7 @@ def _kinds(ctx: Context, parsed: list[Parsed], text: str) -> dict[str, str]:
         vectorish = e.transposed or e.vector or (name in bold) or e.matrix
         if e.numeric_subs and not e.bare and not e.letter_subs:
             continue  # W_1, b_2: named entries, kinds given per entry below
-        if upper and (e.bare or e.two_subs) and (e.matrix or e.transposed or e.bare):
+        if upper and (e.bare or e.two_subs) and (e.matrix or e.transposed or e.two_subs):
             kinds[name] = "matrix"
             continue
         if e.bare:
@@ -926,15 +982,20 @@ def _kinds(ctx: Context, parsed: list[Parsed], text: str) -> dict[str, str]:
                 kinds[name] = "scalar"
             continue
         if e.letter_subs:
-            if e.two_subs and not e.transposed:
+            if vectorish and (e.transposed or name in bold or e.vector):
+                kinds[name] = "family"  # w_j^T x_i, \boldsymbol{x_i}: vectors named by an index
+            elif e.two_subs and not e.transposed:
                 kinds[name] = "entries"
             elif vectorish:
                 kinds[name] = "family"
             else:
                 kinds[name] = "entries"
-    # named entries: W_1 (a matrix), b_1, z_1 (vectors), by the same evidence
+    # named entries: W_1 (a matrix), b_1, z_1 (vectors), when the letter is never used otherwise
     for name, e in evidence.items():
-        if "_" in name and name not in kinds and not ctx.definitions.get(name):
+        base = name.split("_")[0]
+        if e.numbered and base in evidence and (evidence[base].bare or evidence[base].letter_subs):
+            continue  # y_1 beside y and y_w: an entry of y
+        if e.numbered and "_" in name and name not in kinds and not ctx.definitions.get(name):
             base = name.split("_")[0]
             kinds[name] = "matrix" if base[:1].isupper() else ("vector" if (e.transposed or e.vector or e.matrix or
                                                                              base in bold) else "vector")
@@ -942,6 +1003,16 @@ def _kinds(ctx: Context, parsed: list[Parsed], text: str) -> dict[str, str]:
     for p in params:
         kinds.pop(p, None) if p not in evidence or not evidence[p].bare else None
     return kinds
+
+
+def _first_uses(parsed: list[Parsed]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for p, tree in _walk(parsed):
+        for node in tree.iter_subtrees():
+            if node.data in ("symbol", "call"):
+                name = node.children[0].value
+                out[name] = min(out.get(name, 10 ** 12), p.step.position)
+    return out
 
 
 def _collect(tree, ev, ctx: Context, parent) -> None:
@@ -961,7 +1032,7 @@ def _collect(tree, ev, ctx: Context, parent) -> None:
             e.bare += 1
         elif len(letters) == 1 and isinstance(letters[0], int):
             named = f"{name}_{letters[0] + 1}"
-            ev(named).bare += 1
+            ev(named).numbered += 1
             e.numeric_subs += 1
             if parent == "transpose":
                 ev(named).transposed += 1
@@ -973,7 +1044,7 @@ def _collect(tree, ev, ctx: Context, parent) -> None:
                 e.two_subs += 1
         if parent == "transpose":
             e.transposed += 1
-        if parent == "softmax":
+        if (parent == "softmax" and not letters) or parent == "vector-operand":
             e.vector += 1
         if parent == "matrix-operand":
             e.matrix += 1
@@ -994,22 +1065,41 @@ def _collect(tree, ev, ctx: Context, parent) -> None:
     if data == "func" and tree.children[0].value == "softmax":
         _collect(tree.children[1], ev, ctx, "softmax")
         return
-    if data == "call" and tree.children[0].value == "softmax":
+    if data == "call" and tree.children[0].value in ("softmax", "CE", "CrossEntropy"):
         for a in tree.children[1].children:
             _collect(a, ev, ctx, "softmax")
         return
     if data == "mul":
         a, b = tree.children
-        # X W, W x, U^T v: an upper-case operand of a product with a vector is a matrix
+        # X W, W x, U^T v: an upper-case operand of a product with a vector is a matrix, and the
+        # lower-case one a vector; u^T v: both vectors
         for x, y in ((a, b), (b, a)):
             if _is_upper_symbol(x) and _vectorish(y):
                 _collect(x, ev, ctx, "matrix-operand")
+            elif _is_lower_symbol(x) and (_is_upper_symbol(y) or _is_transposed_lower(y)):
+                _collect(x, ev, ctx, "vector-operand")
             else:
                 _collect(x, ev, ctx, None)
+        return
+    if data == "call":  # the head is a function's name, not a value
+        head = tree.children[0].value
+        if head[:1].isupper() and head not in KNOWN_CALLS:
+            return  # J(o, v_c, U), P(O = o | C = c): what a quantity depends on, not values
+        for c in tree.children[1].children:
+            _collect(c, ev, ctx, None)
         return
     for c in tree.children:
         if isinstance(c, (Tree, Token)):
             _collect(c, ev, ctx, None)
+
+
+def _is_lower_symbol(tree) -> bool:
+    return isinstance(tree, Tree) and tree.data == "symbol" and tree.children[0].value[:1].islower() and \
+        tree.children[0].value not in ("e", "cdots")
+
+
+def _is_transposed_lower(tree) -> bool:
+    return isinstance(tree, Tree) and tree.data == "transpose" and _is_lower_symbol(tree.children[0])
 
 
 def _is_upper_symbol(tree) -> bool:
@@ -1038,8 +1128,9 @@ def _shapes(ctx: Context, parsed: list[Parsed], kinds: dict[str, str]) -> None:
         if kind == "family":
             matrix = name.upper() if len(name) == 1 and kinds.get(name.upper()) == "matrix" else None
             if matrix is None:
-                matrix = name.upper() if len(name) == 1 and name.upper() not in kinds and \
-                    name.upper() not in ctx.definitions else f"{name}#"
+                free = name.upper() not in kinds and name.upper() not in ctx.definitions and \
+                    name.upper() not in ctx.sizes and name.upper() not in ctx.aliases
+                matrix = name.upper() if len(name) == 1 and free else f"{name}#"
                 kinds[matrix] = "matrix"
             ctx.families[name] = Family(name, matrix, "column", "row-first", "inferred")
         elif kind == "entries":
@@ -1047,11 +1138,18 @@ def _shapes(ctx: Context, parsed: list[Parsed], kinds: dict[str, str]) -> None:
     # particular indices: letters free in the document's value definitions
     for d, tree in list(_definition_trees(ctx)):
         if True:
-            if d.kind != "value" or d.origin != "document" or d.name not in ctx.definitions:
+            if d.kind not in ("value", "component", "function") or d.origin != "document" or \
+                    d.name not in ctx.definitions:
                 continue
-            for letter in _free_letters(tree):
+            for letter in [x for x in _free_letters(tree) if x not in d.params]:
                 if letter not in ctx.particular and isinstance(letter, str) and len(letter) <= 6:
                     ctx.particular[letter] = ""
+    for defs in ctx.definitions.values():
+        for d in defs:
+            for a, _, b in d.condition or ():
+                for letter in (a, b):
+                    if letter not in d.params and letter not in ctx.particular and re.fullmatch(r"[a-z]", letter):
+                        ctx.particular[letter] = ""  # y_w = 1 for w = o: o is a fixed index
     for letter in ctx.particular:
         shapes.particular[letter] = dims.new(ctx.particular[letter] or None)
     # unify: definitions first, then claims (which cannot merge what definitions keep apart)
@@ -1059,13 +1157,16 @@ def _shapes(ctx: Context, parsed: list[Parsed], kinds: dict[str, str]) -> None:
         local: dict = {}
         for param in d.params:
             local.setdefault(param, dims.new())
-        shapes.in_definition = True
+        shapes.in_definition = dims.defining = True
         try:
             value = shapes.shape(tree, local, d.position)
         except (RecursionError, TypeError, ValueError, KeyError, AttributeError, IndexError):
             continue
         finally:
-            shapes.in_definition = False
+            shapes.in_definition = dims.defining = False
+        if isinstance(value, tuple):
+            for x in value:
+                dims.settle(x)
         if d.kind == "value" and isinstance(value, tuple):
             shapes.definition_shapes[(d.name, d.position)] = value
     for p, tree in _walk(parsed):
@@ -1083,6 +1184,16 @@ def _shapes(ctx: Context, parsed: list[Parsed], kinds: dict[str, str]) -> None:
             continue
         if dims.find(length) == dims.find(matrix[1]) and dims.find(length) != dims.find(matrix[0]):
             ctx.families[letter] = Family(letter, family.matrix, "row", family.entry, "inferred")
+    # a sum's bound names the axis it ran over, when nothing else named it: the largest such bound
+    # (\sum_{w=1}^{V} and \sum_{k=1}^{K} over one axis: V)
+    named_by: dict[int, list[str]] = {}
+    for d, bound in shapes.covers:
+        named_by.setdefault(dims.find(d), []).append(ctx.aliases.get(bound, bound))
+    for root, bounds in named_by.items():
+        if dims.name.get(dims.find(root)):
+            continue
+        full = [b for b in bounds if b != "K"] or bounds
+        dims.name[dims.find(root)] = full[0]
     # name the dimensions and give each a size
     roots = {}
     order = []
@@ -1191,24 +1302,38 @@ def _onehots(ctx: Context, parsed: list[Parsed], text: str) -> None:
                     if pa and pa[1] and isinstance(b, Tree) and b.data == "func" and b.children[0].value == "log":
                         targets.setdefault(pa[0], set())
     stated = bool(ONE_HOT.search(text))
+    said = _stated_index(text)
     for name in targets:
         if name not in ctx.arrays and name not in ctx.families:
             continue
         if name in ctx.definitions or name in ctx.onehots:
             continue
-        at = _index_of(ctx, name, parsed)
-        if at is None and not stated and not targets[name]:
-            at = None
+        at = _index_of(ctx, name, parsed) or (said if said and name in ("y", "t") else None)
+        if at and at not in ctx.particular:
+            ctx.particular[at] = ctx.arrays[name].rows if name in ctx.arrays else ""
         ctx.onehots[name] = at if at else None
         if at is None:
             ctx.particular.setdefault("#" + name, ctx.arrays[name].rows if name in ctx.arrays else "")
     if stated:
         for name in ("y", "t"):
             if name in ctx.arrays and name not in ctx.onehots and name not in ctx.definitions:
-                at = _index_of(ctx, name, parsed)
+                at = _index_of(ctx, name, parsed) or said
+                if at and at not in ctx.particular:
+                    ctx.particular[at] = ctx.arrays[name].rows
                 ctx.onehots[name] = at
                 if at is None:
                     ctx.particular.setdefault("#" + name, ctx.arrays[name].rows)
+
+
+STATED_AT = re.compile(r"one[- ]?hot[^.$]{0,80}?\b(?:at|for|where|when|with a 1 (?:for|at))\b[^.$]{0,40}?"
+                       r"(?:\$\s*(?:[A-Za-z]\s*(?:=|==)\s*)?([a-z])\s*\$|\bword ([a-z])\b)", re.S | re.I)
+
+
+def _stated_index(text: str) -> str | None:
+    """The index a one-hot vector is 1 at, when the prose says it: "a one-hot vector with a 1
+    for the true outside word $o$", "1 where $w = o$"."""
+    m = STATED_AT.search(text)
+    return (m.group(1) or m.group(2)) if m else None
 
 
 def _index_of(ctx: Context, name: str, parsed: list[Parsed]) -> str | None:
@@ -1243,7 +1368,7 @@ def _dependent(ctx: Context, parsed: list[Parsed]) -> None:
                 top, variable = (node.children[0], node.children[1]) if node.data == "derivative" else \
                     (node.children[1], node.children[0])
                 parts, var = _symbol_parts(top), _symbol_parts(variable)
-                if parts and var and parts[0] != var[0] and not ctx.definitions.get(parts[0]) and \
+                if parts and var and parts[0] != var[0] and ctx.definition(parts[0], 10 ** 12) is None and \
                         parts[0] not in ctx.calls and parts[0] not in ("e",):
                     ctx.dependent.add(parts[0])
 

@@ -122,6 +122,9 @@ def letter_range(evaluator, definition, env: Env) -> int | None:
                 env.layout)
     sizes = index_sizes(tree, evaluator, inner).get(definition.params[0])
     result = min(sizes) if sizes else None
+    if result is None and definition.name in evaluator.ctx.arrays:  # y_w = 1 for w = o: y's length
+        a = evaluator.ctx.arrays[definition.name]
+        result = evaluator.model.dim(a.rows if a.cols == "1" else a.cols)
     if result is None and definition.params[0] in evaluator.ctx.particular:
         size_name = evaluator.ctx.particular[definition.params[0]]
         result = evaluator.ctx.size(size_name) if size_name else None

@@ -189,6 +189,21 @@ def _draw(ctx: Context, rng, trial: int, sides_symbols=None) -> tuple[dict[str, 
     return values, samples
 
 
+class _Numbers(dict):
+    """Random values for the variables' entries, and for the coefficients of arbitrary functions
+    as they appear (each drawn once, from its own seed)."""
+
+    def __init__(self, values, seed: int, positive: bool):
+        super().__init__(values)
+        self.seed, self.positive = seed, positive
+
+    def __missing__(self, key):
+        rng = np.random.default_rng(abs(hash(str(key))) % (2 ** 32) + self.seed)
+        value = float(rng.uniform(0.1, 0.9)) if self.positive else float(rng.normal() * 0.5)
+        self[key] = value
+        return value
+
+
 def _numbers(model: Model, rng, trial: int) -> dict:
     """Random values for every variable's entries: mixed signs, and on every other trial positive
     only (so that logarithms of the variables have a value)."""
@@ -197,8 +212,8 @@ def _numbers(model: Model, rng, trial: int) -> dict:
         symbols |= value.free_symbols if hasattr(value, "free_symbols") else set()
     ordered = sorted(symbols, key=str)
     if trial % 2 == 0:
-        return {x: float(rng.normal()) for x in ordered}
-    return {x: float(rng.uniform(0.1, 0.9)) for x in ordered}
+        return _Numbers({x: float(rng.normal()) for x in ordered}, trial, False)
+    return _Numbers({x: float(rng.uniform(0.1, 0.9)) for x in ordered}, trial, True)
 
 
 # -- evaluation with readings --------------------------------------------------------------------
@@ -222,6 +237,9 @@ def _evaluate(evaluator: Evaluator, tree, env: Env):
 
 
 def _to_numbers(value, numbers) -> np.ndarray | None:
+    if isinstance(numbers, _Numbers) and hasattr(value, "free_symbols"):
+        for x in value.free_symbols:  # arbitrary functions' coefficients get values as they appear
+            numbers[x]
     try:
         if _is_matrix(value):
             out = np.array(value.xreplace(numbers).evalf(), dtype=complex)
@@ -596,7 +614,8 @@ def check_step(step: Step, ctx: Context, trials: int = 3, seed: int = 0, conditi
         return StepResult(step.lhs, "", "unparsed", f"column {column}: unbalanced braces: a {{ or }} without its "
                           "partner", **base)
     if role:
-        return StepResult(step.lhs, step.rhs, "defines", f"{role} (used by the steps that follow)", **base)
+        note = f"; {step.note}" if step.note else ""
+        return StepResult(step.lhs, step.rhs, "defines", f"{role} (used by the steps that follow{note})", **base)
     if step.relation in (":=", "=:", "\\coloneqq"):
         return StepResult(step.lhs, step.rhs, "cannot_check", "a definition (:=) introduces a name; nothing to check",
                           **base)
@@ -614,6 +633,9 @@ def check_step(step: Step, ctx: Context, trials: int = 3, seed: int = 0, conditi
     except ParseError as e:
         return StepResult(step.lhs, step.rhs, "unparsed", unparsed_reason(step.rhs, e), **base)
     conditions = _conditions(step, condition)
+    foreign = _foreign(checker, left, right, step.position)
+    if foreign:
+        return StepResult(step.lhs, step.rhs, "cannot_check", foreign, **base)
     subject_tree = None
     if step.subject:
         try:
@@ -629,7 +651,11 @@ def check_step(step: Step, ctx: Context, trials: int = 3, seed: int = 0, conditi
                            f"{str(e)[:80]}); please report it")
     reason = outcome.reason
     if outcome.status == "holds":
-        reason = _holds_reason(ctx, outcome, conditions)
+        used = set(free_indices(left, ctx)) | set(free_indices(right, ctx)) | set(ctx.particular)
+        applied = [c for c in conditions if _letter_name(c[0]) in used and _letter_name(c[2]) in used]
+        reason = _holds_reason(ctx, outcome, applied)
+    if step.note:
+        reason = f"{reason} ({step.note})"
     result = StepResult(step.lhs, step.rhs, outcome.status, reason, outcome.counterexample,
                         trials if outcome.status == "holds" else outcome.checked, "", outcome.reading, **base)
     if subject_tree is not None:
@@ -640,6 +666,66 @@ def check_step(step: Step, ctx: Context, trials: int = 3, seed: int = 0, conditi
         verdict = {"holds": "agrees", "fails": "differs"}.get(against.status, "")
         result = replace(result, subject=step.subject, against_subject=verdict)
     return result
+
+
+TELLING = ("sigma", "sigmoid", "tanh", "relu", "ReLU", "softplus", "softmax")
+
+
+def _foreign(checker: Checker, left, right, position: int) -> str:
+    """A derivative of a defined loss, said equal to an expression in functions that loss never
+    uses (its J is the naive-softmax loss; the step's has sigma): the document's J here is
+    another quantity, which it does not define."""
+    from .ranges import _names_through
+
+    evaluator = checker.model(0)[1] if checker.trials else None
+    if evaluator is None:
+        return ""
+    for tree, other in ((left, right), (right, left)):
+        if not (isinstance(tree, Tree) and tree.data in ("derivative", "derivop")):
+            continue
+        numerator = tree.children[0] if tree.data == "derivative" else tree.children[1]
+        if not (isinstance(numerator, Tree) and numerator.data in ("symbol", "call")):
+            continue
+        name = numerator.children[0].value
+        definition = checker.ctx.definition(name, position)
+        if definition is None:
+            continue
+        mine = _names_through(evaluator, numerator, position, set()) | _functions(numerator)
+        try:
+            mine |= _functions(evaluator.definition_tree(definition))
+            for n in list(mine):
+                d = checker.ctx.definition(n, position)
+                if d is not None:
+                    mine |= _functions(evaluator.definition_tree(d))
+        except Exception:
+            return ""
+        theirs = _functions(other)
+        for n in _names_through(evaluator, other, position, set()):
+            d = checker.ctx.definition(n, position)
+            if d is not None:
+                try:
+                    theirs |= _functions(evaluator.definition_tree(d))
+                except Exception:
+                    pass
+        alien = sorted(f for f in theirs - mine if f in TELLING and not ({"sigma", "sigmoid"} & mine and f in ("sigma",
+                                                                                                          "sigmoid")))
+        if alien:
+            where = f" (line {definition.line})" if definition.line else ""
+            return (f"{_shown(name)} as defined{where} does not involve {alien[0]}, which this side uses: here "
+                    f"{_shown(name)} is another quantity, which the document does not define")
+    return ""
+
+
+def _functions(tree) -> set[str]:
+    out = set()
+    if not isinstance(tree, Tree):
+        return out
+    for node in tree.iter_subtrees():
+        if node.data == "func":
+            out.add(node.children[0].value)
+        elif node.data == "call":
+            out.add(node.children[0].value)
+    return out
 
 
 def _conditions(step: Step, condition) -> tuple:
