@@ -218,7 +218,10 @@ def _primes(text: str, names: set[str]) -> str:
 
     def prime(m):
         base, count = m.group(1).lstrip("\\"), len(m.group(2))
-        word = base + "prime" * count
+        if re.match(r"(exp|log|softmax|sigma)", base) and count == 1:
+            word = "D" + base  # sigmaprime would lex as sigma + prime: the grammar's sigma is a function word
+        else:
+            word = base + "prime" * count
         names.add(word)
         return f" {word} "
 
@@ -418,6 +421,58 @@ def _function_powers(text: str) -> str:
     return text
 
 
+def _function_arguments(text: str) -> str:
+    """\log e^{x} is log(e^x): a function written without parentheses takes its argument with the
+    argument's sub- and superscripts."""
+    out, i = [], 0
+    pattern = re.compile(r"(\\log|\\ln|\\exp|\\tanh|(?<![A-Za-z\\])(?:log|ln|exp))\s+(?=[A-Za-z\\])")
+    while True:
+        m = pattern.search(text, i)
+        if not m:
+            break
+        j = m.end()
+        word = re.match(r"\\?[A-Za-z]+", text[j:])
+        if not word or word.group(0) in ("\\sum", "\\prod", "\\frac", "\\left", "\\sigma") or \
+                word.group(0).lstrip("\\") in ("log", "exp", "sum"):
+            i = m.end()
+            continue
+        k = j + word.end()
+        scripts = False
+        while True:
+            s2 = re.match(r"\s*[_^]\s*", text[k:])
+            if not s2:
+                break
+            k2 = k + s2.end()
+            if text[k2:k2 + 1] == "{":
+                end = _close(text, k2)
+                if end < 0:
+                    break
+                k = end + 1
+            else:
+                arg = re.match(r"\\?[A-Za-z0-9]+|.", text[k2:])
+                k = k2 + arg.end()
+            scripts = True
+        if scripts:
+            text = text[:j] + "{" + text[j:k] + "}" + text[k:]
+        i = m.end()
+    return text
+
+
+def _products_before_transpose(text: str) -> str:
+    """U(\hat{y} - y)^T is U times the transposed difference, not the transpose of a call U(...)."""
+    for _ in range(4):
+        changed = False
+        for m in re.finditer(r"(?<![A-Za-z\\])([A-Z])\s*\(", text):
+            end = _close(text, m.end() - 1, "(", ")")
+            if end > 0 and re.match(r"\s*\^\s*\{\\top\}", text[end + 1:]):
+                text = text[:m.start(1) + 1] + " \\cdot " + text[m.start(1) + 1:]
+                changed = True
+                break
+        if not changed:
+            break
+    return text
+
+
 def _call_entries(text: str) -> str:
     """softmax(x)_i -> {softmax(x)}_i: the subscript takes an entry of the call's value."""
     for _ in range(4):
@@ -532,12 +587,12 @@ def tidy(latex: str) -> Tidied:
     text = re.sub(r"(\\?[A-Za-z]+)\s*\{\s*_\s*([A-Za-z0-9]+)\s*\}", r"\1_{\2}", text)  # \theta{_k}
     text = _derivatives(text)
     text = _slash_derivative(text)
-    text = _by_expression(text)
     text = _frac_arguments(text)
     text = _layers(text, names)
     text = _decorations(text, names)
     text = _tags(text, names)
     text = _primes(text, names)
+    text = _by_expression(text)
     text = _transposes(text)
     text = _sums(text, names)
     text = _starred(text, names)
@@ -552,7 +607,9 @@ def tidy(latex: str) -> Tidied:
     text = re.sub(r"sqrt\s*\{", "sqrt{", text)
     text = re.sub(r"sqrt\{((?:[^{}]|\{[^{}]*\})*)\}", r"sqrt(\1)", text)
     text = _function_powers(text)
+    text = _function_arguments(text)
     text = _call_entries(text)
+    text = _products_before_transpose(text)
     text = _interleaved(text)
     text = _dots(text)
     text = text.replace("\\{", "(").replace("\\}", ")")
@@ -586,6 +643,8 @@ def shown(name: str) -> str:
         for digit, word in DIGITS.items():
             layer = layer.replace(word, digit)
         return f"{m.group(1)}^{{({layer})}}"
+    if re.fullmatch(r"D(exp|log|softmax|sigma)", name):
+        return f"\\{name[1:]}'"
     for suffix, form in SUFFIXES:
         if name.endswith(suffix) and len(name) > len(suffix):
             base = name[:-len(suffix)]

@@ -72,6 +72,7 @@ class Context:
     names: set[str] = field(default_factory=set)  # multi-letter names the tokenizer keeps whole
     macros: dict = field(default_factory=dict)  # the document's own macros, expanded before parsing
     tokens: frozenset[str] | None = None
+    letter_bounds: dict[str, str] = field(default_factory=dict)  # k -> K: a free k runs as far as the sums over k
     notes: list[str] = field(default_factory=list)  # what was taken from where, for the report
     source: str = "the document"
 
@@ -99,9 +100,10 @@ class Context:
         # a use before the definition: the definition when it is the only one the name has (one
         # equation, or the pieces of one piecewise definition); a name defined twice may mean
         # another quantity before its first definition
-        kinds = {(d.kind, d.params, d.condition is None) for d in found}
-        if len(found) == 1 or (len(kinds) == 2 and all(d.condition for d in found[:-1]) or
-                               all(d.condition for d in found)) and len({d.params for d in found}) == 1:
+        # a use before the definition: only the pieces of a piecewise definition (y_w = 1 for w = o,
+        # 0 otherwise) are facts stated once for the whole document; any other name may mean
+        # another quantity before it is defined
+        if found and all(d.condition for d in found) and len({d.params for d in found}) == 1:
             return found[0] if found[0].origin == "document" else None
         return None
 

@@ -557,6 +557,8 @@ class Evaluator:
                 n = bare.children[0].value
                 raise CannotCheck(f"{_shown(n)} is defined entry by entry ({_shown(n)}_{d.params[0]}); without its "
                                   "index, which quantity it stands for (their sum?) is not written")
+        if kept:
+            self._not_through_a_sum(definition, numerator, name, env)
         top = self.value(numerator, inner)
         wrt = self.value(variable, inner)
         self._depends(top, wrt, numerator, variable, name, kept, inner)
@@ -594,6 +596,32 @@ class Evaluator:
         if kept and name not in env.stop:
             d = _xreplace(d, self.substitution())
         return d
+
+    def _not_through_a_sum(self, definition: Definition, numerator, name: str, env: Env) -> None:
+        """b = -u_k^T v_c, J = f(a) + \sum_k f(b): "dJ/db" is one b per k, which the notation does not say."""
+        from .implicit import free_letters
+        from .ranges import _names_through
+
+        own = set(free_letters(self.definition_tree(definition))) - set(definition.params)
+        if not own:
+            return
+        trees = [numerator]
+        for n in _names_through(self, numerator, env.position, set()):
+            d = self.ctx.definition(n, env.position)
+            if d is not None:
+                try:
+                    trees.append(self.definition_tree(d))
+                except Exception:
+                    continue
+        for tree in trees:
+            if not isinstance(tree, Tree):
+                continue
+            for node in tree.iter_subtrees():
+                if node.data == "bigop" and len(node.children) >= 3:
+                    letter = _binder(node.children[1])[0]
+                    if letter in own and _mentions_name(node.children[-1], name):
+                        raise CannotCheck(f"{_shown(name)} depends on {_shown(letter)}, which a sum runs over: "
+                                          f"a derivative with respect to {_shown(name)} is one for each {_shown(letter)}")
 
     def _depends(self, top, wrt, numerator, variable, name: str, kept: bool, env: Env) -> None:
         """A derivative of a quantity that, as the document defines it, does not involve the
@@ -640,6 +668,8 @@ class Evaluator:
             return self._apply_definition(definition, args, env)
         if name.endswith("prime") and len(args) == 1:
             return self._derivative_function(name[:-len("prime")], args[0], env)
+        if name in ("Dsigma", "Dexp", "Dlog", "Dsoftmax") and len(args) == 1:
+            return self._derivative_function(name[1:], args[0], env)
         if self._generic(name, env):
             return self._apply_generic(name, [self.value(a, env) for a in args])
         shown = f"{name}({', '.join(''.join(_text(a)) for a in args)})"
@@ -752,8 +782,14 @@ class Evaluator:
         if len(args) != 1:
             raise CannotCheck("a prime on a list")
         value = self.value(args[0], env)
-        if _is_matrix(value):
-            raise CannotCheck("a prime on an array")
+        if _is_matrix(value):  # (f(x))' of a vector x, entry by entry: each entry's own variable
+            out = []
+            for entry in value:
+                free = sorted(sp.sympify(entry).free_symbols, key=str)
+                if len(free) != 1:
+                    raise CannotCheck("a prime on an array whose entries are not each of one variable")
+                out.append(sp.diff(entry, free[0]))
+            return sp.Matrix(value.shape[0], value.shape[1], out)
         free = sorted(sp.sympify(value).free_symbols, key=str)
         if len(free) != 1:
             raise CannotCheck("a prime on an expression of several variables: with respect to which?")
@@ -824,6 +860,12 @@ def _meets(condition, values: dict) -> bool:
     if a not in values or b not in values:
         return False
     return (values[a] == values[b]) == (relation == "=")
+
+
+def _mentions_name(tree, name: str) -> bool:
+    if isinstance(tree, Token):
+        return tree.value == name
+    return any(n.data in ("symbol", "call") and n.children[0].value == name for n in tree.iter_subtrees())
 
 
 def _xreplace(value, mapping):

@@ -877,6 +877,7 @@ def infer(ctx: Context, source, found: list[Display], authoritative: bool = Fals
         ctx.particular[said] = ""  # "a one-hot vector with a 1 for the true outside word $o$": o is fixed
     _shapes(ctx, parsed, kinds)
     _onehots(ctx, parsed, text)
+    _letter_bounds(ctx)
     _dependent(ctx, parsed)
     _anchored(ctx, parsed)
     return ctx, roles, {id(p.step): p for p in parsed}
@@ -943,13 +944,19 @@ def _kinds(ctx: Context, parsed: list[Parsed], text: str) -> dict[str, str]:
     bold = {m.group(2) + ("hat" if m.group(1) else "") for m in BOLD.finditer(text)}
     bold |= {m.group(2) for m in BOLD.finditer(text)}
     params = {p for defs in ctx.definitions.values() for d in defs if d.kind == "function" for p in d.params}
-    trees = [t for _, t in _walk(parsed)] + [t for _, t in _definition_trees(ctx)]
+    trees = [(t, ()) for _, t in _walk(parsed)] + [(t, d.params if d.kind == "function" else ())
+                                                    for d, t in _definition_trees(ctx)]
+    skip: set = set()
 
     def ev(name):
+        if name in skip:
+            return Evidence()  # a function's parameter is a placeholder, not a quantity of the document
         return evidence.setdefault(name, Evidence())
 
-    for tree in trees:
+    for tree, own in trees:
+        skip = set(own)
         _collect(tree, ev, ctx, parent=None)
+    skip = set()
     kinds: dict[str, str] = {}
     first_use = _first_uses(parsed)
     for name, e in evidence.items():
@@ -969,7 +976,7 @@ def _kinds(ctx: Context, parsed: list[Parsed], text: str) -> dict[str, str]:
         if name in ctx.sizes and not e.letter_subs and not e.transposed and not e.matrix:
             continue
         upper = name[:1].isupper()
-        vectorish = e.transposed or e.vector or (name in bold) or e.matrix
+        vectorish = e.transposed or e.vector or (name in bold and not upper) or e.matrix
         if e.numeric_subs and not e.bare and not e.letter_subs:
             continue  # W_1, b_2: named entries, kinds given per entry below
         if upper and (e.bare or e.two_subs) and (e.matrix or e.transposed or e.two_subs):
@@ -1000,8 +1007,6 @@ def _kinds(ctx: Context, parsed: list[Parsed], text: str) -> dict[str, str]:
             kinds[name] = "matrix" if base[:1].isupper() else ("vector" if (e.transposed or e.vector or e.matrix or
                                                                              base in bold) else "vector")
             ctx.named_entries.add(name)
-    for p in params:
-        kinds.pop(p, None) if p not in evidence or not evidence[p].bare else None
     return kinds
 
 
@@ -1167,6 +1172,12 @@ def _shapes(ctx: Context, parsed: list[Parsed], kinds: dict[str, str]) -> None:
         if isinstance(value, tuple):
             for x in value:
                 dims.settle(x)
+            if d.kind == "value" and shapes.kinds.get(d.name) in ("vector", "row", "matrix"):
+                entity = shapes.of(d.name)  # used before its definition too: one shape for both
+                if isinstance(entity, tuple):
+                    dims.defining = True
+                    shapes.unify(value, entity)
+                    dims.defining = False
         if d.kind == "value" and isinstance(value, tuple):
             shapes.definition_shapes[(d.name, d.position)] = value
     for p, tree in _walk(parsed):
@@ -1329,11 +1340,18 @@ STATED_AT = re.compile(r"one[- ]?hot[^.$]{0,80}?\b(?:at|for|where|when|with a 1 
                        r"(?:\$\s*(?:[A-Za-z]\s*(?:=|==)\s*)?([a-z])\s*\$|\bword ([a-z])\b)", re.S | re.I)
 
 
+CLASS_INDEX = re.compile(r"\$\s*([a-z])\s*\$\s+is\s+the\s+index\s+of\s+the\s+(?:correct|true|target)\s+"
+                         r"(?:class|label|word)", re.I)
+
+
 def _stated_index(text: str) -> str | None:
     """The index a one-hot vector is 1 at, when the prose says it: "a one-hot vector with a 1
-    for the true outside word $o$", "1 where $w = o$"."""
+    for the true outside word $o$", "1 where $w = o$", "$k$ is the index of the correct class"."""
     m = STATED_AT.search(text)
-    return (m.group(1) or m.group(2)) if m else None
+    if m:
+        return m.group(1) or m.group(2)
+    m = CLASS_INDEX.search(text)
+    return m.group(1) if m else None
 
 
 def _index_of(ctx: Context, name: str, parsed: list[Parsed]) -> str | None:
@@ -1358,6 +1376,19 @@ def _index_of(ctx: Context, name: str, parsed: list[Parsed]) -> str | None:
                                     if isinstance(x, str) and x in ctx.particular:
                                         counts[x] = counts.get(x, 0) + 1
     return max(counts, key=counts.get) if counts else None
+
+
+def _letter_bounds(ctx: Context) -> None:
+    """k in the definitions' \sum_{k=1}^{K}: where k is free (dJ/du_k), it runs to K too."""
+    from .evaluate import _binder
+
+    for d, tree in _definition_trees(ctx):
+        for node in tree.iter_subtrees():
+            if node.data == "bigop" and len(node.children) == 4:
+                letter = _binder(node.children[1])[0]
+                bound = _bound_name(node.children[2])
+                if isinstance(letter, str) and bound and not bound.isdigit() and ctx.size(bound):
+                    ctx.letter_bounds.setdefault(letter, bound)
 
 
 def _dependent(ctx: Context, parsed: list[Parsed]) -> None:
@@ -1395,3 +1426,4 @@ def _anchored(ctx: Context, parsed: list[Parsed]) -> None:
         if family.matrix in ctx.anchored:
             ctx.anchored.add(letter)
     ctx.anchored.update(n for n in ctx.arrays if ctx.arrays[n].why not in ("inferred from use",))
+    ctx.anchored.update(ctx.onehots)  # a one-hot vector has no free entries

@@ -394,6 +394,15 @@ class Checker:
                 return outcome  # something has no value: no reading changes that
             outcome.reading = name
             outcomes.append(outcome)
+        # a reading that could not be evaluated might have held: no verdict then
+        unknown = [o for o in outcomes if o.status == "cannot_check"]
+        if unknown:
+            return unknown[0]
+        # w and o name different words: a step that holds whenever a free index differs from a fixed
+        # one (the fixed one has its own line) holds for the other words
+        distinct = self._distinct(left, right, letters, conditions, position, subject)
+        if distinct is not None:
+            return distinct
         # no reading holds: the clearest failure, a value difference in a well-formed reading first
         values = [o for o in outcomes if o.status == "fails" and o.reason == "the two sides differ"]
         shapes = [o for o in outcomes if o.status == "fails" and o.reason.startswith("the two sides have")]
@@ -416,7 +425,11 @@ class Checker:
         missing = [x for x in letters if not sizes.get(x)]
         if missing:
             raise _Stop("missing", missing[0])
-        ranges = [range(min(sizes[x])) for x in letters]
+        ranges = []
+        for x in letters:
+            n = min(sizes[x])
+            bound = self.ctx.size(self.ctx.letter_bounds[x]) if x in self.ctx.letter_bounds else None
+            ranges.append(range(min(n, bound) if bound else n))
         count = 0
         for combination in itertools.product(*ranges):
             assignment = dict(zip(letters, combination))
@@ -468,6 +481,43 @@ class Checker:
             return _Outcome("cannot_check", "no index values satisfy the stated condition")
         return _Outcome("holds", "", "", "", checked, proved and plain)
 
+    def _distinct(self, left, right, letters, conditions, position, subject) -> _Outcome | None:
+        """The default reading again, with every free index different from the fixed indices of its
+        range (x_w next to x_o: another word than o)."""
+        if not letters or not self.ctx.particular:
+            return None
+        model, evaluator, numbers, values, samples = self.model(0)
+        from .ranges import index_sizes
+
+        sizes = {}
+        for tree in (left, right):
+            for k, v in index_sizes(tree, evaluator, Env(values, position=position)).items():
+                sizes.setdefault(k, []).extend(v)
+        extra = []
+        for letter in letters:
+            for fixed in self.ctx.particular:
+                if fixed.startswith("#") or fixed in letters:
+                    continue
+                size = self.ctx.size(self.ctx.particular[fixed]) if self.ctx.particular[fixed] else None
+                if size and sizes.get(letter) and min(sizes[letter]) == size:
+                    extra.append((letter, "!=", fixed))
+        if not extra:
+            return None
+        assignments = {}
+        for t in range(self.trials):
+            model, evaluator, numbers, values, samples = self.model(t)
+            try:
+                assignments[t] = list(self._assignments(letters, evaluator, (left, right), values, position,
+                                                        list(conditions) + extra))
+            except _Stop:
+                return None
+        outcome = self._reading(left, right, assignments, position, "denominator", False, "equal")
+        if outcome.status != "holds":
+            return None
+        shown = " and ".join(f"{_shown(a)} ≠ {_shown(b)}" for a, _, b in extra)
+        outcome.reading = f"for {shown}: a different letter names a different index"
+        return outcome
+
     def _lonely(self, used_a: set, used_b: set) -> str:
         """A variable nothing in the document defines or uses elsewhere, on one side only: the
         step relates it to the other side's quantities, which no check can confirm."""
@@ -481,15 +531,15 @@ class Checker:
         """dJ/d theta = yhat_o - y_o: a vector on one side, its entry on the other."""
         model, evaluator, numbers, values, samples = self.model(0)
         if not assignments.get(0):
-            return _Outcome("cannot_check", "")
+            return _Outcome("n/a", "")
         a, pa, _ = self.value(left, 0, assignments[0][0], position)
         b, pb, _ = self.value(right, 0, assignments[0][0], position)
         if pa or pb:
-            return _Outcome("cannot_check", "")
+            return _Outcome("n/a", "")
         vector_left = _is_matrix(a) and 1 in a.shape and max(a.shape) > 1
         vector_right = _is_matrix(b) and 1 in b.shape and max(b.shape) > 1
         if vector_left == vector_right or (_is_matrix(a) and not vector_left) or (_is_matrix(b) and not vector_right):
-            return _Outcome("cannot_check", "")
+            return _Outcome("n/a", "")
         vector_tree, scalar_tree = (left, right) if vector_left else (right, left)
         scalar_letters = [x for x in free_indices(scalar_tree, self.ctx) if x not in free_indices(vector_tree, self.ctx)]
         candidates = scalar_letters + [x for x in _particular_in(scalar_tree, self.ctx) if x not in scalar_letters]
@@ -498,7 +548,7 @@ class Checker:
             if outcome.status == "holds":
                 outcome.reading = f"as entry {_shown(letter)} of the vector"
                 return outcome
-        return _Outcome("cannot_check", "")
+        return _Outcome("n/a", "")
 
     def _entrywise(self, vector_tree, scalar_tree, letter, assignments, position):
         checked = 0
@@ -508,15 +558,15 @@ class Checker:
                 a, pa, _ = self.value(vector_tree, t, assignment, position)
                 b, pb, _ = self.value(scalar_tree, t, assignment, position)
                 if pa or pb or not _is_matrix(a) or _is_matrix(b):
-                    return _Outcome("cannot_check", "")
+                    return _Outcome("n/a", "")
                 k = {**values, **assignment}.get(letter)
                 if k is None or k >= len(a):
-                    return _Outcome("cannot_check", "")
+                    return _Outcome("n/a", "")
                 if _compare(a[k], b, "equal", numbers) is None:
                     checked += 1
                     continue
                 return _Outcome("fails", "")
-        return _Outcome("holds", "", "", "", checked) if checked else _Outcome("cannot_check", "")
+        return _Outcome("holds", "", "", "", checked) if checked else _Outcome("n/a", "")
 
     def _column(self, left, right, assignments, position):
         """dJ/du_w = v_c (yhat - y)^T: the matrix on the right holds the vector on the left as its
@@ -524,29 +574,29 @@ class Checker:
         checked = 0
         member = _member_letter(left, self.ctx)
         if member is None:
-            return _Outcome("cannot_check", "")
+            return _Outcome("n/a", "")
         for t in range(self.trials):
             model, evaluator, numbers, values, samples = self.model(t)
             for assignment in assignments[t]:
                 a, pa, _ = self.value(left, t, assignment, position)
                 b, pb, _ = self.value(right, t, assignment, position)
                 if pa or pb or not (_is_matrix(a) and _is_matrix(b)) or 1 not in a.shape or 1 in b.shape:
-                    return _Outcome("cannot_check", "")
+                    return _Outcome("n/a", "")
                 k = {**values, **assignment}.get(member)
                 if k is None:
-                    return _Outcome("cannot_check", "")
+                    return _Outcome("n/a", "")
                 n = len(a)
                 if b.shape[0] == n and k < b.shape[1]:
                     piece = b[:, k]
                 elif b.shape[1] == n and k < b.shape[0]:
                     piece = b[k, :].T
                 else:
-                    return _Outcome("cannot_check", "")
+                    return _Outcome("n/a", "")
                 if _compare(sp.Matrix(list(a)), sp.Matrix(list(piece)), "equal", numbers) is None:
                     checked += 1
                     continue
                 return _Outcome("fails", "")
-        return _Outcome("holds", "", "", "", checked) if checked else _Outcome("cannot_check", "")
+        return _Outcome("holds", "", "", "", checked) if checked else _Outcome("n/a", "")
 
 
 class _Stop(Exception):
