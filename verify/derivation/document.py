@@ -50,7 +50,8 @@ class Step:
     subject: str | None = None  # the first expression of this step's chain, when it is not lhs
     condition: tuple[tuple[str, str, str], ...] | None = None  # the case(s) stated for this row, all to hold
     position: int = 0
-    note: str = ""  # something read differently from how it is written (a surplus parenthesis)  # offset in the document: definitions apply to what comes after them
+    note: str = ""  # something read differently from how it is written (a surplus parenthesis)
+    inline: bool = False  # offset in the document: definitions apply to what comes after them
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,7 @@ def _alignment_removed(piece: str) -> str:
     return "".join(out)
 
 
-PROSE = re.compile(r"^\s*\\text\s*\{[^{}]*\}\s*")
+PROSE = re.compile(r"^\s*\\text\s*\{[^{}]*[\s:,.][^{}]*\}\s*")  # words, not a function's name (\text{softmax})
 NAMED_ROW = re.compile(r"^\s*\(\s*[ivx]+\s*\)\s*&")  # (i)&, (ii)&: an item's number
 CASE_ROW = re.compile(r"^\s*([A-Za-z])\s*(=|\\neq|\\ne|\\not=)\s*([A-Za-z](?:\^\*)?)\s*:\s*&?\s*$")
 PROSE_ROW = re.compile(r"^[\sA-Za-z\\:&.,]*$")
@@ -314,11 +315,13 @@ class _Reader:
     source: object  # verify.derivation.source.Source
     out: list = field(default_factory=list)
     chain: _Chain = field(default_factory=_Chain)
+    inline: bool = False
 
     def place(self, offset: int) -> tuple[int, int, str]:
         return self.source.where(offset)
 
     def display(self, body: str, body_offset: int, start: int, inline: bool, condition) -> None:
+        self.inline = inline
         label, math = _label(body)
         steps: list[Step] = []
         chain = self.chain if not inline else _Chain()
@@ -334,9 +337,11 @@ class _Reader:
             if case:  # "w=o:&" names the case of the rows below it
                 row_condition = (case.group(1), "=" if case.group(2) == "=" else "!=", _index(case.group(3)))
                 continue
-            stripped = PROSE.sub("", row)
-            if not stripped.strip() or (PROSE_ROW.match(row) and not re.search(r"=|\\frac|[_^]", row)
-                                        and re.search(r"[A-Za-z]{3,}", row)):
+            prose = PROSE.match(row)
+            if prose:  # "\text{Or equivalently: } h_i = ...": the words are not part of the equation
+                row = " " * prose.end() + row[prose.end():]
+            if not row.strip() or (PROSE_ROW.match(row) and not re.search(r"=|\\frac|[_^]", row)
+                                   and re.search(r"[A-Za-z]{3,}", row)):
                 continue  # a prose row ("forward\ &calculation:", "\text{Or equivalently:}")
             origin = re.match(r"^\s*(origin|LHS|lhs)\s*&\s*=", row)
             if origin:  # "origin&= ...": the chain's subject again
@@ -382,8 +387,10 @@ class _Reader:
                 chain.subject = None
             else:
                 expressions[0] = (chain.last, "", offset)
-        elif first_row and chain.open_end and chain.last is not None and len(expressions) == 1:
-            expressions = [(chain.last, "", offset), (expressions[0][0], "=", expressions[0][2])]
+        elif first_row and chain.open_end and chain.last is not None and expressions[0][0] and \
+                (len(expressions) == 1 or not expressions[-1][0]):
+            # the previous display ended in "=": this one goes on with its chain ("a = \quad (20)", "b = ...")
+            expressions = [(chain.last, "", offset), (expressions[0][0], "=", expressions[0][2])] + expressions[1:]
         else:
             chain.subject = None
         if chain.subject is None and expressions and expressions[0][0]:
@@ -393,7 +400,8 @@ class _Reader:
                 line, column, where = self.place(at)
                 subject = chain.subject if chain.subject not in (None, left) else None
                 note = notes.get(left, "") or notes.get(right, "")
-                steps.append(Step(left, right, relation, line, column, where, subject, _conjoin(condition), at, note))
+                steps.append(Step(left, right, relation, line, column, where, subject, _conjoin(condition), at, note,
+                                  self.inline))
         chain.open_end = bool(expressions) and not expressions[-1][0] and len(expressions) > 1
         if expressions and expressions[-1][0]:
             chain.last = expressions[-1][0]

@@ -19,6 +19,7 @@ from lark import Token, Tree
 
 from gradproof.derive.latex import ParseError, parse
 
+from .parsing import macros_key, parse_tree
 from .context import Context, Definition
 
 FUNCTIONS = ("softmax", "exp", "log", "sigma")  # the grammar's own function tokens
@@ -92,9 +93,9 @@ class Model:
                 n = max(rows, cols)
                 self.primitives[name] = sp.Matrix(rows, cols, lambda i, j: sp.Integer(int(max(i, j) == where)))
             else:
-                self.primitives[name] = sp.Matrix(rows, cols, lambda i, j, n=name: sp.Symbol(f"{n}_{i}_{j}", real=True))
+                self.primitives[name] = sp.Matrix(rows, cols, lambda i, j, n=name: sp.Symbol(f"{n}_{i}_{j}"))
         for name in ctx.scalars:
-            self.primitives[name] = sp.Symbol(name, real=True)
+            self.primitives[name] = sp.Symbol(name)
 
     def owners(self, value) -> set[str]:
         """The variables whose entries a value depends on (u for u_0_1)."""
@@ -425,9 +426,9 @@ class Evaluator:
                 full = self.definition_value(definition, outside)
             if _is_matrix(full):
                 holder = sp.Matrix(full.shape[0], full.shape[1],
-                                   lambda i, j: sp.Symbol(f"{definition.name}#{i}_{j}", real=True))
+                                   lambda i, j: sp.Symbol(f"{definition.name}#{i}_{j}"))
             else:
-                holder = sp.Symbol(f"{definition.name}#", real=True)
+                holder = sp.Symbol(f"{definition.name}#")
             self.model.placeholders[key] = (holder, full)
         holder, full = self.model.placeholders[key]
         if definition.kind == "component" and inner:
@@ -494,6 +495,8 @@ class Evaluator:
             inner = env.with_values(**{letter: k})
             if exclude is not None and k == self._resolve(exclude, inner):
                 continue
+            if self._vanishes(body, inner):
+                continue  # a Kronecker delta of two different indices makes the term 0
             values.append(self.value(body, inner))
         if not values:
             return sp.Integer(0 if op == "\\sum" else 1)
@@ -507,6 +510,28 @@ class Evaluator:
                 total = total * v
         return total
 
+    def _vanishes(self, body, env) -> bool:
+        """A product with a factor \delta_{ij} whose indices differ: 0 without evaluating the rest."""
+        stack = [body]
+        while stack:
+            node = stack.pop()
+            if not isinstance(node, Tree):
+                continue
+            if node.data in ("mul", "neg", "group"):
+                stack.extend(node.children)
+            elif node.data in ("delta", "delta2"):
+                letters = _letters(node.children[0]) if node.data == "delta" else [t.value for t in node.children]
+                if len(letters) == 2:
+                    try:
+                        a, b = (self._resolve(x, env) for x in letters)
+                    except CannotCheck:
+                        continue
+                    if a != b:
+                        return True
+            elif node.data == "bigop":
+                stack.append(node.children[-1])  # \sum_c \delta_{cd} ...: a product inside a sum
+        return False
+
     def _range(self, letter, body, sup, env) -> int:
         if sup is not None:
             bound = sup.children[0] if isinstance(sup, Tree) and sup.data == "group" else sup
@@ -519,7 +544,10 @@ class Evaluator:
             raise CannotCheck("a sum bound that is not a size")
         from .ranges import index_sizes
 
-        sizes = index_sizes(body, self, env).get(letter)
+        key = ("#sizes", id(body), env.position)
+        if key not in self.model.expanded:
+            self.model.expanded[key] = (body, index_sizes(body, self, env))
+        sizes = self.model.expanded[key][1].get(letter)
         if not sizes:
             raise CannotCheck(f"the range of {_shown(letter)} cannot be inferred")
         return min(sizes)
@@ -541,6 +569,9 @@ class Evaluator:
         from .ranges import dependence
 
         definition = self.ctx.definition(name, env.position)
+        # h = v_c, p = \hat{y}: a derivative with respect to a name that only renames another is one
+        # with respect to what it names
+        name, definition = self._resolve_alias(name, definition, env)
         kept = definition is not None and definition.kind in ("value", "component") and name not in env.bound
         inner = replace(env, stop=env.stop | ({name} if kept else set()))
         problem = dependence(self, numerator, name, inner)
@@ -596,6 +627,26 @@ class Evaluator:
         if kept and name not in env.stop:
             d = _xreplace(d, self.substitution())
         return d
+
+    def _resolve_alias(self, name: str, definition, env: Env):
+        """(name, definition to keep symbolic, or None when the name stands for variables)."""
+        seen = set()
+        while definition is not None and definition.kind == "value" and name not in seen:
+            seen.add(name)
+            try:
+                tree = self.definition_tree(definition)
+            except Exception:
+                return name, definition
+            if not (isinstance(tree, Tree) and tree.data == "symbol"):
+                return name, definition
+            target = tree.children[0].value
+            following = self.ctx.definition(target, env.position)
+            if following is None:
+                return name, None  # h = v_c: the column's own entries are the variables
+            if len(tree.children) > 1:
+                return name, definition
+            name, definition = target, following
+        return name, definition
 
     def _not_through_a_sum(self, definition: Definition, numerator, name: str, env: Env) -> None:
         """b = -u_k^T v_c, J = f(a) + \sum_k f(b): "dJ/db" is one b per k, which the notation does not say."""
@@ -683,7 +734,11 @@ class Evaluator:
         if len(args) == 1 and not conditions and self._is_array(name, env):  # U(yhat - y): a product
             return self.product(self.symbol_value(name, [], env), self.value(args[0], env), env.elementwise)
         if definition is not None and definition.kind in ("value", "component"):
-            return self.symbol_value(name, [], env)  # J(theta): the notation says what J depends on
+            value = self.symbol_value(name, [], env)  # J(theta): the notation says what J depends on
+            if _is_matrix(value) and (conditions or len(args) > 1):
+                raise CannotCheck(f"{_shown(shown)}: a vector written as a call, which entry it means is not "
+                                  "written")
+            return value
         if len(args) == 1 and not conditions and name in self.model.primitives:
             return self.product(self.symbol_value(name, [], env), self.value(args[0], env))
         raise CannotCheck(f"undefined function {_shown(shown)}")
@@ -742,8 +797,19 @@ class Evaluator:
 
     def _derivative_function(self, base: str, arg, env):
         """f'(x), \\sigma'(t): the derivative of a function, at the argument."""
-        x = sp.Symbol("t#", real=True)
         definition = self.ctx.definition(base, env.position)
+        key = ("#dfunc", base, definition.position if definition is not None else None)
+        if key not in self.model.expanded:
+            self.model.expanded[key] = self._function_derivative(base, definition, env)
+        x, d = self.model.expanded[key]
+        value = self.value(arg, env)
+        if _is_matrix(value):
+            return value.applyfunc(lambda z: d.subs(x, z))
+        return d.subs(x, value)
+
+    def _function_derivative(self, base: str, definition, env: Env):
+        """(t, f'(t)) for a function of one variable."""
+        x = sp.Symbol("t#")
         if definition is not None and definition.kind == "function" and len(definition.params) == 1:
             inner = Env(env.values, env.stop, {**env.bound, definition.params[0]: x},
                         definition.position if definition.position >= 0 else env.position, env.layout, env.elementwise)
@@ -756,11 +822,7 @@ class Evaluator:
             raise CannotCheck(f"undefined function {_shown(base)}")
         if _is_matrix(f):
             raise CannotCheck(f"{_shown(base)}' of an array-valued function")
-        d = sp.diff(f, x)
-        value = self.value(arg, env)
-        if _is_matrix(value):
-            return value.applyfunc(lambda z: d.subs(x, z))
-        return d.subs(x, value)
+        return x, sp.diff(f, x)
 
     def _generic(self, name: str, env: Env) -> bool:
         """f, g, h called but never defined: arbitrary functions (a rule such as the quotient rule
@@ -772,7 +834,7 @@ class Evaluator:
         if len(args) != 1 or _is_matrix(args[0]):
             raise CannotCheck(f"{name} of several arguments or of an array")
         (t,) = args
-        a = [sp.Symbol(f"{name}~{k}", real=True) for k in range(4)]
+        a = [sp.Symbol(f"{name}~{k}") for k in range(4)]
         for x in a:
             self.model.generic.add(x)
         return a[0] + a[1] * t + a[2] * t ** 2 + sp.exp(a[3] * t)
@@ -838,7 +900,7 @@ class Evaluator:
     def parse(self, latex: str):
         from gradproof.derive import macros as user_macros
 
-        return parse(user_macros.expand(latex, self.ctx.macros), self.ctx.token_names()).tree
+        return parse_tree(latex, self.ctx.token_names(), macros_key(self.ctx.macros))
 
     def definition_tree(self, definition: Definition):
         """A definition's tree with the sums it implies written out (its parameters are free)."""

@@ -24,6 +24,7 @@ from gradproof.derive import macros as user_macros
 from gradproof.derive import wild
 from gradproof.derive.latex import ParseError, parse
 
+from .parsing import macros_key, parse_tree
 from .context import Array, Context, Definition, Family, IndexArray
 from .document import Display, Step
 from .evaluate import KNOWN_CALLS, _letters
@@ -92,9 +93,11 @@ def definable(tree, text: str):
         if "|" in text and all(b and not b[1] and len(b[0]) == 1 for b in bare):  # p(o|c): index parameters
             return "call", f"{head}({','.join('?' for _ in args)})", tuple(b[0] for b in bare), None
         if FUNCTION_HEADS.match(head) and all(b and not b[1] for b in bare) and args:
-            if head.endswith("prime"):
+            if head.endswith("prime") or head.startswith("D"):
                 return None  # f'(x): the derivative of f, a claim about f, never a definition
-            return "function", head, tuple(b[0] for b in bare), None
+            return "function", head, tuple(b[0] for b in bare), "check-params"
+        if re.fullmatch(r"D(exp|log|softmax|sigma)", head):
+            return None  # \sigma'(x): a derivative, not a name being defined
         if LOSS_HEADS.match(head) or len(head) > 1:
             return "value", head, (), "call"
     if isinstance(tree, Tree) and tree.data == "neg":
@@ -153,11 +156,49 @@ def read_definitions(ctx: Context, parsed: list[Parsed], authoritative: bool) ->
     return roles
 
 
-def _defined(ctx: Context, name: str, authoritative: bool) -> bool:
+def _defined(ctx: Context, name: str, authoritative: bool, tree=None) -> bool:
+    """Whether name already has a meaning, so that "name = ..." is a claim about it, not its
+    definition.  A detected notation's definition gives way to the document's when the document's
+    uses functions the notation's does not (a negative-sampling J beside the shipped softmax J)."""
+    if name in ctx.arrays or name in ctx.families or name in ctx.scalars:
+        return True  # a symbol the notation declares
     found = ctx.definitions.get(name) or ctx.calls.get(name)
     if not found:
         return False
-    return authoritative or any(d.origin == "document" for d in found)
+    if authoritative or any(d.origin == "document" for d in found):
+        return True
+    if tree is None:
+        return True
+    from .steps import TELLING
+
+    theirs = {f for f in _functions_through(ctx, found[-1].latex, set()) if f in TELLING}
+    mine = {f for f in _tree_functions(tree) if f in TELLING}
+    return not (mine - theirs)
+
+
+def _tree_functions(tree) -> set[str]:
+    out = set()
+    if isinstance(tree, Tree):
+        for node in tree.iter_subtrees():
+            if node.data in ("func", "call"):
+                out.add(node.children[0].value)
+    return out
+
+
+def _functions_through(ctx: Context, latex: str, seen: set) -> set[str]:
+    """The functions a definition uses, through the definitions it refers to."""
+    try:
+        tree = parse_tree(latex, ctx.token_names(), macros_key(ctx.macros))
+    except ParseError:
+        return set()
+    out = _tree_functions(tree)
+    for node in tree.iter_subtrees():
+        if node.data == "symbol":
+            name = node.children[0].value
+            if name not in seen and ctx.definitions.get(name):
+                seen.add(name)
+                out |= _functions_through(ctx, ctx.definitions[name][-1].latex, seen)
+    return out
 
 
 def _define_in_chain(ctx: Context, links: list[Parsed], roles: dict[int, str], authoritative: bool) -> None:
@@ -191,7 +232,7 @@ def _define_in_chain(ctx: Context, links: list[Parsed], roles: dict[int, str], a
         what = definable(tree, text)
         if what is None or what[0] == "negated":
             break
-        if _defined(ctx, _key(what), authoritative) and not (
+        if _defined(ctx, _key(what), authoritative, _target_tree(expressions, len(prefix))) and not (
                 what[0] == "component" and _piece_condition(first.step.condition, what[2]) and all(
                     d.condition for d in ctx.definitions.get(_key(what), ()))):
             break
@@ -202,6 +243,10 @@ def _define_in_chain(ctx: Context, links: list[Parsed], roles: dict[int, str], a
     k = len(prefix)
     if k >= len(expressions):
         return
+    target = expressions[k][1]
+    if prefix[0][1][0] == "function" and target is not None and not all(
+            _mentions(target, param) for param in prefix[0][1][2]):
+        return  # g(x) = \sum_w \exp(u_w^T v_c): x is not used, so g is no function of x
     target_index = k
     target_text, target_tree = expressions[k]
     if target_tree is None:
@@ -237,6 +282,14 @@ def _piece_condition(condition, params) -> tuple | None:
         return None
     own = tuple(c for c in condition if c[0] in params or c[2] in params)
     return own or None
+
+
+def _target_tree(expressions, start: int):
+    """The first expression after the names being defined: what they would be defined as."""
+    for text, tree in expressions[start + 1:]:
+        if tree is not None:
+            return tree
+    return None
 
 
 def _key(what) -> str:
@@ -621,7 +674,7 @@ class _Shapes:
         from .implicit import bind_sums, einstein
 
         try:
-            tree = bind_sums(parse(user_macros.expand(definition.latex, self.ctx.macros), self.ctx.token_names()).tree,
+            tree = bind_sums(parse_tree(definition.latex, self.ctx.token_names(), macros_key(self.ctx.macros)),
                              set(definition.params))
         except ParseError:
             self.busy.discard(key)
@@ -877,6 +930,7 @@ def infer(ctx: Context, source, found: list[Display], authoritative: bool = Fals
         ctx.particular[said] = ""  # "a one-hot vector with a 1 for the true outside word $o$": o is fixed
     _shapes(ctx, parsed, kinds)
     _onehots(ctx, parsed, text)
+    _entrywise_definitions(ctx, parsed)
     _letter_bounds(ctx)
     _dependent(ctx, parsed)
     _anchored(ctx, parsed)
@@ -887,7 +941,7 @@ def _try_parse(text: str, macros: dict, names: frozenset):
     if not text:
         return None
     try:
-        return parse(user_macros.expand(text, macros), names).tree
+        return parse_tree(text, names, macros_key(macros))
     except ParseError:
         return None
 
@@ -905,7 +959,7 @@ def _definition_trees(ctx: Context):
     for defs in list(ctx.definitions.values()) + list(ctx.calls.values()):
         for d in defs:
             try:
-                tree = bind_sums(parse(user_macros.expand(d.latex, ctx.macros), ctx.token_names()).tree,
+                tree = bind_sums(parse_tree(d.latex, ctx.token_names(), macros_key(ctx.macros)),
                                  set(d.params))
             except ParseError:
                 continue
@@ -1376,6 +1430,36 @@ def _index_of(ctx: Context, name: str, parsed: list[Parsed]) -> str | None:
                                     if isinstance(x, str) and x in ctx.particular:
                                         counts[x] = counts.get(x, 0) + 1
     return max(counts, key=counts.get) if counts else None
+
+
+def _entrywise_definitions(ctx: Context, parsed: list[Parsed]) -> None:
+    """\tilde{y} = P(O=o|C=c) = exp(u_o^T v_c) / ..., then \tilde{y}_x: a prediction written at the
+    target index o defines its entry o; used with an index, it is the vector of those entries."""
+    targets = {at for at in ctx.onehots.values() if at}
+    if not targets:
+        return
+    subscripted = set()
+    for _, tree in _walk(parsed):
+        for node in tree.iter_subtrees():
+            parts = _symbol_parts(node) if node.data == "symbol" else None
+            if parts and len(parts[1]) == 1 and isinstance(parts[1][0], str):
+                subscripted.add(parts[0])
+    for name in list(ctx.definitions):
+        defs = ctx.definitions[name]
+        if name not in subscripted:
+            continue
+        for i, d in enumerate(defs):
+            if d.kind != "value" or d.origin != "document":
+                continue
+            try:
+                tree = parse_tree(d.latex, ctx.token_names(), macros_key(ctx.macros))
+            except ParseError:
+                continue
+            free = [x for x in _free_letters(tree) if x in targets]
+            if len(free) == 1:
+                from dataclasses import replace
+
+                defs[i] = replace(d, kind="component", params=(free[0],))
 
 
 def _letter_bounds(ctx: Context) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gradproof.derive import toml as tomllib
@@ -96,15 +96,7 @@ def notation_context(source, notation_path: str | None) -> tuple[Context, bool, 
         what = f"the shipped notation '{notation_path}'" if shipped else notation_path
         said.append(f"notation: {what}, as named by --notation")
         return from_notation(notation, "named"), True, said
-    found = detect(source.text)
-    if found:
-        name, why = found
-        notation = load(_shipped(name))
-        said.append(f"notation: the shipped notation '{name}', detected because {why} "
-                    f"(name another with --notation FILE)")
-        ctx = from_notation(notation, "shipped")
-        return ctx, False, said
-    said.append("notation: none named or detected; everything below is read from the document")
+    said.append("notation: none named; everything below is read from the document")
     return Context(source="the document"), False, said
 
 
@@ -156,7 +148,44 @@ def check_document(path: str, notation_path: str | None = None, trials: int = 3)
         raise DocumentError(f"{path}: no equations (display math $$...$$, \\[...\\], an equation environment, "
                             "or inline math stating an equation)")
     ctx, authoritative, said = notation_context(source, notation_path)
-    ctx, roles, _ = infer(ctx, source, found, authoritative)
+    base = ctx
+    ctx, roles, parsed = infer(ctx, source, found, authoritative)
+    if not (source.front or notation_path):
+        detected = detect(source.text)
+        gap = _gap(detected[0], ctx, parsed) if detected else []
+        if detected and gap:
+            # the document leans on a shipped notation it does not restate: check it under that one
+            name, why = detected
+            shown = ", ".join(wild.shown(g) for g in gap[:3])
+            said = [f"notation: the shipped notation '{name}', detected because {why}, and the document uses "
+                    f"{shown} without defining {'it' if len(gap) == 1 else 'them'} (name another with --notation FILE)"]
+            ctx, roles, parsed = infer(from_notation(load(_shipped(name)), "shipped"), source, found, True)
     checker = Checker(ctx, trials)
     results = tuple(check_display(d, ctx, trials, roles, checker) for d in found)
     return DocumentResult(path, results, time.perf_counter() - start, tuple(said + describe(ctx)), source.notes)
+
+
+def _gap(name: str, ctx: Context, parsed: dict) -> list[str]:
+    """Names the shipped notation defines by a formula that the document uses but never defines."""
+    notation = load(_shipped(name))
+    used = set()
+    for p in parsed.values():
+        for tree in (p.lhs, p.rhs):
+            if tree is None or not hasattr(tree, "iter_subtrees"):
+                continue
+            for node in tree.iter_subtrees():
+                if node.data != "symbol":
+                    continue  # h(x), J(o, v_c, U): a call names a function of the document's own
+                name = node.children[0].value
+                if name == "e" and len(node.children) == 1:
+                    continue  # e^{x}: Euler's number
+                used.add(name)
+    return sorted(n for n in notation.definitions if n in used and not ctx.definitions.get(n))
+
+
+def _status(steps) -> str:
+    order = ("fails", "unparsed", "cannot_check", "holds", "defines")
+    status = next(s for s in order if any(x.status == s for x in steps))
+    if status == "defines" or (status == "holds" and all(x.status in ("holds", "defines") for x in steps)):
+        status = "holds" if any(x.status == "holds" for x in steps) else "defines"
+    return status

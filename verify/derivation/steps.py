@@ -24,12 +24,13 @@ from sympy.matrices.exceptions import ShapeError as SympyShapeError
 from gradproof.derive import macros as user_macros
 from gradproof.derive.latex import ParseError, parse
 
+from .parsing import macros_key, parse_tree
 from .context import Context
 from .document import Display, Step
 from .evaluate import CannotCheck, Env, Evaluator, Model, ShapeError, _binder, _is_matrix, _letters, _shown
 from .messages import unparsed_reason
 
-MAX_ASSIGNMENTS = 64
+MAX_ASSIGNMENTS = 24  # index values per instantiation; more are sampled
 READINGS = (  # (name shown, layout, elementwise, comparison)
     ("", "denominator", False, "equal"),
     ("in the numerator layout", "numerator", False, "equal"),
@@ -244,7 +245,7 @@ def _to_numbers(value, numbers) -> np.ndarray | None:
         if _is_matrix(value):
             out = np.array(value.xreplace(numbers).evalf(), dtype=complex)
         else:
-            out = np.array(complex(sp.sympify(value).xreplace(numbers).evalf()))
+            out = np.array(complex(sp.sympify(sp.sympify(value).xreplace(numbers)).evalf()))
     except (TypeError, ValueError, AttributeError):
         return None
     if not np.all(np.isfinite(out)) or np.any(np.abs(out.imag) > 1e-9 * (1 + np.abs(out.real))):
@@ -307,7 +308,8 @@ class Checker:
     model per trial) are shared by every step, so a definition is expanded once, and each side's
     value is computed once per trial, index values and reading."""
 
-    PROOF_BUDGET = 0.5  # seconds of symbolic proof per step; past it, a step that agrees "holds numerically"
+    PROOF_BUDGET = 0.25  # seconds of symbolic proof per step; past it, a step that agrees "holds numerically"
+    DOCUMENT_PROOF_BUDGET = 3.0  # ... and per document
 
     def __init__(self, ctx: Context, trials: int = 3, seed: int = 0):
         self.ctx, self.trials, self.seed = ctx, trials, seed
@@ -318,9 +320,11 @@ class Checker:
         self._values: dict[tuple, tuple] = {}
         self._rewritten: dict[tuple, object] = {}
         self._keep: list = []  # trees whose ids key the caches stay alive
+        self._sizes: dict[tuple, dict] = {}
+        self.proof_seconds = 0.0
 
     def parse(self, text: str):
-        return parse(user_macros.expand(text, self.ctx.macros), self.names).tree
+        return parse_tree(text, self.names, macros_key(self.ctx.macros))
 
     def rewrite(self, tree, outside: frozenset, free: frozenset | None):
         """tree with its implied sums written (memoized, so equal inputs give the same object)."""
@@ -380,7 +384,10 @@ class Checker:
                         return _Outcome("cannot_check", problem[1])
                 return _Outcome("cannot_check", f"the range of index {_shown(stop.detail)} cannot be inferred")
         outcomes = []
+        scalars = self._scalars(left, right, assignments, position)
         for name, layout, elementwise, comparison in READINGS:
+            if scalars and (layout != "denominator" or comparison in ("transpose", "diagonal", "column")):
+                continue  # two numbers: a layout or a transpose changes nothing
             if comparison == "component":
                 outcome = self._component(left, right, letters, assignments, position)
             elif comparison == "column":
@@ -403,6 +410,9 @@ class Checker:
         distinct = self._distinct(left, right, letters, conditions, position, subject)
         if distinct is not None:
             return distinct
+        regime = self._samples(left, right, letters, assignments, position)
+        if regime is not None:
+            return regime
         # no reading holds: the clearest failure, a value difference in a well-formed reading first
         values = [o for o in outcomes if o.status == "fails" and o.reason == "the two sides differ"]
         shapes = [o for o in outcomes if o.status == "fails" and o.reason.startswith("the two sides have")]
@@ -414,13 +424,24 @@ class Checker:
                 return group[0]
         return outcomes[0] if outcomes else _Outcome("cannot_check", "nothing to compare")
 
+    def _scalars(self, left, right, assignments, position) -> bool:
+        """Both sides numbers (not arrays) at the first index values, in the default reading."""
+        if not assignments.get(0):
+            return False
+        a, pa, _ = self.value(left, 0, assignments[0][0], position)
+        b, pb, _ = self.value(right, 0, assignments[0][0], position)
+        return pa is None and pb is None and not _is_matrix(a) and not _is_matrix(b)
+
     def _assignments(self, letters, evaluator, trees, values, position, conditions):
         from .ranges import index_sizes
 
         env = Env(values, position=position)
         sizes: dict[str, list[int]] = {}
         for tree in trees:
-            for k, v in index_sizes(tree, evaluator, env).items():
+            key = (id(tree), position)
+            if key not in self._sizes:
+                self._sizes[key] = index_sizes(tree, evaluator, env)
+            for k, v in self._sizes[key].items():
                 sizes.setdefault(k, []).extend(v)
         missing = [x for x in letters if not sizes.get(x)]
         if missing:
@@ -430,15 +451,19 @@ class Checker:
             n = min(sizes[x])
             bound = self.ctx.size(self.ctx.letter_bounds[x]) if x in self.ctx.letter_bounds else None
             ranges.append(range(min(n, bound) if bound else n))
-        count = 0
-        for combination in itertools.product(*ranges):
-            assignment = dict(zip(letters, combination))
-            if not _admits(conditions, {**values, **assignment}):
-                continue
-            count += 1
-            if count > MAX_ASSIGNMENTS:
-                break
-            yield assignment
+        admitted = [dict(zip(letters, c)) for c in itertools.product(*ranges)
+                    if _admits(conditions, {**values, **dict(zip(letters, c))})]
+        if len(admitted) > MAX_ASSIGNMENTS:
+            # every index value with several letters is too many: the coincidences (i = j) and a
+            # fixed random choice of the rest, a different choice at each instantiation
+            rng = np.random.default_rng(len(admitted) * 7 + sum(values.values()))
+            ties = [a for a in admitted if len(set(a.values())) < len(a)]
+            rest = [a for a in admitted if len(set(a.values())) == len(a)]
+            pick = ties[:MAX_ASSIGNMENTS // 3]
+            chosen = rng.choice(len(rest), size=min(len(rest), MAX_ASSIGNMENTS - len(pick)), replace=False) \
+                if rest else []
+            admitted = pick + [rest[i] for i in sorted(chosen)]
+        yield from admitted
 
     def _reading(self, left, right, assignments, position, layout, elementwise, comparison):
         import time
@@ -464,7 +489,12 @@ class Checker:
                 if difference is None:
                     checked += 1
                     if plain and proved:
-                        proved = t == 0 and time.perf_counter() < budget and _identical(a, b)
+                        if t == 0 and time.perf_counter() < budget and self.proof_seconds < self.DOCUMENT_PROOF_BUDGET:
+                            started = time.perf_counter()
+                            proved = _identical(a, b)
+                            self.proof_seconds += time.perf_counter() - started
+                        elif t == 0:
+                            proved = False
                     continue
                 kind, message = difference
                 if message == "no real value":
@@ -494,10 +524,11 @@ class Checker:
             for k, v in index_sizes(tree, evaluator, Env(values, position=position)).items():
                 sizes.setdefault(k, []).extend(v)
         extra = []
+        written = set(_particular_in(left, self.ctx)) | set(_particular_in(right, self.ctx))
         for letter in letters:
             for fixed in self.ctx.particular:
-                if fixed.startswith("#") or fixed in letters:
-                    continue
+                if fixed.startswith("#") or fixed in letters or fixed not in written:
+                    continue  # only an index the step itself writes (x_w beside x_o)
                 size = self.ctx.size(self.ctx.particular[fixed]) if self.ctx.particular[fixed] else None
                 if size and sizes.get(letter) and min(sizes[letter]) == size:
                     extra.append((letter, "!=", fixed))
@@ -517,6 +548,28 @@ class Checker:
         shown = " and ".join(f"{_shown(a)} ≠ {_shown(b)}" for a, _, b in extra)
         outcome.reading = f"for {shown}: a different letter names a different index"
         return outcome
+
+    def _samples(self, left, right, letters, assignments, position) -> _Outcome | None:
+        """With K sampled indices (negative samples, written u_k for k = 1..K), a free index is
+        either one of them or not, and the formulas differ: a step that holds in one of the two
+        cases holds there (the handout's "o is not among the samples")."""
+        k = self.ctx.size("K") if "K" in self.ctx.sizes else None
+        if not k:
+            return None
+        for letter in letters:
+            if letter in self.ctx.letter_bounds:
+                continue
+            for inside, words in ((False, f"for {_shown(letter)} not among the K sampled indices"),
+                                  (True, f"for {_shown(letter)} among the K sampled indices")):
+                restricted = {t: [a for a in assignments[t] if (a.get(letter, -1) < k) == inside]
+                              for t in assignments}
+                if not all(restricted.values()) or restricted == assignments:
+                    continue
+                outcome = self._reading(left, right, restricted, position, "denominator", False, "equal")
+                if outcome.status == "holds":
+                    outcome.reading = words
+                    return outcome
+        return None
 
     def _lonely(self, used_a: set, used_b: set) -> str:
         """A variable nothing in the document defines or uses elsewhere, on one side only: the
@@ -683,6 +736,9 @@ def check_step(step: Step, ctx: Context, trials: int = 3, seed: int = 0, conditi
     except ParseError as e:
         return StepResult(step.lhs, step.rhs, "unparsed", unparsed_reason(step.rhs, e), **base)
     conditions = _conditions(step, condition)
+    if step.inline and _names_an_index(left, right, ctx):
+        return StepResult(step.lhs, step.rhs, "cannot_check", "a statement about which index is meant (a one-hot "
+                          "entry equal to 1), not an identity", **base)
     foreign = _foreign(checker, left, right, step.position)
     if foreign:
         return StepResult(step.lhs, step.rhs, "cannot_check", foreign, **base)
@@ -716,6 +772,17 @@ def check_step(step: Step, ctx: Context, trials: int = 3, seed: int = 0, conditi
         verdict = {"holds": "agrees", "fails": "differs"}.get(against.status, "")
         result = replace(result, subject=step.subject, against_subject=verdict)
     return result
+
+
+def _names_an_index(left, right, ctx: Context) -> bool:
+    """Prose's "the real target $y_j = 1$": an entry of a one-hot vector said to be 1 (or 0)."""
+    if not (isinstance(right, Tree) and right.data == "number") and not (isinstance(right, Token)):
+        return False
+    if isinstance(right, Tree) and right.children[0].value not in ("0", "1"):
+        return False
+    if not (isinstance(left, Tree) and left.data == "symbol" and len(left.children) == 2):
+        return False
+    return left.children[0].value in ctx.onehots
 
 
 TELLING = ("sigma", "sigmoid", "tanh", "relu", "ReLU", "softplus", "softmax")
@@ -797,7 +864,8 @@ def _holds_reason(ctx: Context, outcome: _Outcome, conditions) -> str:
         under = f", under the condition {shown}"
     if outcome.proved:
         sizes = ", ".join(f"{k} = {v}" for k, v in ctx.sizes.items() if v)
-        return f"proved: an identity in the entries at {sizes}, for all {outcome.checked} index values tried{under}"
+        at = f" at {sizes}" if sizes else ""
+        return f"proved: an identity in the variables{at} ({outcome.checked} evaluations){under}"
     return f"numerically: {outcome.checked} evaluations at random values{under}"
 
 
@@ -821,7 +889,8 @@ def check_display(display: Display, ctx: Context, trials: int = 3, roles: dict |
     checker = checker or Checker(ctx, trials)
     results = [check_step(s, ctx, trials, condition=display.condition, role=roles.get(id(s), ""), checker=checker)
                for s in display.steps]
-    if any(r.status == "fails" for r in results) and display.steps:
+    if any(r.status == "fails" for r in results) and display.steps and ctx.source in ("shipped", "named"):
+        # the derive stage's claims are written in the shipped notation: offered under it only
         correct = correct_form(display.steps[0].lhs, ctx, display.condition, checker)
         results = [replace(r, correct=correct, counterexample=f"{r.counterexample}; correct form: {correct}")
                    if r.status == "fails" and correct else r for r in results]
