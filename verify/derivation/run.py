@@ -180,7 +180,7 @@ def _gap(name: str, ctx: Context, parsed: dict) -> list[str]:
                 if name == "e" and len(node.children) == 1:
                     continue  # e^{x}: Euler's number
                 used.add(name)
-    return sorted(n for n in notation.definitions if n in used and not ctx.definitions.get(n))
+    return sorted(n for n in notation.definitions if n in used and ctx.definition(n, 10 ** 12) is None)
 
 
 def _status(steps) -> str:
