@@ -300,7 +300,7 @@ def _starred(text: str, names: set[str]) -> str:
 
 
 def _by_expression(text: str) -> str:
-    """\frac{\partial A}{\partial v_cU}: a derivative with respect to an expression, marked ⟨v_cU⟩ so
+    """\frac{\\partial A}{\\partial v_cU}: a derivative with respect to an expression, marked ⟨v_cU⟩ so
     the grammar reads it (and the checker says it cannot take it) instead of failing."""
     out, i = [], 0
     pattern = re.compile(r"\\frac\s*\{")
@@ -422,7 +422,7 @@ def _function_powers(text: str) -> str:
 
 
 def _function_arguments(text: str) -> str:
-    """\log e^{x} is log(e^x): a function written without parentheses takes its argument with the
+    """\\log e^{x} is log(e^x): a function written without parentheses takes its argument with the
     argument's sub- and superscripts."""
     out, i = [], 0
     pattern = re.compile(r"(\\log|\\ln|\\exp|\\tanh|(?<![A-Za-z\\])(?:log|ln|exp))\s+(?=[A-Za-z\\])")
@@ -459,7 +459,7 @@ def _function_arguments(text: str) -> str:
 
 
 def _products_before_transpose(text: str) -> str:
-    """U(\hat{y} - y)^T is U times the transposed difference, not the transpose of a call U(...)."""
+    """U(\\hat{y} - y)^T is U times the transposed difference, not the transpose of a call U(...)."""
     for _ in range(4):
         changed = False
         for m in re.finditer(r"(?<![A-Za-z\\])([A-Z])\s*\(", text):

@@ -168,6 +168,8 @@ def from_notation(notation: Notation, origin: str) -> Context:
         ctx.calls.setdefault(_bare(call), []).append(Definition(call, latex, "call", origin=origin))
     for name, (length, values) in notation.arrays.items():
         ctx.index_arrays[name] = IndexArray(name, length, values)
+    # a notation's index arrays are drawn with replacement (a sample may repeat, or be o)
+    ctx.distinct_samples = not notation.arrays
     ctx.anchored.update(ctx.arrays)
     ctx.anchored.update(ctx.families)
     ctx.anchored.update(ctx.definitions)

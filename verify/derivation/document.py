@@ -411,7 +411,7 @@ class _Reader:
 
 
     def cases_with_steps(self, expressions, chain: _Chain, steps: list, condition) -> bool:
-        """f = \begin{cases} a = b & \text{if } c \\ ... \end{cases}: each row is a chain of its own
+        """f = \begin{cases} a = b & \text{if } c \\ ... \\end{cases}: each row is a chain of its own
         under its case, whose subject is f."""
         (subject, _, _), (cases, _, at) = expressions
         m = re.fullmatch(r"\s*\\begin\{cases\}(.*)\\end\{cases\}\s*", cases, re.S)
@@ -531,8 +531,8 @@ def displays(source) -> list[Display]:
         else:
             # a display after prose starts a new chain unless it opens with "="
             if re.search(r"\S", re.sub(r"\$[^$]*\$", "", before)) and not re.match(r"\s*(\\begin\{[^}]*\}\s*)*&?\s*=",
-                                                                                 body):
-                reader.chain = _Chain()
+                                                                                 body) and not reader.chain.open_end:
+                reader.chain = _Chain()  # prose between: a new chain, unless the last display ended in "="
             reader.display(body, body_start, start, False, pending)
         previous_end = end
     return [d for d in reader.out]

@@ -511,7 +511,7 @@ class Evaluator:
         return total
 
     def _vanishes(self, body, env) -> bool:
-        """A product with a factor \delta_{ij} whose indices differ: 0 without evaluating the rest."""
+        """A product with a factor \\delta_{ij} whose indices differ: 0 without evaluating the rest."""
         stack = [body]
         while stack:
             node = stack.pop()
@@ -649,7 +649,7 @@ class Evaluator:
         return name, definition
 
     def _not_through_a_sum(self, definition: Definition, numerator, name: str, env: Env) -> None:
-        """b = -u_k^T v_c, J = f(a) + \sum_k f(b): "dJ/db" is one b per k, which the notation does not say."""
+        """b = -u_k^T v_c, J = f(a) + \\sum_k f(b): "dJ/db" is one b per k, which the notation does not say."""
         from .implicit import free_letters
         from .ranges import _names_through
 

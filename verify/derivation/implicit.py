@@ -104,7 +104,7 @@ def _find(root, body):
 
 
 def einstein(tree, free: set[str] | frozenset[str]):
-    """The tree with the sums Einstein's convention implies.  Terms of a sum are independent; in a
+    r"""The tree with the sums Einstein's convention implies.  Terms of a sum are independent; in a
     product, a letter that is not free (not on the equation's left side) and appears in two of
     its factors is summed over the product; a letter that appears once is summed where it is
     (e^{\theta_m} in a denominator is \sum_m e^{\theta_m})."""

@@ -162,6 +162,8 @@ def _defined(ctx: Context, name: str, authoritative: bool, tree=None) -> bool:
     uses functions the notation's does not (a negative-sampling J beside the shipped softmax J)."""
     if name in ctx.arrays or name in ctx.families or name in ctx.scalars:
         return True  # a symbol the notation declares
+    if "(" in name and any(key.split("(")[0] == name.split("(")[0] for key in ctx.calls):
+        return True  # P(O|C): a call the notation spells out
     found = ctx.definitions.get(name) or ctx.calls.get(name)
     if not found:
         return False
@@ -174,6 +176,10 @@ def _defined(ctx: Context, name: str, authoritative: bool, tree=None) -> bool:
     theirs = {f for f in _functions_through(ctx, found[-1].latex, set()) if f in TELLING}
     mine = {f for f in _tree_functions(tree) if f in TELLING}
     return not (mine - theirs)
+
+
+def _bare_call(key: str) -> str:
+    return re.sub(r"[^A-Za-z(]", "", key.split("(")[0]) + "(" + str(key.count(",") + key.count("|") + 1)
 
 
 def _tree_functions(tree) -> set[str]:
@@ -334,7 +340,7 @@ def _mentions(tree, name: str) -> bool:
 
 
 def read_substitutions(ctx: Context, parsed: list[Parsed], roles: dict[int, str]) -> None:
-    """A step that only replaces an undefined symbol by an expression ("\partial \theta / \partial v_c
+    r"""A step that only replaces an undefined symbol by an expression ("\partial \theta / \partial v_c
     = \partial (U^T v_c) / \partial v_c", "\hat{y}_i = e^{\theta_i} / e^{\theta_m}" inside a chain)
     defines that symbol, as its author uses it from there on."""
     for p in parsed:
@@ -1168,7 +1174,7 @@ def _is_upper_symbol(tree) -> bool:
 
 
 def _vectorish(tree) -> bool:
-    """An operand that makes an upper-case neighbour a matrix: a transpose, a lower-case symbol, a
+    r"""An operand that makes an upper-case neighbour a matrix: a transpose, a lower-case symbol, a
     difference of such (U(\hat{y} - y), W x, x W)."""
     if isinstance(tree, Tree) and tree.data in ("transpose",):
         return True
@@ -1463,7 +1469,7 @@ def _entrywise_definitions(ctx: Context, parsed: list[Parsed]) -> None:
 
 
 def _letter_bounds(ctx: Context) -> None:
-    """k in the definitions' \sum_{k=1}^{K}: where k is free (dJ/du_k), it runs to K too."""
+    r"""k in the definitions' \sum_{k=1}^{K}: where k is free (dJ/du_k), it runs to K too."""
     from .evaluate import _binder
 
     for d, tree in _definition_trees(ctx):

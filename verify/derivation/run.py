@@ -140,7 +140,10 @@ def describe(ctx: Context) -> list[str]:
     return lines
 
 
-def check_document(path: str, notation_path: str | None = None, trials: int = 3) -> DocumentResult:
+def check_document(path: str, notation_path: str | None = None, trials: int = 3,
+                   proof_seconds: float | None = None) -> DocumentResult:
+    """Every equation of the document at path, checked.  proof_seconds bounds the time spent on
+    symbolic proofs of the steps that hold numerically (default: Checker.DOCUMENT_PROOF_BUDGET)."""
     start = time.perf_counter()
     source = read(path)
     found = displays(source)
@@ -160,7 +163,7 @@ def check_document(path: str, notation_path: str | None = None, trials: int = 3)
             said = [f"notation: the shipped notation '{name}', detected because {why}, and the document uses "
                     f"{shown} without defining {'it' if len(gap) == 1 else 'them'} (name another with --notation FILE)"]
             ctx, roles, parsed = infer(from_notation(load(_shipped(name)), "shipped"), source, found, True)
-    checker = Checker(ctx, trials)
+    checker = Checker(ctx, trials, proof_seconds=proof_seconds)
     results = tuple(check_display(d, ctx, trials, roles, checker) for d in found)
     return DocumentResult(path, results, time.perf_counter() - start, tuple(said + describe(ctx)), source.notes)
 

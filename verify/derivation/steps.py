@@ -186,7 +186,15 @@ def _draw(ctx: Context, rng, trial: int, sides_symbols=None) -> tuple[dict[str, 
         pool = [v for v in range(n) if v not in avoid] if ctx.distinct_samples else list(range(n))
         if len(pool) < length:
             pool = list(range(n))
-        samples[name] = [int(v) for v in rng.choice(pool, size=length, replace=len(pool) < length)]
+        drawn = [int(v) for v in rng.choice(pool, size=length, replace=len(pool) < length or
+                                            not ctx.distinct_samples)]
+        fixed = [values[k] for k in sorted(values) if not k.startswith("#")]
+        if not ctx.distinct_samples and trial >= 1 and fixed and length > 1:
+            # with replacement: instantiations where a sample repeats and where a sample is a fixed
+            # index (c, then o), so that the terms only such draws switch on are checked
+            drawn[0] = drawn[1]
+            drawn[-1] = fixed[(trial - 1) % len(fixed)]
+        samples[name] = drawn
     return values, samples
 
 
@@ -311,8 +319,11 @@ class Checker:
     PROOF_BUDGET = 0.25  # seconds of symbolic proof per step; past it, a step that agrees "holds numerically"
     DOCUMENT_PROOF_BUDGET = 3.0  # ... and per document
 
-    def __init__(self, ctx: Context, trials: int = 3, seed: int = 0):
+    def __init__(self, ctx: Context, trials: int = 3, seed: int = 0, proof_seconds: float | None = None):
         self.ctx, self.trials, self.seed = ctx, trials, seed
+        if proof_seconds is not None:
+            self.DOCUMENT_PROOF_BUDGET = proof_seconds
+            self.PROOF_BUDGET = max(self.PROOF_BUDGET, proof_seconds / 10)
         self.names = ctx.token_names()
         rng = np.random.default_rng(seed)
         self.draws = [_draw(ctx, rng, t) for t in range(trials)]
@@ -577,7 +588,9 @@ class Checker:
         floating = (used_a ^ used_b) - self.ctx.anchored
         if floating:
             name = sorted(floating)[0]
-            return f"{_shown(name)} appears on one side only and the document does not define it"
+            letters = [f for f, family in self.ctx.families.items() if family.matrix == name]
+            shown = f"{letters[0]}_w" if letters else _shown(name)  # Q made for q_o: say q_o's letter
+            return f"{shown} appears on one side only and the document does not define it"
         return ""
 
     def _component(self, left, right, letters, assignments, position):
