@@ -73,6 +73,7 @@ class Context:
     macros: dict = field(default_factory=dict)  # the document's own macros, expanded before parsing
     tokens: frozenset[str] | None = None
     letter_bounds: dict[str, str] = field(default_factory=dict)  # k -> K: a free k runs as far as the sums over k
+    orientation: dict[str, str] = field(default_factory=dict)  # "$\\tilde{y}$: ..., row vector": row or column
     notes: list[str] = field(default_factory=list)  # what was taken from where, for the report
     source: str = "the document"
 
@@ -82,6 +83,15 @@ class Context:
             seen.add(name)
             name = self.aliases[name]
         return self.sizes.get(name)
+
+    def samples(self) -> int | None:
+        """K, the number of sampled indices (negative samples), when the document has such samples:
+        a K that is no array's length (K classes, a K x N matrix, are no samples)."""
+        if "K" not in self.sizes or "K" in self.aliases:
+            return None
+        if any("K" in (a.rows, a.cols) for a in self.arrays.values()):
+            return None
+        return self.sizes["K"] or None
 
     def definition(self, name: str, position: int) -> Definition | None:
         """The definition of name in force at position: the last one made before it (a notation's

@@ -388,8 +388,21 @@ class Evaluator:
             # the body's names mean what they mean where the definition is used (J = CE(y, \hat{y}) written
             # before \hat{y} = softmax(\theta): at a step after both, J depends on \theta)
             inner_env = Env(values, env.stop, {}, max(env.position, definition.position), env.layout, env.elementwise)
-            self.model.expanded[key] = self.value(tree, inner_env)
+            try:
+                self.model.expanded[key] = self.value(tree, inner_env)
+            except ShapeError as e:
+                raise self._ill_defined(definition, env, e) from None
         return self.model.expanded[key]
+
+    @staticmethod
+    def _ill_defined(definition: Definition, env: Env, error: ShapeError) -> Exception:
+        """A definition that is ill-formed in the plain reading: the fault is in the shapes gradproof
+        gave its symbols (or in the definition), never in the step that uses it."""
+        if env.layout != "denominator" or env.elementwise:
+            return error  # another reading's problem: that reading just does not apply
+        where = f" (line {definition.line})" if definition.line else ""
+        return CannotCheck(f"the definition of {_shown(definition.name)}{where} is ill-formed with the shapes "
+                           f"inferred ({error}): its symbols' shapes are not settled")
 
     def _free_of(self, definition: Definition) -> frozenset[str]:
         return frozenset(self.ctx.particular) | frozenset(definition.params) | frozenset(
@@ -404,6 +417,8 @@ class Evaluator:
             entries.append(self.definition_value(self.piece(definition.name, definition, inner, env), env, inner))
         if any(_is_matrix(e) for e in entries):
             raise CannotCheck(f"{definition.name} is defined entry by entry with array entries")
+        if self.ctx.orientation.get(definition.name) == "row":
+            return sp.Matrix(1, size, entries)  # the prose says it is a row vector
         return sp.Matrix(size, 1, entries)
 
     def component_size(self, definition: Definition, env: Env) -> int:
@@ -417,24 +432,41 @@ class Evaluator:
     def placeholder(self, definition: Definition, env: Env, inner: dict):
         """A defined quantity kept as symbols (for a derivative by it); its entries are
         #-named symbols that the expansion replaces afterwards."""
-        key = (definition.name, definition.position)
+        # f_j = w_j^T x_i + b_j inside \sum_i: one quantity per value of the definition's own free letters
+        own = tuple((x, env.values.get(x)) for x in self._own_letters(definition))
+        key = (definition.name, definition.position, own)
         if key not in self.model.placeholders:
             outside = replace(env, stop=env.stop - {definition.name})
             if definition.kind == "component":
                 full = self.component_vector(definition, outside)
             else:
                 full = self.definition_value(definition, outside)
+            tag = "".join(f"@{x}{v}" for x, v in own)
             if _is_matrix(full):
                 holder = sp.Matrix(full.shape[0], full.shape[1],
-                                   lambda i, j: sp.Symbol(f"{definition.name}#{i}_{j}"))
+                                   lambda i, j: sp.Symbol(f"{definition.name}#{i}_{j}{tag}"))
             else:
-                holder = sp.Symbol(f"{definition.name}#")
+                holder = sp.Symbol(f"{definition.name}#{tag}")
             self.model.placeholders[key] = (holder, full)
         holder, full = self.model.placeholders[key]
         if definition.kind == "component" and inner:
             k = inner[definition.params[0]]
             return holder[k] if _is_matrix(holder) else holder
         return holder
+
+    def _own_letters(self, definition: Definition) -> tuple[str, ...]:
+        """The index letters a definition leaves free besides its parameters (i in f_j = w_j^T x_i)."""
+        key = ("#own", definition.name, definition.position)
+        if key not in self.model.expanded:
+            from .implicit import free_letters
+
+            try:
+                letters = free_letters(self.definition_tree(definition))
+            except Exception:
+                letters = []
+            self.model.expanded[key] = tuple(sorted(x for x in letters if isinstance(x, str) and
+                                                    x not in definition.params))
+        return self.model.expanded[key]
 
     def substitution(self) -> dict:
         out = {}
@@ -793,7 +825,10 @@ class Evaluator:
         bound = {**env.bound, **dict(zip(definition.params, values))}
         inner = Env(env.values, env.stop, bound, definition.position if definition.position >= 0 else env.position,
                     env.layout, env.elementwise)
-        return self.value(self.definition_tree(definition), inner)
+        try:
+            return self.value(self.definition_tree(definition), inner)
+        except ShapeError as e:
+            raise self._ill_defined(definition, env, e) from None
 
     def _derivative_function(self, base: str, arg, env):
         """f'(x), \\sigma'(t): the derivative of a function, at the argument."""
@@ -910,6 +945,10 @@ class Evaluator:
         cache = self.model.expanded
         if key not in cache:
             tree = bind_sums(self.parse(definition.latex), set(definition.params))
+            if "o" in self.ctx.particular and definition.origin == "document":
+                from .steps import _zero_as_o
+
+                tree = _zero_as_o(tree)  # u_0 beside u_o: the digit typed for the letter (indices count from 1)
             if self.ctx.einstein:
                 tree = einstein(tree, set(definition.params) | set(self.ctx.particular))
             cache[key] = tree

@@ -72,6 +72,9 @@ def definable(tree, text: str):
             return "value", f"{name}_{letters[0] + 1}", (), "named"
         if all(isinstance(x, str) and x != "?" for x in letters):
             return "component", name, tuple(letters), None
+        if len(letters) == 1 and isinstance(letters[0], tuple) and len(letters[0][1]) == 1 and \
+                isinstance(letters[0][1][0], str):
+            return "component", name, ("#",), letters[0]  # p_{y_i} = e^{f_{y_i}} / ...: the entry at y_i
         return None
     if isinstance(tree, Tree) and tree.data == "call":
         head = tree.children[0].value
@@ -270,7 +273,10 @@ def _define_in_chain(ctx: Context, links: list[Parsed], roles: dict[int, str], a
         seen.add(name)
         if kind == "value" and extra == "named":
             ctx.named_entries.add(name)
-        definition = Definition(_key((kind, name, params, extra)), target_text, kind, params,
+        latex = target_text
+        if kind == "component" and isinstance(extra, tuple):
+            params, latex = _generalise_nested(extra, target_text)
+        definition = Definition(_key((kind, name, params, extra)), latex, kind, params,
                                 links[0].step.position, links[0].step.line,
                                 condition=condition if kind == "component" else None)
         _add(ctx, definition)
@@ -279,6 +285,15 @@ def _define_in_chain(ctx: Context, links: list[Parsed], roles: dict[int, str], a
             if condition and kind == "component" else "")
     for j in range(k, target_index):  # links between the defined names and the definition are claims
         pass
+
+
+def _generalise_nested(nested: tuple, latex: str) -> tuple[tuple[str, ...], str]:
+    """p_{y_i} = e^{f_{y_i}} / \\sum_j e^{f_j}: the entry at any index k, p_k = e^{f_k} / ..."""
+    array, (inner,) = nested
+    used = set(re.findall(r"(?<![A-Za-z\\])[a-z](?![A-Za-z])", latex))
+    letter = next(x for x in "kmlqrstuvabcdefgh" if x not in used and x not in (array, inner))
+    pattern = rf"_\s*\{{\s*{re.escape(array)}\s*_\s*(\{{\s*{re.escape(inner)}\s*\}}|{re.escape(inner)})\s*\}}"
+    return (letter,), re.sub(pattern, "_{" + letter + "}", latex)
 
 
 def _piece_condition(condition, params) -> tuple | None:
@@ -381,7 +396,12 @@ def read_substitutions(ctx: Context, parsed: list[Parsed], roles: dict[int, str]
         if latex is None:
             continue
         kind = "component" if letters else "value"
-        _add(ctx, Definition(name, latex, kind, tuple(letters), p.step.position, p.step.line))
+        # in force for the whole chain it is made in: one chain, one meaning of the symbol
+        start = min((s.position for s in p.display.steps if s.position <= p.step.position), default=p.step.position)
+        if any(d.position < p.step.position and d.position >= start for defs in ctx.definitions.values()
+               for d in defs if d.name == name):
+            start = p.step.position
+        _add(ctx, Definition(name, latex, kind, tuple(letters), start, p.step.line))
         roles[id(p.step)] = f"defines {wild.shown(name)} by substituting it"
 
 
@@ -473,6 +493,7 @@ class Evidence:
     nested: int = 0  # used as an index (y_i in p_{y_i})
     numbered: int = 0  # W_1: the name of a numbered entry
     first_line: int = 0
+    member_transposed: int = 0  # u_k^T: an indexed symbol that is itself a vector
 
 
 class _Dims:
@@ -540,6 +561,7 @@ class _Shapes:
     covers: list = field(default_factory=list)  # (an axis a sum ran over, the sum's bound)
     index_values: dict[str, int] = field(default_factory=dict)  # y in p_{y_i}: the axis its values index
     index_lengths: dict[str, int] = field(default_factory=dict)  # ... and the range of i
+    placeholders: frozenset = frozenset()  # a function definition's parameters, while reading its body
 
     def letter(self, name: str, local: dict) -> int:
         if name in local:
@@ -560,6 +582,8 @@ class _Shapes:
             shape = (self._named(a.rows), self._named(a.cols))
         elif kind == "matrix":
             shape = (self.dims.new(), self.dims.new())
+        elif kind == "vector" and self.ctx.orientation.get(name) == "row":
+            shape = (ONE, self.dims.new())
         elif kind == "vector":
             shape = (self.dims.new(), ONE)
         elif kind == "row":
@@ -612,6 +636,8 @@ class _Shapes:
         return ok
 
     def symbol(self, name, letters, local, position):
+        if name in self.placeholders:
+            return None  # z(u, v) = -log sigma(u^T v): u is any vector, not the document's u
         definition = self.ctx.definition(name, position)
         if definition is not None and definition.kind in ("value", "component"):
             value = self.definition_shape(definition, local)
@@ -704,6 +730,8 @@ class _Shapes:
                 value = (self.particular[definition.params[0]], ONE)
             else:
                 value = (self.dims.new(), ONE) if definition.params else None
+            if isinstance(value, tuple) and self.ctx.orientation.get(definition.name) == "row":
+                value = (ONE, value[0])  # declared a row vector in the prose
             entity = self.of(definition.name) if self.kinds.get(definition.name) in ("vector", "row") else None
             if isinstance(value, tuple) and isinstance(entity, tuple):
                 self.dims.union(value[0], entity[0] if entity[1] == ONE else entity[1])  # y_w = ... and y: one y
@@ -845,12 +873,24 @@ class _Shapes:
             d = self.dims.new()
             inner[letter] = d
             bound = _bound_name(sup)
+            if bound == "K" and self._over_members(body, letter):
+                bound = None  # \sum_{k=1}^{K} z(-u_k, v_c): K sampled columns among more, not U's width
             if bound and not bound.isdigit():
                 # \sum_{k=1}^{K} u_k runs over K of U's columns, not all of them: the bound names the axis
                 # only if nothing else does (see named_axes)
                 self.covers.append((d, bound))
         value = self.shape(body, inner, position)
         return value
+
+    def _over_members(self, body, letter: str) -> bool:
+        """The body takes members of a family (columns of a matrix) at the letter: u_k."""
+        if not isinstance(body, Tree):
+            return False
+        for node in body.iter_subtrees():
+            parts = _symbol_parts(node) if node.data == "symbol" else None
+            if parts and parts[0] in self.ctx.families and parts[1] == [letter]:
+                return True
+        return False
 
     def _derivative(self, t, local, position):
         top = self.shape(t.children[0], local, position)
@@ -929,6 +969,7 @@ def infer(ctx: Context, source, found: list[Display], authoritative: bool = Fals
     read_substitutions(ctx, parsed, roles)
     ctx.einstein = bool(re.search(r"\bEinstein\b", text))
     _sizes_and_letters(ctx, parsed, text)
+    ctx.orientation.update(_declared_orientation(text, source.macros, names))
     kinds = _kinds(ctx, parsed, text)
     said = _stated_index(text)
     if said and said not in ctx.particular and any(
@@ -937,10 +978,65 @@ def infer(ctx: Context, source, found: list[Display], authoritative: bool = Fals
     _shapes(ctx, parsed, kinds)
     _onehots(ctx, parsed, text)
     _entrywise_definitions(ctx, parsed)
+    _declared_rows(ctx, parsed)
     _letter_bounds(ctx)
     _dependent(ctx, parsed)
     _anchored(ctx, parsed)
     return ctx, roles, {id(p.step): p for p in parsed}
+
+
+def _declared_rows(ctx: Context, parsed: list[Parsed]) -> None:
+    """\\tilde{y} - y with \\tilde{y} declared a row vector: y, whose shape was only inferred, is a row too."""
+    rows = {n for n, o in ctx.orientation.items() if o == "row"}
+    if not rows:
+        return
+    for _, tree in _walk(parsed):
+        for node in tree.iter_subtrees():
+            if node.data not in ("add", "sub"):
+                continue
+            names = [_symbol_parts(c) for c in node.children]
+            if not all(n and not n[1] for n in names):
+                continue
+            a, b = names[0][0], names[1][0]
+            for declared, other in ((a, b), (b, a)):
+                array = ctx.arrays.get(other)
+                if declared in rows and other not in ctx.orientation and array is not None and \
+                        array.cols == "1" and array.why == "inferred from use":
+                    ctx.arrays[other] = Array(other, "1", array.rows, f"a row like {wild.shown(declared)}, "
+                                              "which the document declares a row vector")
+                    ctx.orientation[other] = "row"
+
+
+ORIENTATION = re.compile(r"\b(row|column)[- ]vectors?\b", re.I)
+CLAUSE_END = re.compile(r"[.;:!?]\s|\n|,\s*(?:and|while|but)\b|\band\b")
+
+
+def _declared_orientation(text: str, macros: dict, names: frozenset) -> dict[str, str]:
+    """Prose that says what a vector is: "$\\tilde{y}$: the predicted distribution, row vector",
+    "$y$ is a column vector".  The first symbol written in the clause before the words."""
+    out: dict[str, str] = {}
+    for m in ORIENTATION.finditer(text):
+        start = text.rfind("\n", 0, m.start()) + 1
+        before = text[start:m.start()]
+        # the clause: from the last sentence break that is not inside math
+        pieces = re.split(r"(\$[^$]*\$)", before)
+        clause: list[str] = []
+        for piece in reversed(pieces):
+            if not piece.startswith("$"):
+                cut = list(CLAUSE_END.finditer(piece))
+                if cut and clause:
+                    break
+                if cut and not clause and re.search(r"[.;!?]\s*$", piece.strip() + " ") and piece.strip():
+                    continue
+            clause.insert(0, piece)
+        maths = [p[1:-1] for p in clause if p.startswith("$") and p.endswith("$") and len(p) > 2]
+        if not maths:
+            continue
+        tree = _try_parse(maths[0], macros, names)
+        parts = _symbol_parts(tree) if tree is not None else None
+        if parts and not parts[1]:
+            out.setdefault(parts[0], m.group(1).lower())
+    return out
 
 
 def _try_parse(text: str, macros: dict, names: frozenset):
@@ -1042,6 +1138,9 @@ def _kinds(ctx: Context, parsed: list[Parsed], text: str) -> dict[str, str]:
         if upper and (e.bare or e.two_subs) and (e.matrix or e.transposed or e.two_subs):
             kinds[name] = "matrix"
             continue
+        if e.bare and e.member_transposed and not e.two_subs:
+            kinds[name] = "family"  # u_k^T v_c beside z(u, v): u_k are vectors; a bare u is another thing
+            continue
         if e.bare:
             if vectorish or e.letter_subs:
                 kinds[name] = "vector"
@@ -1109,6 +1208,8 @@ def _collect(tree, ev, ctx: Context, parent) -> None:
                 e.two_subs += 1
         if parent == "transpose":
             e.transposed += 1
+            if letters and not (len(letters) == 1 and isinstance(letters[0], int)):
+                e.member_transposed += 1
         if (parent == "softmax" and not letters) or parent == "vector-operand":
             e.vector += 1
         if parent == "matrix-operand":
@@ -1223,12 +1324,14 @@ def _shapes(ctx: Context, parsed: list[Parsed], kinds: dict[str, str]) -> None:
         for param in d.params:
             local.setdefault(param, dims.new())
         shapes.in_definition = dims.defining = True
+        shapes.placeholders = frozenset(d.params) if d.kind == "function" else frozenset()
         try:
             value = shapes.shape(tree, local, d.position)
         except (RecursionError, TypeError, ValueError, KeyError, AttributeError, IndexError):
             continue
         finally:
             shapes.in_definition = dims.defining = False
+            shapes.placeholders = frozenset()
         if isinstance(value, tuple):
             for x in value:
                 dims.settle(x)

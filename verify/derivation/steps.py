@@ -168,7 +168,7 @@ def _draw(ctx: Context, rng, trial: int, sides_symbols=None) -> tuple[dict[str, 
     """Values for the particular indices (different from each other when they share a range)
     and for the index arrays (samples, different from each other and from those)."""
     values: dict[str, int] = {}
-    samples_size = ctx.size("K") if "K" in ctx.sizes else None
+    samples_size = ctx.samples()
     for letter, size_name in sorted(ctx.particular.items()):
         n = ctx.size(size_name) if size_name else None
         if not n:
@@ -424,6 +424,9 @@ class Checker:
         regime = self._samples(left, right, letters, assignments, position)
         if regime is not None:
             return regime
+        typo = self._sum_letter_typo(left, right, conditions, position, subject)
+        if typo is not None:
+            return typo
         # no reading holds: the clearest failure, a value difference in a well-formed reading first
         values = [o for o in outcomes if o.status == "fails" and o.reason == "the two sides differ"]
         shapes = [o for o in outcomes if o.status == "fails" and o.reason.startswith("the two sides have")]
@@ -553,34 +556,69 @@ class Checker:
                                                         list(conditions) + extra))
             except _Stop:
                 return None
-        outcome = self._reading(left, right, assignments, position, "denominator", False, "equal")
+        outcome = self._plain_readings(left, right, assignments, position)
         if outcome.status != "holds":
             return None
         shown = " and ".join(f"{_shown(a)} ≠ {_shown(b)}" for a, _, b in extra)
-        outcome.reading = f"for {shown}: a different letter names a different index"
+        outcome.reading = f"for {shown}: a different letter names a different index" + (
+            f", {outcome.reading}" if outcome.reading else "")
         return outcome
 
     def _samples(self, left, right, letters, assignments, position) -> _Outcome | None:
         """With K sampled indices (negative samples, written u_k for k = 1..K), a free index is
-        either one of them or not, and the formulas differ: a step that holds in one of the two
-        cases holds there (the handout's "o is not among the samples")."""
-        k = self.ctx.size("K") if "K" in self.ctx.sizes else None
+        either one of them or not, and the formulas differ: a step that holds when each free index
+        is among the samples or not (o not among them, w among them) holds there (the handout's
+        "o is not among the samples")."""
+        k = self.ctx.samples()
         if not k:
             return None
-        for letter in letters:
-            if letter in self.ctx.letter_bounds:
+        free = [x for x in letters if x not in self.ctx.letter_bounds][:3]
+        regimes = sorted(itertools.product((False, True), repeat=len(free)), key=sum)
+        for regime in regimes:
+            restricted = {t: [a for a in assignments[t]
+                              if all((a.get(x, -1) < k) == inside for x, inside in zip(free, regime))]
+                          for t in assignments}
+            if not all(restricted.values()) or restricted == assignments:
                 continue
-            for inside, words in ((False, f"for {_shown(letter)} not among the K sampled indices"),
-                                  (True, f"for {_shown(letter)} among the K sampled indices")):
-                restricted = {t: [a for a in assignments[t] if (a.get(letter, -1) < k) == inside]
-                              for t in assignments}
-                if not all(restricted.values()) or restricted == assignments:
-                    continue
-                outcome = self._reading(left, right, restricted, position, "denominator", False, "equal")
-                if outcome.status == "holds":
-                    outcome.reading = words
-                    return outcome
+            outcome = self._plain_readings(left, right, restricted, position)
+            if outcome.status == "holds":
+                among = [_shown(x) for x, inside in zip(free, regime) if inside]
+                outside = [_shown(x) for x, inside in zip(free, regime) if not inside]
+                words = " and ".join(([f"{', '.join(outside)} not among the K sampled indices"] if outside else []) +
+                                     ([f"{', '.join(among)} among them"] if among else []))
+                outcome.reading = f"for {words}" + (f", {outcome.reading}" if outcome.reading else "")
+                return outcome
         return None
+
+    def _sum_letter_typo(self, left, right, conditions, position, subject) -> _Outcome | None:
+        """\\sum_{i=1}^n e^{\\theta_j}: a sum whose body never uses its own letter but uses one that is
+        free nowhere else.  The literal reading (n copies of one term) is rarely meant: the step holds
+        with the letter read as the sum's, or no failure is claimed."""
+        found = _idle_sums(left, right)
+        if not found:
+            return None
+        (bound, written) = found[0]
+        fixed = (_rename_in_idle_sums(left, bound, written), _rename_in_idle_sums(right, bound, written))
+        try:
+            outcome = self.compare(fixed[0], fixed[1], conditions, position, subject)
+        except Exception:
+            outcome = _Outcome("cannot_check", "")
+        if outcome.status == "holds":
+            outcome.reading = f"reading {_shown(written)} in the sum over {_shown(bound)} as {_shown(bound)} " \
+                              f"(the sum's body does not use its own index: a typo?)"
+            return outcome
+        return _Outcome("cannot_check", f"the sum over {_shown(bound)} never uses {_shown(bound)} (its body has "
+                        f"{_shown(written)} instead): what it stands for is not clear")
+
+    def _plain_readings(self, left, right, assignments, position) -> _Outcome:
+        """The layout and transpose readings, for a restricted set of index values."""
+        outcome = _Outcome("fails", "")
+        for name, layout, elementwise, comparison in READINGS[:4]:
+            outcome = self._reading(left, right, assignments, position, layout, elementwise, comparison)
+            if outcome.status == "holds":
+                outcome.reading = name
+                return outcome
+        return outcome
 
     def _lonely(self, used_a: set, used_b: set) -> str:
         """A variable nothing in the document defines or uses elsewhere, on one side only: the
@@ -696,6 +734,75 @@ def _particular_in(tree, ctx: Context) -> list[str]:
     return out
 
 
+def _uses_letter_o(left, right, ctx: Context) -> bool:
+    from .implicit import subscript_letters
+
+    return "o" in ctx.particular or any("o" in subscript_letters(t) for t in (left, right) if isinstance(t, Tree))
+
+
+def _zero_as_o(tree):
+    """The tree with every subscript 0 read as the letter o."""
+    if not isinstance(tree, Tree):
+        return tree
+    if tree.data == "symbol":
+        return Tree("symbol", [tree.children[0]] + [_digit_zero(c) for c in tree.children[1:]])
+    return Tree(tree.data, [_zero_as_o(c) for c in tree.children])
+
+
+def _digit_zero(node):
+    if isinstance(node, Token):
+        return Token("NAME", "o") if node.type == "NUMBER" and node.value == "0" else node
+    if node.data == "number" and len(node.children) == 1 and node.children[0] == "0":
+        return Token("NAME", "o")
+    return Tree(node.data, [_digit_zero(c) for c in node.children])
+
+
+def _idle_sums(left, right) -> list[tuple[str, str]]:
+    """(the sum's letter, the letter its body uses instead) for sums whose body does not use their
+    letter, when that other letter appears nowhere else in the step."""
+    from .evaluate import _binder
+    from .implicit import free_letters
+
+    out = []
+    for side, other in ((left, right), (right, left)):
+        if not isinstance(side, Tree):
+            continue
+        for node in side.iter_subtrees():
+            if node.data != "bigop" or len(node.children) < 3:
+                continue
+            letter = _binder(node.children[1])[0]
+            body = free_letters(node.children[-1])
+            if not isinstance(letter, str) or letter in body or len(body) != 1:
+                continue
+            written = body[0]
+            elsewhere = [x for x in free_letters(Tree("x", [c for c in (side, other) if isinstance(c, Tree)]))]
+            outside = sum(1 for n in (side, other) if isinstance(n, Tree) for m in n.iter_subtrees()
+                          if m.data == "symbol" and written in free_letters(m)) - sum(
+                1 for m in node.children[-1].iter_subtrees() if m.data == "symbol" and written in free_letters(m))
+            if outside == 0 and written in elsewhere:
+                out.append((letter, written))
+    return out
+
+
+def _rename_in_idle_sums(tree, bound: str, written: str):
+    """The tree with written read as bound inside the sums over bound that do not use bound."""
+    from .evaluate import _binder
+    from .implicit import free_letters
+
+    if not isinstance(tree, Tree):
+        return tree
+    if tree.data == "bigop" and len(tree.children) >= 3 and _binder(tree.children[1])[0] == bound and \
+            bound not in free_letters(tree.children[-1]):
+        return Tree(tree.data, tree.children[:-1] + [_rename(tree.children[-1], written, bound)])
+    return Tree(tree.data, [_rename_in_idle_sums(c, bound, written) for c in tree.children])
+
+
+def _rename(tree, old: str, new: str):
+    if isinstance(tree, Token):
+        return tree.update(value=new) if tree.type == "NAME" and tree.value == old else tree
+    return Tree(tree.data, [_rename(c, old, new) for c in tree.children])
+
+
 def _where(assignment, values, samples) -> str:
     parts = [f"{_shown(x)}={v + 1}" for x, v in assignment.items()]
     parts += [f"{_shown(x)}={v + 1}" for x, v in values.items() if not x.startswith("#")]
@@ -768,6 +875,23 @@ def check_step(step: Step, ctx: Context, trials: int = 3, seed: int = 0, conditi
     except Exception as e:  # a gap in the checker is never the author's mistake: said, not raised
         outcome = _Outcome("cannot_check", f"gradproof could not evaluate this step ({type(e).__name__}: "
                            f"{str(e)[:80]}); please report it")
+    if outcome.status == "cannot_check" and outcome.reason.startswith("an index 0,") and _uses_letter_o(
+            left, right, ctx):
+        # u_0 beside u_o: the digit 0 typed for the letter o; the step is checked as the letter
+        try:
+            again = checker.compare(_zero_as_o(left), _zero_as_o(right), conditions, step.position,
+                                    _zero_as_o(subject_tree) if subject_tree is not None else None)
+        except Exception:
+            again = _Outcome("cannot_check", "")
+        if again.status == "holds":
+            again.reading = "reading the index 0 as the letter o" + (f", {again.reading}" if again.reading else "")
+            outcome = again
+    if ctx.einstein and outcome.status == "fails":
+        # which indices an author sums implicitly is gradproof's guess (a repeated index, but W_{ib}
+        # beside W^T...): a difference under that guess is no proof of a mistake
+        outcome = _Outcome("cannot_check", f"with a repeated index summed (Einstein summation, as the document "
+                           f"says), the sides differ ({outcome.reason}); which indices the author sums is read "
+                           "from the letters, so this is not reported as a failure")
     reason = outcome.reason
     if outcome.status == "holds":
         used = set(free_indices(left, ctx)) | set(free_indices(right, ctx)) | set(ctx.particular)
