@@ -825,10 +825,7 @@ class Evaluator:
         bound = {**env.bound, **dict(zip(definition.params, values))}
         inner = Env(env.values, env.stop, bound, definition.position if definition.position >= 0 else env.position,
                     env.layout, env.elementwise)
-        try:
-            return self.value(self.definition_tree(definition), inner)
-        except ShapeError as e:
-            raise self._ill_defined(definition, env, e) from None
+        return self.value(self.definition_tree(definition), inner)  # ill-formed for these arguments: the step's
 
     def _derivative_function(self, base: str, arg, env):
         """f'(x), \\sigma'(t): the derivative of a function, at the argument."""

@@ -1212,6 +1212,9 @@ def _collect(tree, ev, ctx: Context, parent) -> None:
                 e.member_transposed += 1
         if (parent == "softmax" and not letters) or parent == "vector-operand":
             e.vector += 1
+            if parent == "vector-operand" and letters and all(isinstance(x, str) for x in letters) and \
+                    len(letters) == 1:
+                e.member_transposed += 1  # w^T x_i: x_i is itself a vector
         if parent == "matrix-operand":
             e.matrix += 1
         for letter in letters:
