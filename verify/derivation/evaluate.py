@@ -36,6 +36,33 @@ class ShapeError(Exception):
     """The expression is ill-formed: operands of incompatible shapes."""
 
 
+class Tensor3:
+    """The derivative of a vector y with respect to a matrix W (a 3-tensor), kept for the one use
+    it has in a derivation: contracted with a vector g along y, by the chain rule, into the
+    derivative of g . y with respect to W (shaped like W).  g before it must be a row (numerator
+    layout), g after it a column (denominator layout); anything else is ill-formed."""
+
+    def __init__(self, ys: list, wrt, sign=1):
+        self.ys, self.wrt, self.sign = ys, wrt, sign
+
+    @property
+    def text(self) -> str:
+        return f"the derivative of a {len(self.ys)}-vector with respect to a {_shape(self.wrt)} matrix"
+
+    def contract(self, g: list):
+        total = sum((gk * yk for gk, yk in zip(g, self.ys)), sp.Integer(0))
+        return self.wrt.applyfunc(lambda x: self.sign * sp.diff(total, x))
+
+    def __neg__(self):
+        return Tensor3(self.ys, self.wrt, -self.sign)
+
+    def _refuse(self, *_):
+        raise CannotCheck(f"{self.text} (a 3-tensor), other than multiplied by a vector")
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _refuse
+    __pow__ = _refuse
+
+
 @dataclass(frozen=True)
 class Env:
     values: Mapping[str, int]  # index letters bound to numbers (particular, free and summed indices)
@@ -47,6 +74,22 @@ class Env:
 
     def with_values(self, **values) -> "Env":
         return replace(self, values={**self.values, **values})
+
+
+def _chain_product(a, b):
+    """g times a 3-tensor (or the 3-tensor times g): the chain rule through a vector."""
+    if isinstance(a, Tensor3) and isinstance(b, Tensor3):
+        raise CannotCheck("a product of two 3-tensors")
+    tensor, other, before = (b, a, True) if isinstance(b, Tensor3) else (a, b, False)
+    n = len(tensor.ys)
+    if not _is_matrix(other):
+        raise CannotCheck(f"{tensor.text} (a 3-tensor) times a number")
+    wanted = (1, n) if before else (n, 1)
+    if other.shape != wanted:
+        side = "before" if before else "after"
+        raise ShapeError(f"cannot multiply: a {_shape(other)} array {side} {tensor.text} (the chain rule needs "
+                         f"a {'row' if before else 'column'} of length {n} there)")
+    return tensor.contract(list(other))
 
 
 def _is_matrix(x) -> bool:
@@ -167,6 +210,8 @@ class Evaluator:
         return self.product(self.value(t.children[0], env), self.value(t.children[1], env), env.elementwise)
 
     def product(self, a, b, elementwise: bool = False):
+        if isinstance(a, Tensor3) or isinstance(b, Tensor3):
+            return _chain_product(a, b)
         if not _is_matrix(a) or not _is_matrix(b):
             return a * b
         if a.shape[1] == b.shape[0]:
@@ -406,7 +451,7 @@ class Evaluator:
 
     def _free_of(self, definition: Definition) -> frozenset[str]:
         return frozenset(self.ctx.particular) | frozenset(definition.params) | frozenset(
-            k for k in ("#",))
+            self._own_letters(definition)) | frozenset(k for k in ("#",))
 
     def component_vector(self, definition: Definition, env: Env):
         """a_j = ... used as the whole vector a: its entries for every j."""
@@ -642,7 +687,14 @@ class Evaluator:
                 d = d.T
         elif _is_matrix(top):  # vector by vector
             if 1 not in wrt.shape:
-                raise CannotCheck("the derivative of a vector with respect to a matrix (a 3-tensor)")
+                if 1 not in top.shape:
+                    raise CannotCheck("the derivative of a matrix with respect to a matrix (a 4-tensor)")
+                for x in wrt:
+                    self._check_variable(x, name)
+                d = Tensor3(list(top), wrt)
+                if kept and name not in env.stop:
+                    d = Tensor3([_xreplace(y, self.substitution()) for y in d.ys], wrt)
+                return d
             xs, ys = list(wrt), list(top)
             if env.layout == "numerator":
                 d = sp.Matrix(len(ys), len(xs), lambda i, j: sp.diff(ys[i], xs[j]))

@@ -336,14 +336,19 @@ def _reverse_definitions(ctx: Context, links: list[Parsed], roles: dict[int, str
             roles[id(p.step)] = f"defines {wild.shown(what[1])}"
 
 
-def _sites(a, b, out: list) -> None:
-    """The places where two trees differ (pairs of subtrees)."""
+def _sites(a, b, out: list, numerators: list | None = None) -> None:
+    """The places where two trees differ (pairs of subtrees); numerators collects those that are
+    the numerators of derivatives by one variable (\\partial\\theta/\\partial v_c against
+    \\partial U^T v_c/\\partial v_c)."""
     if a == b:
         return
     if isinstance(a, Tree) and isinstance(b, Tree) and a.data == b.data and len(a.children) == len(b.children) \
             and a.data not in ("symbol",):
+        if a.data == "derivative" and numerators is not None and a.children[1] == b.children[1] and \
+                a.children[0] != b.children[0]:
+            numerators.append((a.children[0], b.children[0]))
         for x, y in zip(a.children, b.children):
-            _sites(x, y, out)
+            _sites(x, y, out, numerators)
         return
     out.append((a, b))
 
@@ -362,9 +367,16 @@ def read_substitutions(ctx: Context, parsed: list[Parsed], roles: dict[int, str]
         if p.lhs is None or p.rhs is None or id(p.step) in roles or p.step.relation != "=":
             continue
         sites: list = []
-        _sites(p.lhs, p.rhs, sites)
+        numerators: list = []
+        _sites(p.lhs, p.rhs, sites, numerators)
         if not sites:
             continue
+        # (\\hat{y} - y) \\partial U^T v_c / \\partial v_c for \\partial J/\\partial\\theta \\partial\\theta/\\partial v_c: the
+        # derivative's numerator is substituted, whatever else the step does
+        named = [pair for pair in numerators if any(_symbol_parts(x) and not _symbol_parts(x)[1] for x in pair)]
+        more = bool(named) and len(sites) > 1  # the step does more than substitute: still a claim to check
+        if named:
+            sites = named[:1]
         found = None
         for side in (0, 1):
             names = set()
@@ -385,7 +397,8 @@ def read_substitutions(ctx: Context, parsed: list[Parsed], roles: dict[int, str]
         if x is (p.lhs, p.rhs)[found]:
             continue  # the whole side: a claim about the symbol, not a substitution inside an expression
         name, letters = _symbol_parts(x)
-        if any(d.position < p.step.position and _mentions(tree, name) for d, tree in _definition_trees(ctx)):
+        if not named and any(d.position < p.step.position and _mentions(tree, name)
+                             for d, tree in _definition_trees(ctx)):
             continue  # used by an earlier definition: a variable of the model, not a name being introduced
         if name in KNOWN_CALLS or name in ("e", "cdots") or ctx.definition(name, p.step.position) is not None \
                 or name in ctx.arrays or name in ctx.families or name in ctx.scalars:
@@ -402,7 +415,8 @@ def read_substitutions(ctx: Context, parsed: list[Parsed], roles: dict[int, str]
                for d in defs if d.name == name):
             start = p.step.position
         _add(ctx, Definition(name, latex, kind, tuple(letters), start, p.step.line))
-        roles[id(p.step)] = f"defines {wild.shown(name)} by substituting it"
+        if not more:
+            roles[id(p.step)] = f"defines {wild.shown(name)} by substituting it"
 
 
 def _latex_of(tree, side_text: str) -> str | None:

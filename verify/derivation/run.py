@@ -21,7 +21,7 @@ from .context import Context, from_notation
 from .document import displays
 from .infer import infer
 from .source import DocumentError, read
-from .steps import Checker, EquationResult, check_display
+from .steps import Checker, EquationResult, LossFallback, check_display
 
 __all__ = ["DocumentError", "DocumentResult", "check_document"]
 
@@ -55,22 +55,29 @@ def _shipped(name: str) -> Path | None:
     return path if path.exists() else None
 
 
-def detect(text: str) -> tuple[str, str] | None:
-    """(shipped notation, why) when a shipped notation's [detect] words and symbols all occur."""
+def detect(text: str, loss: bool = False) -> tuple[str, str] | None:
+    """(shipped notation, why) when a shipped notation's [detect] words and symbols all occur.
+    loss: among the notations that only supply a loss (their [detect] table names it)."""
     for name in shipped_names():
         try:
             data = tomllib.loads(_shipped(name).read_text())
         except (OSError, tomllib.TOMLDecodeError):
             continue
         rule = data.get("detect")
-        if not rule:
+        if not rule or bool(rule.get("loss")) != loss:
             continue
         words = [w for w in rule.get("words", []) if re.search(rf"(?i)\b{re.escape(w)}\b", text)]
         symbols = [s for s in rule.get("symbols", []) if re.search(rule["symbols"][s], text)] \
             if isinstance(rule.get("symbols"), dict) else []
-        if words and len(symbols) == len(rule.get("symbols", {})):
+        signature = rule.get("signature") if isinstance(rule.get("signature"), dict) else {}
+        signed = [s for s in signature if re.search(signature[s], text)]
+        if len(symbols) != len(rule.get("symbols", {})):
+            continue
+        if words:
             shown = ", ".join(f"'{w}'" for w in words[:2])
             return name, f"it mentions {shown} and uses {', '.join(symbols)}"
+        if signature and len(signed) == len(signature):
+            return name, f"it writes {', '.join(signed)} and uses {', '.join(symbols)}"
     return None
 
 
@@ -164,8 +171,33 @@ def check_document(path: str, notation_path: str | None = None, trials: int = 3,
                     f"{shown} without defining {'it' if len(gap) == 1 else 'them'} (name another with --notation FILE)"]
             ctx, roles, parsed = infer(from_notation(load(_shipped(name)), "shipped"), source, found, True)
     checker = Checker(ctx, trials, proof_seconds=proof_seconds)
+    checker.loss = _loss_fallback(source.text, ctx, parsed) if not (source.front or notation_path) else None
     results = tuple(check_display(d, ctx, trials, roles, checker) for d in found)
     return DocumentResult(path, results, time.perf_counter() - start, tuple(said + describe(ctx)), source.notes)
+
+
+def _loss_fallback(text: str, ctx: Context, parsed: dict) -> LossFallback | None:
+    """A shipped loss for the steps whose J the document defines as another quantity, or names with
+    a tag (J_{neg-sample}) it never defines."""
+    found = detect(text, loss=True)
+    if not found:
+        return None
+    name, why = found
+    data = tomllib.loads(_shipped(name).read_text())
+    loss = data["detect"]["loss"]
+    latex = data.get("definitions", {}).get(loss)
+    if not latex:
+        return None
+    tags = tuple(data["detect"].get("tags", ()))
+    used = set()
+    for p in parsed.values():
+        for tree in (p.lhs, p.rhs):
+            if tree is not None and hasattr(tree, "iter_subtrees"):
+                used |= {n.children[0].value for n in tree.iter_subtrees() if n.data in ("symbol", "call")}
+    tagged = tuple(sorted(n for n in used if n.startswith(loss + "tag") and ctx.definition(n, 10 ** 12) is None
+                          and any(t in n[len(loss) + 3:] for t in tags)))
+    return LossFallback(loss, latex, name, f"detected because {why}; the document does not define this {loss}",
+                        tags, tagged)
 
 
 def _gap(name: str, ctx: Context, parsed: dict) -> list[str]:

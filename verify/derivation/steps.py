@@ -26,7 +26,7 @@ from gradproof.derive import macros as user_macros
 from gradproof.derive.latex import ParseError, parse
 
 from .parsing import macros_key, parse_tree
-from .context import Context
+from .context import Context, Definition
 from .document import Display, Step
 from .evaluate import CannotCheck, Env, Evaluator, Model, ShapeError, _binder, _is_matrix, _letters, _shown
 from .messages import unparsed_reason
@@ -310,6 +310,22 @@ class _Outcome:
     reading: str = ""
     checked: int = 0
     proved: bool = False
+    side: str = ""  # ill-formed: "left" when only the left side is
+
+
+@dataclass(frozen=True)
+class LossFallback:
+    """The loss of a shipped notation, for steps that differentiate a loss the document defines as
+    another quantity (J is the softmax loss, and the negative-sampling section writes dJ/du_k)."""
+    name: str
+    latex: str
+    notation: str
+    why: str
+    tags: tuple[str, ...] = ()  # J_{neg-sample}: a tag with one of these words names this loss too
+    tagged: tuple[str, ...] = ()  # the tagged names of the document that do (Jtagnegsample)
+
+    def names(self, name: str) -> bool:
+        return name == self.name or name in self.tagged
 
 
 class Checker:
@@ -336,6 +352,25 @@ class Checker:
         self._keep: list = []  # trees whose ids key the caches stay alive
         self._sizes: dict[tuple, dict] = {}
         self.proof_seconds = 0.0
+        self.loss: LossFallback | None = None  # a shipped loss for a J the document defines otherwise
+        self._loss_checker: Checker | None = None
+
+    def for_loss(self) -> "Checker | None":
+        """A checker in which the fallback loss is what the loss's name means."""
+        if self.loss is None:
+            return None
+        if self._loss_checker is None:
+            ctx = self.ctx
+            name = self.loss.name
+            if "K" not in ctx.sizes or not all(x in ctx.families for x in ("u", "v")):
+                self.loss = None
+                return None
+            definitions = {k: v for k, v in ctx.definitions.items() if k != name and not k.startswith(name + "tag")}
+            definitions[name] = [Definition(name, self.loss.latex, origin="shipped")]
+            for tagged in self.loss.tagged:
+                definitions[tagged] = [Definition(tagged, self.loss.latex, origin="shipped")]
+            self._loss_checker = Checker(replace(ctx, definitions=definitions), self.trials, self.seed)
+        return self._loss_checker
 
     def parse(self, text: str):
         return parse_tree(text, self.names, macros_key(self.ctx.macros))
@@ -504,7 +539,7 @@ class Checker:
                 if lonely:
                     return _Outcome("cannot_check", lonely)
                 if pa or pb:
-                    return _Outcome("fails", f"ill-formed: {(pa or pb)[1]}", where)
+                    return _Outcome("fails", f"ill-formed: {(pa or pb)[1]}", where, side="" if pb else "left")
                 difference = _compare(a, b, comparison, numbers)
                 if difference is None:
                     checked += 1
@@ -740,6 +775,20 @@ def _particular_in(tree, ctx: Context) -> list[str]:
     return out
 
 
+def _with_loss(step: Step, checker: Checker, trials, seed, condition, role) -> StepResult | None:
+    """The step checked with the shipped loss for the document's J (the handout's loss, which the
+    document uses without restating it), and said so."""
+    fallback = checker.for_loss()
+    if fallback is None:
+        return None
+    loss = checker.loss
+    result = check_step(step, fallback.ctx, trials, seed, condition, role, fallback)
+    said = f"{_shown(loss.name)} read as the loss of the shipped notation '{loss.notation}' ({loss.why})"
+    if result.status == "holds":
+        return replace(result, reading=said + (f"; {result.reading}" if result.reading else ""))
+    return replace(result, reason=f"{result.reason} [{said}]")
+
+
 def _differentiates_bare(left, right, name: str) -> bool:
     """The step differentiates with respect to the bare symbol name."""
     for side in (left, right):
@@ -881,6 +930,11 @@ def check_step(step: Step, ctx: Context, trials: int = 3, seed: int = 0, conditi
                           "entry equal to 1), not an identity", **base)
     foreign = _foreign(checker, left, right, step.position)
     if foreign:
+        named = re.match(r"(\S+) as defined", foreign)
+        if named and checker.loss is not None and named.group(1) == _shown(checker.loss.name):
+            fallback = _with_loss(step, checker, trials, seed, condition, role)
+            if fallback is not None:
+                return fallback
         return StepResult(step.lhs, step.rhs, "cannot_check", foreign, **base)
     subject_tree = None
     if step.subject:
@@ -919,12 +973,23 @@ def check_step(step: Step, ctx: Context, trials: int = 3, seed: int = 0, conditi
         if again.status == "holds":
             again.reading = f"with {_shown(name)} any number (a rule; the document's {_shown(name)}_i are vectors)"
             outcome = again
+    if outcome.status == "fails" and outcome.side == "left" and step.subject and outcome.reason.startswith(
+            "ill-formed"):
+        # the left side is the previous step's right side: its fault is that step's, not this one's
+        outcome = _Outcome("cannot_check", f"the left side is ill-formed ({outcome.reason[len('ill-formed: '):]}), "
+                           "as the step before found; this step's right side is compared with the chain's subject")
     if ctx.einstein and outcome.status == "fails":
         # which indices an author sums implicitly is gradproof's guess (a repeated index, but W_{ib}
         # beside W^T...): a difference under that guess is no proof of a mistake
         outcome = _Outcome("cannot_check", f"with a repeated index summed (Einstein summation, as the document "
                            f"says), the sides differ ({outcome.reason}); which indices the author sums is read "
                            "from the letters, so this is not reported as a failure")
+    undefined = re.match(r"undefined function (\w+)\(", outcome.reason) if outcome.status == "cannot_check" \
+        else None
+    if undefined and checker.loss is not None and checker.loss.names(undefined.group(1)):
+        fallback = _with_loss(step, checker, trials, seed, condition, role)
+        if fallback is not None:
+            return fallback
     reason = outcome.reason
     if outcome.status == "holds":
         used = set(free_indices(left, ctx)) | set(free_indices(right, ctx)) | set(ctx.particular)
