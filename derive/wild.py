@@ -569,6 +569,10 @@ def tidy(latex: str) -> Tidied:
     text = re.sub(r"\\(?:because|therefore|implies|Rightarrow|Longrightarrow|to)(?![A-Za-z])\s*$", " ", text)
     text = re.sub(r"^\s*\\(?:because|therefore|implies|Rightarrow|Longrightarrow|to|hence)(?![A-Za-z])", " ", text)
     text = re.sub(r"\\(?:mid|vert)(?![A-Za-z])", "|", text)
+    text = re.sub(r"\\(?:geq|geqslant|ge)(?![A-Za-z])", " ≥ ", text)  # in an indicator or a case: x \geq 0
+    text = re.sub(r"\\(?:leq|leqslant|le)(?![A-Za-z])", " ≤ ", text)
+    text = re.sub(r"\\gt(?![A-Za-z])", " > ", text)
+    text = re.sub(r"\\lt(?![A-Za-z])", " < ", text)
     text = _piecewise(text)
     text = _cases(text)
     text = _matrices(text)

@@ -32,6 +32,7 @@ LABEL_PATTERNS = (
     re.compile(r"\\quad\s*\(\s*\\text\{([^{}]*)\}\s*\)\s*$"),
     re.compile(r"\\quad\s*\(([0-9A-Za-z.]+)\)\s*$"),
     re.compile(r"\(\s*\\text\{([A-Z][0-9A-Za-z.]*)\}\s*\)\s*$"),
+    re.compile(r"\\label\{([^{}]*)\}"),  # LaTeX's own name for an equation, when it has no \tag
 )
 BEGIN, END = "\\begin{", "\\end{"
 RELATIONS = re.compile(r":=|=:|\\coloneqq|\\stackrel\{[^{}]*\}\{=\}|\\overset\{[^{}]*\}\{=\}|\\Rightarrow|\\implies|"
@@ -380,6 +381,8 @@ class _Reader:
             expressions.append((text, relation, offset + at))
         if len(expressions) == 2 and expressions[0][0] and self.cases_with_steps(expressions, chain, steps, condition):
             return
+        if len(expressions) == 1 and self.cases_with_steps([(None, "", offset)] + expressions, chain, steps, condition):
+            return  # \begin{cases} a = b \\ c = d, & w \neq o \end{cases}: one equation per row
         starts_open = not expressions[0][0] and len(expressions) > 1
         if starts_open:
             if chain.last is None:
@@ -412,7 +415,7 @@ class _Reader:
 
     def cases_with_steps(self, expressions, chain: _Chain, steps: list, condition) -> bool:
         """f = \begin{cases} a = b & \text{if } c \\ ... \\end{cases}: each row is a chain of its own
-        under its case, whose subject is f."""
+        under its case, whose subject is f (or, with no f, an equation of its own)."""
         (subject, _, _), (cases, _, at) = expressions
         m = re.fullmatch(r"\s*\\begin\{cases\}(.*)\\end\{cases\}\s*", cases, re.S)
         if not m:
@@ -440,9 +443,10 @@ class _Reader:
             elif stated:
                 seen.append(stated)
                 stated = (stated,)
-            row_chain = _Chain(subject=subject, last=subject if stated is not None else None)
-            text = ("= " if stated is not None else "") + value
-            shift = -2 if stated is not None else 0
+            opened = stated is not None and subject is not None
+            row_chain = _Chain(subject=subject, last=subject if opened else None)
+            text = ("= " if opened else "") + value
+            shift = -2 if opened else 0
             self.equation(text, body_offset + offset + shift, row_chain, steps, False,
                           _conjoin(condition, stated) if stated is not None else condition)
         chain.subject, chain.last = None, None

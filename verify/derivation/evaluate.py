@@ -706,8 +706,7 @@ class Evaluator:
             d = wrt.applyfunc(lambda x: sp.diff(top, x))
             if env.layout == "numerator" and 1 in wrt.shape:
                 d = d.T if wrt.shape[1] == 1 else d
-            elif env.layout == "denominator" and wrt.shape[0] == 1 and wrt.shape[1] > 1:
-                d = d.T  # vectors are columns in the denominator layout
+            # otherwise shaped like the variable (a row for a row vector x in x W + b): the shape convention
         if kept and name not in env.stop:
             d = _xreplace(d, self.substitution())
         return d
@@ -790,7 +789,8 @@ class Evaluator:
     def _call(self, t, env):
         name = t.children[0].value
         args = t.children[1].children
-        conditions = [a for a in args if isinstance(a, Tree) and a.data in ("condition", "condition_not_equal")]
+        conditions = [a for a in args if isinstance(a, Tree) and a.data in ("condition", "condition_not_equal",
+                                                                               "condition_compare")]
         if name == "indicator" or (name in ("I", "1") and conditions and len(args) == 1
                                    and not self._defined_value(name, env)):
             if len(args) != 1 or not conditions:
@@ -855,7 +855,36 @@ class Evaluator:
                 return None
         return out
 
+    def _piecewise_values(self, t, env):
+        """1, & x > 0 \\ 0, & x < 0: a function of the value x, piece by piece."""
+        pieces = []
+        for case in t.children:
+            if case.data == "case_otherwise":
+                pieces.append((self.value(case.children[0], env), True))
+                break
+            if case.data == "case_compare":
+                pieces.append((self.value(case.children[0], env), self._comparison(*case.children[1:], env)))
+                continue
+            a, b = (self._index_or_value(c, env) for c in case.children[1:])
+            if (a == b) == (case.data == "case_equal"):
+                pieces.append((self.value(case.children[0], env), True))
+                break
+        if any(_is_matrix(v) for v, _ in pieces):
+            raise CannotCheck("cases of arrays with conditions on values")
+        if not pieces or pieces[-1][1] is not True:
+            pieces.append((sp.nan, True))  # outside every case: no value (the step is checked where one applies)
+        return sp.Piecewise(*pieces)
+
+    def _comparison(self, left, relation, right, env):
+        a, b = self.value(left, env), self.value(right, env)
+        if _is_matrix(a) or _is_matrix(b):
+            raise CannotCheck("a comparison of arrays")
+        return {">": sp.StrictGreaterThan, "<": sp.StrictLessThan, "≥": sp.GreaterThan, "≤": sp.LessThan}[
+            str(relation)](a, b)
+
     def _condition(self, node, env):
+        if node.data == "condition_compare":
+            return sp.Piecewise((sp.Integer(1), self._comparison(*node.children, env)), (sp.Integer(0), True))
         left, right = node.children
         a, b = self._index_or_value(left, env), self._index_or_value(right, env)
         equal = a == b if not (_is_matrix(a) or _is_matrix(b)) else False
@@ -957,6 +986,8 @@ class Evaluator:
         return False
 
     def _cases(self, t, env):
+        if any(case.data == "case_compare" for case in t.children):
+            return self._piecewise_values(t, env)
         for case in t.children:
             if case.data == "case_otherwise":
                 return self.value(case.children[0], env)

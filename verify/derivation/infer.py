@@ -508,6 +508,7 @@ class Evidence:
     numbered: int = 0  # W_1: the name of a numbered entry
     first_line: int = 0
     member_transposed: int = 0  # u_k^T: an indexed symbol that is itself a vector
+    cell: int = 0  # an entry of a matrix written out: a number
 
 
 class _Dims:
@@ -1175,6 +1176,11 @@ def _kinds(ctx: Context, parsed: list[Parsed], text: str) -> dict[str, str]:
         base = name.split("_")[0]
         if e.numbered and base in evidence and (evidence[base].bare or evidence[base].letter_subs):
             continue  # y_1 beside y and y_w: an entry of y
+        if e.numbered and "_" in name and name not in kinds and not ctx.definitions.get(name) and \
+                e.cell and not (e.transposed or e.vector or e.matrix):
+            kinds[name] = "scalar"  # m_1 in a matrix written out: a number
+            ctx.named_entries.add(name)
+            continue
         if e.numbered and "_" in name and name not in kinds and not ctx.definitions.get(name):
             base = name.split("_")[0]
             kinds[name] = "matrix" if base[:1].isupper() else ("vector" if (e.transposed or e.vector or e.matrix or
@@ -1238,6 +1244,15 @@ def _collect(tree, ev, ctx: Context, parent) -> None:
     if data == "transpose":
         _collect(tree.children[0], ev, ctx, "transpose")
         return
+    if data == "matrix":  # \begin{bmatrix} p m_1 + q m_2 \end{bmatrix}: the cells are numbers
+        for row in tree.children:
+            for cell in row.children:
+                for node in ([cell] if isinstance(cell, Token) else list(cell.iter_subtrees())):
+                    parts = _symbol_parts(node) if isinstance(node, Tree) and node.data == "symbol" else None
+                    if parts and len(parts[1]) == 1 and isinstance(parts[1][0], int):
+                        ev(f"{parts[0]}_{parts[1][0] + 1}").cell += 1
+                _collect(cell, ev, ctx, None)
+        return
     if data == "bigop":  # the summation letter and its bounds are indices and sizes, not values
         _collect(tree.children[-1], ev, ctx, None)
         return
@@ -1259,8 +1274,8 @@ def _collect(tree, ev, ctx: Context, parent) -> None:
         for x, y in ((a, b), (b, a)):
             if _is_upper_symbol(x) and _vectorish(y):
                 _collect(x, ev, ctx, "matrix-operand")
-            elif _is_lower_symbol(x) and (_is_upper_symbol(y) or _is_transposed_lower(y)):
-                _collect(x, ev, ctx, "vector-operand")
+            elif _is_lower_symbol(x) and (_is_upper_symbol(y) or _is_transposed_lower(y)) and not _indexed(y):
+                _collect(x, ev, ctx, "vector-operand")  # W x, u^T v (W_{ij} x_j: entries, numbers)
             else:
                 _collect(x, ev, ctx, None)
         return
@@ -1274,6 +1289,14 @@ def _collect(tree, ev, ctx: Context, parent) -> None:
     for c in tree.children:
         if isinstance(c, (Tree, Token)):
             _collect(c, ev, ctx, None)
+
+
+def _indexed(tree) -> bool:
+    """A symbol with subscripts (W_{ij}), under a transpose or not."""
+    if isinstance(tree, Tree) and tree.data == "transpose":
+        tree = tree.children[0]
+    parts = _symbol_parts(tree)
+    return bool(parts and parts[1])
 
 
 def _is_lower_symbol(tree) -> bool:
@@ -1501,19 +1524,34 @@ def _onehots(ctx: Context, parsed: list[Parsed], text: str) -> None:
             continue
         at = _index_of(ctx, name, parsed) or (said if said and name in ("y", "t") else None)
         if at and at not in ctx.particular:
-            ctx.particular[at] = ctx.arrays[name].rows if name in ctx.arrays else ""
+            ctx.particular[at] = _length(ctx.arrays[name]) if name in ctx.arrays else ""
         ctx.onehots[name] = at if at else None
         if at is None:
-            ctx.particular.setdefault("#" + name, ctx.arrays[name].rows if name in ctx.arrays else "")
+            ctx.particular.setdefault("#" + name, _length(ctx.arrays[name]) if name in ctx.arrays else "")
     if stated:
         for name in ("y", "t"):
-            if name in ctx.arrays and name not in ctx.onehots and name not in ctx.definitions:
+            if name in ctx.arrays and name not in ctx.onehots and name not in ctx.definitions and \
+                    (_said_one_hot(text, name) or not any(_said_one_hot(text, n) for n in ("y", "t"))):
                 at = _index_of(ctx, name, parsed) or said
                 if at and at not in ctx.particular:
-                    ctx.particular[at] = ctx.arrays[name].rows
+                    ctx.particular[at] = _length(ctx.arrays[name])
                 ctx.onehots[name] = at
                 if at is None:
-                    ctx.particular.setdefault("#" + name, ctx.arrays[name].rows)
+                    ctx.particular.setdefault("#" + name, _length(ctx.arrays[name]))
+
+
+def _length(array: Array) -> str:
+    """A vector's length: its rows, or its columns for a row vector."""
+    return array.cols if array.rows == "1" else array.rows
+
+
+def _said_one_hot(text: str, name: str) -> bool:
+    """The prose calls this symbol one-hot: "$y$ is the one-hot vector", "the one-hot $\\mathbf{y}$"."""
+    symbol = rf"\$\s*(?:\\(?:mathbf|boldsymbol|bm|pmb|vec)\s*\{{?\s*)?{name}\s*\}}?\s*\$"
+    near = r"[^$]{0,60}?"
+    said = ONE_HOT.pattern
+    return bool(re.search(symbol + near + f"(?:{said})", text, re.I) or
+                re.search(f"(?:{said})" + near + symbol, text, re.I))
 
 
 STATED_AT = re.compile(r"one[- ]?hot[^.$]{0,80}?\b(?:at|for|where|when|with a 1 (?:for|at))\b[^.$]{0,40}?"

@@ -126,8 +126,9 @@ def describe(ctx: Context) -> list[str]:
     for letter, family in sorted(ctx.families.items()):
         matrix = family.matrix if not family.matrix.endswith("#") else f"a matrix of {letter}'s"
         lines.append(f"{letter}_w: {family.axis} w of {matrix}")
-    if ctx.scalars:
-        lines.append("scalar variables: " + ", ".join(sorted(wild.shown(s) for s in ctx.scalars)))
+    scalars = [s for s in ctx.scalars if ctx.definition(s, 10 ** 12) is None]  # J with J_{naive-softmax}: defined
+    if scalars:
+        lines.append("scalar variables: " + ", ".join(sorted(wild.shown(s) for s in scalars)))
     particular = [wild.shown(k) for k in ctx.particular if not k.startswith("#")]
     if particular:
         lines.append("fixed indices (random values, different from each other): " + ", ".join(sorted(particular)))

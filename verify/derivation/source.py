@@ -207,17 +207,18 @@ def _notebook(path: str, raw: str) -> tuple[str, list[int], list[int | None]]:
             encoded = json.dumps(line + "\n")[1:-1] if line else None
             found = None
             if encoded:
-                for k in range(cursor, len(raw_lines)):
-                    if encoded[:60] in raw_lines[k] or json.dumps(line)[1:-1][:60] in raw_lines[k]:
-                        found = k
+                # the whole encoded line first (two lines may begin alike), then its beginning
+                for probe in (encoded, json.dumps(line)[1:-1], encoded[:60]):
+                    found = next((k for k in range(cursor, len(raw_lines)) if probe in raw_lines[k]), None)
+                    if found is not None:
                         break
             if found is not None:
-                cursor = found
+                cursor = found + 1  # the next line of the cell is further down
             texts.append(line)
-            file_lines.append((found if found is not None else cursor) + 1)
+            file_lines.append(found + 1 if found is not None else max(cursor, 1))
             cells.append(number)
         texts.append("")  # cells are paragraphs apart
-        file_lines.append(cursor + 1)
+        file_lines.append(max(cursor, 1))
         cells.append(None)
     return "\n".join(texts), file_lines, cells
 
