@@ -569,10 +569,6 @@ def tidy(latex: str) -> Tidied:
     text = re.sub(r"\\(?:because|therefore|implies|Rightarrow|Longrightarrow|to)(?![A-Za-z])\s*$", " ", text)
     text = re.sub(r"^\s*\\(?:because|therefore|implies|Rightarrow|Longrightarrow|to|hence)(?![A-Za-z])", " ", text)
     text = re.sub(r"\\(?:mid|vert)(?![A-Za-z])", "|", text)
-    text = re.sub(r"\\(?:geq|geqslant|ge)(?![A-Za-z])", " ≥ ", text)  # in an indicator or a case: x \geq 0
-    text = re.sub(r"\\(?:leq|leqslant|le)(?![A-Za-z])", " ≤ ", text)
-    text = re.sub(r"\\gt(?![A-Za-z])", " > ", text)
-    text = re.sub(r"\\lt(?![A-Za-z])", " < ", text)
     text = _piecewise(text)
     text = _cases(text)
     text = _matrices(text)
@@ -605,6 +601,12 @@ def tidy(latex: str) -> Tidied:
     if "delta(" in text:
         names.add("delta")
     text = re.sub(r"\\delta\s*\{\s*([A-Za-z])\s*([A-Za-z])\s*\}", r"\\delta_{\1\2}", text)  # \delta{ik}
+    # what is left of \leq, \geq compares values, in an indicator or a case (x \geq 0); the windows of
+    # sums (-m \leq j \leq m) were read above
+    text = re.sub(r"\\(?:geq|geqslant|ge)(?![A-Za-z])", " ≥ ", text)
+    text = re.sub(r"\\(?:leq|leqslant|le)(?![A-Za-z])", " ≤ ", text)
+    text = re.sub(r"\\gt(?![A-Za-z])", " > ", text)
+    text = re.sub(r"\\lt(?![A-Za-z])", " < ", text)
     text = re.sub(r"\\(?:odot|circ)(?![A-Za-z])", " ⊙ ", text)
     text = re.sub(r"\\ast(?![A-Za-z])", " * ", text)
     text = re.sub(r"\\(tanh|sinh|cosh|sin|cos|max|min|sqrt|Tr|tr|ln)(?![A-Za-z])", r" \1 ", text)

@@ -1292,11 +1292,15 @@ def _collect(tree, ev, ctx: Context, parent) -> None:
 
 
 def _indexed(tree) -> bool:
-    """A symbol with subscripts (W_{ij}), under a transpose or not."""
+    """An entry written with its indices: W_{ij} (two letters), or an upper-case name with a letter
+    (W_i); under a transpose or not.  u_o^T is a vector, not an entry."""
     if isinstance(tree, Tree) and tree.data == "transpose":
         tree = tree.children[0]
     parts = _symbol_parts(tree)
-    return bool(parts and parts[1])
+    if not parts or not parts[1]:
+        return False
+    letters = [x for x in parts[1] if isinstance(x, str)]
+    return len(parts[1]) >= 2 or (bool(letters) and parts[0][:1].isupper())
 
 
 def _is_lower_symbol(tree) -> bool:

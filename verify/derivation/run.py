@@ -149,9 +149,10 @@ def describe(ctx: Context) -> list[str]:
 
 
 def check_document(path: str, notation_path: str | None = None, trials: int = 3,
-                   proof_seconds: float | None = None) -> DocumentResult:
-    """Every equation of the document at path, checked.  proof_seconds bounds the time spent on
-    symbolic proofs of the steps that hold numerically (default: Checker.DOCUMENT_PROOF_BUDGET)."""
+                   proof_budget: int | None = None) -> DocumentResult:
+    """Every equation of the document at path, checked.  proof_budget bounds the work spent on
+    symbolic proofs of the steps that hold numerically, in operations (default:
+    Checker.DOCUMENT_PROOF_BUDGET); a count, not seconds, so that a report is the same everywhere."""
     start = time.perf_counter()
     source = read(path)
     found = displays(source)
@@ -171,7 +172,7 @@ def check_document(path: str, notation_path: str | None = None, trials: int = 3,
             said = [f"notation: the shipped notation '{name}', detected because {why}, and the document uses "
                     f"{shown} without defining {'it' if len(gap) == 1 else 'them'} (name another with --notation FILE)"]
             ctx, roles, parsed = infer(from_notation(load(_shipped(name)), "shipped"), source, found, True)
-    checker = Checker(ctx, trials, proof_seconds=proof_seconds)
+    checker = Checker(ctx, trials, proof_budget=proof_budget)
     checker.loss = _loss_fallback(source.text, ctx, parsed) if not (source.front or notation_path) else None
     results = tuple(check_display(d, ctx, trials, roles, checker) for d in found)
     return DocumentResult(path, results, time.perf_counter() - start, tuple(said + describe(ctx)), source.notes)

@@ -333,16 +333,19 @@ class Checker:
     model per trial) are shared by every step, so a definition is expanded once, and each side's
     value is computed once per trial, index values and reading."""
 
-    EVALUATION_BUDGET = 1.0  # seconds per reading before each instantiation keeps to its first index values
-    FEWEST = 6  # ... of which there are at least this many (the coincidences i = j come first)
-    PROOF_BUDGET = 0.25  # seconds of symbolic proof per step; past it, a step that agrees "holds numerically"
-    DOCUMENT_PROOF_BUDGET = 1.5  # ... and per document
+    # Budgets are counted in work, not seconds, so that a report is the same on every machine.
+    EVALUATION_WEIGHT = 6000  # nodes of both sides' values past which each instantiation keeps to ...
+    FEWEST = 6  # ... its first index values (the coincidences i = j come first)
+    PROOF_BUDGET = 8000  # operations of symbolic proof per step; past it, a step that agrees "holds numerically"
+    DOCUMENT_PROOF_BUDGET = 40000  # ... and per document
+    DOCUMENT_PROOFS = 80  # proofs per document (one per index value of a step): some small ones are slow
 
-    def __init__(self, ctx: Context, trials: int = 3, seed: int = 0, proof_seconds: float | None = None):
+    def __init__(self, ctx: Context, trials: int = 3, seed: int = 0, proof_budget: int | None = None):
         self.ctx, self.trials, self.seed = ctx, trials, seed
-        if proof_seconds is not None:
-            self.DOCUMENT_PROOF_BUDGET = proof_seconds
-            self.PROOF_BUDGET = max(self.PROOF_BUDGET, proof_seconds / 10)
+        if proof_budget is not None:
+            self.DOCUMENT_PROOF_BUDGET = proof_budget
+            self.PROOF_BUDGET = max(self.PROOF_BUDGET, proof_budget // 10)
+            self.DOCUMENT_PROOFS = max(self.DOCUMENT_PROOFS, proof_budget // 100)
         self.names = ctx.token_names()
         rng = np.random.default_rng(seed)
         self.draws = [_draw(ctx, rng, t) for t in range(trials)]
@@ -351,7 +354,8 @@ class Checker:
         self._rewritten: dict[tuple, object] = {}
         self._keep: list = []  # trees whose ids key the caches stay alive
         self._sizes: dict[tuple, dict] = {}
-        self.proof_seconds = 0.0
+        self.proof_work = 0
+        self.proofs = 0
         self.loss: LossFallback | None = None  # a shipped loss for a J the document defines otherwise
         self._loss_checker: Checker | None = None
 
@@ -518,19 +522,19 @@ class Checker:
         yield from admitted
 
     def _reading(self, left, right, assignments, position, layout, elementwise, comparison):
-        import time
-
         checked, proved, skipped = 0, True, 0
-        budget = time.perf_counter() + self.PROOF_BUDGET
-        slow = time.perf_counter() + self.EVALUATION_BUDGET
+        step_proof = 0  # operations of the differences proved zero for this step
+        heavy = False  # the sides are large expressions: fewer index values per instantiation
         plain = comparison == "equal" and layout == "denominator" and not elementwise
         for t in range(self.trials):
             model, evaluator, numbers, values, samples = self.model(t)
             for n, assignment in enumerate(assignments[t]):
-                if n >= self.FEWEST and time.perf_counter() > slow:
-                    break  # a slow step: every instantiation, but not every index value in each
+                if heavy and n >= self.FEWEST:
+                    break  # every instantiation, but not every index value in each
                 a, pa, used_a = self.value(left, t, assignment, position, layout, elementwise)
                 b, pb, used_b = self.value(right, t, assignment, position, layout, elementwise)
+                if t == 0 and n == 0 and pa is None and pb is None:
+                    heavy = _weight(a) + _weight(b) > self.EVALUATION_WEIGHT
                 where = _where(assignment, values, samples)
                 for problem in (pa, pb):
                     if problem and problem[0] == "cannot_check":
@@ -544,10 +548,12 @@ class Checker:
                 if difference is None:
                     checked += 1
                     if plain and proved:
-                        if t == 0 and time.perf_counter() < budget and self.proof_seconds < self.DOCUMENT_PROOF_BUDGET:
-                            started = time.perf_counter()
-                            proved = _identical(a, b)
-                            self.proof_seconds += time.perf_counter() - started
+                        if t == 0 and step_proof < self.PROOF_BUDGET and self.proof_work < self.DOCUMENT_PROOF_BUDGET \
+                                and self.proofs < self.DOCUMENT_PROOFS:
+                            proved, work = _identical(a, b)
+                            step_proof += work
+                            self.proof_work += work
+                            self.proofs += 1
                         elif t == 0:
                             proved = False
                     continue
@@ -882,18 +888,25 @@ def _where(assignment, values, samples) -> str:
 PROOF_LIMIT = 4000  # operations: larger differences are left to the numbers
 
 
-def _identical(a, b) -> bool:
-    """Both sides equal as functions of the symbolic entries (the derive stage's rational-function
-    test); False means only "not shown", never "different"."""
+def _identical(a, b) -> tuple[bool, int]:
+    """(both sides equal as functions of the symbolic entries, the operations that took): the derive
+    stage's rational-function test; False means only "not shown", never "different"."""
     from gradproof.derive.prover import rational_zero
 
     parts = list(a - b) if _is_matrix(a) else [sp.sympify(a) - sp.sympify(b)]
-    if sum(sp.count_ops(p) for p in parts) > PROOF_LIMIT:
-        return False
+    work = sum(sp.count_ops(p) for p in parts)
+    if work > PROOF_LIMIT:
+        return False, 0
     try:
-        return all(p == 0 or rational_zero(p) for p in parts)
+        return all(p == 0 or rational_zero(p) for p in parts), work
     except Exception:  # a form the rational test does not take (Max, Abs): not shown
-        return False
+        return False, work
+
+
+def _weight(value) -> int:
+    """The size of a value: the nodes of its expression tree, over every entry of an array."""
+    entries = list(value) if _is_matrix(value) else [value]
+    return sum(sum(1 for _ in sp.preorder_traversal(e)) for e in entries if isinstance(e, sp.Basic))
 
 
 # -- steps and displays --------------------------------------------------------------------------
