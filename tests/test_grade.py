@@ -430,7 +430,10 @@ def test_interrupting_a_class_run_stops_it_and_leaves_no_process_or_unfair_resul
     out = tmp_path / "out"
     process = subprocess.Popen([sys.executable, "-m", "gradproof.verify.cli", "grade", str(directory), "--out", str(out),
                                 "--rubric", str(rubric)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(3)  # two submissions are in their 30 s loops by now
+    ready = time.monotonic() + 60  # the worker, the import probe, then two submissions in their 30 s loops
+    while not ((out / "batch.json").is_file() and len(sandboxed() - before) >= 3) and time.monotonic() < ready:
+        time.sleep(0.1)
+    time.sleep(1)
     start = time.monotonic()
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=20)

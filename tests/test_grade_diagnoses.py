@@ -249,7 +249,8 @@ def test_copying_the_public_case_from_the_feedback_passes_it_and_fails_every_hid
     path.write_text(text)
     tests = _by_name(graded(path))
     center_test = tests[T(NS, "gradCenterVec")]
-    assert not center_test.passed and f"Passed 1 of {1 + RUBRIC.hidden_cases} cases (1 public and {RUBRIC.hidden_cases} hidden)." in center_test.output
+    hidden = RUBRIC.hidden_cases + 1  # and the one at full size
+    assert not center_test.passed and f"Passed 1 of {1 + hidden} cases (1 public and {hidden} hidden)." in center_test.output
     assert "public case" not in center_test.output  # the one case it passes is the copied one
     assert len(re.findall(r"^- hidden case \d+: ", center_test.output, flags=re.M)) == RUBRIC.hidden_cases
     assert center_test.diagnoses == ("gradCenterVec has the opposite sign",)
@@ -320,7 +321,7 @@ def _expected_values(rubric, kinds: tuple[str, ...], seed: int) -> np.ndarray:
     """Every entry of every expected output of the cases of these kinds (from derive.reference)."""
     out = []
     for function in dict.fromkeys(FUNCTIONS[t.function] for t in rubric.tests):
-        counts = {"public": rubric.public_cases, "hidden": rubric.hidden_cases, "large": 1}
+        counts = {"public": rubric.public_cases, "hidden": rubric.hidden_cases, "large": 1, "size": int(function.sized)}
         for kind in kinds:
             for case in cases(function, kind, counts[kind], seed):
                 drawn = (len(case.data["sequence"]),) if "sequence" in case.data else ()  # a correct sampler's draws
@@ -337,7 +338,8 @@ def _public_outputs(path: Path, rubric, seed: int) -> np.ndarray:
     for function in dict.fromkeys(FUNCTIONS[t.function] for t in rubric.tests):
         for case in cases(function, "public", rubric.public_cases, seed):
             with np.errstate(all="ignore"):
-                got = namespace[function.name](*decode(list(case.args), list(case.arrays), [], pair))
+                got = namespace[function.name](*decode(list(case.args), list(case.arrays), [],
+                                                       dict.fromkeys(case.stand_ins, pair)))
             out.append(_numbers(*(got if isinstance(got, tuple) else (got,))))
     return _numbers(*out)
 
@@ -363,7 +365,7 @@ def test_the_leak_check_finds_a_hidden_value_printed_as_the_grader_prints_number
     (MATH, list(MATH_MISTAKES)),
 ], ids=["word2vec", "word2vec-math"])
 def test_no_expected_value_of_a_hidden_or_large_case_appears_in_the_feedback(rubric, names, graded):
-    hidden = _expected_values(rubric, ("hidden", "large"), SEED)
+    hidden = _expected_values(rubric, ("hidden", "large", "size"), SEED)
     public = _expected_values(rubric, ("public",), SEED)
     for name in names:
         path = SUBMISSIONS / "mistakes" / name

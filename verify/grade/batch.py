@@ -138,7 +138,7 @@ def grade_directory(directory: Path, out: Path, rubric: Rubric, sandbox: Sandbox
             return None
         data = gradescope.results_json(g, rubric.assignment)
         try:
-            _atomic(results_path(out, sub), json.dumps(data, indent=1) + "\n")
+            _atomic(results_path(out, sub), json.dumps(data, indent=1, allow_nan=False) + "\n")
         except OSError as e:  # e.g. a full disk: this one is retried on a rerun, the others go on
             return Row(sub.name, None, rubric.max_score, (), None, 0.0, f"grader error: cannot write its results: {e}")
         return Row(sub.name, g.score, g.max_score, g.diagnoses, g.load_error, g.seconds)
