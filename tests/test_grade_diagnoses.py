@@ -49,6 +49,10 @@ def M(function: str, what: str) -> str:
     return _test(MATH, function, what)
 
 
+REPEATS = ("a word sampled more than once gets the gradient of one of its draws only, not the sum of all of them: "
+           "each draw's term must be added to its row (with +=, or np.add.at where the rows are indexed with an array, "
+           "since gradOutsideVecs[indices] += ... adds a repeated index once)")
+
 # submission -> {the test that must fail: the diagnoses it must give, exactly}; every other test of
 # the rubric must pass with full points.
 MISTAKES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -80,9 +84,25 @@ MISTAKES: dict[str, dict[str, tuple[str, ...]]] = {
     "softmax_no_max.py": {
         T(NS, "large"): ("overflow: subtract max(s) before exp (softmax is unchanged by the shift)",)},
     "neg_repeats_once.py": {
-        T(NEG, "gradOutsideVecs"): ("repeated negative samples are not added up: gradOutsideVecs[indices] += ... "
-                                    "counts a repeated word once; use np.add.at or a loop",),
+        T(NEG, "gradOutsideVecs"): (REPEATS,),
         T(NEG, "gradient"): (GRADIENT,)},
+    "neg_repeats_loop_assign.py": {  # a loop, but `=`: told what the code does, not to write a loop
+        T(NEG, "gradOutsideVecs"): (REPEATS,),
+        T(NEG, "gradient"): (GRADIENT,)},
+    "center_thrice.py": {
+        T(NS, "gradCenterVec"): ("gradCenterVec is off by a factor 3 (3 times the right value)",),
+        T(NS, "gradient"): (GRADIENT,)},
+    "skipgram_window_scaled.py": {  # every case has a window of 5 to 7: it shows everywhere, named as itself
+        **{T(SG, out): (f"{out} is scaled by the window size: each outside word counts once, whatever windowSize is",)
+           for out in ("loss", "gradCenterVecs", "gradOutsideVectors")},
+        T(SG, "hygiene"): ()},
+    "skipgram_default_neg.py": {  # the one case that leaves the pair function out, as the handout's test does
+        **{T(SG, out): ("skipgram's default word2vecLossAndGradient is negSamplingLossAndGradient: the handout's "
+                        "default (used when the argument is left out) is naiveSoftmaxLossAndGradient",)
+           for out in ("loss", "gradCenterVecs", "gradOutsideVectors")}},
+    "skipgram_asserts_outside_row.py": {  # it asserts which pair function it was handed: graded all the same
+        T(SG, "gradCenterVecs"): ("gradCenterVecs is added to the outside words' rows: it belongs in the center "
+                                  "word's row",)},
     "neg_sign_u_k.py": {
         T(NEG, "gradCenterVec"): ("the sampled words' terms have the opposite sign: d/dv_c of -log sigma(-u_k.v_c) "
                                   "is +sigma(u_k.v_c) u_k (the chain rule's -1 from -u_k.v_c is lost)",),
@@ -121,8 +141,9 @@ MISTAKES: dict[str, dict[str, tuple[str, ...]]] = {
 }
 MATH_MISTAKES: dict[str, dict[str, tuple[str, ...]]] = {
     "math_repeats_once.py": {
-        M(MNEG, "values"): ("repeated negative samples are not added up: grad_U[:, indices] += ... counts a repeated "
-                            "word once; use np.add.at or a loop",),
+        M(MNEG, "values"): ("a word sampled more than once gets the gradient of one of its draws only, not the sum of "
+                            "all of them: each draw's term must be added to its column (with +=, or np.add.at where the "
+                            "columns are indexed with an array, since grad_U[:, indices] += ... adds a repeated index once)",),
         M(MNEG, "gradient"): (GRADIENT,)},
     "math_missing_y.py": {
         M(MNS, "values"): ("the -y term (the true outside word's -u_o) is missing from grad_v_c: it is U y_hat, "
@@ -337,9 +358,12 @@ def _public_outputs(path: Path, rubric, seed: int) -> np.ndarray:
     out = []
     for function in dict.fromkeys(FUNCTIONS[t.function] for t in rubric.tests):
         for case in cases(function, "public", rubric.public_cases, seed):
+            saved = {name: namespace[name] for name in case.stand_ins if name in namespace}
+            namespace.update(dict.fromkeys(case.stand_ins, pair))  # as the sandbox's runner does for the call
             with np.errstate(all="ignore"):
                 got = namespace[function.name](*decode(list(case.args), list(case.arrays), [],
                                                        dict.fromkeys(case.stand_ins, pair)))
+            namespace.update(saved)
             out.append(_numbers(*(got if isinstance(got, tuple) else (got,))))
     return _numbers(*out)
 

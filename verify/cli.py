@@ -342,7 +342,7 @@ def _grade(args, out, rubric, path) -> int:
     except (SubmissionError, BatchMismatch) as e:
         raise UsageError(str(e)) from None
     except (GraderError, SandboxError, OSError) as e:
-        Console(stderr=True).print(f"gradproof: grader failure: {e}", markup=False, highlight=False)
+        Console(stderr=True, soft_wrap=True).print(f"gradproof: grader failure: {e}", markup=False, highlight=False)
         return EXIT_FAILED
 
 

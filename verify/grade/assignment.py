@@ -159,7 +159,7 @@ def _skipgram_case(rng, kind, index):
     word2ind = {w: i for i, w in enumerate(words)}
     V, U = rng.normal(size=(vocab, dim)), _rows(rng, vocab, dim)
     c = int(rng.integers(vocab))
-    window = int(rng.integers(2, 6))
+    window = int(rng.integers(5, 8))  # 5 to 7: a window-size scaling never looks like a factor 2 or 3 mistake
     others = [i for i in range(vocab) if i != c]
     outside = [words[others[i]] for i in rng.integers(len(others), size=int(rng.integers(2, 2 * window + 1)))]
     default = kind == "hidden" and index == 0

@@ -167,6 +167,13 @@ def write_summary(path: Path, rows: tuple[Row, ...]) -> None:
         writer = csv.writer(f)
         writer.writerow(["submission", "score", "max_score", "diagnoses", "import_error", "grader_error", "seconds"])
         for r in rows:
-            writer.writerow([r.submission, "" if r.score is None else f"{r.score:g}", f"{r.max_score:g}",
-                             "; ".join(r.diagnoses), r.load_error or "", r.error or "", f"{r.seconds:.3f}"])
+            writer.writerow([cell(r.submission), "" if r.score is None else f"{r.score:g}", f"{r.max_score:g}",
+                             cell("; ".join(r.diagnoses)), cell(r.load_error or ""), cell(r.error or ""),
+                             f"{r.seconds:.3f}"])
     os.replace(tmp, path)
+
+
+def cell(text: str) -> str:
+    """Text for a spreadsheet cell: one that starts like a formula (=, +, -, @, a tab or a return: a file
+    name or an error message is the submission's to choose) is kept as text by a leading apostrophe."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

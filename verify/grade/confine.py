@@ -264,7 +264,7 @@ def audit_hook(workdir: str, protected_paths: list[str]):
                 raise ImportError_(f"gradproof sandbox: importing the grader's own package '{name}' is not allowed")
             if top in natives:
                 why = f"importing {name}"
-        elif event == "object.__setattr__":
+        elif event == "object.__setattr__" or event == "object.__delattr__":  # (setting None deletes)
             # the code and defaults of the hook's own functions: the one way left to change what it does
             if type_(args[0]) is function and args[1] in rewrites and code_of.__get__(args[0]).co_filename == here:
                 why = "changing the grader's functions"

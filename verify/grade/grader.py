@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..check import check_gradient
-from . import assignment
+from . import assignment, tree
 from .assignment import Case, Function
 from .diagnose import close, diagnose, role, where_wrong
 from .results import Grade, TestResult, distinct_diagnoses
@@ -55,14 +55,15 @@ def submission_files(path: Path, rubric: Rubric) -> tuple[list[str], str]:
     if path.is_dir():
         entry = path / rubric.file
         if not entry.is_file():
-            nested = [p for p in sorted(path.rglob(rubric.file)) if p.is_file() and not _hidden(p, path)]
-            python = [p for p in sorted(path.glob("*.py")) if p.is_file()]
+            listed = [Path(p) for p, _, is_dir in tree.entries(str(path)) if not is_dir and not _hidden(Path(p), path)]
+            nested = [p for p in listed if p.name == rubric.file]
+            python = [p for p in listed if p.parent == path and p.suffix == ".py"]
             if len(nested) == 1:
                 entry = nested[0]
             elif len(python) == 1:
                 entry = python[0]
             else:
-                found = [str(p.relative_to(path)) for p in sorted(path.rglob("*.py")) if not _hidden(p, path)][:8]
+                found = [str(p.relative_to(path)) for p in listed if p.suffix == ".py"][:8]
                 raise EntryMissing(f"no {rubric.file} in the submission"
                                    + (f" (found: {', '.join(found)})" if found else " (it has no Python file)"))
         files = [str(p) for p in sorted(entry.parent.iterdir()) if not p.name.startswith(".")]
@@ -87,12 +88,13 @@ def fingerprint(path: Path, rubric: Rubric) -> str:
 
 
 def _digest(files: list[str]) -> str:
+    """sha256 of the files as the child gets them (tree's bounded walk: what is not copied is not graded)."""
     digest = hashlib.sha256()
     for name in files:
-        top = Path(name)
-        for item in sorted([top] + (list(top.rglob("*")) if top.is_dir() and not top.is_symlink() else [])):
-            if item.is_file() and not item.is_symlink():
-                digest.update(str(item.relative_to(top.parent)).encode() + b"\0" + item.read_bytes() + b"\0")
+        for path, relative, is_dir in sorted(tree.entries(name), key=lambda e: e[1]):
+            if not is_dir:
+                with open(path, "rb") as f:
+                    digest.update(relative.encode() + b"\0" + f.read() + b"\0")
     return digest.hexdigest()
 
 
@@ -263,7 +265,19 @@ def _right(function: Function, run: Run, index: int, rubric: Rubric) -> bool:
     if not run.reply.ok or not isinstance(run.expected, tuple):
         return False
     have = _outputs(function, run.reply)[index]
-    return have is not None and close(_as_expected(have, run.expected[index]), run.expected[index], rubric.rtol, rubric.atol)
+    kind = run.reply.kinds[index] if index < len(run.reply.kinds) else ""
+    return have is not None and close(_as_expected(have, run.expected[index]), run.expected[index], *_tolerance(rubric, kind))
+
+
+FLOAT32 = (1e-3, 1e-6)  # (rtol, atol) for an output computed in float32, whose epsilon is 1.2e-7
+
+
+def _tolerance(rubric: Rubric, kind: str) -> tuple[float, float]:
+    """The rubric's tolerance, or float32's where the output was computed in float32: right to float32
+    precision is right (its dtype costs the hygiene point, once), a 1% error is still wrong."""
+    if kind == "float32" or kind.startswith("ndarray float32"):
+        return max(rubric.rtol, FLOAT32[0]), max(rubric.atol, FLOAT32[1])
+    return rubric.rtol, rubric.atol
 
 
 def _as_expected(have: np.ndarray, want: np.ndarray) -> np.ndarray:
@@ -301,12 +315,13 @@ def _verdict(test: Test, function: Function, run: Run, rubric: Rubric,
             diagnoses.append(f"{name} is not an array of numbers")
             continue
         have = _as_expected(have, want)
-        if close(have, want, rubric.rtol, rubric.atol):
+        rtol, atol = _tolerance(rubric, reply.kinds[i] if i < len(reply.kinds) else "")
+        if close(have, want, rtol, atol):
             continue
         if name not in values and np.all(np.isfinite(have)):
             continue
         try:
-            found = diagnose(run.case, expected, reply.drawn, i, name, have, rubric.rtol, rubric.atol)
+            found = diagnose(run.case, expected, reply.drawn, i, name, have, rtol, atol)
         except Exception:  # a diagnosis is advice: a failure to find one must not stop the grading
             found = None
         if found:
@@ -372,8 +387,8 @@ def _argument_name(function: Function, index: int) -> str:
 
 def _error_diagnosis(reply: Reply) -> str:
     """A short name for a failed call.  The exception's type name is the submission's to choose
-    (type("=HYPERLINK(...)", (Exception,), {})): only the characters of a Python name are kept, so it
-    is safe in Markdown, CSV and terminal markup alike."""
+    (type("=HYPERLINK(...)", (Exception,), {})): it is used only if it is a Python name, so it is safe
+    in Markdown, CSV and terminal markup alike."""
     if reply.budget:
         return "time budget spent"
     if reply.missing:
@@ -382,8 +397,8 @@ def _error_diagnosis(reply: Reply) -> str:
         return "timed out"
     if reply.died:
         return "process ended (crash, exit or resource limit)"
-    name = re.sub(r"[^A-Za-z0-9_.]", "", reply.error.split(":")[0].split(" (")[0])[:60]
-    return name or "raised an exception"
+    name = reply.error.split(":")[0].split(" (")[0]
+    return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]{0,59}", name) else "raised an exception"
 
 
 def _test_output(passed: int, verdicts: list, diagnoses: tuple[str, ...]) -> str:

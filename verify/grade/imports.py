@@ -193,9 +193,18 @@ class AllowedPackages:
         if path is not None or fullname not in self._where:
             return None
         where = self._where[fullname]
-        if os.path.isdir(where):
-            init = os.path.join(where, "__init__.py")
-            if os.path.exists(init):
+        try:
+            is_dir = os.path.isdir(where)
+            if is_dir:
+                listed = os.listdir(where)
+            else:
+                os.stat(where)
+        except OSError as e:  # the grader's machine, not the submission: the grader tells them apart
+            raise ModuleNotFoundError(f"No module named '{fullname}' (the sandbox cannot read it: "
+                                      f"{type(e).__name__})", name=fullname) from None
+        if is_dir:
+            if "__init__.py" in listed:
+                init = os.path.join(where, "__init__.py")
                 return importlib.util.spec_from_file_location(fullname, init, submodule_search_locations=[where])
             spec = importlib.machinery.ModuleSpec(fullname, None, is_package=True)  # a namespace package
             spec.submodule_search_locations = [where]

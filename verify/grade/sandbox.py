@@ -10,6 +10,7 @@ submission's code runs.
 """
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import itertools
 import json
@@ -55,6 +56,7 @@ def _clean_env() -> dict:
             "PYTHONDONTWRITEBYTECODE": "1"}
 
 
+PR_SET_DUMPABLE = 4
 REPLY_HEADER_LIMIT = 64 << 10  # a reply's header: a few names and kinds, printed output (~4 KB), an error
 SETUP_SECONDS = 60  # copying and confining are the grader's own work: never charged to the submission
 
@@ -95,6 +97,7 @@ class Session:
         self.on_close = None
         self.ready: dict = {}
         self.confinement: dict = {}
+        self.uid: int | None = None  # the child's own user, when the grader could give it one
 
     def start(self, request: dict, timeout: float, deadline: float | None = None) -> dict:
         """Send the request, wait for the child to confine itself (its record of what holds, or the
@@ -186,8 +189,6 @@ class Session:
             if not self.alive:
                 return
             self.alive = False
-        if self.on_close is not None:
-            self.on_close(self)
         try:
             os.killpg(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -197,6 +198,10 @@ class Session:
             self._process.wait()
         if self.workdir:  # the submission's copy, what it wrote: nothing is left for the next one to read
             remove_tree(self.workdir)
+        if self.uid is not None:  # and what it left where anyone may write (without Landlock it can)
+            remove_owned(self.uid)
+        if self.on_close is not None:  # last: its user is free for another child only now
+            self.on_close(self)
 
 
 def remove_tree(path: str) -> None:
@@ -215,6 +220,31 @@ def remove_tree(path: str) -> None:
             subprocess.run(["rm", "-rf", "--", path], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL, check=False)
         time.sleep(0.01)
+
+
+WORLD_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def remove_owned(uid: int) -> None:
+    """Remove what user uid left in the world-writable directories: only a child ever runs as uid
+    (a user of the grader's own range), so all of it is that child's.  Never raises."""
+    if os.geteuid() != 0:
+        return
+    for directory in WORLD_WRITABLE:
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.stat(follow_symlinks=False).st_uid != uid:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    remove_tree(entry.path)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                continue
 
 
 def _record(value) -> dict:
@@ -272,21 +302,36 @@ def probe_source(modules: tuple[str, ...]) -> str:
             f"\n\nMODULES = {list(modules)!r}\n")
 
 
-def unreadable(module: str, user_can_read) -> str | None:
-    """The first file or directory on the way to module's files that the child's user cannot read,
-    looked up here (as the grader): the place the fix is needed."""
-    try:
-        spec = importlib.util.find_spec(module)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.origin or not os.path.exists(spec.origin):
-        return None
-    path = os.path.realpath(spec.origin)
+def unreadable(module: str, user_can_read, located: dict | None = None) -> str | None:
+    """The first directory or file a child's user cannot read on the way from where the child starts
+    (the directory the worker holds open: the standard library's, or the top-level package's, as the
+    worker located it) to module's files: the place the fix is needed."""
+    name = module.split(".")[0]
+    base = (located or {}).get(name)
+    if base is None:
+        try:
+            top = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            return None
+        if top is None:
+            return None
+        if name in sys.stdlib_module_names:
+            base = os.path.dirname(os.__file__)
+        else:
+            base = list(top.submodule_search_locations)[0] if top.submodule_search_locations else top.origin
+    base = os.path.realpath(base)
+    path = base
+    for part in module.split(".")[1:]:  # down to the module itself, as far as it is known
+        path = os.path.join(path, part)
+    if os.path.isdir(path):
+        path = os.path.join(path, "__init__.py")
+    elif os.path.exists(path + ".py"):
+        path = path + ".py"
     chain = [path]
-    while os.path.dirname(chain[-1]) != chain[-1]:
+    while chain[-1] != base and os.path.dirname(chain[-1]) != chain[-1]:
         chain.append(os.path.dirname(chain[-1]))
     for item in reversed(chain):
-        if not user_can_read(item):
+        if os.path.exists(item) and not user_can_read(item):
             return item
     return None
 
@@ -320,10 +365,14 @@ class Sandbox:
         self._zygote = self._control = self._base = None
         self._open: set = set()
         self._slots: set[int] = set()
+        self._located: dict = {}  # allowed top-level module -> where the worker found it
         self._closed = False
         self._protected = toolkit_paths()
 
     def __enter__(self):
+        # where a child runs as the grader's own user (no root, no user namespace), it could otherwise
+        # read the grader's memory, expected values included, through /proc/<pid>/mem
+        ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
         # the children's working directories, each removed when its session closes; searchable but
         # not listable, so one child cannot find another's (random) directory
         self._base = tempfile.mkdtemp(prefix="gradproof-")
@@ -354,6 +403,8 @@ class Sandbox:
             self._stop_worker()
             raise SandboxError("the grading worker did not start (is numpy importable by "
                                f"{sys.executable}?)")
+        located = hello.get("packages")
+        self._located = {str(k): str(v) for k, v in located.items()} if isinstance(located, dict) else {}
         if hello.get("missing"):
             missing = ", ".join(map(str, hello["missing"]))
             self._stop_worker()
@@ -385,7 +436,7 @@ class Sandbox:
             remove_tree(probe_dir)
 
     def _explain(self, module: str, error: str) -> str:
-        where = unreadable(module, _other_can_read) if os.geteuid() == 0 else None
+        where = unreadable(module, _other_can_read, self._located) if os.geteuid() == 0 else None
         if where:
             return (f"a confined child cannot import {module}: {where} is not readable by the unprivileged grading user "
                     f"(mode {oct(os.stat(where).st_mode & 0o777)[2:]}); make it readable (chmod -R o+rX {where}) or "
@@ -464,6 +515,7 @@ class Sandbox:
         finally:
             theirs.close()
         session.slot = slot
+        session.uid = FIRST_UID + slot if os.geteuid() == 0 else None
         with self._lock:
             self._open.add(session)
         session.on_close = self._forget

@@ -57,7 +57,9 @@ def _setup(request: dict, channel_fd: int, importable: imports.Importable) -> tu
 
 def serve(control: socket.socket, importable: imports.Importable) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
-    control.sendall(json.dumps({"ready": True, "missing": list(importable.missing)}).encode() + b"\n")
+    hello = {"ready": True, "missing": list(importable.missing), "packages": dict(importable.packages),
+             "stdlib": [root.path for root in importable.stdlib]}
+    control.sendall(json.dumps(hello).encode() + b"\n")
     while True:
         message, fds, _, _ = socket.recv_fds(control, 64, 1)
         if not message or not fds:
