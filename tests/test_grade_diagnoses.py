@@ -100,6 +100,15 @@ MISTAKES: dict[str, dict[str, tuple[str, ...]]] = {
         **{T(SG, out): ("skipgram's default word2vecLossAndGradient is negSamplingLossAndGradient: the handout's "
                         "default (used when the argument is left out) is naiveSoftmaxLossAndGradient",)
            for out in ("loss", "gradCenterVecs", "gradOutsideVectors")}},
+    "neg_log_sigma_plus.py": {  # its gradient is its own loss's: the gradient test passes
+        **{T(NEG, out): (f"the sampled words' terms use +log sigma(u_k.v_c) in place of -log sigma(-u_k.v_c): "
+                         f"{out} is what that loss gives",) for out in ("loss", "gradCenterVec", "gradOutsideVecs")},
+        # nothing comes out right on a hidden case: stability and hygiene are not credited either
+        T(NEG, "gradient"): (), T(NEG, "hygiene"): (), T(NEG, "large"): ()},
+    "skipgram_center_fixed_row.py": {
+        T(SG, "gradCenterVecs"): ("gradCenterVecs has the right values in the wrong row: they belong in the row of the "
+                                  "word they are the gradient of (for skipgram's center gradient, "
+                                  "word2Ind[currentCenterWord])",)},
     "skipgram_asserts_outside_row.py": {  # it asserts which pair function it was handed: graded all the same
         T(SG, "gradCenterVecs"): ("gradCenterVecs is added to the outside words' rows: it belongs in the center "
                                   "word's row",)},

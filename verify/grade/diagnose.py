@@ -95,6 +95,22 @@ def _u_k_opposite(case, E, drawn, role):
     return E["outside"] - 2 * _outside(case, rows)
 
 
+def _log_sigma_plus(case, E, drawn, role):
+    """+log sigma(u_k.v_c) in place of -log sigma(-u_k.v_c) for each sample: the loss and its own gradient."""
+    w = _samples(case, drawn)
+    if w is None:
+        return None
+    v, o, U = _rows(case)
+    s = U[w] @ v
+    if role == "loss":
+        return np.asarray(E["loss"] + np.sum(np.log(ref.sigmoid(s))) + np.sum(np.log(ref.sigmoid(-s))))
+    if role == "center":
+        return E["center"] + (1 - 2 * ref.sigmoid(s)) @ U[w]
+    rows = np.zeros_like(U)
+    np.add.at(rows, w, np.outer(1 - 2 * ref.sigmoid(s), v))
+    return E["outside"] + _outside(case, rows)
+
+
 def _sigmoid_flipped(case, E, drawn, role):
     """sigma(-x) in place of sigma(x) throughout: J and dJ/dv_c are the right ones at -v_c, dJ/dU minus the right one."""
     w = _samples(case, drawn)
@@ -152,6 +168,9 @@ SUSPECTS: tuple[Suspect, ...] = (
     Suspect(NEGS, "outside", "a word sampled more than once gets the gradient of one of its draws only, not the sum of "
             "all of them: each draw's term must be added to its {row} (with +=, or np.add.at where the {row}s are "
             "indexed with an array, since {name}{at} += ... adds a repeated index once)", _repeats_once),
+    *(Suspect(NEGS, r, "the sampled words' terms use +log sigma(u_k.v_c) in place of -log sigma(-u_k.v_c): "
+              "{name} is what that loss gives",
+              lambda c, E, d, r=r: _log_sigma_plus(c, E, d, r)) for r in ROLES),
     Suspect(NEGS, "center", "the true outside word's term (sigma(u_o.v_c) - 1) u_o is missing from {name}",
             lambda c, E, d: E["center"] - (ref.sigmoid(_rows(c)[2][_rows(c)[1]] @ _rows(c)[0]) - 1) * _rows(c)[2][_rows(c)[1]]),
     Suspect(NEGS, "center", "the sampled words' terms have the opposite sign: d/dv_c of -log sigma(-u_k.v_c) is +sigma(u_k.v_c) u_k "
@@ -242,10 +261,24 @@ def diagnose(case: Case, expected: dict, drawn: tuple, index: int, name: str, go
             continue
         if candidate is not None and _differs(candidate, want) and close(got, np.asarray(candidate, dtype=float), rtol, atol):
             return suspect.message.format(name=name, **_words(case))
+    moved = _moved_row(got, want, rtol, atol)
+    if moved is not None:
+        return f"{name} has the right values in the wrong {_words(case)['row']}: {moved}"
     r = factor(got, want, rtol, atol)
     if r is not None and r > 0:
         return f"{name} is off by {_factor_words(r)}"
     return None
+
+
+def _moved_row(got: np.ndarray, want: np.ndarray, rtol: float, atol: float) -> str | None:
+    """Where the one row with values of want sits in got, if got has the same values in another row only."""
+    if got.ndim != 2 or got.shape != want.shape:
+        return None
+    have, need = np.flatnonzero(np.any(got != 0, axis=1)), np.flatnonzero(np.any(want != 0, axis=1))
+    if len(have) != 1 or len(need) != 1 or have[0] == need[0] or not close(got[have[0]], want[need[0]], rtol, atol):
+        return None
+    return "they belong in the row of the word they are the gradient of (for skipgram's center gradient, " \
+           "word2Ind[currentCenterWord])"
 
 
 def _words(case: Case) -> dict:
