@@ -162,3 +162,11 @@ def test_an_allowed_package_that_is_not_installed_is_a_one_line_grader_failure()
         with Sandbox(limits=RUBRIC.limits, packages=("no_such_package_x",)):
             pass
     assert "\n" not in str(sys.exc_info()[1] or "")
+
+
+def test_results_name_the_gradproof_that_graded_them(tmp_path):
+    import importlib.metadata
+
+    results = tmp_path / "results.json"
+    assert main(["grade", str(CORRECT), "--results", str(results)]) == 0
+    assert json.loads(results.read_text())["extra_data"]["gradproof"]["version"] == importlib.metadata.version("gradproof")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+from gradproof.derive.about import version
+
 from .results import Grade
 
 FORMATS = ("text", "html", "simple_format", "md", "ansi")
@@ -53,6 +55,7 @@ def _results(grade: Grade, rubric_name: str) -> dict:
         "extra_data": {"gradproof": {"rubric": rubric_name, "max_score": grade.max_score,
                                      "diagnoses": list(grade.diagnoses), "load_error": grade.load_error,
                                      "confinement": grade.confinement, "hidden_seed": grade.seed,
+                                     "version": version(),
                                      "submission_sha256": grade.fingerprint}},
     }
 
