@@ -350,7 +350,9 @@ def confine(workdir: str, channel_fd: int, hide_paths: list[str], protected: lis
     for name in [m for m in sys.modules if m.split(".")[0] in PROTECTED]:
         del sys.modules[name]
     dropped = "user" not in namespaces and drop_privileges(given, uid)  # its tmpfs too, which lies inside
-    libc.prctl(PR_SET_DUMPABLE, 1)  # a change of user clears it; /proc/self/fd (the imports) needs it
+    # not dumpable (a change of user clears it anyway): a process of the same user, where every child is
+    # the grader's user, cannot read this one's memory through /proc; its own /proc/self/fd stays open to it
+    libc.prctl(PR_SET_DUMPABLE, 0)
     os.chdir(workdir)
     strip_environment(workdir)
     held = {channel_fd} | {root.fd for root in importable.roots}
