@@ -95,12 +95,12 @@ def test_a_changed_default_pair_function_is_exercised_and_named(sandbox):
 
 
 def test_gradients_taken_numerically_run_out_of_time_on_the_full_size_case(sandbox):
-    rubric = dataclasses.replace(RUBRIC, timeout=3.0,
-                                 tests=tuple(t for t in RUBRIC.tests if t.function == NS))
+    rubric = dataclasses.replace(RUBRIC, tests=tuple(t for t in RUBRIC.tests if t.function == NS))
     result = grade(SUBMISSIONS / "fairness" / "numeric_gradient.py", rubric, sandbox, seed=SEED)
     gradients = [r for r in _tests(result, NS, "values", rubric) if "grad" in r.name]
     assert gradients and all(r.score < r.max_score for r in gradients)
-    assert all("hidden case at full size: `no answer within 3 s" in r.output for r in gradients), gradients[0].output
+    assert all("hidden case at full size: `no answer within 2 s" in r.output and "cannot finish" in r.output
+               for r in gradients), gradients[0].output
     assert result.score < result.max_score
 
 

@@ -9,6 +9,7 @@ submission never sees, at sizes it cannot guess, so hard-coded numbers fail.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ from gradproof.derive import reference as ref
 # size where a gradient taken numerically, coordinate by coordinate, cannot finish in the time
 # limit while the analytic one takes milliseconds
 KINDS = ("public", "hidden", "large", "size")
-SIZE = (8000, 48)  # |V| x N: 384,000 coordinates, each a full forward pass for a numerical gradient
+SIZE = (4000, 48)  # |V| x N: 192,000 coordinates, each a forward pass for a numerical gradient
 PAIR_FUNCTIONS = ("naiveSoftmaxLossAndGradient", "negSamplingLossAndGradient")
 
 
@@ -162,7 +163,8 @@ def _skipgram_case(rng, kind, index):
     c = int(rng.choice([i for i in range(vocab) if i not in (0, vocab // 2, vocab - 1)]))
     window = int(rng.integers(5, 8))  # 5 to 7: a window-size scaling never looks like a factor 2 or 3 mistake
     others = [i for i in range(vocab) if i != c]
-    outside = [words[others[i]] for i in rng.integers(len(others), size=int(rng.integers(2, 2 * window + 1)))]
+    # two to four outside words (a window of 5 to 7 could hold 14, but any two show every mistake)
+    outside = [words[others[i]] for i in rng.integers(len(others), size=int(rng.integers(2, 5)))]
     default = kind == "hidden" and index == 0
     pair = "neg" if kind == "hidden" and index % 2 == 1 else "naive"
     K = int(rng.integers(2, 6))
@@ -256,10 +258,22 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in COURSE + MATH}
 
 def cases(function: Function, kind: str, count: int, seed: int) -> list[Case]:
     """count cases of one kind, each from its own stream of (seed, function, kind, i)."""
+    return list(_cases(function.name, kind, count, seed))
+
+
+@functools.lru_cache(maxsize=64)
+def _cases(name: str, kind: str, count: int, seed: int) -> tuple[Case, ...]:
+    """Made once per seed: a class is graded on one seed, and the full-size cases cost more to draw than
+    to grade.  Their arrays are read-only, so no grading of one submission can change another's cases."""
+    function = FUNCTIONS[name]
     tag = sum(map(ord, function.name)) * 7919 + KINDS.index(kind)
     made = []
     for i in range(count):
         rng = np.random.default_rng([seed, tag, i])
         label = {"large": "large scores", "size": "hidden case at full size"}.get(kind, f"{kind} case {i + 1}")
-        made.append(dataclasses.replace(function.make(rng, kind, i), label=label))
-    return made
+        case = dataclasses.replace(function.make(rng, kind, i), label=label)
+        for value in list(case.arrays) + list(case.data.values()):
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+        made.append(case)
+    return tuple(made)

@@ -39,10 +39,12 @@ class GraderError(Exception):
 
 @dataclass(frozen=True)
 class Run:
-    """One case: what was sent, what came back, what was expected (or why nothing can be)."""
+    """One case: what was sent, what came back, what was expected (or why nothing can be), and which
+    outputs are right (compared once: the tests and the credit gate all ask)."""
     case: Case
     reply: Reply
     expected: tuple | str | None  # None: the call failed
+    right: tuple[bool, ...] = ()
 
 
 class EntryMissing(SubmissionError):
@@ -102,8 +104,10 @@ class _Child:
     """The submission's current sandboxed process; after a timeout or a crash, a fresh one.  Every
     call ends by the submission's deadline (the rubric's budget), however many calls remain."""
 
-    def __init__(self, sandbox: Sandbox, files: list[str], entry: str, timeout: float, deadline: float | None = None):
+    def __init__(self, sandbox: Sandbox, files: list[str], entry: str, timeout: float, deadline: float | None = None,
+                 size_timeout: float = 2.0):
         self.sandbox, self.files, self.entry, self.timeout, self.deadline = sandbox, files, entry, timeout, deadline
+        self.size_timeout = size_timeout
         self.session: Session | None = None
         self.confinement: dict = {}
         self.ready = self._open()
@@ -123,8 +127,11 @@ class _Child:
             ready = self._open()
             if ready.get("error") or not self.session.alive:
                 return Reply(False, error=ready.get("error") or "the submission could not be restarted", died=True)
+        # the full-size case has a limit of its own: an analytic gradient takes milliseconds there, one taken
+        # numerically, coordinate by coordinate, seconds to minutes
+        timeout = min(self.timeout, self.size_timeout) if case.kind == "size" else self.timeout
         return self.session.call(function, list(case.args), arrays, assignment.FUNCTIONS[function].returns,
-                                 self.timeout, callback, deadline=self.deadline, stand_ins=case.stand_ins)
+                                 timeout, callback, deadline=self.deadline, stand_ins=case.stand_ins)
 
     def close(self) -> None:
         if self.session is not None:
@@ -142,7 +149,7 @@ def grade(path: Path, rubric: Rubric, sandbox: Sandbox, seed: int | None = None)
         grade_ = _grade(str(path), tests, rubric, time.perf_counter() - start, str(e), {}, "", missing=True)
         return dataclasses.replace(grade_, seed=seed, fingerprint=fingerprint(path, rubric))
     stamp = {"seed": seed, "fingerprint": _digest(files)}
-    child = _Child(sandbox, files, entry, rubric.timeout, time.monotonic() + rubric.budget)
+    child = _Child(sandbox, files, entry, rubric.timeout, time.monotonic() + rubric.budget, rubric.size_timeout)
     try:
         load_error = child.ready.get("error")
         _environment_failure(sandbox, load_error, rubric)
@@ -219,7 +226,8 @@ def _run_function(child: _Child, function: Function, rubric: Rubric, seed: int) 
             reply = child.call(function.name, case, case.arrays, callback)
             if reply.timed_out or reply.missing or reply.budget:
                 stop = reply
-            runs[kind].append(Run(case, reply, function.expected(case, reply.drawn) if reply.ok else None))
+            expected = function.expected(case, reply.drawn) if reply.ok else None
+            runs[kind].append(Run(case, reply, expected, _rights(function, reply, expected, rubric)))
     return runs
 
 
@@ -262,11 +270,15 @@ def _anything_right(function: Function, runs: dict[str, list[Run]], rubric: Rubr
 
 def _right(function: Function, run: Run, index: int, rubric: Rubric) -> bool:
     """Whether output index of this case came back and matches what is expected."""
-    if not run.reply.ok or not isinstance(run.expected, tuple):
-        return False
-    have = _outputs(function, run.reply)[index]
-    kind = run.reply.kinds[index] if index < len(run.reply.kinds) else ""
-    return have is not None and close(_as_expected(have, run.expected[index]), run.expected[index], *_tolerance(rubric, kind))
+    return index < len(run.right) and run.right[index]
+
+
+def _rights(function: Function, reply: Reply, expected, rubric: Rubric) -> tuple[bool, ...]:
+    if not reply.ok or not isinstance(expected, tuple):
+        return ()
+    got = _outputs(function, reply)
+    return tuple(have is not None and close(_as_expected(have, want), want, *_tolerance(rubric, kind))
+                 for have, want, kind in zip(got, expected, list(reply.kinds) + [""] * len(expected)))
 
 
 FLOAT32 = (1e-3, 1e-6)  # (rtol, atol) for an output computed in float32, whose epsilon is 1.2e-7
@@ -298,7 +310,9 @@ def _verdict(test: Test, function: Function, run: Run, rubric: Rubric,
     are only required to be finite arrays of the right shape."""
     label, reply = run.case.label, run.reply
     if not reply.ok:
-        return False, [f"{label}: `{_code(reply.error)}`"], [_error_diagnosis(reply)]
+        why = (" (at this size an analytic gradient takes milliseconds; one computed numerically, coordinate by "
+               "coordinate, cannot finish)") if run.case.kind == "size" and reply.timed_out and not reply.budget else ""
+        return False, [f"{label}: `{_code(reply.error)}`{why}"], [_error_diagnosis(reply)]
     if isinstance(run.expected, str):
         return False, [f"{label}: {run.expected}"], ["draws from the dataset differ from getNegativeSamples"]
     if test.check == "hygiene":
@@ -316,12 +330,13 @@ def _verdict(test: Test, function: Function, run: Run, rubric: Rubric,
             continue
         have = _as_expected(have, want)
         rtol, atol = _tolerance(rubric, reply.kinds[i] if i < len(reply.kinds) else "")
-        if close(have, want, rtol, atol):
+        if _right(function, run, i, rubric):
             continue
         if name not in values and np.all(np.isfinite(have)):
             continue
-        try:
-            found = diagnose(run.case, expected, reply.drawn, i, name, have, rtol, atol)
+        try:  # the full-size case shows the same mistakes as the others, at 100 times their cost to name
+            found = None if run.case.kind == "size" else diagnose(run.case, expected, reply.drawn, i, name, have,
+                                                                   rtol, atol)
         except Exception:  # a diagnosis is advice: a failure to find one must not stop the grading
             found = None
         if found:

@@ -13,6 +13,7 @@ pyenv, conda, a venv, /usr), so a test on any machine exercises it.
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib.machinery
 import importlib.metadata
 import importlib.util
@@ -47,6 +48,7 @@ class Importable:
     roots: tuple[Root, ...]                      # every directory or file held open (stdlib and packages)
     allowed: tuple[str, ...]                     # what the rubric names (numpy always), for messages
     missing: tuple[str, ...] = ()                # allowed by the rubric but not installed here
+    moved: tuple = ()                            # (module, its __path__, its __file__) through the descriptors
 
     def root_of(self, path: str) -> Root | None:
         for root in self.roots:
@@ -172,7 +174,26 @@ def resolve(allowed: tuple[str, ...] = ()) -> Importable:
     for path in dict.fromkeys(paths):
         if not any(path == p or path.startswith(p.rstrip("/") + "/") for p in held):
             held[path] = _open(path)
-    return Importable(tuple(stdlib), tuple(sorted(packages.items())), tuple(held.values()), wanted, tuple(missing))
+    found = Importable(tuple(stdlib), tuple(sorted(packages.items())), tuple(held.values()), wanted, tuple(missing))
+    return dataclasses.replace(found, moved=_moved(found))
+
+
+def _moved(importable: Importable) -> tuple:
+    """Where each module already loaded (here, in the worker) is reached from a child: worked out once,
+    so that a child only assigns them (resolving every path in every child cost 30 ms a submission)."""
+    moved = []
+    for name, module in list(sys.modules.items()):
+        path, file = getattr(module, "__path__", None), getattr(module, "__file__", None)
+        entries = None
+        if isinstance(path, list) or type(path).__name__ == "_NamespacePath":
+            try:
+                entries = tuple(importable.via(os.path.realpath(p)) for p in list(path))
+            except (TypeError, ValueError):
+                entries = None
+        new_file = importable.via(os.path.realpath(file)) if isinstance(file, str) else None
+        if (entries is not None and entries != tuple(path)) or (new_file is not None and new_file != file):
+            moved.append((name, entries, new_file))
+    return tuple(moved)
 
 
 def _open(path: str) -> Root:
@@ -240,20 +261,17 @@ def install(importable: Importable, workdir: str) -> None:
     sys.path_hooks[:] = [h for h in sys.path_hooks
                          if h is zipimport.zipimporter or "FileFinder" in getattr(h, "__qualname__", "")]
     sys.path_importer_cache.clear()
-    for module in list(sys.modules.values()):
-        path = getattr(module, "__path__", None)
-        if isinstance(path, list) or type(path).__name__ == "_NamespacePath":
-            try:
-                entries = [importable.via(os.path.realpath(p)) for p in list(path)]
-                if isinstance(path, list):
-                    path[:] = entries
+    for name, path, file in importable.moved:
+        module = sys.modules.get(name)
+        if module is None:
+            continue
+        try:
+            if path is not None:
+                if isinstance(module.__path__, list):
+                    module.__path__[:] = list(path)
                 else:
-                    module.__path__ = entries
-            except (TypeError, ValueError, AttributeError):
-                continue
-        file = getattr(module, "__file__", None)
-        if isinstance(file, str):
-            try:
-                module.__file__ = importable.via(os.path.realpath(file))
-            except (TypeError, ValueError, AttributeError):
-                continue
+                    module.__path__ = list(path)
+            if file is not None:
+                module.__file__ = file
+        except (TypeError, ValueError, AttributeError):
+            continue

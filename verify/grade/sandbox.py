@@ -198,8 +198,8 @@ class Session:
             self._process.wait()
         if self.workdir:  # the submission's copy, what it wrote: nothing is left for the next one to read
             remove_tree(self.workdir)
-        if self.uid is not None:  # and what it left where anyone may write (without Landlock it can)
-            remove_owned(self.uid)
+        if self.uid is not None and not self.confinement.get("landlock"):  # where anyone may write: only
+            remove_owned(self.uid)                                          # without Landlock could it
         if self.on_close is not None:  # last: its user is free for another child only now
             self.on_close(self)
 
