@@ -25,6 +25,11 @@ class Derivative:
     evaluations: int
     values: tuple[tuple[float, float], ...] = ()  # (t, phi(t)) pairs used, for reuse
 
+    @property
+    def finite(self) -> bool:
+        """Every evaluation was a number: the stencil stayed where the function is defined."""
+        return all(np.isfinite(v) for _, v in self.values) and bool(np.isfinite(self.value))
+
 
 def richardson(phi: Phi, h: float, phi0: float, eps: float) -> Derivative:
     """Central difference at h, with its h^2 error term estimated and removed.
