@@ -114,6 +114,10 @@ def localise(roots: list[Tested], test: Tester, grads: Point, direction: Point, 
                 break
             left, right = _split(block, test, grads, direction)
             tests += 1
+            if max(left.excess, right.excess) <= tolerance_factor and tests < budget:
+                # the error vanished in the subtraction's doubled tolerance: test the right half itself
+                right = _tested(block.name, left.stop, block.stop, test, grads, direction, block.depth + 1)
+                tests += 1
             worse, other = (left, right) if left.excess >= right.excess else (right, left)
             counter += 1
             heapq.heappush(heap, (-other.excess, counter, other))
@@ -139,6 +143,12 @@ def _split(block: Tested, test: Tester, grads: Point, direction: Point) -> tuple
     right = Tested(block.name, middle, block.stop, block.analytic - left_a, block.numeric - left_d.value,
                    block.error + left_d.error, block.depth + 1)
     return left, right
+
+
+def _tested(name: str, start: int, stop: int, test: Tester, grads: Point, direction: Point, depth: int) -> Tested:
+    numeric = test(name, start, stop)
+    g, d = grads[name].reshape(-1), direction[name].reshape(-1)
+    return Tested(name, start, stop, float(np.dot(g[start:stop], d[start:stop])), numeric.value, numeric.error, depth)
 
 
 def _record_entry(found, block: Tested, grads: Point, direction: Point, labels) -> bool:
