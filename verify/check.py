@@ -24,10 +24,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import directions as dirs
 from . import hygiene
+from .directions import Outer
 from .finite import EPS, STEP, Derivative, OneSided, is_kink, richardson, taylor_test
 from .localise import Search, Tested, localise
-from .problem import Evaluation, Point, Problem, ProblemError, from_callable
+from .problem import Evaluation, InterfaceError, Point, Problem, ProblemError, from_callable
 from .results import Entry, Finding, GradientCheck, InputCheck
 
 SAFETY = 8.0  # tolerance = SAFETY x (estimated finite-difference error + rounding of g.d)
@@ -39,6 +41,7 @@ SHIFT = 0.02  # a kink at the point itself: check this far beside it, relative t
 # of its own.  float32 code: a 1% error is the finding's promise.
 RESOLUTION = {np.dtype(np.float64): 1e-4, np.dtype(np.float32): 2e-3}
 LOCALISE_SECONDS = 10.0
+RELEASE = 1 << 20  # inputs this large: their gradient is not held while the probes run (memory), but fetched again
 Progress = Callable[[str, int, int], None]
 
 
@@ -94,16 +97,26 @@ def check_problem(problem: Problem, *, seed: int = 0, full_limit: int = FULL_LIM
         # A second call at the same point: noise in the loss would otherwise be absorbed into the
         # finite-difference error estimate.  The first call showed the function leaves its
         # inputs alone, so both get the originals (same arrays, same alignment, same rounding).
-        findings += hygiene.nondeterminism(first, oracle(problem.point), problem, dtype)
+        # At large sizes it comes after the probes' g.d are known and the gradient is released,
+        # and its gradient is compared along them: two gradients at once would be one array more.
+        large = size >= LARGE and size > full_limit
+        if not large:
+            findings += hygiene.nondeterminism(first, oracle(problem.point), problem, dtype)
         context = _Context(problem, oracle, first, dtype, np.random.default_rng(seed), report)
+        loss = first.loss
         del first
         if size <= full_limit:
             checks, more = _every_coordinate(context)
         else:
-            checks, more = _directional(context, localise_budget, localise_seconds, large=size >= LARGE)
+            def repeat(probes, known):
+                return hygiene.nondeterminism_along(loss, oracle(problem.point), problem, dtype,
+                                                    [d for _, d in probes], known)
+            checks, more = _directional(context, localise_budget, localise_seconds, large=large,
+                                        repeat=repeat if large else None)
         findings += more
     except ProblemError as e:
-        return _finish(problem, (), [Finding("error", "error", str(e))], oracle, start, 0.0, "float64", meta)
+        kind = "interface" if isinstance(e, InterfaceError) else "error"
+        return _finish(problem, (), [Finding(kind, "error", str(e))], oracle, start, 0.0, "float64", meta)
     return _finish(problem, checks, findings, oracle, start, STEP[dtype], str(dtype), meta)
 
 
@@ -123,16 +136,44 @@ def _versions() -> dict:
     return {"gradproof": ours, "numpy": np.__version__, "python": platform.python_version()}
 
 
+SAMPLE = 1 << 16  # entries an input's scale and signs are read from, beyond which a pass costs a call
+
+
+def _sample(x: np.ndarray) -> np.ndarray:
+    flat = x.reshape(-1)
+    return flat if flat.size <= SAMPLE else flat[:: flat.size // SAMPLE]
+
+
 def _spread(x: np.ndarray) -> float:
     """The scale an input varies on: its standard deviation (not its RMS, so an offset of 1e4
-    does not make the step 1e4 times too large); a constant input its magnitude, zeros 1."""
-    if x.size > 1:
-        mean = float(np.mean(x))
-        spread = float(np.sqrt(max(float(np.vdot(x, x)) / x.size - mean * mean, 0.0)))
+    does not make the step 1e4 times too large), from an even sample of 65,536 entries at most
+    (a step needs a scale, not its last digit); a constant input its magnitude, zeros 1."""
+    sample = _sample(x)
+    if sample.size > 1:
+        mean = float(np.mean(sample))
+        spread = float(np.sqrt(max(float(np.vdot(sample, sample)) / sample.size - mean * mean, 0.0)))
         if spread > 1e-6 * abs(mean):  # below that the subtraction above is rounding
             return spread
+        if sample.size < x.size:  # constant on the sample: read the whole input before concluding
+            flat = x.reshape(-1)
+            mean = float(np.mean(flat))
+            spread = float(np.sqrt(max(float(np.vdot(flat, flat)) / flat.size - mean * mean, 0.0)))
+            if spread > 1e-6 * abs(mean):
+                return spread
     top = float(np.max(np.abs(x))) if x.size else 0.0
     return top if top > 0 else 1.0
+
+
+def _extremes(x: np.ndarray) -> tuple[bool, float]:
+    """(one sign throughout, max |x|).  A sample with both signs settles the first at no cost; the
+    second then only bounds placement rounding, where 8 RMS of the sample serves."""
+    if x.size == 0:
+        return False, 0.0
+    sample = _sample(x)
+    if sample.size < x.size and float(np.min(sample)) < 0 < float(np.max(sample)):
+        return False, 8 * float(np.sqrt(np.vdot(sample, sample) / sample.size)) + float(np.max(np.abs(sample)))
+    low, high = float(np.min(x)), float(np.max(x))
+    return (low > 0 or high < 0), max(high, -low)
 
 
 class _Context:
@@ -142,8 +183,9 @@ class _Context:
         self.base: dict[str, np.ndarray] = dict(problem.point)
         self.spread = {k: _spread(x) for k, x in self.base.items()}
         # an input of one sign keeps it: each coordinate's step is also bounded by its own size
-        self.signed = {k: bool(x.size) and (bool(np.all(x > 0)) or bool(np.all(x < 0))) for k, x in self.base.items()}
-        self.top = {k: float(np.max(np.abs(x))) if x.size else 0.0 for k, x in self.base.items()}
+        extremes = {k: _extremes(x) for k, x in self.base.items()}
+        self.signed = {k: e[0] for k, e in extremes.items()}
+        self.top = {k: e[1] for k, e in extremes.items()}
         self.buffers: dict[str, np.ndarray] = {}
         self.held: tuple[int, float] | None = None
         self.shifted = False
@@ -151,13 +193,28 @@ class _Context:
 
     def _set_point(self, ev: Evaluation) -> None:
         self.loss = float(np.real(ev.loss))
-        self.grads = {k: np.asarray(ev.grads[k], dtype=np.float64) for k in self.base}
-        self.gnorm = {k: float(np.sqrt(np.vdot(g, g))) for k, g in self.grads.items()}
+        self._grads = {k: np.asarray(ev.grads[k], dtype=np.float64) for k in self.base}
+        self.gnorm = {k: float(np.sqrt(np.vdot(g, g))) for k, g in self._grads.items()}
+        self.gx: dict[str, float] = {}
+
+    @property
+    def grads(self) -> dict[str, np.ndarray]:
+        if self._grads is None:  # released: one more call at the point gives them again
+            ev = self.oracle(self.base)
+            self._grads = {k: np.asarray(ev.grads[k], dtype=np.float64) for k in self.base}
+        return self._grads
+
+    def release(self) -> None:
+        """At large sizes the gradient is a whole array more while the probes run: once g.d of
+        every probe is known, it is dropped (a failing check fetches it again to localise)."""
+        if any(x.size >= RELEASE for x in self.base.values()):
+            self.gx = {k: self._gx(k) for k in self.base} if self.dtype == np.float32 else self.gx
+            self._grads = None
         self.gx: dict[str, float] = {}
 
     def shift(self, delta: Point) -> None:
         """Move the point (a kink sits on it): every later probe is made at base + delta."""
-        moved = {k: self.base[k] + delta[k] if k in delta else self.base[k] for k in self.base}
+        moved = {k: dirs.plus(self.base[k], delta[k]) if k in delta else self.base[k] for k in self.base}
         ev = self.oracle(moved)
         if not np.isfinite(np.real(ev.loss)):
             raise ProblemError("the loss is not finite beside the point")
@@ -186,15 +243,10 @@ class _Context:
             t = t * factor
             for k, d in direction.items():
                 buf = self.buffers[k]
-                if t == 1:
-                    np.add(base[k], d, out=buf)
-                elif t == 2 and self.held == (id(direction), 1):  # x + 2d is x + d plus d: one pass
-                    buf += d
-                elif t == -1:
-                    np.subtract(base[k], d, out=buf)
+                if t == 2 and self.held == (id(direction), 1) and not isinstance(d, Outer):
+                    buf += d  # x + 2d is x + d plus d: one pass
                 else:
-                    np.multiply(d, t, out=buf)
-                    buf += base[k]
+                    dirs.form(buf, base[k], d, t)
             self.held = (id(direction), t)  # the buffers are shared by every phi: say what they hold
             return self.oracle.loss({k: self.buffers[k] if k in direction else base[k] for k in base})
         return at
@@ -218,11 +270,11 @@ class _Context:
         """(g.d, a bound on its rounding error in units of eps): the gradient's entries carry
         rounding errors of a few eps each, independent of the random direction's signs, so
         their sum along d is bounded by |g| max|d| (float64: by sum |g d| <= |g| |d|, as always)."""
-        dot = sum(float(np.vdot(self.grads[k], d)) for k, d in direction.items())
+        dot = sum(dirs.dot(self.grads[k], d) for k, d in direction.items())
         if self.dtype == np.float32:
-            size = sum(self.gnorm[k] * max(float(np.max(d)), -float(np.min(d))) for k, d in direction.items() if d.size)
+            size = sum(self.gnorm[k] * dirs.largest(d) for k, d in direction.items())
         else:  # Cauchy-Schwarz bound on sum |g d|: two cheap passes instead of a temporary array
-            size = sum(self.gnorm[k] * float(np.sqrt(np.vdot(d, d))) for k, d in direction.items())
+            size = sum(self.gnorm[k] * float(np.sqrt(dirs.square(d))) for k, d in direction.items())
         return dot, size
 
     def placement(self, names) -> float:
@@ -477,13 +529,19 @@ def _complex_step_second_opinion(ctx: _Context, findings: list[Finding]) -> bool
 
 
 def _random_direction(ctx: _Context, only: Mapping[str, np.ndarray] | None = None,
-                      names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+                      names: Sequence[str] | None = None, rank_one: bool = False) -> dict[str, np.ndarray]:
     """Uniform on [-1/2, 1/2] times each coordinate's step: continuous, so no two errors cancel
     exactly (Rademacher signs cancel a +1/-1 pair half the time); rows restricted by ``only``;
-    inputs restricted by ``names``."""
+    inputs restricted by ``names``.  With rank_one, a large matrix input of mixed signs gets
+    a b^T (verify/directions.py), with the same root-mean-square step."""
     out = {}
     for k, x in ctx.base.items():
         if names is not None and k not in names:
+            continue
+        if rank_one and only is None and x.ndim == 2 and x.size >= RELEASE and not ctx.signed[k]:
+            a = ctx.rng.uniform(-1.0, 1.0, size=x.shape[0])
+            b = ctx.rng.uniform(-1.0, 1.0, size=x.shape[1]) * (ctx.h * ctx.spread[k] * 0.5 * np.sqrt(3.0))
+            out[k] = Outer(a, b)
             continue
         rows = None if only is None else only.get(k)
         if only is not None and k in only and rows is not None and x.ndim >= 1:
@@ -504,7 +562,10 @@ def _random_direction(ctx: _Context, only: Mapping[str, np.ndarray] | None = Non
 def _weighted(ctx: _Context, direction: dict[str, np.ndarray], factor: float = 8.0) -> dict[str, np.ndarray]:
     """Weight the rows that carry signal: a random direction and a structure probe in one."""
     for k, rows in ctx.problem.signal_rows.items():
-        direction[k][rows] *= factor
+        if isinstance(direction[k], Outer):
+            direction[k].weight_rows(rows, factor)
+        else:
+            direction[k][rows] *= factor
     return direction
 
 
@@ -521,7 +582,7 @@ def _signal_text(ctx: _Context) -> str:
 def _probes(ctx: _Context, large: bool) -> list[tuple[str, dict[str, np.ndarray]]]:
     if large:
         what = "random direction" + (" (signal rows x8)" if ctx.problem.signal_rows else "")
-        return [(what, _weighted(ctx, _random_direction(ctx)))]
+        return [(what, _weighted(ctx, _random_direction(ctx, rank_one=True)))]
     probes = [("random direction", _random_direction(ctx)), ("random direction", _random_direction(ctx))]
     if ctx.problem.signal_rows:
         probes.append(("structure probe", _random_direction(ctx, ctx.problem.signal_rows)))
@@ -547,8 +608,8 @@ class _Outcome:
         return value if value == value else float("inf")
 
 
-def _probe(ctx: _Context, what: str, direction: dict) -> _Outcome:
-    analytic, size = ctx.analytic(direction)
+def _probe(ctx: _Context, what: str, direction: dict, known: tuple[float, float] | None = None) -> _Outcome:
+    analytic, size = known or ctx.analytic(direction)
     return _Outcome(what, direction, analytic, slope(ctx, direction, size, analytic=analytic))
 
 
@@ -560,19 +621,24 @@ def _unresolved(ctx: _Context, outcome: _Outcome) -> list[str]:
     resolution = RESOLUTION[ctx.dtype]
     out = []
     for k, d in outcome.direction.items():
-        own = ctx.gnorm[k] * float(np.sqrt(np.vdot(d, d)))
+        own = ctx.gnorm[k] * float(np.sqrt(dirs.square(d)))
         if outcome.slope.tolerance > resolution * own:
             out.append(k)
     return out
 
 
-def _directional(ctx: _Context, budget: int, seconds: float, large: bool) -> tuple[list[InputCheck], list[Finding]]:
+def _directional(ctx: _Context, budget: int, seconds: float, large: bool,
+                 repeat: Callable | None = None) -> tuple[list[InputCheck], list[Finding]]:
     findings: list[Finding] = []
     probes = _probes(ctx, large)
+    known = [ctx.analytic(direction) for _, direction in probes]
+    ctx.release()
+    if repeat is not None:
+        findings += repeat(probes, known)
     outcomes: list[_Outcome] = []
-    for number, (what, direction) in enumerate(probes, 1):
+    for number, ((what, direction), analytic) in enumerate(zip(probes, known), 1):
         ctx.report(what, number, len(probes))
-        outcome = _probe(ctx, what, direction)
+        outcome = _probe(ctx, what, direction, analytic)
         if outcome.slope.kink is not None and not ctx.shifted:
             kink = outcome.slope.kink
             findings.append(Finding("kink", "warning", f"not differentiable here: along the {what} the one-sided "
@@ -621,7 +687,7 @@ def _directional(ctx: _Context, budget: int, seconds: float, large: bool) -> tup
 
 
 def _norm(direction: Point) -> float:
-    return float(np.sqrt(sum(np.vdot(d, d) for d in direction.values()))) or 1.0
+    return float(np.sqrt(sum(dirs.square(d) for d in direction.values()))) or 1.0
 
 
 def _joint_pass(ctx, outcomes: list[_Outcome], method, note="") -> list[InputCheck]:

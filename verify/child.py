@@ -277,9 +277,10 @@ def work(task: dict) -> int:
             return 0
     from gradproof.verify.check import check_problem
     from gradproof.verify.problem import ProblemError
-    from gradproof.verify.render import check_json
+    from gradproof.verify.results import check_json
 
     loaded = time.perf_counter()
+    resident = _memory("VmRSS")  # the interpreter, numpy and the target: before any input exists
     try:
         with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
             problem = _problem(task, fn, companions)
@@ -289,6 +290,10 @@ def work(task: dict) -> int:
     drawn = time.perf_counter()
     with _progress(bool(task["progress"])) as progress, contextlib.redirect_stdout(captured):
         result = check_problem(problem, seed=seed, progress=progress)
+    interface = [f.message for f in result.hygiene if f.kind == "interface"]
+    if interface:  # the function does not return what its spec declares: a usage error, not a verdict
+        _write(secret, {"load_error": f"{path}:{name}: {interface[0]} ({task['inputs']})", "output": ""})
+        return 0
     data = check_json(result)
     data["target"] = f"{path}:{name}"
     data["output"] = captured.getvalue()[-OUTPUT_LIMIT:]
@@ -296,6 +301,12 @@ def work(task: dict) -> int:
                                         "child process; not starting it, importing the target or drawing its inputs",
                       "import_seconds": round(loaded - started, 4), "inputs_seconds": round(drawn - loaded, 4),
                       "child_seconds": round(time.perf_counter() - started, 4)}
+    inputs = sum(x.nbytes for x in problem.point.values())
+    peak = _memory("VmHWM")
+    if peak and resident and inputs:
+        data["memory"] = {"covers": "peak resident memory of the checking process above what it held before the "
+                                    "inputs were drawn, over the inputs' size",
+                          "inputs_bytes": inputs, "peak_over_inputs": round((peak - resident) / inputs, 3)}
     _write(secret, data)
     return 0
 
@@ -317,6 +328,18 @@ def _problem(task: dict, fn, companions):
                            companions=companions)
     except ProblemError:
         raise
+
+
+def _memory(field: str) -> int:
+    """A /proc/self/status figure in bytes (0 where there is no /proc)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 @contextlib.contextmanager

@@ -44,8 +44,10 @@ def structure(ev: Evaluation, problem: Problem) -> list[Finding]:
         if g.shape != x.shape:
             findings.append(Finding("shape", "error", f"{label} has shape {g.shape}, but its input has shape {x.shape}"))
             continue
-        bad = ~np.isfinite(g)
-        if bad.any():
+        # one pass and no temporary when all is well (a sum of squares is finite only if every entry is,
+        # unless entries near 1e154 overflow it: then the entry-by-entry scan decides)
+        bad = None if np.isfinite(np.vdot(g, g)) else ~np.isfinite(g)
+        if bad is not None and bad.any():
             first = ", ".join(str(int(i)) for i in np.unravel_index(int(np.argmax(bad)), g.shape))
             findings.append(Finding("nonfinite", "error", f"{label} has {int(bad.sum())} NaN or inf entries, "
                                     f"first at {label}[{first}]"))
@@ -75,6 +77,28 @@ def nondeterminism(first: Evaluation, second: Evaluation, problem: Problem, dtyp
         if not gap <= ROUNDING * eps * max(float(np.max(np.abs(g))), 1e-300):
             out.append(Finding("nondeterminism", "error", f"two calls at the same point returned different "
                                f"{problem.label(name)} (max difference {gap:.3g})"))
+    return out
+
+
+def nondeterminism_along(loss, second: Evaluation, problem: Problem, dtype, directions, known) -> list[Finding]:
+    """The second call's loss against the first's, and its gradient against the first's along the
+    probe directions (g.d, known before the first gradient was let go): noise in a gradient moves
+    g.d with probability 1."""
+    from . import directions as dirs
+
+    eps = float(np.finfo(dtype).eps)
+    out = []
+    a, b = complex(loss), complex(second.loss)
+    if not abs(a - b) <= ROUNDING * eps * max(abs(a), abs(b), 1e-300):
+        out.append(Finding("nondeterminism", "error", f"two calls at the same point returned losses {number(loss)} "
+                           f"and {number(second.loss)}: seed or remove the randomness before checking"))
+    for direction, (dot, size) in zip(directions, known):
+        again = sum(dirs.dot(np.asarray(second.grads[k], dtype=np.float64), d) for k, d in direction.items())
+        if not abs(again - dot) <= ROUNDING * eps * max(size, 1e-300):
+            labels = ", ".join(problem.label(k) for k in direction)
+            out.append(Finding("nondeterminism", "error", f"two calls at the same point returned different gradients "
+                               f"({labels}: their projections on a random direction differ by {abs(again - dot):.3g})"))
+            break
     return out
 
 

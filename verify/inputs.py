@@ -24,7 +24,7 @@ import numpy as np
 
 from gradproof.derive import spec as specs
 
-from .problem import Evaluation, Point, Problem, ProblemError
+from .problem import Evaluation, InterfaceError, Point, Problem
 
 
 class InputsError(Exception):
@@ -197,10 +197,10 @@ def _named(out, names: Sequence[str]) -> dict[str, object]:
     if len(names) == 1:
         return {names[0]: out}
     if not isinstance(out, (tuple, list)):
-        raise ProblemError(f"the function returned one {type(out).__name__}; the spec declares {len(names)} "
+        raise InterfaceError(f"the function returned one {type(out).__name__}; the spec declares {len(names)} "
                            f"values ({', '.join(names)})")
     if len(out) != len(names):
-        raise ProblemError(f"the function returned {len(out)} values; the spec declares {len(names)} "
+        raise InterfaceError(f"the function returned {len(out)} values; the spec declares {len(names)} "
                            f"({', '.join(names)})")
     return dict(zip(names, out))
 
@@ -211,16 +211,16 @@ def _pick(values: Mapping[str, object], where: str):
     if not key:
         return value
     if not isinstance(value, Mapping):
-        raise ProblemError(f"'{head}' is a {type(value).__name__}, not a dict with key '{key}'")
+        raise InterfaceError(f"'{head}' is a {type(value).__name__}, not a dict with key '{key}'")
     if key not in value:
-        raise ProblemError(f"'{head}' has no key '{key}' (keys: {', '.join(map(str, value))})")
+        raise InterfaceError(f"'{head}' has no key '{key}' (keys: {', '.join(map(str, value))})")
     return value[key]
 
 
 def _scalar(loss, name: str):
     value = np.asarray(loss)
     if value.size != 1 or not np.issubdtype(value.dtype, np.number):
-        raise ProblemError(f"the loss '{name}' must be a number, got {type(loss).__name__} of shape {value.shape}")
+        raise InterfaceError(f"the loss '{name}' must be a number, got {type(loss).__name__} of shape {value.shape}")
     return value.reshape(()).item() if value.dtype != np.float32 else np.float32(value.reshape(()))
 
 

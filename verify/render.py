@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gradproof.derive.results import ClaimResult
-from gradproof.verify.results import GradientCheck
+from gradproof.verify.results import GradientCheck, check_json  # noqa: F401 - check_json is rendered from here too
 
 STATUS_STYLE = {"proved": "bold green", "failed": "bold red"}
 
@@ -110,17 +110,6 @@ def check_table(result: GradientCheck) -> Table:
         table.add_row(Text(f.kind, style=SEVERITY_STYLE.get(f.severity, "")), Text(f.message), "", "", "",
                       Text(f.severity, style=SEVERITY_STYLE.get(f.severity, "")))
     return table
-
-
-def check_json(result: GradientCheck) -> dict:
-    data = result.to_json()
-    return {
-        "target": data["target"], "passed": data["passed"],
-        "checks": [{k: c[k] for k in ("input", "passed", "method", "max_abs_error", "max_rel_error", "tolerance",
-                                      "coordinates", "worst", "blocks", "note")} for c in data["checks"]],
-        "hygiene": data["hygiene"], "seconds": round(data["seconds"], 4), "evaluations": data["evaluations"],
-        "seed": data["seed"], "step": data["step"], "dtype": data["dtype"], "versions": data["versions"],
-    }
 
 
 def check_markdown(results: Sequence[GradientCheck], command: str, sizes: str) -> str:
