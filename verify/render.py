@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
@@ -85,12 +86,14 @@ def _num(x: float) -> str:
     return f"{x:.3g}" if isinstance(x, float) else str(x)
 
 
-def check_table(result: GradientCheck) -> Table:
+def check_table(result: GradientCheck) -> Group:
+    """The checks as a table (one row per gradient, its wrong entries under it), then the findings
+    as lines: hygiene, kinks, how a search ended."""
     verdict = Text("PASSED", style="bold green") if result.passed else Text("FAILED", style="bold red")
     title = Text.assemble(f"gradproof verify {result.target}: ", verdict,
-                          f"  ({result.evaluations} evaluations, {result.seconds:.2f} s, seed {result.seed})")
+                          f"  ({result.evaluations} evaluations, {result.seconds:.2f} s, seed {result.seed}, {result.dtype})")
     table = Table(title=title, title_justify="left", header_style="bold")
-    for column, justify in (("input", "left"), ("method", "left"), ("max abs err", "right"),
+    for column, justify in (("gradient", "left"), ("method", "left"), ("max abs err", "right"),
                             ("max rel err", "right"), ("abs tolerance", "right"), ("verdict", "left")):
         table.add_column(column, justify=justify)
     for c in result.checks:
@@ -106,10 +109,12 @@ def check_table(result: GradientCheck) -> Table:
             table.add_row("", Text(f"  rows {b.rows}", style="yellow"), "", "", "",
                           Text(f"error along the probe {abs(b.analytic - b.numeric):.2g} "
                                f"(tolerance {b.tolerance:.2g})", style="yellow"))
+    lines = [table]
     for f in result.hygiene:
-        table.add_row(Text(f.kind, style=SEVERITY_STYLE.get(f.severity, "")), Text(f.message), "", "", "",
-                      Text(f.severity, style=SEVERITY_STYLE.get(f.severity, "")))
-    return table
+        line = Text(f"{f.kind}: ", style=SEVERITY_STYLE.get(f.severity, ""))
+        line.append(f.message, style="" if f.severity != "info" else "dim")
+        lines.append(line)
+    return Group(*lines)
 
 
 def check_markdown(results: Sequence[GradientCheck], command: str, sizes: str) -> str:
