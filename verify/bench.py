@@ -536,7 +536,7 @@ def measure_grading(count: int, fresh: bool, jobs: int = 2) -> float:
         for i, source in enumerate(grade_class(count)):
             shutil.copy(source, root / "class" / f"student{i:03d}.py")
         start = time.perf_counter()
-        with Sandbox(limits=rubric.limits, fresh=fresh) as sandbox:
+        with Sandbox(limits=rubric.limits, fresh=fresh, packages=rubric.packages) as sandbox:
             batch = grade_directory(root / "class", root / "out", rubric, sandbox, jobs)
         seconds = time.perf_counter() - start
     if len(batch.rows) != count or any(r.error for r in batch.rows):

@@ -380,14 +380,14 @@ def _grade(args, out, rubric, path) -> int:
     hide = [str(Path(p).resolve()) for p in (args.submission, args.out, args.results if args.out is None else None,
                                              args.rubric) if p]
     try:
-        with Sandbox(limits=rubric.limits, hide=tuple(hide)) as sandbox:
+        with Sandbox(limits=rubric.limits, hide=tuple(hide), packages=rubric.packages) as sandbox:
             if args.out is not None:
                 return _grade_class(args, out, rubric, sandbox, path)
             return _grade_one(args, out, rubric, sandbox, path)
     except (SubmissionError, BatchMismatch) as e:
         raise UsageError(str(e)) from None
     except (GraderError, SandboxError, OSError) as e:
-        Console(stderr=True).print(f"gradproof: grader failure: {e}", markup=False, highlight=False)
+        Console(stderr=True, soft_wrap=True).print(f"gradproof: grader failure: {e}", markup=False, highlight=False)
         return EXIT_FAILED
 
 
@@ -405,7 +405,7 @@ def _grade_one(args, out, rubric, sandbox, path) -> int:
     wrong = gradescope.problems(data)
     if wrong:
         raise GraderError(f"the results do not fit Gradescope's format: {wrong[0]}")
-    _write(args.results, json.dumps(data, indent=1) + "\n")
+    _write(args.results, json.dumps(data, indent=1, allow_nan=False) + "\n")
     if args.json:
         out.print_json(data=data)
     else:

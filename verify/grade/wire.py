@@ -10,6 +10,7 @@ import json
 import math
 import socket
 import struct
+import time
 
 import numpy as np
 
@@ -36,13 +37,16 @@ def send(sock: socket.socket, header: dict, arrays: tuple = ()) -> None:
         sock.sendall(blob.tobytes())
 
 
-def receive(sock: socket.socket, limit: int = PAYLOAD_LIMIT) -> tuple[dict, list[np.ndarray]]:
+def receive(sock: socket.socket, limit: int = PAYLOAD_LIMIT, deadline: float | None = None,
+            header_limit: int = HEADER_LIMIT) -> tuple[dict, list[np.ndarray]]:
     """One message: (header, arrays).  Arrays are fresh, writable, plain float64 ndarrays.
-    Anything malformed, nested too deep or bigger than limit bytes of arrays is a ProtocolError."""
-    (size,) = struct.unpack("<I", _exactly(sock, 4))
-    if size > HEADER_LIMIT:
-        raise ProtocolError(f"a message header of {size} bytes (the limit is {HEADER_LIMIT})")
-    text = _exactly(sock, size)
+    Anything malformed, nested too deep, with a header over header_limit bytes or bigger than limit
+    bytes of arrays is a ProtocolError.  With a deadline (time.monotonic()), the whole message must
+    have arrived by then, however slowly it trickles in: else socket.timeout."""
+    (size,) = struct.unpack("<I", _exactly(sock, 4, deadline))
+    if size > header_limit:
+        raise ProtocolError(f"a message header of {size} bytes (the limit is {header_limit})")
+    text = _exactly(sock, size, deadline)
     if _depth(text) > MAX_DEPTH:  # json.loads recurses: a deep nest would raise RecursionError here
         raise ProtocolError(f"a message header nested deeper than {MAX_DEPTH}")
     try:
@@ -55,7 +59,8 @@ def receive(sock: socket.socket, limit: int = PAYLOAD_LIMIT) -> tuple[dict, list
     sizes = [math.prod(s) * 8 for s in shapes]  # Python ints: no overflow to a small number
     if sum(sizes) > limit:
         raise ProtocolError(f"arrays of {sum(sizes)} bytes (the limit for this reply is {limit})")
-    arrays = [np.frombuffer(_exactly(sock, n), dtype="<f8").reshape(s).astype(np.float64) for n, s in zip(sizes, shapes)]
+    arrays = [np.frombuffer(_exactly(sock, n, deadline), dtype="<f8").reshape(s).astype(np.float64)
+              for n, s in zip(sizes, shapes)]
     return header, arrays
 
 
@@ -85,9 +90,14 @@ def _is_shape(shape) -> bool:
     return isinstance(shape, list) and len(shape) <= 8 and all(type(n) is int and 0 <= n < 1 << 31 for n in shape)
 
 
-def _exactly(sock: socket.socket, n: int) -> bytes:
+def _exactly(sock: socket.socket, n: int, deadline: float | None = None) -> bytes:
     chunks, left = [], n
     while left:
+        if deadline is not None:  # the time left for the whole message, not for each piece of it
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise socket.timeout("the deadline passed")
+            sock.settimeout(remaining)
         chunk = sock.recv(min(left, 1 << 20))
         if not chunk:
             raise ChannelClosed()
