@@ -144,7 +144,7 @@ def test_mutation_report_is_fresh():
     sizes = text.count("\n## |V| = ")
     assert sizes == 2, "the report covers both sizes of the issue"
     for m in MUTANTS:  # every mutant caught at every size
-        assert text.count(f"| {m.name} | **caught** |") == sizes, m.name
+        assert sum(line.startswith(f"| {m.name} | **caught** |") for line in text.splitlines()) == sizes, m.name
     for line in text.splitlines():
         if line.startswith("| ") and "x" in line and "seeds" not in line and line.count("|") >= 8 and "function" not in line:
             cells = [c.strip() for c in line.split("|")]
