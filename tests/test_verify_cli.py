@@ -144,12 +144,31 @@ def test_mutation_report_is_fresh():
     sizes = text.count("\n## |V| = ")
     assert sizes == 2, "the report covers both sizes of the issue"
     for m in MUTANTS:  # every mutant caught at every size
-        assert text.count(f"| {m.name} | **caught** |") == sizes, m.name
+        assert sum(line.startswith(f"| {m.name} | **caught** |") for line in text.splitlines()) == sizes, m.name
     for line in text.splitlines():
         if line.startswith("| ") and "x" in line and "seeds" not in line and line.count("|") >= 8 and "function" not in line:
             cells = [c.strip() for c in line.split("|")]
             if cells[1].startswith(("naive", "neg", "skip")):
                 assert cells[4] == "0", f"false alarms: {line}"
+    # beyond word2vec: a row for every planted bug at both sizes; at the small size every one caught, no
+    # false alarm over the seeds and every kink reported (at about 10^6 parameters the report states its
+    # own counts: see the closing note for what is still missed there)
+    from gradproof.verify.zoo import CASES
+
+    beyond = text.split("\n## Beyond word2vec", 1)[1]
+    small, large = beyond.split("### about 10^6 parameters", 1)
+    large, seeds_text = large.split("### The correct versions", 1)
+    for case in CASES:
+        for bug, _ in case.bugs:
+            assert f"| {case.name} | " in small and f" | {bug} | **caught** |" in small, (case.name, bug)
+            assert any(line.startswith(f"| {case.name} | ") and f" | {bug} | " in line for line in large.splitlines())
+    seeds = [line.split("|") for line in seeds_text.splitlines() if "| small |" in line or "| large |" in line]
+    assert len(seeds) == 2 * len(CASES)
+    for cells in seeds:
+        assert int(cells[4]) >= 20, cells
+        if cells[2].strip() == "small":
+            assert cells[5].strip() == "0", f"false alarms: {cells}"
+            assert int(cells[6]) == (int(cells[4]) if "exact kinks" in cells[1] else 0), f"kinks: {cells}"
 
 
 SEED = "../shared/seed/000_3f2dd21e68b13a25.txt"

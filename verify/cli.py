@@ -59,6 +59,10 @@ def build_parser() -> Parser:
     v.add_argument("--dim", type=_positive, default=100, metavar="D", help="embedding size N (default 100)")
     v.add_argument("--seed", type=int, default=0, metavar="S", help="seed for inputs and probes (default 0)")
     v.add_argument("--signature", metavar="NAME", help="the known signature FUNCTION has, when its name differs")
+    v.add_argument("--inputs", metavar="SPEC", help="the function's interface: a TOML file (sizes, inputs, returns, "
+                   "gradients) or SPEC.py:FUNCTION returning the arguments; for a function of any signature")
+    v.add_argument("--size", action="append", default=[], metavar="NAME=VALUE", type=_size,
+                   help="override a size of the --inputs spec (repeatable)")
     v.add_argument("--json", metavar="PATH", help="also write the result as JSON")
     v.add_argument("--timeout", type=_positive, default=600, metavar="SECONDS",
                    help="give up on the target after this long (default 600)")
@@ -67,6 +71,11 @@ def build_parser() -> Parser:
     m.add_argument("--sizes", default="5000x100,50000x300", metavar="VxN,...", help="sizes (default 5000x100,50000x300)")
     m.add_argument("--seeds", type=_positive, default=100, metavar="K", help="seeds for the correct code (default 100)")
     m.add_argument("--no-torch", action="store_true", help="skip torch.autograd.gradcheck even if installed")
+    m.add_argument("--no-jax", action="store_true", help="skip jax.test_util.check_grads even if installed")
+    m.add_argument("--zoo-sizes", default="small,large", metavar="SIZES",
+                   help="sizes of the functions beyond word2vec: small, large (about 10^6 parameters), or none")
+    m.add_argument("--zoo-seeds", type=_positive, default=20, metavar="K",
+                   help="seeds for their correct versions (default 20)")
     m.add_argument("--report", default="reports/mutation.md", metavar="PATH", help="Markdown report (default reports/mutation.md)")
 
     k = sub.add_parser("check", help="check every equation of a LaTeX derivation, step by step")
@@ -101,6 +110,13 @@ def _positive(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive: {value}")
     return value
+
+
+def _size(text: str) -> tuple[str, int]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip().isidentifier():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, not '{text}'")
+    return name.strip(), _positive(value.strip())
 
 
 def _models(names: list[str] | None) -> tuple[str, ...]:
@@ -226,14 +242,20 @@ def cmd_mutants(args, out: Console) -> int:
     from .render import mutation_markdown, mutation_rich
 
     sizes = _sizes(args.sizes)
+    zoo_sizes = tuple(z for z in args.zoo_sizes.split(",") if z and z != "none")
+    if any(z not in ("small", "large") for z in zoo_sizes):
+        raise UsageError(f"--zoo-sizes '{args.zoo_sizes}': expected small, large or none")
     with out.status("running the mutation table") as status:
         table = mutation_table(sizes, args.seeds, with_torch=False if args.no_torch else None,
-                               progress=lambda text: status.update(text))
+                               progress=lambda text: status.update(text), zoo_sizes=zoo_sizes,
+                               zoo_seed_count=args.zoo_seeds, with_jax=False if args.no_jax else None)
     out.print(mutation_rich(table))
-    _write(args.report, mutation_markdown(table, "gradproof mutants" + ("" if args.sizes == "5000x100,50000x300" else
-                                                                         f" --sizes {args.sizes}")))
+    command = "gradproof mutants" + ("" if args.sizes == "5000x100,50000x300" else f" --sizes {args.sizes}") + \
+        ("" if args.zoo_sizes == "small,large" else f" --zoo-sizes {args.zoo_sizes}")
+    _write(args.report, mutation_markdown(table, command))
     out.print(f"wrote {args.report}")
-    ok = all(r.caught for r in table.mutants) and all(s.false_alarms == 0 for s in table.seeds)
+    ok = all(r.caught for r in table.mutants) and all(s.false_alarms == 0 for s in table.seeds) and \
+        all(r.caught for r in table.zoo) and all(s.false_alarms == 0 for s in table.zoo_seeds)
     return EXIT_OK if ok else EXIT_FAILED
 
 
@@ -281,24 +303,47 @@ def cmd_verify(args, out: Console) -> int:
         return EXIT_OK if all(r.passed for r in results) else EXIT_FAILED
     from .child import TargetError, run_child
 
+    if args.size and not args.inputs:
+        raise UsageError("--size overrides a size of the --inputs spec: give --inputs SPEC too")
+    if args.inputs and args.signature:
+        raise UsageError("--inputs and --signature both say how to call the function: give one")
     try:
-        data = run_child(args.target, args.vocab, args.dim, args.seed, args.timeout, args.signature)
+        data = run_child(args.target, args.vocab, args.dim, args.seed, args.timeout, args.signature,
+                         inputs=args.inputs, sizes=dict(args.size))
     except TargetError as e:
         raise UsageError(str(e)) from None
-    from .results import Block, Entry, Finding, GradientCheck, InputCheck
-
-    result = GradientCheck(
-        data["target"], data["passed"],
-        tuple(InputCheck(**{**c, "worst": tuple(Entry(**e) for e in c["worst"]),
-                            "blocks": tuple(Block(**b) for b in c["blocks"])}) for c in data["checks"]),
-        tuple(Finding(**f) for f in data["hygiene"]), data["seconds"], data["evaluations"], data["seed"],
-        data["step"], data["dtype"], data["versions"])
+    result = check_from_json(data)
     out.print(check_table(result))
     if data.get("output"):
         out.print(f"[dim]the function printed {len(data['output'])} characters (kept in --json)[/]")
     if args.json:
-        _write(args.json, json.dumps({k: v for k, v in data.items()}, indent=2) + "\n")
+        _write(args.json, json.dumps(data, indent=2) + "\n")
     return EXIT_OK if data["passed"] else EXIT_FAILED
+
+
+def check_from_json(data: dict):
+    """The GradientCheck a validated child result describes (verify.child.validate)."""
+    from .results import Block, Entry, Finding, GradientCheck, InputCheck
+
+    def entry(e):
+        return Entry(e["index"], _number(e["analytic"]), _number(e["numeric"]))
+
+    def block(b):
+        return Block(b["rows"], *(_number(b.get(k, "nan")) for k in ("analytic", "numeric", "tolerance")))
+
+    checks = tuple(InputCheck(c["input"], c["passed"], c["method"], _number(c["max_abs_error"]), _number(c["max_rel_error"]),
+                              _number(c["tolerance"]), c["coordinates"], tuple(entry(e) for e in c["worst"]),
+                              tuple(block(b) for b in c["blocks"]), c["note"]) for c in data["checks"])
+    return GradientCheck(data["target"], data["passed"], checks, tuple(Finding(f["kind"], f["severity"], f["message"])
+                                                                       for f in data["hygiene"]),
+                         data["seconds"], data["evaluations"], data["seed"], data["step"], data["dtype"], data["versions"])
+
+
+def _number(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def cmd_grade(args, out: Console) -> int:
