@@ -21,7 +21,7 @@ from gradproof.derive import reference as ref
 # size where a gradient taken numerically, coordinate by coordinate, cannot finish in the time
 # limit while the analytic one takes milliseconds
 KINDS = ("public", "hidden", "large", "size")
-SIZE = (4000, 48)  # |V| x N: 192,000 coordinates, each a forward pass for a numerical gradient
+SIZE = (3000, 48)  # |V| x N: 144,000 coordinates, each a forward pass for a numerical gradient
 PAIR_FUNCTIONS = ("naiveSoftmaxLossAndGradient", "negSamplingLossAndGradient")
 
 

@@ -42,7 +42,7 @@ class Rubric:
     hidden_seed: int | None = None
     limits: Limits = Limits()
     budget: float = 120.0              # wall-clock seconds for one submission, all its calls together
-    size_timeout: float = 2.0          # wall-clock seconds for the call of a full-size case
+    size_timeout: float = 1.0          # wall-clock seconds for the call of a full-size case
     packages: tuple[str, ...] = ()     # importable besides the standard library and numpy (scipy, ...)
     source: str = ""
 
@@ -92,7 +92,7 @@ def parse(data: dict, where: str) -> Rubric:
         rtol=_number(data, "rtol", 1e-5, where), atol=_number(data, "atol", 1e-8, where),
         hidden_seed=data.get("hidden_seed"), limits=limits,
         budget=_number(data, "budget", 120.0, where, positive=True),
-        size_timeout=_number(data, "size_timeout", 2.0, where, positive=True), packages=_packages(data, where),
+        size_timeout=_number(data, "size_timeout", 1.0, where, positive=True), packages=_packages(data, where),
         source=str(where))
     if rubric.hidden_seed is not None and type(rubric.hidden_seed) is not int:
         raise RubricError(f"{where}: hidden_seed must be an integer")

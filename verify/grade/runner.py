@@ -113,7 +113,7 @@ def to_array(value) -> tuple[np.ndarray | None, str]:
         kind = f"ndarray {plain.dtype} {tuple(plain.shape)}" + ("" if type(value) is np.ndarray else f" (subclass {kind})")
         if plain.dtype.kind not in "biuf":
             return None, kind
-        return np.array(plain, dtype=np.float64, copy=True), kind
+        return np.ascontiguousarray(plain, dtype=np.float64), kind  # sent at once: no copy needed
     if isinstance(value, (bool, int, float, np.floating, np.integer)):
         return np.array(float(value)), kind
     return None, kind

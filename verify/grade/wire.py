@@ -34,7 +34,8 @@ def send(sock: socket.socket, header: dict, arrays: tuple = ()) -> None:
     data = json.dumps(header, allow_nan=True).encode()
     sock.sendall(struct.pack("<I", len(data)) + data)
     for blob in blobs:
-        sock.sendall(blob.tobytes())
+        if blob.size:
+            sock.sendall(memoryview(blob).cast("B"))  # the array's own buffer: no copy
 
 
 def receive(sock: socket.socket, limit: int = PAYLOAD_LIMIT, deadline: float | None = None,
@@ -59,8 +60,11 @@ def receive(sock: socket.socket, limit: int = PAYLOAD_LIMIT, deadline: float | N
     sizes = [math.prod(s) * 8 for s in shapes]  # Python ints: no overflow to a small number
     if sum(sizes) > limit:
         raise ProtocolError(f"arrays of {sum(sizes)} bytes (the limit for this reply is {limit})")
-    arrays = [np.frombuffer(_exactly(sock, n, deadline), dtype="<f8").reshape(s).astype(np.float64)
-              for n, s in zip(sizes, shapes)]
+    arrays = []
+    for shape in shapes:  # read straight into each array's own buffer (fresh, writable, no copy)
+        array = np.empty(shape, dtype="<f8")
+        _into(sock, memoryview(array).cast("B") if array.size else memoryview(b""), deadline)
+        arrays.append(array.astype(np.float64, copy=False))
     return header, arrays
 
 
@@ -88,6 +92,21 @@ def _depth(text: bytes) -> int:
 
 def _is_shape(shape) -> bool:
     return isinstance(shape, list) and len(shape) <= 8 and all(type(n) is int and 0 <= n < 1 << 31 for n in shape)
+
+
+def _into(sock: socket.socket, view: memoryview, deadline: float | None = None) -> None:
+    """Fill view from the socket, by the deadline as _exactly does."""
+    done, n = 0, len(view)
+    while done < n:
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise socket.timeout("the deadline passed")
+            sock.settimeout(remaining)
+        got = sock.recv_into(view[done:], min(n - done, 1 << 20))
+        if not got:
+            raise ChannelClosed()
+        done += got
 
 
 def _exactly(sock: socket.socket, n: int, deadline: float | None = None) -> bytes:
