@@ -13,6 +13,7 @@ returns a wrong closed form, and ``simplify`` can raise StopIteration on sums
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -191,6 +192,8 @@ def _linearize(expr, ranges):
         return _linearize(_nest(expr), ranges)
     if isinstance(expr, Sum):
         (var, lo, hi), = expr.limits
+        if lo == hi:  # a sum of one term (a product through a dimension of size 1)
+            return _linearize(expr.function.xreplace({var: lo}), ranges)
         inner_ranges = {**ranges, var: (lo, hi)}
         body = _expand(strip_range_guards(_linearize(expr.function, inner_ranges), inner_ranges))
         terms = []
@@ -222,6 +225,10 @@ def canonical(expr):
     """
     if isinstance(expr, ExprWithLimits) and len(expr.limits) > 1:
         return canonical(_nest(expr))
+    if isinstance(expr, Sum) and isinstance(expr.function, Sum):
+        chained = _chain(expr)
+        if chained is not None:
+            return chained
     if isinstance(expr, ExprWithLimits):
         (var, lo, hi), = expr.limits
         body, height = canonical(expr.function)
@@ -231,6 +238,32 @@ def canonical(expr):
         return expr, 0
     parts = [canonical(a) for a in expr.args]
     return expr.func(*[p for p, _ in parts]), max(h for _, h in parts)
+
+
+def _chain(expr):
+    """Directly nested sums whose limits do not depend on one another commute: of every order
+    of their binders, keep the one that prints first, so that sum_i sum_j f and sum_j sum_i f
+    become identical.  None when the chain is not of that kind (or too long to try)."""
+    limits, body = [], expr
+    while isinstance(body, Sum) and len(body.limits) == 1:
+        limits.append(body.limits[0])
+        body = body.function
+    if len(limits) < 2 or len(limits) > 4:
+        return None
+    binders = {v for v, _, _ in limits}
+    if any((lo.free_symbols | hi.free_symbols) & binders for _, lo, hi in limits):
+        return None
+    inner, height = canonical(body)
+    best = None
+    for order in itertools.permutations(limits):  # order[0] innermost
+        names = [Symbol(f"_b{height + k}", integer=True) for k in range(len(order))]
+        renamed = inner.xreplace({v: n for (v, _, _), n in zip(order, names)})
+        for (v, lo, hi), n in zip(order, names):
+            renamed = one_sum(renamed, (n, lo, hi))
+        key = sp.sstr(renamed)
+        if best is None or key < best[0]:
+            best = (key, renamed)
+    return best[1], height + len(limits)
 
 
 def _expand_logs(expr):
