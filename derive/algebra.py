@@ -13,7 +13,7 @@ integer Symbol.
 from __future__ import annotations
 
 import sympy as sp
-from sympy import Dummy, Function, IndexedBase, KroneckerDelta, MatrixExpr, S, Sum, exp, log
+from sympy import Dummy, Function, IndexedBase, KroneckerDelta, MatrixExpr, S, Sum, log
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 
@@ -41,6 +41,34 @@ def at(idx, *k):
 
 
 # -- scalar functions of the index level -----------------------------------------------------
+
+
+class ExpFn(Function):
+    """exp as the index level uses it.  SymPy's exp asks costly questions of its argument each
+    time an expression is rebuilt (is it a multiple of i pi? a number?), and index-level
+    arguments are large sums; this one only knows exp(0) = 1 and its own derivative.  The
+    prover reads it as a positive symbol, like exp."""
+
+    nargs = 1
+    is_real = True
+    is_positive = True
+
+    @classmethod
+    def eval(cls, x):
+        if x is S.Zero:
+            return S.One
+
+    def fdiff(self, argindex=1):
+        return self
+
+    def _eval_evalf(self, prec):
+        return sp.exp(self.args[0])._eval_evalf(prec)
+
+    def _latex(self, printer):
+        return rf"\exp\left({printer._print(self.args[0])}\right)"
+
+
+exp = ExpFn
 
 
 class StepFn(Function):

@@ -24,7 +24,7 @@ import sympy as sp
 from lark import Token, Tree
 from sympy import HadamardProduct, IndexedBase, KroneckerDelta, MatAdd, MatMul, MatrixExpr, MatrixSymbol, OneMatrix, S, Transpose
 
-from .algebra import (Exp, Gather, IndexSum, Log, LogSigmoid, LogSoftmax, LogSumExp, Minimum, OneHot, Pick, Power, Relu,
+from .algebra import (Exp, ExpFn, ReluFn, Gather, IndexSum, Log, LogSigmoid, LogSoftmax, LogSumExp, Minimum, OneHot, Pick, Power, Relu,
                       Scale, Sigmoid, Softmax, Softplus, Step, Take, Tanh, Total, FrobeniusSq, cell, dims, is_array,
                       logistic)
 from .latex import ParseError, parse
@@ -326,8 +326,8 @@ class Builder:
         if name == "logsoftmax":
             return self.apply("log", [self.apply("softmax", [x])])
         if not is_matrix(x):
-            scalar = {"exp": sp.exp, "log": sp.log, "tanh": sp.tanh, "sigma": logistic, "sigmoid": logistic,
-                      "relu": lambda z: sp.Max(0, z), "softplus": lambda z: sp.log(1 + sp.exp(z))}
+            scalar = {"exp": ExpFn, "log": sp.log, "tanh": sp.tanh, "sigma": logistic, "sigmoid": logistic,
+                      "relu": ReluFn, "softplus": lambda z: sp.log(1 + ExpFn(z))}
             if name in scalar:
                 return scalar[name](x)
             raise self.fail(f"{name} of a scalar is not supported")

@@ -319,6 +319,15 @@ def bound_value(model: Model, latex: str):
 # -- claims --------------------------------------------------------------------------------------
 
 
+def claim_from(model: Model, latex: str, name: str = "claim", where: str | None = None, variables=(),
+               rate: str | None = None, label: str | None = None) -> Claim:
+    """A claim about a loaded model that is not in its file (a student's, a mutant)."""
+    from .spec import ClaimSpec
+
+    return _claim(model, ClaimSpec(name, latex, label, where, tuple(variables), rate, None))
+
+
+
 def _claim(model: Model, c) -> Claim:
     spec = model.spec
     scope = model.scope

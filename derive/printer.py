@@ -290,6 +290,9 @@ class NumPyCode(NumPyPrinter):
         return f"sigmoid({self._print(expr.args[0])})"
 
     def _print_LogSigmoid(self, expr):
+        c, m = _coeff(expr.args[0])
+        if c == -1:  # log sigma(-x) = -log(1 + e^x)
+            return f"-np.logaddexp(0.0, {self._print(m)})"
         return f"log_sigmoid({self._print(expr.args[0])})"
 
     def _print_Softplus(self, expr):

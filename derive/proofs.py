@@ -112,13 +112,18 @@ class Prover:
             explicit=outcome["explicit"], explicit_cases=outcome["cases"], residual=outcome["residual"],
             detail=outcome["detail"], kind=item.kind)
 
+    @cached_property
+    def explicit(self):
+        from .explicit import Explicit
+
+        return Explicit(self.instance)
+
     def _derived(self, item: Item):
         m = self.model
         d = self.derivation(item.objective)
         target = Target(item.wrt, "input", m.inputs[item.wrt])
-        gradient = d.inline(d.gradients[item.wrt])
-        return self._compare(m.symbols[item.objective], (), target, lambda a, b: self.index_entry(gradient, a, b),
-                             gradient.shape, (), {}, symbolic_derived=None)
+        gradient = m.inline(d.inline(d.gradients[item.wrt]))
+        return self._compare(m.symbols[item.objective], (), target, gradient, (), {})
 
     def _claim(self, c: Claim):
         m = self.model
@@ -133,20 +138,23 @@ class Prover:
             a, b = (p if shape[0] != 1 else 0), (q if shape[1] != 1 else 0)
             derived = self.index_entry(lhs, a, b)
             claimed = self.index_entry(rhs, a, b) if is_matrix(rhs) else self.index_entry(rhs, 0, 0)
-            return self._finish(derived, claimed, c.where, free, lambda asg: (self.instance(derived, asg),
-                                                                       self.instance(claimed, asg)))
+            explicit = self.explicit
+
+            def pair(asg):
+                left, right = explicit(m.inline(lhs), asg), explicit(m.inline(rhs) if is_matrix(rhs) else rhs, asg)
+                return _at(left, a, b, asg), _at(right, a, b, asg)
+
+            return self._finish(derived, claimed, c.where, free, pair)
         target = c.target
         keep = (target.name,) if target.kind == "definition" else ()
-        if is_matrix(c.rhs) and c.rhs.shape != target.shape and not (c.kind == "derivative" and c.rhs.shape == (1, 1)
-                                                                      and target.shape == (1, 1)):
+        if is_matrix(c.rhs) and c.rhs.shape != target.shape:
             return _shape_refutation(target.shape, c.rhs.shape)
-        claimed = lambda a, b: self.index_entry(c.rhs, a, b, keep) if is_matrix(c.rhs) else \
-            self.index_entry(c.rhs, 0, 0, keep)  # noqa: E731
+        claimed = m.inline(c.rhs, keep) if is_matrix(c.rhs) else c.rhs
         if c.kind == "update":
             d = self.derivation(m.objective)
             gradient = d.inline(d.gradients[target.name]) if target.name in d.gradients else None
-            return self._compare(m.symbols[m.objective], (), target, claimed, target.shape, c.where, _free(c),
-                                 update=c.rate, symbolic_derived=gradient)
+            return self._compare(m.symbols[m.objective], (), target, claimed, c.where, _free(c), update=c.rate,
+                                 symbolic_derived=gradient)
         symbolic = None
         if c.objective is not None and target.kind in ("input", "definition"):
             d = self.derivation(c.objective, cut=keep)
@@ -155,12 +163,13 @@ class Prover:
             elif target.kind == "definition" and target.name in d.adjoints:
                 symbolic = d.inline(d.adjoints[target.name])
         numerator = m.symbols[c.objective] if c.objective is not None else c.numerator
-        return self._compare(numerator, keep, target, claimed, target.shape, c.where, _free(c),
-                             symbolic_derived=symbolic)
+        return self._compare(numerator, keep, target, claimed, c.where, _free(c), symbolic_derived=symbolic)
 
-    def _compare(self, numerator, keep, target: Target, claimed_at, shape, where, free, update=None,
+    def _compare(self, numerator, keep, target: Target, claimed_matrix, where, free, update=None,
                  symbolic_derived=None):
-        """derivative of numerator by the target's entries against claimed_at(a, b)."""
+        """The derivative of numerator by the target's entries against the claimed matrix:
+        symbolically (the reverse-mode form when given, else index-level differentiation), then
+        at explicit sizes (differentiation of the explicit numerator there)."""
         p, q = _fresh("p"), _fresh("q")
         rows, cols = target.symbol.shape if is_matrix(target.symbol) else (1, 1)
         a = target.row if target.row is not None else (p if rows != 1 else sp.Integer(0))
@@ -180,26 +189,27 @@ class Prover:
         else:
             ra, rb = a, b
         wrt = _wrt_entry(target, a, b)
-        top = self.objective_index(numerator, keep) if is_matrix(numerator) else self.index_entry(numerator, 0, 0, keep)
-        derived = sp.diff(top, wrt)
         if symbolic_derived is not None:  # the derived form from reverse mode, entry by entry
             symbolic = self.index_entry(symbolic_derived, a, b, keep)
         else:
-            symbolic = derived
+            top = self.objective_index(numerator, keep) if is_matrix(numerator) else \
+                self.index_entry(numerator, 0, 0, keep)
+            symbolic = sp.diff(top, wrt)
         if update is not None:
-            derived = wrt - update * derived
             symbolic = wrt - update * symbolic
-        claimed = claimed_at(ra, rb)
-        instance = self.instance
-        fixed = instance(top) if not (top.free_symbols & set(free)) else None  # the objective, once
+        claimed = self.index_entry(claimed_matrix, ra, rb, keep) if is_matrix(claimed_matrix) else \
+            self.index_entry(claimed_matrix, 0, 0, keep)
+        instance, explicit = self.instance, self.explicit
+        numerator_value = self.model.inline(numerator, keep) if is_matrix(numerator) else numerator
+        claimed_value = claimed_matrix
 
         def pair(assignment):
-            explicit_top = fixed if fixed is not None else instance(top, assignment)
+            top_value = _scalar(explicit(numerator_value, assignment))
             explicit_wrt = instance(wrt, assignment)
-            d = sp.diff(explicit_top, explicit_wrt)
+            d = sp.diff(top_value, explicit_wrt)
             if update is not None:
                 d = explicit_wrt - update * d
-            return d, instance(claimed, assignment)
+            return d, _at(explicit(claimed_value, assignment), ra, rb, assignment)
 
         return self._finish(symbolic, claimed, where, free, pair)
 
@@ -225,6 +235,18 @@ class Prover:
 
 
 # -- helpers -------------------------------------------------------------------------------------
+
+
+def _scalar(value):
+    return value[0, 0] if isinstance(value, sp.MatrixBase) else value
+
+
+def _at(value, a, b, assignment):
+    """Entry (a, b) of an explicit value, a and b given by the assignment where symbolic."""
+    if not isinstance(value, sp.MatrixBase):
+        return value
+    a, b = (int(sp.sympify(x).xreplace(assignment)) for x in (a, b))
+    return value[a, b]
 
 
 def _fresh(name):

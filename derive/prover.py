@@ -22,6 +22,8 @@ from sympy import Add, And, Basic, Dummy, Indexed, IndexedBase, KroneckerDelta, 
 from sympy.concrete.expr_with_limits import ExprWithLimits
 from sympy.core.relational import Relational
 
+from .algebra import ExpFn
+
 # An index (Symbol) or an integer-valued array (IndexedBase) with its inclusive range.
 Ranges = Mapping[Basic, tuple[sp.Expr, sp.Expr]]
 
@@ -44,10 +46,51 @@ def zero_normal_form(expr: sp.Expr, ranges: dict) -> sp.Expr:
     expr = _normalize(expr, ranges)
     if expr == 0:
         return sp.S.Zero
+    normal = expr
     expr = _merge_sums(expr, ranges)
     if expr == 0 or rational_zero(expr):
         return sp.S.Zero
+    if _flat_zero(normal):
+        return sp.S.Zero
     return expr
+
+
+def _flatten(term):
+    """c * sum_a f(a) * sum_b g(b) * h as (c h-part outside, [limits], body): one chain of sums
+    over a product (finite sums multiply term by term)."""
+    limits, body = [], []
+    for factor in Mul.make_args(_nest(term)):
+        if isinstance(factor, Sum) and len(factor.limits) == 1:
+            (var, lo, hi), = factor.limits
+            fresh = Dummy("f", integer=True)
+            inner_limits, inner_body = _flatten(factor.function.xreplace({var: fresh}))
+            limits += [(fresh, lo, hi)] + inner_limits
+            body.append(inner_body)
+        else:
+            body.append(factor)
+    return limits, Mul(*body)
+
+
+def _flat_zero(expr) -> bool:
+    """Terms whose sums are nested in different orders, or sit in different factors, cancel
+    once each term is one chain of sums over a product in a canonical order: group the terms
+    by their chain and test each group's summands as a rational function."""
+    groups: dict = {}
+    for term in Add.make_args(expr):
+        limits, body = _flatten(term)
+        if len(limits) > 5 or any((lo.free_symbols | hi.free_symbols) & {v for v, _, _ in limits}
+                                  for _, lo, hi in limits):
+            return False
+        chain = body
+        for limit in reversed(limits):
+            chain = one_sum(chain, limit)
+        chain, _ = canonical(chain)
+        flat_limits, flat_body = [], chain
+        while isinstance(flat_body, Sum):
+            flat_limits.append(flat_body.limits[0])
+            flat_body = flat_body.function
+        groups.setdefault(tuple(flat_limits), []).append(flat_body)
+    return all(rational_zero(_expand(Add(*bodies))) for bodies in groups.values())
 
 
 # -- building blocks ---------------------------------------------------------------------
@@ -248,7 +291,7 @@ def _chain(expr):
     while isinstance(body, Sum) and len(body.limits) == 1:
         limits.append(body.limits[0])
         body = body.function
-    if len(limits) < 2 or len(limits) > 4:
+    if len(limits) < 2 or len(limits) > 5:
         return None
     binders = {v for v, _, _ in limits}
     if any((lo.free_symbols | hi.free_symbols) & binders for _, lo, hi in limits):
@@ -272,7 +315,7 @@ def _expand_logs(expr):
     if not expr.has(sp.log):
         return expr
     expr = sp.expand_log(expr, force=True)
-    return expr.replace(lambda e: isinstance(e, sp.log) and isinstance(e.args[0], sp.exp),
+    return expr.replace(lambda e: isinstance(e, sp.log) and isinstance(e.args[0], (sp.exp, ExpFn)),
                         lambda e: e.args[0].args[0])
 
 
@@ -302,7 +345,7 @@ def rational_zero(expr) -> bool:
             content, arg = -content, -arg
         return symbols.setdefault(arg, Dummy("z", positive=True)) ** content
 
-    expr = expr.replace(lambda e: isinstance(e, sp.exp), as_symbol)
+    expr = expr.replace(lambda e: isinstance(e, (sp.exp, ExpFn)), as_symbol)
     numerator, _ = sp.fraction(sp.together(expr))
     return _expand(numerator) == 0
 
@@ -310,6 +353,7 @@ def rational_zero(expr) -> bool:
 def _merge_sums(expr, ranges):
     """c1*Sum(f1, L) + c2*Sum(f2, L) -> Sum(c1 f1 + c2 f2, L), dropped when the summand is 0."""
     groups, rest = {}, []
+    expr = _nest(expr)
     for term in Add.make_args(expr):
         sums = [f for f in Mul.make_args(term) if isinstance(f, Sum)]
         if len(sums) != 1:
