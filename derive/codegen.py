@@ -280,6 +280,7 @@ def _share_definitions(steps):
 
 
 def _replace(expr, value, sym):
+    """expr with value replaced by sym, also where value appears scaled (-A B is -1 times A B)."""
     if not isinstance(expr, sp.Basic) or expr == sym:
         return expr
     if expr == value:
@@ -287,6 +288,13 @@ def _replace(expr, value, sym):
     out = expr.xreplace({value: sym})
     if isinstance(value, MatrixExpr) and value.shape[0] != value.shape[1]:
         out = out.xreplace({Transpose(value): Transpose(sym)})
+    if isinstance(value, MatMul) and value.as_coeff_matrices()[0] == 1:
+        def scaled(x):
+            if not isinstance(x, MatMul):
+                return None
+            c, factors = x.as_coeff_matrices()
+            return c if c != 1 and len(factors) > 1 and MatMul(*factors) == value else None
+        out = out.replace(lambda x: scaled(x) is not None, lambda x: scaled(x) * sym)
     return out
 
 
@@ -361,6 +369,10 @@ def _subexpressions(e):
         x = stack.pop()
         if isinstance(x, MatrixExpr):
             yield x
+            if isinstance(x, MatMul):  # -A B contains A B
+                c, factors = x.as_coeff_matrices()
+                if c != 1 and len(factors) > 1:
+                    yield MatMul(*factors)
             stack.extend(a for a in x.args if isinstance(a, sp.Basic))
 
 
@@ -419,16 +431,19 @@ def _no_aliases(steps, outputs):
     """'grad = dh' after 'dh = U @ ds': compute grad directly, when dh is used nowhere else."""
     out = list(steps)
     for k, step in enumerate(out):
-        if step.names[0] not in outputs or not isinstance(step.expr, MatrixSymbol):
+        transposed = isinstance(step.expr, Transpose) and isinstance(step.expr.arg, MatrixSymbol)
+        if step.names[0] not in outputs or not (isinstance(step.expr, MatrixSymbol) or transposed):
             continue
-        source = step.expr.name
+        source = step.expr.arg.name if transposed else step.expr.name
         users = [s for s in out if s is not step and any(isinstance(x, MatrixSymbol) and x.name == source
                                                          for x in _subexpressions(s.expr))]
         origin = next((q for q, s in enumerate(out) if s.names == (source,)), None)
         if origin is None or users:
             continue
         note = "; ".join(n for n in (out[origin].note, step.note) if n)
-        out[origin] = Step(step.names, out[origin].expr, note)
+        # grad = dV.T after dV = U @ dS: grad = dS.T @ U.T, one product in the layout returned
+        expr = tidy(Transpose(out[origin].expr)) if transposed else out[origin].expr
+        out[origin] = Step(step.names, expr, note)
         out.pop(k)
         return _no_aliases(out, outputs)
     return out

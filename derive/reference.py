@@ -168,12 +168,16 @@ def neg_sampling_loss_and_gradients(v_c, o, U, w):
     W = U.shape[1]
     # common subexpression
     picked = U[:, w]
+    # common subexpression
+    prod = picked.T @ v_c
+    # common subexpression
+    prod_ = U[:, o] @ v_c
     # neg-sampling: loss in log-sigmoid form
-    loss = -log_sigmoid(U[:, o] @ v_c) - np.sum(log_sigmoid(-(picked.T @ v_c)))
+    loss = -log_sigmoid(prod_) - np.sum(-np.logaddexp(0.0, prod))
     # common subexpression
-    sig = sigmoid(-(U[:, o] @ v_c))
+    sig = sigmoid(-prod_)
     # common subexpression
-    sig_ = sigmoid(picked.T @ v_c)
+    sig_ = sigmoid(prod)
     # neg-sampling: dJ/dv_c; dJ/dv_c (derived)
     grad_v_c = picked @ sig_ - (sig * U[:, o])
     # neg-sampling: dJ/dU; dJ/dU (derived)
@@ -194,12 +198,16 @@ def negSamplingLossAndGradient(centerWordVec, outsideWordIdx, outsideVectors, da
     W = outsideVectors.shape[0]
     # common subexpression
     picked = outsideVectors[w].T
+    # common subexpression
+    prod = picked.T @ centerWordVec
+    # common subexpression
+    prod_ = outsideVectors[outsideWordIdx] @ centerWordVec
     # neg-sampling: loss in log-sigmoid form
-    loss = -log_sigmoid(outsideVectors[outsideWordIdx] @ centerWordVec) - np.sum(log_sigmoid(-(picked.T @ centerWordVec)))
+    loss = -log_sigmoid(prod_) - np.sum(-np.logaddexp(0.0, prod))
     # common subexpression
-    sig = sigmoid(-(outsideVectors[outsideWordIdx] @ centerWordVec))
+    sig = sigmoid(-prod_)
     # common subexpression
-    sig_ = sigmoid(picked.T @ centerWordVec)
+    sig_ = sigmoid(prod)
     # neg-sampling: dJ/dv_c; dJ/dv_c (derived)
     gradCenterVec = picked @ sig_ - (sig * outsideVectors[outsideWordIdx])
     # neg-sampling: dJ/dU; dJ/dU (derived)
@@ -273,8 +281,7 @@ def naiveSoftmaxLossAndGradientBatch(centerWordVecs, outsideWordIdxs, outsideVec
     Proved (gradproof derive):
         loss: window: batch: loss
         dS: dJ_batch/dS, a part of the proved dJ_batch/dU (derived)
-        dV_c: dJ_batch/dV_c, a part of the proved dJ_batch/dU (derived)
-        gradCenterVecs: dJ_batch/dV_c, a part of the proved dJ_batch/dU (derived)
+        gradCenterVecs: dJ_batch/dV_c, a part of the proved dJ_batch/dU (derived); dJ_batch/dV_c, a part of the proved dJ_batch/dU (derived)
         gradOutsideVecs: dJ_batch/dU (derived)
     """
     outsideWordIdxs = np.asarray(outsideWordIdxs, dtype=np.intp)
@@ -286,10 +293,8 @@ def naiveSoftmaxLossAndGradientBatch(centerWordVecs, outsideWordIdxs, outsideVec
     loss = np.sum(lse - pick(S, outsideWordIdxs))
     # dJ_batch/dS, a part of the proved dJ_batch/dU (derived)
     dS = minus_one_hot_columns(P, outsideWordIdxs)
-    # dJ_batch/dV_c, a part of the proved dJ_batch/dU (derived)
-    dV_c = outsideVectors.T @ dS
-    # dJ_batch/dV_c, a part of the proved dJ_batch/dU (derived)
-    gradCenterVecs = dV_c.T
+    # dJ_batch/dV_c, a part of the proved dJ_batch/dU (derived); dJ_batch/dV_c, a part of the proved dJ_batch/dU (derived)
+    gradCenterVecs = dS.T @ outsideVectors
     # dJ_batch/dU (derived)
     gradOutsideVecs = dS @ centerWordVecs
     return loss, gradCenterVecs, gradOutsideVecs

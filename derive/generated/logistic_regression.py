@@ -34,7 +34,7 @@ def logistic_regression(w, b, X, y, reg):
     # definition p
     p = sigmoid(z)
     # definition L
-    loss = (0.5 * reg) * np.vdot(w, w) - np.sum((1 - y) * log_sigmoid(-z) + log_sigmoid(z) * y) / N
+    loss = (0.5 * reg) * np.vdot(w, w) - np.sum((1 - y) * (-np.logaddexp(0.0, z)) + log_sigmoid(z) * y) / N
     # logistic-regression: dL/dz
     dz = (p - y) / N
     # logistic-regression: dL/dw; dL/dw (derived)
