@@ -77,12 +77,9 @@ class StepFn(Function):
 
     @classmethod
     def eval(cls, x):
-        if x.is_number and x.is_real:
+        # only numbers: asking a large index-level sum whether it is positive costs seconds
+        if x.is_Number:
             return S.One if x > 0 else S.Zero
-        if x.is_positive:
-            return S.One
-        if x.is_nonpositive:
-            return S.Zero
 
     def fdiff(self, argindex=1):
         return S.Zero
@@ -93,7 +90,7 @@ class ReluFn(Function):
 
     @classmethod
     def eval(cls, x):
-        if x.is_number and x.is_real:
+        if x.is_Number:
             return x if x > 0 else S.Zero
 
     def fdiff(self, argindex=1):
@@ -105,7 +102,7 @@ class MinFn(Function):
 
     @classmethod
     def eval(cls, x, c):
-        if x.is_number and c.is_number and x.is_real and c.is_real:
+        if x.is_Number and c.is_Number:
             return sp.Min(x, c)
 
     def fdiff(self, argindex=1):

@@ -17,16 +17,16 @@ array w).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import sympy as sp
 from lark import Token, Tree
-from sympy import HadamardProduct, IndexedBase, KroneckerDelta, MatAdd, MatMul, MatrixExpr, MatrixSymbol, OneMatrix, S, Transpose
+from sympy import HadamardProduct, KroneckerDelta, MatAdd, MatMul, MatrixExpr, OneMatrix, Transpose
 
-from .algebra import (Exp, ExpFn, ReluFn, Gather, IndexSum, Log, LogSigmoid, LogSoftmax, LogSumExp, Minimum, OneHot, Pick, Power, Relu,
-                      Scale, Sigmoid, Softmax, Softplus, Step, Take, Tanh, Total, FrobeniusSq, cell, dims, is_array,
-                      logistic)
+from .algebra import (Exp, ExpFn, FrobeniusSq, Gather, IndexSum, Log, LogSigmoid, LogSoftmax, LogSumExp, Minimum,
+                      OneHot, Pick, Power, Relu, ReluFn, Scale, Sigmoid, Softmax, Softplus, Step, Take, Tanh, Total,
+                      dims, is_array, logistic)
 from .latex import ParseError, parse
 
 # words read as functions; 'LSE' is what logsumexp and lse become before parsing (the lexer
@@ -97,7 +97,7 @@ class Ones:
     """\\mathbf{1} whose size is not written: resolved by the product it is in."""
 
     transposed: bool = False
-    sign: int = 1
+    sign: object = 1  # a scalar factor it carries until its size is known (-1, 1/N)
 
 
 class Builder:
@@ -119,10 +119,6 @@ class Builder:
         out = method(tree)
         if isinstance(out, Ones):
             raise self.fail(r"the size of \mathbf{1} cannot be inferred here: write \mathbf{1}_{n}")
-        return out
-
-    def matrix_value(self, tree):
-        out = self.value(tree)
         return out
 
     # -- arithmetic --------------------------------------------------------------------------
@@ -172,6 +168,12 @@ class Builder:
         return self.product(a, b)
 
     def operand(self, tree, sign=1):
+        """An operand of a product: a value, or a vector of ones whose size the product fixes."""
+        if isinstance(tree, Tree) and tree.data == "mul":  # 1/N 1^T R 1: the product, ones and all
+            return self.product(self.operand(tree.children[0], sign), self.operand(tree.children[1]))
+        return self._operand(tree, sign)
+
+    def _operand(self, tree, sign=1):
         if isinstance(tree, Tree) and tree.data == "neg":  # -1^T v
             return self.operand(tree.children[0], -sign)
         if isinstance(tree, Tree) and tree.data == "ones" and not tree.children:
@@ -183,6 +185,10 @@ class Builder:
         return value if sign == 1 else -value
 
     def product(self, a, b):
+        if isinstance(b, Ones) and not is_matrix(a) and not isinstance(a, Ones):  # 1/N 1^T: carried along
+            return Ones(b.transposed, a * b.sign)
+        if isinstance(a, Ones) and not is_matrix(b) and not isinstance(b, Ones):
+            return Ones(a.transposed, b * a.sign)
         if isinstance(a, Ones) and isinstance(b, Ones):
             raise self.fail(r"the size of \mathbf{1} cannot be inferred here: write \mathbf{1}_{n}")
         if isinstance(a, Ones):  # 1^T M sums the columns; a bare 1 needs a row on its right
@@ -695,5 +701,3 @@ def split_claim(latex: str) -> tuple[str, str]:
 def tree_of(latex: str, scope: Scope) -> Tree:
     return parse_tree(latex, scope)
 
-
-FunctionOf = Callable[[Tree], object]

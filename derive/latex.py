@@ -78,6 +78,8 @@ MODEL_TOKENS = (
     (re.compile(r"\\(leq|le)(?![A-Za-z])"), " ≤ "),
     (re.compile(r"\\(tanh|max|min)(?![A-Za-z])"), r" \1 "),
     (re.compile(r"\\(textstyle|scriptstyle)(?![A-Za-z])"), " "),
+    # \log\mathrm{softmax}: a macro and a wrapped word stay two words once the wrapper is gone
+    (re.compile(r"(\\[A-Za-z]+)(?=\\(mathrm|operatorname|mathbf|boldsymbol|bm|vec|text)\s*\{)"), r"\1 "),
     (re.compile(r"\\tilde\s*\{\s*\\(mathbf|boldsymbol|bm|vec)\s*\{\s*([A-Za-z])\s*\}\s*\}"), r" \2tilde "),
     (re.compile(r"\\tilde\s*\{\s*([A-Za-z])\s*\}"), r" \1tilde "),
     (re.compile(r"\\tilde\s*([A-Za-z])"), r" \1tilde "),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sympy as sp
 from lark import Token, Tree
-from sympy import IndexedBase, MatrixExpr, MatrixSymbol
+from sympy import IndexedBase, MatrixSymbol
 
 from . import catalog
 from .build import BuildError, Builder, Scope, is_matrix, shape_text, split_claim, tree_of, _text
@@ -290,7 +290,6 @@ def _def_line(spec, name):
 def _check_functions(model: Model) -> None:
     spec = model.spec
     for f in spec.functions():
-        objective = f.objective or model.objective
         for argument, latex in f.bind:
             try:
                 bound_value(model, latex)
@@ -300,7 +299,6 @@ def _check_functions(model: Model) -> None:
             if input_name in spec.inputs and not spec.inputs[input_name].differentiable:
                 raise _error(spec, f.line, f"function {f.name}: {input_name} is {spec.inputs[input_name].role} "
                                            "input, which has no gradient")
-        del objective
 
 
 def bound_value(model: Model, latex: str):

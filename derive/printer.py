@@ -14,12 +14,11 @@ from __future__ import annotations
 import re
 
 import sympy as sp
-from sympy import HadamardProduct, Identity, MatAdd, MatMul, MatrixExpr, MatrixSymbol, OneMatrix, Transpose, ZeroMatrix
+from sympy import Identity, MatAdd, MatMul, MatrixExpr, OneMatrix, Transpose
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.numpy import NumPyPrinter
 
-from .algebra import (Exp, FrobeniusSq, Gather, Log, LogSigmoid, LogSoftmax, LogSumExp, Minimum, OneHot, Pick, Power,
-                      Relu, Scale, Scatter, ScatterTake, Sigmoid, Softmax, Softplus, Step, Take, Tanh, Total, is_array)
+from .algebra import Gather, Log, LogSumExp, OneHot, Softmax, Step, is_array
 
 
 def is_vector(M) -> bool:

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import sympy as sp
-from sympy import KroneckerDelta, MatrixExpr
+from sympy import KroneckerDelta
 
-from .algebra import el, index_form, is_array
-from .build import is_matrix, shape_text
+from .algebra import el, index_form
+from .build import is_matrix
 from .explicit import Instance, run
 from .model import Claim, Model, Target
-from .prover import _normalize, prove_equal
+from .prover import prove_equal
 from .results import ClaimResult
 from .reverse import Derivation, derive
 
@@ -352,7 +352,7 @@ _WORK: dict = {}  # key -> Prover, built before the workers fork so that they in
 def _prove_at(address) -> ClaimResult:
     key, q = address
     prover = _WORK[key]
-    return prover.prove(prover.items()[q]) if q >= 0 else None
+    return prover.prove(prover.items()[q])
 
 
 def prove_model_items(models: Iterable[Model], jobs: int = 2) -> tuple[ClaimResult, ...]:
