@@ -454,14 +454,20 @@ RUNTIME = {
     "softmax": '''
 def softmax(x, axis=0):
     """Softmax over an axis (0: each column of a matrix, or a vector), shifted by the max: no overflow at |x| = 1000."""
+    if axis == 0:
+        z = np.exp(x - np.max(x, axis=0))
+        return z / np.sum(z, axis=0)
     z = np.exp(x - np.max(x, axis=axis, keepdims=True))
     return z / np.sum(z, axis=axis, keepdims=True)
 ''',
     "logsumexp": '''
 def logsumexp(x, axis=0):
     """log sum exp over an axis, shifted by the max."""
+    if axis == 0:
+        top = np.max(x, axis=0)
+        return top + np.log(np.sum(np.exp(x - top), axis=0))
     top = np.max(x, axis=axis, keepdims=True)
-    return np.squeeze(top + np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)), axis=axis)[()]
+    return np.squeeze(top + np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)), axis=axis)
 ''',
     "log_softmax": '''
 def log_softmax(x, axis=0):
@@ -472,11 +478,17 @@ def log_softmax(x, axis=0):
     "softmax_and_logsumexp": '''
 def softmax_and_logsumexp(x, axis=0):
     """(softmax(x), logsumexp(x)) over an axis, from one shifted exp."""
+    if axis == 0:
+        top = np.max(x, axis=0)
+        z = np.exp(x - top)
+        total = np.sum(z, axis=0)
+        z /= total
+        return z, top + np.log(total)
     top = np.max(x, axis=axis, keepdims=True)
     z = np.exp(x - top)
     total = np.sum(z, axis=axis, keepdims=True)
     z /= total
-    return z, np.squeeze(top + np.log(total), axis=axis)[()]
+    return z, np.squeeze(top + np.log(total), axis=axis)
 ''',
     "minus_one_hot": '''
 def minus_one_hot(x, index):

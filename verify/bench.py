@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -506,6 +506,34 @@ def _model_cases(settings: BenchSettings):
     )
 
 
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def code_worker(quick: bool) -> None:
+    """Child-process entry point: the generated-code rows as JSON on stdout."""
+    settings = QUICK if quick else FULL
+    rows = _reference_rows(settings) + _model_rows(settings)
+    sys.stdout.write(json.dumps([asdict(r) for r in rows]))
+
+
+def _code_rows_apart(settings: BenchSettings) -> tuple[BenchRow, ...]:
+    # One BLAS thread, in a process of its own: the generated code and its baseline call the
+    # same BLAS, and on a shared 2-core machine a multi-threaded BLAS stalls whenever another
+    # process takes a core, which moved single calls by 2-10x; one thread times the code, not
+    # the scheduler.  The rows say so.
+    script = f"from gradproof.verify.bench import code_worker; code_worker({settings.quick!r})"
+    env = {**_subprocess_env(None), **ONE_THREAD}
+    done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+                          timeout=1800)
+    if done.returncode != 0:
+        tail = done.stderr.strip().splitlines()[-1:] or ["no message"]
+        if "OutputMismatch" in done.stderr:
+            raise OutputMismatch(tail[0])
+        raise RuntimeError(f"generated-code benchmark failed: {tail[0]}")
+    rows = [BenchRow(**r) for r in json.loads(done.stdout)]
+    return tuple(replace(r, what=f"{r.what}; one BLAS thread") for r in rows)
+
+
 def _flat(out):
     loss, grads = out
     return (loss, *[grads[k] for k in sorted(grads)])
@@ -632,7 +660,7 @@ def run_benchmarks(quick: bool = False, derive_command: list[str] | None = None)
     numpy_times = measure_numpy(settings)
     torch = _measure_torch_apart(settings)
     # the proofs run last: their worker processes would otherwise compete with the kernels
-    code_rows = _reference_rows(settings) + _model_rows(settings)
+    code_rows = _code_rows_apart(settings)
     verify_rows = _verify_rows(settings)
     derive_rows = _derive_rows(derive_command, settings)
     return (*_kernel_rows(settings, numpy_times, torch), *code_rows, *verify_rows, *derive_rows,

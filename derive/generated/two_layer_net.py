@@ -10,11 +10,17 @@ import numpy as np
 
 def softmax_and_logsumexp(x, axis=0):
     """(softmax(x), logsumexp(x)) over an axis, from one shifted exp."""
+    if axis == 0:
+        top = np.max(x, axis=0)
+        z = np.exp(x - top)
+        total = np.sum(z, axis=0)
+        z /= total
+        return z, top + np.log(total)
     top = np.max(x, axis=axis, keepdims=True)
     z = np.exp(x - top)
     total = np.sum(z, axis=axis, keepdims=True)
     z /= total
-    return z, np.squeeze(top + np.log(total), axis=axis)[()]
+    return z, np.squeeze(top + np.log(total), axis=axis)
 
 
 def minus_one_hot_rows(X, indices):
