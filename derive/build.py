@@ -67,7 +67,7 @@ def prepare(latex: str) -> str:
     return _WORDS.sub(" LSE ", latex)
 
 
-def parse_tree(latex: str, scope: Scope) -> Tree:
+def tree_of(latex: str, scope: Scope) -> Tree:
     try:
         return parse(prepare(latex), scope.names()).tree
     except ParseError as e:
@@ -370,11 +370,9 @@ class Builder:
     def one_hot(self, args):
         if len(args) != 1:
             raise self.fail("onehot takes one index or index array")
-        idx = args[0]
-        if is_matrix(idx) and isinstance(idx, Take):  # onehot(w_k): the index w[k]
-            idx = _index_of(idx)
-        if isinstance(idx, (sp.Symbol, sp.Indexed)) and idx in self.index_ranges():
-            n = self.index_ranges()[idx][1] + 1
+        idx = args[0]  # an index input, an entry of an index array (w_k), or an index array
+        if isinstance(idx, (sp.Symbol, sp.Indexed)) and idx in self.scope.ranges:
+            n = self.scope.ranges[idx][1] + 1
         elif isinstance(idx, sp.Indexed) and idx.base in self.scope.ranges:
             n = self.scope.ranges[idx.base][1] + 1
         elif is_array(idx) and idx in self.scope.ranges:
@@ -382,9 +380,6 @@ class Builder:
         else:
             raise self.fail("onehot needs an index input (its range gives the length)")
         return OneHot(idx, n, 1 if self.scope.convention == "rows" else 0)
-
-    def index_ranges(self):
-        return self.scope.ranges
 
     # -- names and subscripts ----------------------------------------------------------------
     def _symbol(self, t):
@@ -632,11 +627,6 @@ def _log_of(x, values=None):
     return Log(x)
 
 
-def _index_of(take):
-    v, idx = take.args
-    return idx
-
-
 def _all_ones(a, b) -> bool:
     return isinstance(a, OneMatrix) and isinstance(b, OneMatrix)
 
@@ -677,8 +667,8 @@ def _binder(sub):
 
 
 def build(latex: str, scope: Scope, where: str = ""):
-    tree = parse_tree(latex, scope)
-    return Builder(scope, where).value(tree)
+    """The value of one piece of LaTeX in a scope (a matrix expression or a scalar)."""
+    return Builder(scope, where).value(tree_of(latex, scope))
 
 
 def split_claim(latex: str) -> tuple[str, str]:
@@ -698,6 +688,4 @@ def split_claim(latex: str) -> tuple[str, str]:
     return latex[:k].strip(), latex[k + 1:].strip()
 
 
-def tree_of(latex: str, scope: Scope) -> Tree:
-    return parse_tree(latex, scope)
 
