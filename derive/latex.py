@@ -46,6 +46,7 @@ def normalise(latex: str, names: frozenset[str]) -> str:
     text = re.sub(r"\^\s*\{\s*\|\s*([A-Za-z])\s*\|\s*\}", r"^{\1}", text)  # a sum up to |V|: the size V
     text = re.sub(r"\\in\s+([A-Za-z])", "", text)  # \sum_{w \in V}: w over the vocabulary
     text = DROP.sub(" ", text)
+    text = model_tokens(text)
     text = re.sub(r"\\begin\{cases\}", " CASES { ", text)
     text = re.sub(r"\\end\{cases\}", " } ", text)
     text = text.replace("\\casesep", " ; ").replace("&", " ")
@@ -63,6 +64,32 @@ def normalise(latex: str, names: frozenset[str]) -> str:
         if greek != "delta":
             text = re.sub(rf"\\{greek}(?![A-Za-z])", f" {greek} ", text)
     return _split_names(text, names)
+
+
+# -- model files (derive) ----------------------------------------------------------------------
+# The primitives model files use, as the tokens of latex.lark's last block; added by the
+# model-file work (issue 11).  \tilde{W} reads as the name Wtilde, as \hat{y} reads as yhat.
+MODEL_TOKENS = (
+    (re.compile(r"\\(mathbf|boldsymbol|bm)\s*\{\s*1\s*\}"), " ▮ "),  # a vector of ones
+    (re.compile(r"\\mathbb\s*\{\s*1\s*\}"), " ∎ "),  # an indicator
+    (re.compile(r"\\(odot|circ)(?![A-Za-z])"), " ⊙ "),
+    (re.compile(r"\\\||\\[lr]Vert(?![A-Za-z])"), " ‖ "),
+    (re.compile(r"\\(geq|ge)(?![A-Za-z])"), " ≥ "),
+    (re.compile(r"\\(leq|le)(?![A-Za-z])"), " ≤ "),
+    (re.compile(r"\\(tanh|max|min)(?![A-Za-z])"), r" \1 "),
+    (re.compile(r"\\(textstyle|scriptstyle)(?![A-Za-z])"), " "),
+    # \log\mathrm{softmax}: a macro and a wrapped word stay two words once the wrapper is gone
+    (re.compile(r"(\\[A-Za-z]+)(?=\\(mathrm|operatorname|mathbf|boldsymbol|bm|vec|text)\s*\{)"), r"\1 "),
+    (re.compile(r"\\tilde\s*\{\s*\\(mathbf|boldsymbol|bm|vec)\s*\{\s*([A-Za-z])\s*\}\s*\}"), r" \2tilde "),
+    (re.compile(r"\\tilde\s*\{\s*([A-Za-z])\s*\}"), r" \1tilde "),
+    (re.compile(r"\\tilde\s*([A-Za-z])"), r" \1tilde "),
+)
+
+
+def model_tokens(text: str) -> str:
+    for pattern, token in MODEL_TOKENS:
+        text = pattern.sub(token, text)
+    return text
 
 
 def _split_names(text: str, names: frozenset[str]) -> str:

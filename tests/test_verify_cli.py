@@ -128,10 +128,11 @@ def test_verify_without_target_checks_every_built_in(tmp_path):
 
 
 def test_verify_report_is_fresh():
-    from gradproof.verify.cli import RUN_SIZE, verify_built_in
+    from gradproof.verify.cli import run_checks
     from gradproof.verify.render import check_markdown
 
-    fresh = check_markdown(verify_built_in(*RUN_SIZE, seed=0), "gradproof run", f"|V| = {RUN_SIZE[0]:,}, N = {RUN_SIZE[1]}")
+    checks, sizes = run_checks(seed=0)
+    fresh = check_markdown(checks, "gradproof run", sizes)
     assert (ROOT / "reports" / "verify.md").read_text() == fresh, "reports/verify.md is stale: run `gradproof run`"
 
 
@@ -184,3 +185,53 @@ def test_seed_check_report_is_fresh(monkeypatch):
     fresh = derivation_markdown(check_document(SEED), f"gradproof check {SEED}")
     assert (ROOT / "reports" / "seed-check.md").read_text() == fresh, \
         f"reports/seed-check.md is stale: run `gradproof check {SEED} --markdown reports/seed-check.md`"
+
+
+# -- verify --model: the inputs a model file declares ------------------------------------------------
+
+CLASSIFIER = textwrap.dedent('''
+    import numpy as np
+
+    def softmax_loss_vectorized(W, X, y, reg):
+        s = X @ W
+        s = s - s.max(axis=1, keepdims=True)
+        p = np.exp(s) / np.exp(s).sum(axis=1, keepdims=True)
+        n = X.shape[0]
+        loss = -np.log(p[np.arange(n), y]).mean() + reg * np.sum(W * W)
+        p[np.arange(n), y] -= 1
+        return loss, X.T @ p / n + 2 * reg * W
+
+    def forgot_factor_two(W, X, y, reg):
+        loss, dW = softmax_loss_vectorized(W, X, y, reg)
+        return loss, dW - reg * W
+''')
+
+
+def test_verify_with_a_model_draws_its_inputs(tmp_path):
+    path = tmp_path / "classifier.py"
+    path.write_text(CLASSIFIER)
+    good = gradproof("verify", f"{path}:softmax_loss_vectorized", "--model", "softmax-classifier", "--size", "N=30")
+    assert good.returncode == 0, good.stdout + good.stderr
+    # a function of another name has the model's [function] interface
+    bad = gradproof("verify", f"{path}:forgot_factor_two", "--model", "softmax-classifier")
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "dW" in bad.stdout and "FAILED" in bad.stdout
+
+
+def test_verify_a_model_checks_its_generated_functions(tmp_path):
+    out = tmp_path / "r.json"
+    r = gradproof("verify", "--model", "glove", "--json", str(out))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert [(x["target"], x["passed"]) for x in json.loads(out.read_text())["results"]] == [("glove", True)]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["derive/reference.py:negSamplingLossAndGradient", "--model", "neg-sampling"], "is not an input of the file"),
+    (["--model", "no-such-model"], "unknown model 'no-such-model'"),
+    (["x.py:f", "--model", "glove", "--inputs", "a.toml"], "give one"),
+    (["--model", "glove", "--size", "Q=3"], "no such size"),
+])
+def test_verify_model_usage_errors(args, message):
+    r = gradproof("verify", *args)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert message in r.stderr and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1

@@ -81,17 +81,35 @@ def from_toml(fn: Callable, path: str, overrides: Mapping[str, int], seed: int, 
         spec = specs.load(path)
     except specs.SpecError as e:
         raise InputsError(str(e)) from None
-    if spec.function is None:
-        raise InputsError(f"{path}: no [function] table: say which value is the loss and which the gradients")
-    if not spec.function.returns.gradients:
+    function = chosen_function(spec, path, name)
+    if not function.returns.gradients:
         raise InputsError(f"{path}: [function.gradients] is empty: name the gradient of at least one input")
     sizes = sizes_with(spec, overrides)
     values = draw(spec, sizes, seed)
-    arguments = {a: values[a] for a in spec.function.arguments}
+    arguments = {a: values[a] for a in function.arguments}
     dtypes = {n: spec.inputs[n].dtype for n in arguments if spec.inputs[n].dtype.startswith("float")}
-    returns = spec.function.returns
+    returns = function.returns
+    # a model file's defaults are the generated signature's; an argument drawn here is passed once
+    defaults = {k: v for k, v in function.defaults if k not in arguments}
     return interface_problem(fn, arguments, returns.names, returns.loss, dict(returns.gradients),
-                             dict(spec.function.defaults), name, dtypes, where=path)
+                             defaults, name, dtypes, where=path)
+
+
+def chosen_function(spec: specs.Spec, path: str, name: str) -> specs.FunctionSpec:
+    """The interface the target has: a model file's variant of the same name, else its
+    [function]; an interface whose arguments are not all inputs of the file cannot be drawn."""
+    functions = spec.functions()
+    if not functions:
+        raise InputsError(f"{path}: no [function] table: say which value is the loss and which the gradients")
+    function = next((f for f in functions if f.name == name), functions[0])
+    unknown = [a for a in function.arguments if a not in spec.inputs]
+    if unknown:
+        others = [f.name for f in functions if all(a in spec.inputs for a in f.arguments)]
+        hint = f"; functions of this file it can draw inputs for: {', '.join(others)}" if others else ""
+        raise InputsError(f"{path}:{function.line or 1}: {function.name}'s argument '{unknown[0]}' is not an input of "
+                          f"the file (it stands for {function.bound(unknown[0]) or 'something the file does not draw'})"
+                          f"; a course signature is checked with --signature{hint}")
+    return function
 
 
 # -- a Python make() ------------------------------------------------------------------------------

@@ -13,67 +13,75 @@ from rich.text import Text
 from gradproof.derive.results import ClaimResult
 from gradproof.verify.results import GradientCheck, check_json  # noqa: F401 - check_json is rendered from here too
 
-STATUS_STYLE = {"proved": "bold green", "failed": "bold red"}
+STATUS_STYLE = {"proved": "bold green", "refuted": "bold red", "unproved": "yellow"}
 
 
 def derive_table(results: Sequence[ClaimResult], cached: bool = False) -> Table:
     proved = sum(r.status == "proved" for r in results)
-    title = f"gradproof derive: {proved}/{len(results)} claims proved" + (" (cached)" if cached else "")
+    counts = ", ".join(f"{n} {s}" for s in ("refuted", "unproved") if (n := sum(r.status == s for r in results)))
+    title = f"gradproof derive: {proved}/{len(results)} proved" + (f" ({counts})" if counts else "") + \
+        (" (cached)" if cached else "")
     table = Table(title=title, title_justify="left", header_style="bold")
     table.add_column("model")
     table.add_column("claim")
-    table.add_column("seed eq.", justify="center")
+    table.add_column("label", justify="center")
     table.add_column("status")
     table.add_column("seconds", justify="right")
     for r in results:
         status = Text(r.status, style=STATUS_STYLE.get(r.status, ""))
         if r.status != "proved":
-            status.append(f"\n{failure_reason(r)}", style="red")
+            status.append(f"\n{failure_reason(r)}", style="red" if r.status == "refuted" else "yellow")
         # Text, not str: a claim name is data and must never be read as rich markup
         table.add_row(Text(r.model), Text(r.name), Text(r.equation or ""), status, f"{r.seconds:.2f}")
     return table
 
 
 def failure_reason(r: ClaimResult) -> str:
+    if r.detail and (r.status == "refuted" or not r.explicit):
+        return r.detail
     parts = []
     if not r.symbolic:
         parts.append(f"symbolic residual: {r.residual[:200]}")
-    if not r.explicit:
-        parts.append(r.detail or "explicit check failed")
+    if r.detail:
+        parts.append(r.detail)
     return "; ".join(parts)
 
 
 def derive_json(results: Sequence[ClaimResult]) -> dict:
     return {"claims": [
-        {"model": r.model, "name": r.name, "equation": r.equation, "status": r.status,
+        {"model": r.model, "name": r.name, "kind": r.kind, "equation": r.equation, "status": r.status,
          "seconds": round(r.seconds, 4), "symbolic": r.symbolic, "explicit": r.explicit,
          "explicit_cases": r.explicit_cases, **({"reason": failure_reason(r)} if r.status != "proved" else {})}
         for r in results]}
 
 
 def derive_markdown(models: Sequence[tuple[str, str, str]], results: Sequence[ClaimResult], command: str) -> str:
-    """models: (name, title, LaTeX of J).  Timings are left out so the report is reproducible."""
+    """models: (name, title, LaTeX of the loss).  Timings are left out so the report is reproducible."""
     lines = [
-        "# Derive report: skip-gram gradients",
+        "# Derive report",
         "",
         f"Written by `{command}`; a test fails when it is stale.",
-        "Each claim is derived by differentiating the model's loss at index level (symbolic sizes N, |V| = W, K, T, B)"
-        " and proved equal to its closed form: derived minus claimed normalises to exactly 0. A second, independent check"
-        " repeats it at explicit small sizes for every admitted index value. \"Seed eq.\" is the equation number of the"
-        " seed derivation the claim corresponds to.",
+        "For each model file (`derive/models/*.toml`), reverse mode derives the gradient of the loss with respect to"
+        " each parameter from the definitions, one vector-Jacobian rule per primitive (the rows marked *derived*); each"
+        " derived form is proved equal to index-level differentiation of the loss with symbolic sizes (derived minus"
+        " claimed normalises to exactly 0), and checked again at the file's explicit sizes for every admitted index"
+        " value. Each claim of the file is proved equal to the derived form the same two ways. \"Label\" is the"
+        " equation's label in the document the claim comes from.",
         "",
-        f"**{sum(r.status == 'proved' for r in results)} of {len(results)} claims proved.**",
+        f"**{sum(r.status == 'proved' for r in results)} of {len(results)} proved.**",
     ]
     for name, title, loss in models:
         mine = [r for r in results if r.model == name]
         if not mine:
             continue
         lines += ["", f"## {title} (`{name}`)", "", "$$", loss, "$$", "",
-                  "| claim | seed eq. | statement | status | explicit cases |",
+                  "| claim | label | statement | status | explicit cases |",
                   "|---|---|---|---|---|"]
         for r in mine:
-            status = "proved" if r.status == "proved" else f"**failed**: {failure_reason(r)}"
-            lines.append(f"| {r.name} | {r.equation or ''} | ${r.statement}$ | {status} | {r.explicit_cases} |")
+            status = r.status if r.status == "proved" else f"**{r.status}**: {failure_reason(r)}"
+            name_cell = f"{r.name}" if r.kind == "claim" else f"*{r.name}*"
+            lines.append(f"| {_md_cell(name_cell)} | {r.equation or ''} | ${_md_math(r.statement)}$ | {_md_cell(status)} |"
+                         f" {r.explicit_cases} |")
     return "\n".join(lines) + "\n"
 
 
