@@ -1,8 +1,9 @@
-"""A cache of proof results keyed by the models' source.
+"""A cache of proof results, one entry per model file.
 
-It is read without importing SymPy, so that a repeat run costs well under a second:
-the key hashes every source file of the derive package plus the SymPy version string
-found in its installed metadata.
+It is read without importing SymPy, so that a repeat run costs well under a second.  The key
+hashes every source file of the derive package (and its grammar), the SymPy version found in
+its installed metadata, and the content of the model file itself: a model outside the
+package, edited or not, is never served another file's results.
 """
 from __future__ import annotations
 
@@ -23,29 +24,38 @@ def cache_dir() -> Path:
 
 def source_key() -> str:
     digest = hashlib.sha256()
-    for path in sorted(PACKAGE.rglob("*.py")):
+    for path in sorted(list(PACKAGE.rglob("*.py")) + list(PACKAGE.glob("*.lark"))):
+        if "generated" in path.relative_to(PACKAGE).parts or path.name == "reference.py":
+            continue  # generated code does not change what is proved
         digest.update(path.relative_to(PACKAGE).as_posix().encode())
         digest.update(path.read_bytes())
     digest.update(metadata.version("sympy").encode())
     return digest.hexdigest()[:20]
 
 
-def _path(models: tuple[str, ...]) -> Path:
-    return cache_dir() / f"derive-{source_key()}-{'+'.join(models)}.json"
+def model_key(name: str, content: bytes) -> str:
+    digest = hashlib.sha256(source_key().encode())
+    digest.update(name.encode() + b"\0" + content)
+    return digest.hexdigest()[:24]
 
 
-def load(models: tuple[str, ...]) -> list[dict] | None:
+def _path(name: str, content: bytes) -> Path:
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)[:40]
+    return cache_dir() / f"derive-{safe}-{model_key(name, content)}.json"
+
+
+def load(name: str, content: bytes) -> list[dict] | None:
     try:
-        return json.loads(_path(models).read_text())["claims"]
+        return json.loads(_path(name, content).read_text())["claims"]
     except (OSError, ValueError, KeyError):
         return None
 
 
-def store(models: tuple[str, ...], claims: list[dict]) -> None:
-    path = _path(models)
+def store(name: str, content: bytes, claims: list[dict]) -> None:
+    path = _path(name, content)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps({"claims": claims}))
         tmp.replace(path)
     except OSError:

@@ -1,373 +1,632 @@
-"""Generate the NumPy reference module from the proved matrix forms.
+"""Generate NumPy from a model: one module per model file (or per group of files that name
+the same module), one function per [function] and [[variants]] entry.
 
-Each generated function is a short list of assignments.  The right-hand sides are the
-``matrix`` forms of proved claims, with named intermediate results substituted back in
-(``s = U.T @ v_c`` once, then ``softmax(s)``), printed by ``ReferencePrinter``.  The row
-convention of course code (outsideVectors, |V| x N, row w is u_w) is the same forms with
-U replaced by outsideVectors^T, and its gradient the transpose of dJ/dU.
+A function is a list of assignments: the definitions its loss needs, the loss, the named
+adjoints of reverse mode (dS = ...) and the gradients, each a proved matrix form printed by
+``printer.NumPyCode``.  Before printing, forms are rewritten only by identities that make
+the code stable and short: log-softmax picked at an index is the score minus logsumexp,
+repeated subexpressions are computed once, and a softmax and the logsumexp of the same
+scores share one exp.  Each line names what proves it.
 """
 from __future__ import annotations
 
+import keyword
+from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 import sympy as sp
-from sympy import MatMul, MatrixSymbol, Symbol, Transpose
+from sympy import HadamardProduct, IndexedBase, MatAdd, MatMul, MatrixExpr, MatrixSymbol, OneMatrix, Transpose
 
-from .algebra import Elem, Gather, LogSumExp, OneHot, OneHotColumns, Sigmoid, Softmax
-from .models import B, K, MODELS, N, U, V, W, c, centers, o, outsides, samples, v_c
-from .printer import to_numpy
+from .algebra import (Exp, Gather, Log, LogSigmoid, LogSoftmax, LogSumExp, OneHot, Pick, Power, Relu, Sigmoid, Softmax,
+                      Step, Take, Tanh, is_array)
+from .model import Model, bound_value
+from .printer import RUNTIME, NumPyCode, helpers
+from .reverse import derive
+from .spec import FunctionSpec
+from .tidy import tidy
 
 REGENERATE = "gradproof generate"
-OUTPUT = "derive/reference.py"
 
 
 @dataclass(frozen=True)
 class Step:
-    name: str
-    expr: sp.Basic
-    claim: str = ""  # "model: claim (eq)" that proves this line
+    names: tuple[str, ...]  # one, or two for a fused softmax and logsumexp
+    expr: object  # a matrix expression, or a sympy Tuple of two
+    note: str = ""  # what proves the line
 
 
 @dataclass(frozen=True)
 class Function:
     name: str
-    params: str
+    signature: str
     doc: str
+    claims: tuple[str, ...]  # the docstring's list: "dW: softmax-classifier: dL/dW"
     prelude: tuple[str, ...]
     steps: tuple[Step, ...]
     returns: str
+    names: dict  # symbol -> Python name
 
 
-def _claims():
-    return {(cl.model, cl.name): cl for make in MODELS.values() for cl in make().claims}
+# -- planning ------------------------------------------------------------------------------------
 
 
-def _cite(claim) -> str:
-    eq = f", seed eq. ({claim.equation})" if claim.equation else ""
-    return f"{claim.model}: {claim.name}{eq}"
+def _identifier(name: str, taken: set[str]) -> str:
+    out = name if name.isidentifier() and not keyword.iskeyword(name) else "".join(
+        ch if ch.isalnum() or ch == "_" else "_" for ch in name)
+    if keyword.iskeyword(out) or not out.isidentifier():
+        out += "_"
+    while out in taken:
+        out += "_"
+    taken.add(out)
+    return out
 
 
-def _substitute(expr, mapping):
-    if isinstance(expr, tuple):
-        return tuple(_substitute(e, mapping) for e in expr)
-    return expr.xreplace(mapping)
+def _cite(model: Model, objective: str, wrt: str | None, what: str, derived=()) -> str:
+    """What proves a line: the claims of the file about it, and the derived form (a derived
+    row of ``gradproof derive``); an adjoint is a part of the derived forms it feeds."""
+    found = []
+    for c in model.claims:
+        t = c.target
+        if c.kind == "derivative" and c.objective == objective and t is not None and t.name == wrt \
+                and t.row is None and t.col is None:
+            found.append(_claim_text(c))
+        if what == "loss" and c.kind == "equal" and getattr(c.lhs, "name", None) == objective:
+            found.append(_claim_text(c))
+    if what == "gradient" and wrt in model.inputs:
+        found.append(f"d{objective}/d{wrt} (derived)")
+    elif what in ("gradient", "adjoint") and wrt is not None and not found:
+        found.append(f"d{objective}/d{wrt}, a part of the proved " + ", ".join(derived))
+    return "; ".join(found)
 
 
-def _canon(expr):
-    """One spelling per expression, so that substitution by name finds every occurrence."""
-    expr = sp.sympify(expr).doit()
-    return expr.replace(lambda e: isinstance(e, Transpose) and isinstance(e.arg, Transpose), lambda e: e.arg.arg)
+def _claim_text(c) -> str:
+    return f"{c.model}: {c.name}" + (f" (eq. {c.label})" if c.label else "")
 
 
-def _shorten(expr, named):
-    """Substitute earlier results by their names, largest subexpression first; a scaled
-    copy (-negatives) and a transposed copy (e^T) count as occurrences too."""
-    for sub, sym in named:
-        expr = expr.xreplace({sub: sym})
-        if isinstance(sub, MatMul):
-            tail = list(sub.as_coeff_matrices()[1])
-            n = len(tail)
-            expr = expr.replace(  # U.T @ V @ e_c with h = V @ e_c named: U.T @ h
-                lambda e: isinstance(e, MatMul) and len(e.args) > n and list(e.args[-n:]) == tail,
-                lambda e: MatMul(*e.args[:-n], sym))
-            expr = expr.replace(  # V @ e_c @ e^T: h @ e^T
-                lambda e: isinstance(e, MatMul) and len(e.args) > n and list(e.args[:n]) == tail,
-                lambda e: MatMul(sym, *e.args[n:]))
-            expr = expr.replace(
-                lambda e: isinstance(e, MatMul) and e != sub and MatMul(*e.as_coeff_matrices()[1]) == sub,
-                lambda e: e.as_coeff_matrices()[0] * sym)
+def plan(model: Model, f: FunctionSpec) -> Function:
+    objective = f.objective or model.objective
+    taken = {a for a in f.arguments} | set(f.extra) | {"np"} | set(RUNTIME)
+    rename, cut, binding = {}, [], {}
+    for arg in f.arguments:
+        if arg in f.extra:
+            continue
+        latex = f.bound(arg)
+        target, transposed = (arg, False) if latex is None else bound_value(model, latex)
+        binding[arg] = (target, transposed)
+        if target in model.definitions:
+            cut.append(target)
+            old = model.symbols[target]
+        else:
+            old = model.inputs[target]
+        rename[old] = _argument_symbol(arg, old, transposed)
+    for name, sym in model.inputs.items():  # an input no argument gives: defined by the prelude
+        if sym not in rename and name not in {t for t, _ in binding.values()}:
+            rename[sym] = sym
+    wrt = [binding[a][0] for a, _ in f.returns.gradients if binding.get(a, (None,))[0] in model.inputs]
+    d = derive(model, objective, wrt=wrt, cut=tuple(cut))
+
+    # what the function returns, over the model's symbols
+    derived_rows = [f"d{objective}/d{n} (derived)" for n in model.parameters() if n in d.gradients
+                    and not isinstance(d.gradients[n], sp.ZeroMatrix)]
+    outputs = []  # (python name, expression, note)
+    gradient_names = {}
+    for arg, place in f.returns.gradients:
+        target, transposed = binding[arg]
+        expr = d.gradients.get(target) if target in model.inputs else d.adjoints.get(target)
+        if expr is None:
+            expr = sp.ZeroMatrix(*(model.inputs[target].shape if target in model.inputs else model.symbols[target].shape))
+        if transposed:
+            expr = Transpose(expr)
+        name = place.split(".", 1)[1] if "." in place else place
+        local = _identifier(name if "." not in place else f"d{name}", taken)
+        gradient_names[arg] = (local, place)
+        outputs.append((local, expr, _cite(model, objective, target, "gradient", derived_rows)))
+
+    # the adjoints and definitions those need, in order; an adjoint that recomputes a
+    # definition (softmax(S) in dS) uses the definition's name (P)
+    adjoint_of = {sym: _named(expr, model, cut, objective) for sym, expr in d.steps}
+    outputs = [(n, _named(e, model, cut, objective), note) for n, e, note in outputs]
+    needed_adjoints = _closure([e for _, e, _ in outputs], adjoint_of)
+    definitions = {model.symbols[n]: model.definitions[n] for n in model.definitions if n not in cut}
+    # a one-hot definition is never built: where it is used, it prints as indexing (V e_c is V[:, c])
+    cheap = {sym: value for sym, value in definitions.items() if isinstance(value, (OneHot, OneMatrix))}
+    if cheap:
+        definitions = {sym: value.xreplace(cheap) for sym, value in definitions.items() if sym not in cheap}
+        adjoint_of = {sym: value.xreplace(cheap) for sym, value in adjoint_of.items()}
+        outputs = [(n, e.xreplace(cheap), note) for n, e, note in outputs]
+    loss_expr = definitions[model.symbols[objective]]
+    roots = [loss_expr] + [adjoint_of[s] for s in needed_adjoints] + [e for _, e, _ in outputs]
+    needed_defs = _closure(roots, definitions)
+
+    steps_in: list[tuple[str, object, str]] = []
+    names: dict = {}
+    for n in model.definitions:
+        sym = model.symbols[n]
+        if sym in needed_defs and n != objective:
+            names[sym] = _identifier(n, taken)
+            steps_in.append((names[sym], sym, f"definition {n}"))
+    loss_name = f.returns.loss
+    taken.add(loss_name)
+    names[model.symbols[objective]] = loss_name
+    steps_in.append((loss_name, model.symbols[objective], _cite(model, objective, None, "loss")
+                     or f"definition {objective}"))
+    reverse_names = {v: k for k, v in d.adjoints.items()}
+    for sym, _ in d.steps:
+        if sym in needed_adjoints:
+            names[sym] = _identifier(sym.name, taken)
+            target = reverse_names.get(sym)
+            steps_in.append((names[sym], sym, _cite(model, objective, target, "adjoint", derived_rows)))
+    steps_in += outputs
+
+    # expressions: each step's symbol stands for its definition or adjoint; outputs are exprs
+    exprs = {}
+    for name, sym_or_expr, note in steps_in:
+        if isinstance(sym_or_expr, MatrixSymbol) and sym_or_expr in definitions:
+            exprs[name] = definitions[sym_or_expr]
+        elif isinstance(sym_or_expr, MatrixSymbol) and sym_or_expr in adjoint_of:
+            exprs[name] = adjoint_of[sym_or_expr]
+        elif isinstance(sym_or_expr, MatrixSymbol) and sym_or_expr == model.symbols[objective]:
+            exprs[name] = loss_expr
+        else:
+            exprs[name] = sym_or_expr
+    # rename the model's symbols to the function's, then the forms for printing
+    symbol_names = {}
+    for sym, name in names.items():
+        symbol_names[sym] = MatrixSymbol(name, *sym.shape)
+    out_steps = []
+    for name, _, note in steps_in:
+        e = exprs[name].xreplace(symbol_names).xreplace(rename)
+        out_steps.append((name, _printable(tidy(_doit(e))), note))
+    out_steps = _share_definitions(out_steps)
+    out_steps = _common_subexpressions(out_steps, taken)
+    out_steps = _fuse_softmax(out_steps, taken)
+    out_steps = _no_aliases(out_steps, set(gradient_names[a][0] for a in gradient_names))
+
+    printer_names = {}
+    for old, new in rename.items():
+        if isinstance(new, Transpose):
+            new = new.arg
+        printer_names[new] = str(new.name if hasattr(new, "name") else new.label)
+    arguments = [a for a in f.arguments]
+    signature = ", ".join(a if a not in dict(f.defaults) else f"{a}={dict(f.defaults)[a]!r}" for a in arguments)
+    prelude = list(_index_arrays(model, f, binding)) + list(f.prelude)
+    prelude += _sizes(model, f, binding, rename, out_steps, prelude)
+    returns = _returns(f, gradient_names)
+    claims = tuple(f"{n}: {note}" for step in out_steps for n, note in [(", ".join(step.names), step.note)]
+                   if note and not note.startswith("definition") and not note.startswith("common"))
+    return Function(f.name, signature, f.doc or model.title, claims, tuple(prelude), tuple(out_steps), returns,
+                    printer_names)
+
+
+def _named(expr, model, cut, objective):
+    for n in reversed(list(model.definitions)):
+        value = model.definitions[n]
+        if n in cut or n == objective or not isinstance(value, MatrixExpr) or not _worth_naming(value):
+            continue
+        expr = _replace(expr, value, model.symbols[n])
     return expr
 
 
-def _assemble(name, params, doc, prelude, plan, returns, rename=None):
-    """plan: (result name, matrix expression, claim or None, is_intermediate)."""
-    named, steps = [], []
-    for result, expr, claim in plan:
-        # a step may compute several results in one call: ("y_hat, lse", (Softmax(s), LogSumExp(s)))
-        parts = tuple(_canon(rename(e) if rename is not None else e) for e in (expr if isinstance(expr, tuple) else (expr,)))
-        short = sp.Tuple(*[_shorten(e, named) for e in parts]) if len(parts) > 1 else _shorten(parts[0], named)
-        steps.append(Step(result, short, _cite(claim) if claim is not None else ""))
-        for label, part in zip(result.split(", "), parts):
-            if getattr(part, "is_Matrix", False):
-                sym = MatrixSymbol(label, *part.shape)
-                named[:0] = [(part, sym), (_canon(Transpose(part)), Transpose(sym))]
-            else:
-                named.insert(0, (part, Symbol(label)))
-    return Function(name, params, doc, tuple(prelude), tuple(steps), returns)
+def _argument_symbol(arg, old, transposed):
+    if isinstance(old, MatrixSymbol):
+        shape = old.shape[::-1] if transposed else old.shape
+        new = MatrixSymbol(arg, *shape)
+        return Transpose(new) if transposed else new
+    if isinstance(old, IndexedBase):
+        return IndexedBase(arg, shape=old.shape, integer=True)
+    return sp.Symbol(arg, **old.assumptions0)
 
 
-def functions() -> tuple[Function, ...]:
-    cl = _claims()
-    naive, neg, win = "naive-softmax", "neg-sampling", "window"
-    scores = U.T * v_c
-    y_hat = Softmax(scores)
-    e = y_hat - OneHot(o, W)
-    naive_plan = [
-        ("s", scores, None),
-        ("y_hat, lse", (y_hat, LogSumExp(scores)), None),
-        ("loss", cl[naive, "loss as log-sum-exp"].matrix, cl[naive, "loss as log-sum-exp"]),
-        ("e", e, cl[naive, "dJ/ds"]),
-        ("grad_v_c", cl[naive, "dJ/dv_c"].matrix, cl[naive, "dJ/dv_c"]),
-        ("grad_U", cl[naive, "dJ/dU"].matrix, cl[naive, "dJ/dU"]),
-    ]
-    h = V * OneHot(c, W)
-    dV = cl[naive, "dJ/dV"].matrix
-    pair_plan = [("h", h, None)] + [
-        (n, _substitute(ex, {v_c: h}), c_) for n, ex, c_ in naive_plan[:4]] + [
-        ("grad_V", dV, cl[naive, "dJ/dV"]),
-        ("grad_U", cl[naive, "dJ/dU"].matrix.xreplace({v_c: h}), cl[naive, "dJ/dU"])]
-    negatives = Gather(U, samples, K).T * v_c
-    sigma_o = Elem(Sigmoid(scores), o, 0)
-    neg_plan = [
-        ("negatives", negatives, None),
-        ("sigma_o", sigma_o, None),
-        ("loss", cl[neg, "loss in log-sigmoid form"].matrix, cl[neg, "loss in log-sigmoid form"]),
-        ("grad_v_c", cl[neg, "dJ/dv_c"].matrix, cl[neg, "dJ/dv_c"]),
-        ("grad_U", cl[neg, "dJ/dU"].matrix, cl[neg, "dJ/dU"]),
-    ]
-    window_plan = [
-        ("s", scores, None),
-        ("y_hat, lse", (y_hat, LogSumExp(scores)), None),
-        ("loss", cl[win, "naive softmax: loss"].matrix, cl[win, "naive softmax: loss"]),
-        ("grad_v_c", cl[win, "naive softmax: dJ/dv_c"].matrix, cl[win, "naive softmax: dJ/dv_c"]),
-        ("grad_U", cl[win, "naive softmax: dJ/dU"].matrix, cl[win, "naive softmax: dJ/dU"]),
-    ]
-    Vc = Gather(V, centers, B)
-    S_ = U.T * Vc
-    E = Softmax(S_) - OneHotColumns(outsides, W, B)
-    batch_plan = [
-        ("S", S_, None),
-        ("P, lse", (Softmax(S_), LogSumExp(S_)), None),
-        ("loss", cl[win, "batch: loss"].matrix, cl[win, "batch: loss"]),
-        ("E", E, None),
-        ("grad_U", cl[win, "batch: dJ/dU"].matrix, cl[win, "batch: dJ/dU"]),
-        ("grad_V", cl[win, "batch: dJ/dV"].matrix, cl[win, "batch: dJ/dV"]),
-    ]
-    math = [
-        _assemble("naive_softmax_loss_and_gradients", "v_c, o, U",
-                  "Skip-gram loss J = -log softmax(U^T v_c)[o] and its gradients (column convention: U is N x |V|).",
-                  ["N, W = U.shape"], naive_plan, "loss, grad_v_c, grad_U"),
-        _assemble("skipgram_pair_loss_and_gradients", "c, o, V, U",
-                  "The seed's full model: h = V x = v_c for the one-hot x of center word c; returns (J, dJ/dV, dJ/dU).",
-                  ["N, W = U.shape"], pair_plan, "loss, grad_V, grad_U"),
-        _assemble("neg_sampling_loss_and_gradients", "v_c, o, U, w",
-                  "Negative-sampling loss with the K sampled indices w (repeats allowed; o may appear).",
-                  ["N, W = U.shape", "w = np.asarray(w, dtype=np.intp)"], neg_plan, "loss, grad_v_c, grad_U"),
-        _assemble("window_naive_softmax_loss_and_gradients", "v_c, o_t, U",
-                  "The window objective: the naive-softmax loss summed over the outside words o_t of one center word.",
-                  ["N, W = U.shape", "o_t = np.asarray(o_t, dtype=np.intp)", "T = len(o_t)"], window_plan,
-                  "loss, grad_v_c, grad_U"),
-        _assemble("batch_naive_softmax_loss_and_gradients", "c_b, o_b, V, U",
-                  "A batch of (center, outside) pairs in one call: the summed loss and its gradients for V and U.",
-                  ["N, W = U.shape", "c_b = np.asarray(c_b, dtype=np.intp)", "o_b = np.asarray(o_b, dtype=np.intp)"],
-                  batch_plan, "loss, grad_V, grad_U"),
-    ]
-    return tuple(math) + _course(cl)
+def _doit(e):
+    return e.doit(deep=True) if isinstance(e, MatrixExpr) and _has_transpose(e) else e
 
 
-# -- the row convention of course code ------------------------------------------------------
-
-O = MatrixSymbol("outsideVectors", W, N)
-center = MatrixSymbol("centerWordVec", N, 1)
-o_idx = Symbol("outsideWordIdx", integer=True)
-C = MatrixSymbol("centerWordVecs", B, N)
-o_batch = sp.IndexedBase("outsideWordIdxs", integer=True)
+def _has_transpose(e):
+    return any(isinstance(x, Transpose) for x in sp.preorder_traversal(e))
 
 
-def _rows(expr):
-    """The column-convention form with U = outsideVectors^T."""
-    return expr.xreplace({U: Transpose(O), v_c: center, o: o_idx})
+def _closure(roots, table) -> set:
+    """The symbols of table the roots mention, and the symbols those mention, transitively."""
+    seen, todo = set(), list(roots)
+    while todo:
+        e = todo.pop()
+        if not isinstance(e, sp.Basic):
+            continue
+        for sym in e.atoms(MatrixSymbol):
+            if sym in table and sym not in seen:
+                seen.add(sym)
+                todo.append(table[sym])
+    return seen
 
 
-def _course(cl) -> tuple[Function, ...]:
-    naive, neg, win = "naive-softmax", "neg-sampling", "window"
-    scores = O * center
-    e = Softmax(scores) - OneHot(o_idx, W)
-    naive_rows = [
-        ("scores", scores, None),
-        ("y_hat, lse", (Softmax(scores), LogSumExp(scores)), None),
-        ("loss", _rows(cl[naive, "loss as log-sum-exp"].matrix), cl[naive, "loss as log-sum-exp"]),
-        ("delta", e, cl[naive, "dJ/ds"]),
-        ("gradCenterVec", _rows(cl[naive, "dJ/dv_c"].matrix), cl[naive, "dJ/dv_c"]),
-        ("gradOutsideVecs", Transpose(_rows(cl[naive, "dJ/dU"].matrix)).doit(), cl[naive, "dJ/dU"]),
-    ]
-    negatives = _rows(Gather(U, samples, K).T * v_c)
-    neg_rows = [
-        ("negatives", negatives, None),
-        ("sigma_o", Elem(Sigmoid(scores), o_idx, 0), None),
-        ("loss", _rows(cl[neg, "loss in log-sigmoid form"].matrix), cl[neg, "loss in log-sigmoid form"]),
-        ("gradCenterVec", _rows(cl[neg, "dJ/dv_c"].matrix), cl[neg, "dJ/dv_c"]),
-        ("gradOutsideVecs", Transpose(_rows(cl[neg, "dJ/dU"].matrix)).doit(), cl[neg, "dJ/dU"]),
-    ]
-    Vc = Gather(V, centers, B)
-    to_rows = lambda ex: _rows(ex).xreplace({Vc: Transpose(C), outsides: o_batch})
-    S_ = O * Transpose(C)
-    E = Softmax(S_) - OneHotColumns(o_batch, W, B)
-    dV = cl[win, "batch: dJ/dV"].matrix  # Scatter((U E)^T, c_b, W)^T: its rows before scattering
-    batch_rows = [
-        ("S", S_, None),
-        ("P, lse", (Softmax(S_), LogSumExp(S_)), None),
-        ("loss", to_rows(cl[win, "batch: loss"].matrix), cl[win, "batch: loss"]),
-        ("E", E, None),
-        ("gradCenterVecs", to_rows(dV.arg.args[0]), cl[win, "batch: dJ/dV"]),
-        ("gradOutsideVecs", Transpose(to_rows(cl[win, "batch: dJ/dU"].matrix)).doit(), cl[win, "batch: dJ/dU"]),
-    ]
-    return (
-        _assemble("naiveSoftmaxLossAndGradient", "centerWordVec, outsideWordIdx, outsideVectors, dataset",
-                  "Course signature (row convention: outsideVectors is |V| x N, row w is u_w).\n"
-                  "Returns (loss, gradCenterVec, gradOutsideVecs); dataset is unused.",
-                  ["W, N = outsideVectors.shape"], naive_rows, "loss, gradCenterVec, gradOutsideVecs"),
-        _assemble("negSamplingLossAndGradient", "centerWordVec, outsideWordIdx, outsideVectors, dataset, K=10",
-                  "Course signature: K negative samples drawn with dataset.sampleTokenIdx(), skipping the outside word.\n"
-                  "Returns (loss, gradCenterVec, gradOutsideVecs); repeated samples add up.",
-                  ["W, N = outsideVectors.shape", "w = np.array(getNegativeSamples(outsideWordIdx, dataset, K), dtype=np.intp)"],
-                  neg_rows, "loss, gradCenterVec, gradOutsideVecs"),
-        _assemble("naiveSoftmaxLossAndGradientBatch", "centerWordVecs, outsideWordIdxs, outsideVectors",
-                  "Batched course variant: B pairs, centerWordVecs is B x N (row b is v_{c_b}).\n"
-                  "Returns (summed loss, gradCenterVecs B x N, gradOutsideVecs |V| x N).",
-                  ["W, N = outsideVectors.shape", "outsideWordIdxs = np.asarray(outsideWordIdxs, dtype=np.intp)"],
-                  batch_rows, "loss, gradCenterVecs, gradOutsideVecs"),
-    )
+def _printable(e):
+    """Identities that make printed code stable: log-softmax picked at indices is the picked
+    scores minus logsumexp; elsewhere it is the scores minus logsumexp spread."""
+    def rewrite(x):
+        if isinstance(x, Take) and isinstance(x.args[0], LogSoftmax):
+            X, axis = x.args[0].args
+            lse = LogSumExp(X, int(axis))
+            picked = Take(X, x.args[1])
+            return MatAdd(picked, -_spread_to(lse, picked.shape))
+        if isinstance(x, Pick) and isinstance(x.args[0], LogSoftmax):
+            X, axis = x.args[0].args
+            return MatAdd(Pick(X, x.args[1], x.axis), -LogSumExp(X, int(axis)))
+        return x
+    if not isinstance(e, sp.Basic):
+        return e
+    return e.replace(lambda x: isinstance(x, (Take, Pick)) and isinstance(x.args[0], LogSoftmax), rewrite)
 
 
-# -- the module text -------------------------------------------------------------------------
-
-PREAMBLE = '''\
-# Generated by `{command}` from the proved matrix forms in derive/models.py.
-# Do not edit: a test fails when regenerating would change this file.
-"""NumPy reference implementation of the skip-gram losses and gradients.
-
-Every line that computes a loss or a gradient names the gradproof claim that proves it
-(``gradproof derive`` lists them).  Column convention: U and V are N x |V| with columns
-u_w and v_w.  Course (row) convention: outsideVectors is |V| x N with rows u_w.
-"""
-import numpy as np
+def _spread_to(lse, shape):
+    if lse.shape == shape:
+        return lse
+    return MatMul(OneMatrix(shape[0], 1), lse) if shape[1] == 1 else MatMul(OneMatrix(shape[0], 1), lse,
+                                                                             OneMatrix(1, shape[1]))
 
 
-def softmax(x):
-    """Softmax over axis 0 (each column of a matrix), shifted by the max: no overflow at |x| = 1000."""
-    z = np.exp(x - np.max(x, axis=0))
-    return z / np.sum(z, axis=0)
+def _share_definitions(steps):
+    """A later line that recomputes an earlier line's expression uses its name (dS uses P for
+    softmax(S)); cheap expressions (one-hot matrices) stay inline, where they print best."""
+    out = []
+    known = []
+    for name, expr, note in steps:
+        for sym, value in known:
+            expr = _replace(expr, value, sym)
+        out.append((name, expr, note))
+        if isinstance(expr, MatrixExpr) and _worth_naming(expr):
+            known.append((MatrixSymbol(name, *expr.shape), expr))
+    return [Step((n,), e, note) for n, e, note in out]
 
 
-def logsumexp(x):
-    """log sum exp over axis 0, shifted by the max."""
-    top = np.max(x, axis=0)
-    return top + np.log(np.sum(np.exp(x - top), axis=0))
-
-
-def softmax_and_logsumexp(x):
-    """(softmax(x), logsumexp(x)) from one shifted exp."""
-    top = np.max(x, axis=0)
-    z = np.exp(x - top)
-    total = np.sum(z, axis=0)
-    z /= total
-    return z, top + np.log(total)
-
-
-def minus_one_hot(x, index):
-    """x - e_index, without building e_index."""
-    out = np.array(x, dtype=float)
-    out[index] -= 1.0
+def _replace(expr, value, sym):
+    """expr with value replaced by sym, also where value appears scaled (-A B is -1 times A B)."""
+    if not isinstance(expr, sp.Basic) or expr == sym:
+        return expr
+    if expr == value:
+        return sym
+    out = expr.xreplace({value: sym})
+    if isinstance(value, MatrixExpr) and value.shape[0] != value.shape[1]:
+        out = out.xreplace({Transpose(value): Transpose(sym)})
+    if isinstance(value, MatMul) and value.as_coeff_matrices()[0] == 1:
+        def scaled(x):
+            if not isinstance(x, MatMul):
+                return None
+            c, factors = x.as_coeff_matrices()
+            return c if c != 1 and len(factors) > 1 and MatMul(*factors) == value else None
+        out = out.replace(lambda x: scaled(x) is not None, lambda x: scaled(x) * sym)
     return out
 
 
-def minus_one_hot_columns(X, indices):
-    """X minus the one-hot columns of indices: 1 is subtracted at (indices[b], b)."""
-    out = np.array(X, dtype=float)
-    out[indices, np.arange(len(indices))] -= 1.0
+_EXPENSIVE = (Softmax, LogSumExp, LogSoftmax, Sigmoid, LogSigmoid, Exp, Log, Tanh, Relu, Step, Power, HadamardProduct)
+
+
+def _worth_naming(e) -> bool:
+    if isinstance(e, _EXPENSIVE):
+        return True
+    if isinstance(e, MatMul):
+        _, factors = e.as_coeff_matrices()
+        mats = [f for f in factors if not isinstance(f, (OneMatrix, OneHot)) and f.shape != (1, 1)]
+        return len(mats) >= 2
+    if isinstance(e, Gather) and is_array(e.args[1]):
+        return True
+    if isinstance(e, MatAdd):
+        return any(_worth_naming(a) for a in e.args)
+    return False
+
+
+def _hadamard_parts(steps):
+    """E ⊙ E ⊙ F beside 2 (E ⊙ F): the first is (E ⊙ F) ⊙ E, so that E ⊙ F can be shared."""
+    products = {x for s in steps for x in _subexpressions(s.expr) if isinstance(x, HadamardProduct)}
+    for small in sorted(products, key=lambda h: len(h.args)):
+        for big in products:
+            if len(big.args) <= len(small.args):
+                continue
+            rest = list(big.args)
+            try:
+                for a in small.args:
+                    rest.remove(a)
+            except ValueError:
+                continue
+            whole = HadamardProduct(small, *rest)
+            return _hadamard_parts([Step(s.names, _replace(s.expr, big, whole), s.note) for s in steps])
+    return steps
+
+
+def _common_subexpressions(steps, taken):
+    """Compute once what several lines use: a repeated expensive subexpression gets a name,
+    on a line before its first use."""
+    steps = _hadamard_parts(steps)
+    for _ in range(20):
+        counts = Counter()
+        for step in steps:
+            for node in _subexpressions(step.expr):
+                counts[node] += 1
+        repeated = [e for e, n in counts.items() if n >= 2 and _worth_naming(e) and not isinstance(e, MatrixSymbol)]
+        if not repeated:
+            return steps
+        # the largest first, so that its parts are not named for nothing
+        e = max(repeated, key=lambda x: (sp.count_ops(x), sp.default_sort_key(x)))
+        name = _identifier(_temp_name(e), taken)
+        sym = MatrixSymbol(name, *e.shape)
+        first = next(k for k, s in enumerate(steps) if any(node == e for node in _subexpressions(s.expr)))
+        new = [Step(s.names, _replace(s.expr, e, sym), s.note) for s in steps]
+        new.insert(first, Step((name,), e, "common subexpression"))
+        steps = new
+    return steps
+
+
+def _subexpressions(e):
+    """Every distinct-position subexpression (a node used twice in one expression counts twice)."""
+    if not isinstance(e, sp.Basic):
+        return
+    if isinstance(e, sp.Tuple):
+        for a in e.args:
+            yield from _subexpressions(a)
+        return
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, MatrixExpr):
+            yield x
+            if isinstance(x, MatMul):  # -A B contains A B
+                c, factors = x.as_coeff_matrices()
+                if c != 1 and len(factors) > 1:
+                    yield MatMul(*factors)
+            stack.extend(a for a in x.args if isinstance(a, sp.Basic))
+
+
+def _temp_name(e) -> str:
+    kinds = [(Softmax, "probs"), (LogSumExp, "lse"), (Sigmoid, "sig"), (LogSigmoid, "logsig"), (Exp, "exps"),
+             (Log, "logs"), (Relu, "relu"), (Step, "mask"), (Gather, "picked"), (Tanh, "tanh"), (MatMul, "prod"),
+             (HadamardProduct, "had")]
+    for cls, name in kinds:
+        if isinstance(e, cls):
+            return name
+    return "tmp"
+
+
+def _fuse_softmax(steps, taken):
+    """A softmax and the logsumexp of the same scores from one exp: one line for both."""
+    steps = _name_inline_softmax(steps, taken)
+    for k, step in enumerate(steps):
+        if len(step.names) != 1 or not isinstance(step.expr, Softmax):
+            continue
+        X, axis = step.expr.args
+        lse = LogSumExp(X, int(axis))
+        users = [s for s in steps if not isinstance(s.expr, sp.Tuple)
+                 and any(node == lse for node in _subexpressions(s.expr))]
+        if not users:
+            continue
+        existing = next((s for s in steps if len(s.names) == 1 and s.expr == lse), None)
+        name = existing.names[0] if existing else _identifier("lse", taken)
+        sym = MatrixSymbol(name, *lse.shape)
+        fused = Step((step.names[0], name), sp.Tuple(step.expr, lse), step.note)
+        rest = [Step(s.names, _replace(s.expr, lse, sym), s.note) for s in steps if s is not existing]
+        at = rest.index(next(s for s in rest if s.names == step.names))
+        rest[at] = fused
+        return _fuse_softmax(rest, taken)
+    return steps
+
+
+def _name_inline_softmax(steps, taken):
+    """A softmax inside a line whose logsumexp is also needed gets a line of its own."""
+    for step in steps:
+        if isinstance(step.expr, sp.Tuple):
+            continue
+        for node in _subexpressions(step.expr):
+            if isinstance(node, Softmax) and node != step.expr:
+                lse = LogSumExp(*node.args)
+                if any(x == lse for s in steps if not isinstance(s.expr, sp.Tuple) for x in _subexpressions(s.expr)):
+                    name = _identifier("probs", taken)
+                    sym = MatrixSymbol(name, *node.shape)
+                    first = next(k for k, s in enumerate(steps) if any(x == node for x in _subexpressions(s.expr)))
+                    new = [Step(s.names, _replace(s.expr, node, sym), s.note) for s in steps]
+                    new.insert(first, Step((name,), node, "common subexpression"))
+                    return _name_inline_softmax(new, taken)
+    return steps
+
+
+def _no_aliases(steps, outputs):
+    """'grad = dh' after 'dh = U @ ds': compute grad directly, when dh is used nowhere else."""
+    out = list(steps)
+    for k, step in enumerate(out):
+        transposed = isinstance(step.expr, Transpose) and isinstance(step.expr.arg, MatrixSymbol)
+        if step.names[0] not in outputs or not (isinstance(step.expr, MatrixSymbol) or transposed):
+            continue
+        source = step.expr.arg.name if transposed else step.expr.name
+        users = [s for s in out if s is not step and any(isinstance(x, MatrixSymbol) and x.name == source
+                                                         for x in _subexpressions(s.expr))]
+        origin = next((q for q, s in enumerate(out) if s.names == (source,)), None)
+        if origin is None or users:
+            continue
+        note = "; ".join(n for n in (out[origin].note, step.note) if n)
+        # grad = dV.T after dV = U @ dS: grad = dS.T @ U.T, one product in the layout returned
+        expr = tidy(Transpose(out[origin].expr)) if transposed else out[origin].expr
+        out[origin] = Step(step.names, expr, note)
+        out.pop(k)
+        return _no_aliases(out, outputs)
     return out
 
 
-def sigmoid(x):
-    """Logistic function, stable for large |x|: exp is only taken of -|x|."""
-    x = np.asarray(x, dtype=float)
-    z = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+def _index_arrays(model, f, binding):
+    for arg in f.arguments:
+        if arg in binding:
+            target = binding[arg][0]
+            if isinstance(model.inputs.get(target), IndexedBase):
+                yield f"{arg} = np.asarray({arg}, dtype=np.intp)"
 
 
-def log_sigmoid(x):
-    """log sigmoid(x) = -log(1 + exp(-x)), stable for large |x|."""
-    return -np.logaddexp(0.0, -np.asarray(x, dtype=float))
+def _sizes(model, f, binding, rename, steps, prelude) -> list[str]:
+    """Lines that read the sizes the code uses from the arguments' shapes."""
+    used = set()
+    code = "\n".join(_print_step(s, NumPyCode()) for s in steps)
+    for name, sym in model.sizes.items():
+        if _uses_name(code, name):
+            used.add(name)
+    lines, known = [], set(f.extra) | set(f.arguments)
+    sources = []  # (argument, its shape over size names, is an index array)
+    for arg in f.arguments:
+        if arg not in binding:
+            continue
+        target, transposed = binding[arg]
+        inp = model.spec.inputs.get(target)
+        if inp is not None:
+            shape = list(inp.shape)
+        else:
+            shape = [_size_name(d) for d in model.symbols[target].shape]
+        shape = shape[::-1] if transposed else shape
+        sources.append((arg, shape, inp is not None and inp.role == "index"))
+    for name, inp in model.spec.inputs.items():  # arrays the prelude defines
+        if rename.get(model.inputs[name]) is model.inputs[name] and inp.role == "index" and inp.shape:
+            sources.append((name, list(inp.shape), True))
+    for arg, shape, is_index in sorted(sources, key=lambda s: s[2]):
+        wanted = [d for d in shape if isinstance(d, str) and d in used and d not in known]
+        if not wanted:
+            continue
+        if is_index and len(shape) == 1:
+            lines.append(f"{shape[0]} = len({arg})")
+        elif len(shape) >= 2 and all(isinstance(d, str) and d not in known for d in shape) and \
+                len(set(shape)) == len(shape) and set(shape) <= used | set(wanted):
+            lines.append(f"{', '.join(shape)} = {arg}.shape")
+        else:
+            for d in wanted:
+                lines.append(f"{d} = {arg}.shape[{shape.index(d)}]" if len(shape) > 1 else f"{d} = len({arg})")
+        known |= set(d for d in shape if isinstance(d, str))
+    return lines
 
 
-def one_hot(index, n):
-    out = np.zeros(n)
-    out[index] = 1.0
-    return out
+def _size_name(d):
+    return str(d)
 
 
-def one_hot_columns(indices, n):
-    out = np.zeros((n, len(indices)))
-    out[indices, np.arange(len(indices))] = 1.0
-    return out
+def _uses_name(code: str, name: str) -> bool:
+    import re
+
+    return re.search(rf"(?<![\w.'\"]){re.escape(name)}(?![\w'\"])", code) is not None
 
 
-def place_column(x, index, n):
-    """The n-column matrix that is x in column index and zero elsewhere."""
-    out = np.zeros((len(x), n))
-    out[:, index] = x
-    return out
+def _returns(f: FunctionSpec, gradient_names) -> str:
+    parts = []
+    for value in f.returns.names:
+        if value == f.returns.loss:
+            parts.append(value)
+            continue
+        keys = [(arg, local) for arg, (local, place) in gradient_names.items() if place.split(".")[0] == value]
+        direct = [local for arg, (local, place) in gradient_names.items() if place == value]
+        if direct:
+            parts.append(direct[0])
+        else:
+            entries = ", ".join(f"{place.split('.', 1)[1]!r}: {local}" for arg, (local, place) in gradient_names.items()
+                                if place.split(".")[0] == value)
+            parts.append("{" + entries.replace("'", '"') + "}")
+        del keys
+    return ", ".join(parts)
 
 
-def scatter_rows(x, indices, n):
-    """Sum the rows of x into n rows at indices (repeated indices add up)."""
-    out = np.zeros((n, x.shape[1]))
-    np.add.at(out, indices, x)
-    return out
+# -- text ---------------------------------------------------------------------------------------------
 
 
-def pick(S, indices):
-    """The entries S[indices[b], b], one per column."""
-    return S[indices, np.arange(S.shape[1])]
-
-
-def getNegativeSamples(outsideWordIdx, dataset, K):
-    """K indices from dataset.sampleTokenIdx(), redrawing any that equals outsideWordIdx."""
-    negSampleWordIndices = [None] * K
-    for k in range(K):
-        newidx = dataset.sampleTokenIdx()
-        while newidx == outsideWordIdx:
-            newidx = dataset.sampleTokenIdx()
-        negSampleWordIndices[k] = newidx
-    return negSampleWordIndices
-'''
-
-SKIPGRAM = '''
-
-def skipgram(currentCenterWord, windowSize, outsideWords, word2Ind, centerWordVectors, outsideVectors, dataset,
-             word2vecLossAndGradient=naiveSoftmaxLossAndGradient):
-    """Course signature: the window objective, the sum of the pair loss over the outside words.
-
-    Proved by window: naive softmax: dJ/dv_c and window: neg sampling: dJ/dv_c (the gradient of
-    the sum is the sum of the gradients).  The loop runs over the window, not the vocabulary.
-    Returns (loss, gradCenterVecs, gradOutsideVectors), shaped like the two embedding matrices.
-    """
-    loss = 0.0
-    gradCenterVecs = np.zeros(centerWordVectors.shape)
-    gradOutsideVectors = np.zeros(outsideVectors.shape)
-    c = word2Ind[currentCenterWord]
-    for word in outsideWords:
-        pairLoss, gradCenter, gradOutside = word2vecLossAndGradient(
-            centerWordVectors[c], word2Ind[word], outsideVectors, dataset)
-        loss += pairLoss
-        gradCenterVecs[c] += gradCenter
-        gradOutsideVectors += gradOutside
-    return loss, gradCenterVecs, gradOutsideVectors
-'''
+def _print_step(step: Step, printer: NumPyCode) -> str:
+    return f"{', '.join(step.names)} = {printer.doprint(step.expr)}"
 
 
 def render_function(f: Function) -> str:
-    lines = [f"def {f.name}({f.params}):", f'    """{f.doc}'.replace("\n", "\n    "), "", "    Claims:"]
-    lines += [f"        {step.name}: {step.claim}" for step in f.steps if step.claim]
+    printer = NumPyCode()
+    lines = [f"def {f.name}({f.signature}):", f'    """{f.doc}'.replace("\n", "\n    ")]
+    if f.claims:
+        lines += ["", "    Proved (gradproof derive):"] + [f"        {c}" for c in f.claims]
     lines.append('    """')
     lines += [f"    {p}" for p in f.prelude]
     for step in f.steps:
-        lines.append(f"    {step.name} = {to_numpy(step.expr)}")
+        if step.note:
+            lines.append(f"    # {step.note}")
+        lines.append(f"    {_print_step(step, printer)}")
     lines.append(f"    return {f.returns}")
     return "\n".join(lines)
 
 
-def generate() -> str:
-    body = "\n\n\n".join(render_function(f) for f in functions())
-    return PREAMBLE.format(command=REGENERATE) + "\n\n" + body + "\n" + SKIPGRAM
+HEADER = '''\
+# Generated by `{command}` from {sources}.
+# Do not edit: a test fails when regenerating would change this file.
+"""{doc}
+
+Every line that computes a loss or a gradient names the gradproof claim or derived form that
+proves it (``gradproof derive`` lists them).
+"""
+import numpy as np
+'''
+
+
+def module_text(models: list[Model], command: str = REGENERATE, doc: str | None = None) -> str:
+    functions = [render_function(plan(m, f)) for m in models for f in m.spec.functions()]
+    body = "\n\n\n".join(functions)
+    code = "".join(m.spec.model.code for m in models if m.spec.model and m.spec.model.code)
+    used = helpers(body + code)
+    runtime = "".join("\n" + RUNTIME[name] for name in used)
+    sources = ", ".join(_source(m) for m in models)
+    titles = "; ".join(m.title for m in models)
+    doc = doc or next((m.spec.model.doc.strip() for m in models if m.spec.model and m.spec.model.doc.strip()),
+                      f"NumPy reference implementation: {titles}.")
+    text = HEADER.format(command=command, sources=sources, doc=doc)
+    text += runtime + "\n\n" + body + "\n"
+    blocks = [m.spec.model.code.strip("\n") for m in models if m.spec.model and m.spec.model.code.strip()]
+    if blocks:
+        text += "\n\n" + "\n\n\n".join(blocks) + "\n"
+    return text
+
+
+def _source(model: Model) -> str:
+    from .catalog import SHIPPED
+
+    path = Path(model.path)
+    try:
+        return str(Path("derive") / "models" / path.resolve().relative_to(SHIPPED))
+    except ValueError:
+        return path.name
+
+
+# -- the shipped modules ---------------------------------------------------------------------------
+
+
+def shipped_modules() -> dict[str, list[str]]:
+    """Package-relative path of each generated module -> the shipped models it is generated from."""
+    from .catalog import names
+    from .spec import load as load_spec
+
+    out: dict[str, list[str]] = {}
+    for name in names():
+        spec = load_spec(Path(__file__).resolve().parent / "models" / f"{name}.toml")
+        module = spec.model.module if spec.model and spec.model.module else f"generated/{name.replace('-', '_')}.py"
+        out.setdefault(module, []).append(name)
+    return out
+
+
+def generate_shipped() -> dict[Path, str]:
+    """The text of every shipped generated module, by its path in the installed package."""
+    from .model import load
+
+    root = Path(__file__).resolve().parent
+    out = {}
+    for module, names in shipped_modules().items():
+        models = [load(n) for n in names]
+        out[root / module] = module_text(models, REGENERATE)
+    return out
+
+
+def compiled_functions(model: Model) -> dict[str, object]:
+    """The functions of a model's module by name: a shipped model's from its committed module
+    (the code users import), any other model's generated afresh and compiled."""
+    import importlib
+
+    from .catalog import shipped
+
+    home = shipped(model.name)
+    if home is not None and Path(model.path).resolve() == home.resolve():
+        for module, names in shipped_modules().items():
+            if model.name in names:
+                python = importlib.import_module("gradproof.derive." + module[:-3].replace("/", "."))
+                return {f.name: getattr(python, f.name) for f in model.spec.functions() if hasattr(python, f.name)}
+    namespace: dict[str, object] = {"__name__": f"gradproof_generated_{model.name.replace('-', '_')}"}
+    exec(compile(module_text([model]), f"<generated from {model.path}>", "exec"), namespace)  # our own printed code
+    return {f.name: namespace[f.name] for f in model.spec.functions() if f.name in namespace}

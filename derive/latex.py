@@ -39,17 +39,24 @@ def parser() -> Lark:
     return Lark(grammar, parser="earley", ambiguity="resolve", propagate_positions=True)
 
 
-def normalise(latex: str, names: frozenset[str]) -> str:
+def normalise(latex: str, names: frozenset[str], in_the_wild: bool = True) -> str:
     """Macros to tokens; multi-letter names only where the notation declares them (EH), so
-    that 'xEH_i' reads as x EH_i and 'Vx' as V x."""
-    tidied = wild.tidy(latex)  # LaTeX as written in the wild, into this grammar's dialect (derive/wild.py)
-    names = names | tidied.names
-    text = re.sub(r"\\[dt]frac(?![A-Za-z])", r"\\frac", tidied.text)
+    that 'xEH_i' reads as x EH_i and 'Vx' as V x.
+
+    in_the_wild: a derivation's LaTeX as people write it is first rewritten by derive/wild.py
+    (norms and indicators become calls there); a model file's LaTeX is read as written, its
+    norms, indicators and vectors of ones becoming the model tokens of latex.lark."""
+    if in_the_wild:
+        tidied = wild.tidy(latex)  # LaTeX as written in the wild, into this grammar's dialect (derive/wild.py)
+        names = names | tidied.names
+        latex = tidied.text
+    text = re.sub(r"\\[dt]frac(?![A-Za-z])", r"\\frac", latex)
     text = re.sub(r"\\left\s*\[", "(", text)
     text = re.sub(r"\\right\s*\]", ")", text)
     text = re.sub(r"\^\s*\{\s*\|\s*([A-Za-z])\s*\|\s*\}", r"^{\1}", text)  # a sum up to |V|: the size V
     text = re.sub(r"\\in\s+([A-Za-z])", "", text)  # \sum_{w \in V}: w over the vocabulary
     text = DROP.sub(" ", text)
+    text = model_tokens(text)
     text = re.sub(r"\\begin\{cases\}", " CASES { ", text)
     text = re.sub(r"\\end\{cases\}", " } ", text)
     text = text.replace("\\casesep", " ; ").replace("&", " ")
@@ -67,6 +74,32 @@ def normalise(latex: str, names: frozenset[str]) -> str:
         if greek != "delta":
             text = re.sub(rf"\\{greek}(?![A-Za-z])", f" {greek} ", text)
     return _split_names(text, names)
+
+
+# -- model files (derive) ----------------------------------------------------------------------
+# The primitives model files use, as the tokens of latex.lark's last block; added by the
+# model-file work (issue 11).  \tilde{W} reads as the name Wtilde, as \hat{y} reads as yhat.
+MODEL_TOKENS = (
+    (re.compile(r"\\(mathbf|boldsymbol|bm)\s*\{\s*1\s*\}"), " ▮ "),  # a vector of ones
+    (re.compile(r"\\mathbb\s*\{\s*1\s*\}"), " ∎ "),  # an indicator
+    (re.compile(r"\\(odot|circ)(?![A-Za-z])"), " ⊙ "),
+    (re.compile(r"\\\||\\[lr]Vert(?![A-Za-z])"), " ‖ "),
+    (re.compile(r"\\(geq|ge)(?![A-Za-z])"), " ≥ "),
+    (re.compile(r"\\(leq|le)(?![A-Za-z])"), " ≤ "),
+    (re.compile(r"\\(tanh|max|min)(?![A-Za-z])"), r" \1 "),
+    (re.compile(r"\\(textstyle|scriptstyle)(?![A-Za-z])"), " "),
+    # \log\mathrm{softmax}: a macro and a wrapped word stay two words once the wrapper is gone
+    (re.compile(r"(\\[A-Za-z]+)(?=\\(mathrm|operatorname|mathbf|boldsymbol|bm|vec|text)\s*\{)"), r"\1 "),
+    (re.compile(r"\\tilde\s*\{\s*\\(mathbf|boldsymbol|bm|vec)\s*\{\s*([A-Za-z])\s*\}\s*\}"), r" \2tilde "),
+    (re.compile(r"\\tilde\s*\{\s*([A-Za-z])\s*\}"), r" \1tilde "),
+    (re.compile(r"\\tilde\s*([A-Za-z])"), r" \1tilde "),
+)
+
+
+def model_tokens(text: str) -> str:
+    for pattern, token in MODEL_TOKENS:
+        text = pattern.sub(token, text)
+    return text
 
 
 def _split_names(text: str, names: frozenset[str]) -> str:
@@ -115,10 +148,10 @@ def _words(run: str, known: list[str]) -> list[str]:
 
 
 @lru_cache(maxsize=4096)
-def parse(latex: str, names: frozenset[str] = frozenset()) -> Parsed:
+def parse(latex: str, names: frozenset[str] = frozenset(), in_the_wild: bool = True) -> Parsed:
     """Parsed once per text: definitions are looked up at every derivative and instantiation.
     The trees are never mutated, so sharing them is safe."""
-    text = normalise(latex, names)
+    text = normalise(latex, names, in_the_wild)
     if not text:
         raise ParseError("empty expression", 0)
     try:

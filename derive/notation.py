@@ -3,10 +3,16 @@
 Read from TOML (or a front-matter block): sizes, index values, matrices with named
 columns, one-hot vectors, and definitions written in LaTeX.  The rules are generic; the
 skip-gram exercise's notation ships in notations/skipgram.toml.
+
+A model file (derive/models/*.toml, read by derive.spec) is a notation too: its inputs
+become the symbols (a matrix with its column letter, a vector, an index value, an index
+array), a definition that is a one-hot vector (onehot(o) in LaTeX) a one-hot symbol, and its
+other definitions the notation's definitions.
 """
 from __future__ import annotations
 
 from . import toml as tomllib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +64,8 @@ def load(path: str | Path | None = None) -> Notation:
 
 
 def from_dict(data: dict, where: str = "notation") -> Notation:
+    if "inputs" in data and "symbols" not in data:
+        return from_model(data, where)
     try:
         sizes_table = dict(data.get("sizes", {}))
         aliases = dict(sizes_table.pop("aliases", {}))
@@ -79,3 +87,40 @@ def from_dict(data: dict, where: str = "notation") -> Notation:
         raise NotationError(f"{where}: an array needs size and values: {e}") from None
     return Notation(sizes, aliases, dict(data.get("indices", {})), symbols, dict(data.get("definitions", {})),
                     dict(data.get("calls", {})), arrays)
+
+
+_ONE_HOT = re.compile(r"^\s*\\(?:mathrm|operatorname|text)\s*\{\s*onehot\s*\}\s*\(\s*([A-Za-z]\w*)\s*\)\s*$")
+
+
+def from_model(data: dict, where: str = "model") -> Notation:
+    """The notation of a model file: its inputs as symbols, its definitions as definitions."""
+    from .spec import SpecError, from_dict as spec_from_dict
+
+    try:
+        spec = spec_from_dict(data, where)
+    except SpecError as e:
+        raise NotationError(str(e)) from None
+    indices, arrays, symbols = {}, {}, {}
+    for name, inp in spec.inputs.items():
+        dims = tuple(str(d) for d in inp.shape)
+        if inp.role == "index":
+            if not dims:
+                indices[name] = str(inp.range)
+            elif len(dims) == 1:
+                arrays[name] = (dims[0], str(inp.range))
+            continue
+        if inp.role == "scalar" or not dims:
+            symbols[name] = Symbol(name, "scalar")
+        elif len(dims) == 1:
+            symbols[name] = Symbol(name, "vector", dims)
+        elif len(dims) == 2:
+            symbols[name] = Symbol(name, "matrix", dims, inp.column)
+    definitions = {}
+    for d in spec.definitions:
+        hot = _ONE_HOT.match(d.latex)
+        if hot and hot.group(1) in indices:
+            symbols[d.name] = Symbol(d.name, "onehot", (indices[hot.group(1)],), at=hot.group(1))
+        else:
+            definitions[d.name] = d.latex
+    aliases = dict(data.get("sizes", {}).get("aliases", {})) if isinstance(data.get("sizes"), dict) else {}
+    return Notation(dict(spec.sizes), aliases, indices, symbols, definitions, dict(data.get("calls", {})), arrays)

@@ -13,6 +13,7 @@ returns a wrong closed form, and ``simplify`` can raise StopIteration on sums
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -20,6 +21,8 @@ import sympy as sp
 from sympy import Add, And, Basic, Dummy, Indexed, IndexedBase, KroneckerDelta, Mul, Piecewise, Sum, Symbol, Tuple
 from sympy.concrete.expr_with_limits import ExprWithLimits
 from sympy.core.relational import Relational
+
+from .algebra import ExpFn
 
 # An index (Symbol) or an integer-valued array (IndexedBase) with its inclusive range.
 Ranges = Mapping[Basic, tuple[sp.Expr, sp.Expr]]
@@ -43,10 +46,51 @@ def zero_normal_form(expr: sp.Expr, ranges: dict) -> sp.Expr:
     expr = _normalize(expr, ranges)
     if expr == 0:
         return sp.S.Zero
+    normal = expr
     expr = _merge_sums(expr, ranges)
     if expr == 0 or rational_zero(expr):
         return sp.S.Zero
+    if _flat_zero(normal):
+        return sp.S.Zero
     return expr
+
+
+def _flatten(term):
+    """c * sum_a f(a) * sum_b g(b) * h as (c h-part outside, [limits], body): one chain of sums
+    over a product (finite sums multiply term by term)."""
+    limits, body = [], []
+    for factor in Mul.make_args(_nest(term)):
+        if isinstance(factor, Sum) and len(factor.limits) == 1:
+            (var, lo, hi), = factor.limits
+            fresh = Dummy("f", integer=True)
+            inner_limits, inner_body = _flatten(factor.function.xreplace({var: fresh}))
+            limits += [(fresh, lo, hi)] + inner_limits
+            body.append(inner_body)
+        else:
+            body.append(factor)
+    return limits, Mul(*body)
+
+
+def _flat_zero(expr) -> bool:
+    """Terms whose sums are nested in different orders, or sit in different factors, cancel
+    once each term is one chain of sums over a product in a canonical order: group the terms
+    by their chain and test each group's summands as a rational function."""
+    groups: dict = {}
+    for term in Add.make_args(expr):
+        limits, body = _flatten(term)
+        if len(limits) > 5 or any((lo.free_symbols | hi.free_symbols) & {v for v, _, _ in limits}
+                                  for _, lo, hi in limits):
+            return False
+        chain = body
+        for limit in reversed(limits):
+            chain = one_sum(chain, limit)
+        chain, _ = canonical(chain)
+        flat_limits, flat_body = [], chain
+        while isinstance(flat_body, Sum):
+            flat_limits.append(flat_body.limits[0])
+            flat_body = flat_body.function
+        groups.setdefault(tuple(flat_limits), []).append(flat_body)
+    return all(rational_zero(_expand(Add(*bodies))) for bodies in groups.values())
 
 
 # -- building blocks ---------------------------------------------------------------------
@@ -191,6 +235,8 @@ def _linearize(expr, ranges):
         return _linearize(_nest(expr), ranges)
     if isinstance(expr, Sum):
         (var, lo, hi), = expr.limits
+        if lo == hi:  # a sum of one term (a product through a dimension of size 1)
+            return _linearize(expr.function.xreplace({var: lo}), ranges)
         inner_ranges = {**ranges, var: (lo, hi)}
         body = _expand(strip_range_guards(_linearize(expr.function, inner_ranges), inner_ranges))
         terms = []
@@ -222,6 +268,10 @@ def canonical(expr):
     """
     if isinstance(expr, ExprWithLimits) and len(expr.limits) > 1:
         return canonical(_nest(expr))
+    if isinstance(expr, Sum) and isinstance(expr.function, Sum):
+        chained = _chain(expr)
+        if chained is not None:
+            return chained
     if isinstance(expr, ExprWithLimits):
         (var, lo, hi), = expr.limits
         body, height = canonical(expr.function)
@@ -233,13 +283,39 @@ def canonical(expr):
     return expr.func(*[p for p, _ in parts]), max(h for _, h in parts)
 
 
+def _chain(expr):
+    """Directly nested sums whose limits do not depend on one another commute: of every order
+    of their binders, keep the one that prints first, so that sum_i sum_j f and sum_j sum_i f
+    become identical.  None when the chain is not of that kind (or too long to try)."""
+    limits, body = [], expr
+    while isinstance(body, Sum) and len(body.limits) == 1:
+        limits.append(body.limits[0])
+        body = body.function
+    if len(limits) < 2 or len(limits) > 5:
+        return None
+    binders = {v for v, _, _ in limits}
+    if any((lo.free_symbols | hi.free_symbols) & binders for _, lo, hi in limits):
+        return None
+    inner, height = canonical(body)
+    best = None
+    for order in itertools.permutations(limits):  # order[0] innermost
+        names = [Symbol(f"_b{height + k}", integer=True) for k in range(len(order))]
+        renamed = inner.xreplace({v: n for (v, _, _), n in zip(order, names)})
+        for (v, lo, hi), n in zip(order, names):
+            renamed = one_sum(renamed, (n, lo, hi))
+        key = sp.sstr(renamed)
+        if best is None or key < best[0]:
+            best = (key, renamed)
+    return best[1], height + len(limits)
+
+
 def _expand_logs(expr):
     """log(a b) = log a + log b and log(exp(a)) = a: every model quantity is real and
     every argument of log is positive (a probability, or a sum of exponentials)."""
     if not expr.has(sp.log):
         return expr
     expr = sp.expand_log(expr, force=True)
-    return expr.replace(lambda e: isinstance(e, sp.log) and isinstance(e.args[0], sp.exp),
+    return expr.replace(lambda e: isinstance(e, sp.log) and isinstance(e.args[0], (sp.exp, ExpFn)),
                         lambda e: e.args[0].args[0])
 
 
@@ -269,7 +345,7 @@ def rational_zero(expr) -> bool:
             content, arg = -content, -arg
         return symbols.setdefault(arg, Dummy("z", positive=True)) ** content
 
-    expr = expr.replace(lambda e: isinstance(e, sp.exp), as_symbol)
+    expr = expr.replace(lambda e: isinstance(e, (sp.exp, ExpFn)), as_symbol)
     numerator, _ = sp.fraction(sp.together(expr))
     return _expand(numerator) == 0
 
@@ -277,6 +353,7 @@ def rational_zero(expr) -> bool:
 def _merge_sums(expr, ranges):
     """c1*Sum(f1, L) + c2*Sum(f2, L) -> Sum(c1 f1 + c2 f2, L), dropped when the summand is 0."""
     groups, rest = {}, []
+    expr = _nest(expr)
     for term in Add.make_args(expr):
         sums = [f for f in Mul.make_args(term) if isinstance(f, Sum)]
         if len(sums) != 1:

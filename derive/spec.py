@@ -31,6 +31,12 @@ their function this way, in TOML:
     [function.gradients]                    # which returned value is the gradient of which input
     W = "dW"                                # "grads.W1": key W1 of the returned dict grads
 
+A model file (derive) is a superset: it adds [model], ordered LaTeX [definitions] (the loss
+among them), [[claims]] to prove, more generated functions as [[variants]] and [generate];
+inputs may name their columns or rows (column = "u": u_w is column w of U), spell themselves in
+LaTeX (latex = '\tilde{W}') and give the values the proofs use at explicit sizes (example).
+derive.model reads those parts' LaTeX; here they are only read and located.
+
 Only the reading lives here; what to do with a spec (prove, generate, draw inputs, grade)
 belongs to the stage that does it.
 """
@@ -66,6 +72,10 @@ class Input:
     range: str | int | None = None         # index: values in [0, range)
     value: float | int | None = None       # scalar: the fixed value
     doc: str = ""
+    column: str | None = None              # model files: the letter of its columns (u: u_w is column w)
+    row: str | None = None                 # model files: the letter of its rows (w: w_i is row i)
+    latex: str | None = None               # model files: how the LaTeX writes it ('\tilde{W}'), if not its name
+    example: object = None                 # model files: its value in the explicit check (index inputs)
 
     @property
     def differentiable(self) -> bool:
@@ -94,6 +104,49 @@ class FunctionSpec:
     returns: Returns
     convention: str = "rows"
     defaults: tuple[tuple[str, object], ...] = ()   # keyword arguments left at their defaults when not given
+    # model files: an argument may stand for a definition or an input's transpose (bind), or be
+    # passed through unused by the mathematics (extra); objective names the loss's definition
+    bind: tuple[tuple[str, str], ...] = ()          # (argument, LaTeX of what it stands for)
+    extra: tuple[str, ...] = ()
+    objective: str | None = None
+    prelude: tuple[str, ...] = ()                   # Python lines run first (drawing samples, ...)
+    doc: str = ""
+    line: int | None = None
+
+    def bound(self, argument: str) -> str | None:
+        return dict(self.bind).get(argument)
+
+
+@dataclass(frozen=True)
+class Definition:
+    """One named quantity of a model, in LaTeX, in file order."""
+    name: str
+    latex: str
+    line: int | None = None
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class ClaimSpec:
+    """A closed form to prove: 'LHS = RHS' in LaTeX, with the source document's label."""
+    name: str
+    latex: str
+    label: str | None = None               # the equation's label in the document it comes from
+    where: str | None = None               # a condition: 'i \neq j', 'w \neq o', 'o \notin w'
+    variables: tuple[str, ...] = ()        # scalar symbols of the claim alone (z in sigma'(z))
+    rate: str | None = None                # the step size of an update claim (W^{new} = W - eta dJ/dW)
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    title: str = ""
+    objective: str | None = None           # the loss's definition (default: the last definition)
+    source: str = ""                       # the document the claims' labels refer to
+    doc: str = ""
+    module: str | None = None              # where generate writes (shipped models: a path in the package)
+    code: str = ""                         # Python appended to the generated module (course glue)
 
 
 @dataclass(frozen=True)
@@ -103,6 +156,17 @@ class Spec:
     function: FunctionSpec | None = None
     source: str = "<spec>"                 # the file it came from, for messages
     text: str = field(default="", repr=False, compare=False)  # its text, to point at lines
+    model: ModelInfo | None = None         # model files only, from here on
+    definitions: tuple[Definition, ...] = ()
+    claims: tuple[ClaimSpec, ...] = ()
+    variants: tuple[FunctionSpec, ...] = ()  # more functions generated from the same model
+
+    @property
+    def is_model(self) -> bool:
+        return bool(self.definitions)
+
+    def functions(self) -> tuple[FunctionSpec, ...]:
+        return ((self.function,) if self.function else ()) + self.variants
 
     def size(self, dim: str | int, sizes: dict[str, int] | None = None) -> int:
         """The value of one dimension, from sizes (overrides) or the file's own."""
@@ -154,7 +218,14 @@ def from_dict(data: dict, where: str = "<spec>", text: str = "") -> Spec:
         raise at.error("inputs", None, "[inputs] must be a table of inputs")
     inputs = {name: _input(name, spec, sizes, at) for name, spec in raw_inputs.items()}
     function = _function(data["function"], inputs, at) if "function" in data else None
-    return Spec(sizes, inputs, function, where, text)
+    definitions = _definitions(data.get("definitions", {}), inputs, at)
+    claims = _claims(data.get("claims", []), at)
+    raw_variants = data.get("variants", [])
+    if not isinstance(raw_variants, list):
+        raise at.error("variants", None, "variants must be an array of tables ([[variants]])")
+    variants = tuple(_function(v, inputs, at, ("variants", q)) for q, v in enumerate(raw_variants))
+    model = _model(data["model"], at) if "model" in data else None
+    return Spec(sizes, inputs, function, where, text, model, definitions, claims, variants)
 
 
 class _Locator:
@@ -163,9 +234,13 @@ class _Locator:
     def __init__(self, where: str, text: str):
         self.where, self.lines = where, text.splitlines()
 
-    def line(self, table: str, key: str | None) -> int | None:
+    def line(self, table: str | tuple[str, int], key: str | None) -> int | None:
+        nth = 0
+        if isinstance(table, tuple):  # ("claims", 2): the third [[claims]]
+            table, nth = table
         header = re.compile(r"^\s*\[+\s*" + re.escape(table).replace(r"\.", r"\s*\.\s*") + r"\s*\]+\s*(#.*)?$")
-        start = next((i for i, line in enumerate(self.lines) if header.match(line)), None)
+        starts = [i for i, line in enumerate(self.lines) if header.match(line)]
+        start = starts[nth] if nth < len(starts) else None
         if start is None:  # an inline table: inputs.W = { ... }, or a dotted key
             name = table.split(".")[-1]
             inline = re.compile(r"^\s*" + re.escape(name) + r"\s*=")
@@ -181,7 +256,7 @@ class _Locator:
                 return i + 1
         return start + 1
 
-    def error(self, table: str, key: str | None, message: str) -> SpecError:
+    def error(self, table: str | tuple[str, int], key: str | None, message: str) -> SpecError:
         line = self.line(table, key)
         return SpecError(f"{self.where}" + (f":{line}" if line else "") + f": {message}")
 
@@ -205,7 +280,8 @@ def _input(name: str, raw, sizes: dict[str, int], at: _Locator) -> Input:
     table = f"inputs.{name}"
     if not isinstance(raw, dict):
         raise at.error(table, None, f"input {name} must be a table (role, shape, ...)")
-    known = {"role", "shape", "dtype", "distribution", "scale", "mean", "low", "high", "range", "value", "doc"}
+    known = {"role", "shape", "dtype", "distribution", "scale", "mean", "low", "high", "range", "value", "doc",
+             "column", "row", "latex", "example"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise at.error(table, unknown[0], f"input {name}: unknown key '{unknown[0]}' (known: {', '.join(sorted(known))})")
@@ -244,49 +320,144 @@ def _input(name: str, raw, sizes: dict[str, int], at: _Locator) -> Input:
     value = raw.get("value")
     if role == "scalar" and value is not None and type(value) not in (int, float, bool):
         raise at.error(table, "value", f"input {name}: value must be a number, not {value!r}")
+    letters = {}
+    for key in ("column", "row", "latex"):
+        if key in raw and (not isinstance(raw[key], str) or not raw[key].strip()):
+            raise at.error(table, key, f"input {name}: {key} must be a non-empty string, not {raw[key]!r}")
+        letters[key] = raw.get(key)
+    for key in ("column", "row"):
+        if letters[key] is not None and len(shape) != 2:
+            raise at.error(table, key, f"input {name}: only a matrix (two dimensions) has named {key}s")
+    example = raw.get("example")
+    if example is not None and not _numbers(example):
+        raise at.error(table, "example", f"input {name}: example must be a number or a (nested) list of numbers")
     return Input(name, role, tuple(shape), dtype, distribution, numbers.get("scale", 1.0), numbers.get("mean", 0.0),
-                 numbers.get("low"), numbers.get("high"), rng, value, str(raw.get("doc", "")))
+                 numbers.get("low"), numbers.get("high"), rng, value, str(raw.get("doc", "")),
+                 letters["column"], letters["row"], letters["latex"], example)
 
 
-def _function(raw, inputs: dict[str, Input], at: _Locator) -> FunctionSpec:
+def _numbers(value) -> bool:
+    if isinstance(value, list):
+        return all(_numbers(v) for v in value)
+    return type(value) in (int, float)
+
+
+def _function(raw, inputs: dict[str, Input], at: _Locator, where: str | tuple[str, int] = "function") -> FunctionSpec:
+    label = "[function]" if where == "function" else f"[[{where[0]}]] number {where[1] + 1}"
     if not isinstance(raw, dict):
-        raise at.error("function", None, "[function] must be a table")
+        raise at.error(where, None, f"{label} must be a table")
     name = raw.get("name")
     if not isinstance(name, str) or not name.isidentifier():
-        raise at.error("function", "name", f"[function] needs a name that is a Python identifier, not {name!r}")
+        raise at.error(where, "name", f"{label} needs a name that is a Python identifier, not {name!r}")
+    bind = raw.get("bind", {})
+    if not isinstance(bind, dict) or not all(isinstance(v, str) for v in bind.values()):
+        raise at.error(where, "bind", "bind must map argument names to the LaTeX of what each stands for")
+    extra = raw.get("extra", [])
+    if not isinstance(extra, list) or not all(isinstance(e, str) and e.isidentifier() for e in extra):
+        raise at.error(where, "extra", "extra must be a list of argument names the mathematics does not use")
     arguments = raw.get("arguments", list(inputs))
     if not isinstance(arguments, list) or not all(isinstance(a, str) for a in arguments):
-        raise at.error("function", "arguments", "arguments must be a list of input names")
+        raise at.error(where, "arguments", "arguments must be a list of input names")
     for argument in arguments:
-        if argument not in inputs:
-            raise at.error("function", "arguments", f"argument '{argument}' is not declared under [inputs]")
+        if argument not in inputs and argument not in bind and argument not in extra:
+            raise at.error(where, "arguments", f"argument '{argument}' is not declared under [inputs]")
+    for key in ("objective", "doc"):
+        if key in raw and not isinstance(raw[key], str):
+            raise at.error(where, key, f"{key} must be a string")
+    prelude = raw.get("prelude", [])
+    if not isinstance(prelude, list) or not all(isinstance(p, str) for p in prelude):
+        raise at.error(where, "prelude", "prelude must be a list of Python lines")
     names = raw.get("returns", ["loss"])
     if isinstance(names, str):
         names = [names]
     if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
-        raise at.error("function", "returns", "returns must be a list of names of the returned values")
+        raise at.error(where, "returns", "returns must be a list of names of the returned values")
     if len(set(names)) != len(names):
-        raise at.error("function", "returns", "returns names one value twice")
+        raise at.error(where, "returns", "returns names one value twice")
     loss = raw.get("loss", "loss" if "loss" in names else names[0])
     if loss not in names:
-        raise at.error("function", "loss", f"loss '{loss}' is not among the returned values {names}")
+        raise at.error(where, "loss", f"loss '{loss}' is not among the returned values {names}")
     gradients = raw.get("gradients", {})
+    table = "function.gradients" if where == "function" else where
     if not isinstance(gradients, dict):
-        raise at.error("function.gradients", None, "[function.gradients] must map input names to returned values")
+        raise at.error(table, None, "[function.gradients] must map input names to returned values")
     pairs = []
-    for input_name, where in gradients.items():
-        if input_name not in inputs:
-            raise at.error("function.gradients", input_name, f"gradient of '{input_name}', which is not an input")
-        if not isinstance(where, str) or where.split(".")[0] not in names:
-            raise at.error("function.gradients", input_name,
+    for input_name, place in gradients.items():
+        if input_name not in inputs and input_name not in bind:
+            raise at.error(table, input_name, f"gradient of '{input_name}', which is not an input")
+        if not isinstance(place, str) or place.split(".")[0] not in names:
+            raise at.error(table, input_name,
                            f"the gradient of {input_name} must be a returned value (one of {', '.join(names)}) "
-                           "or a key of one ('grads.W1'), not {where!r}")
-        pairs.append((input_name, where))
+                           f"or a key of one ('grads.W1'), not {place!r}")
+        pairs.append((input_name, place))
     convention = raw.get("convention", "rows")
     if convention not in CONVENTIONS:
-        raise at.error("function", "convention", f"convention must be rows or columns, not {convention!r}")
+        raise at.error(where, "convention", f"convention must be rows or columns, not {convention!r}")
     defaults = raw.get("defaults", {})
     if not isinstance(defaults, dict):
-        raise at.error("function", "defaults", "defaults must be a table of keyword arguments")
+        raise at.error(where, "defaults", "defaults must be a table of keyword arguments")
     return FunctionSpec(name, tuple(arguments), Returns(tuple(names), loss, tuple(pairs)), convention,
-                        tuple(defaults.items()))
+                        tuple(defaults.items()), tuple(bind.items()), tuple(extra), raw.get("objective"),
+                        tuple(prelude), raw.get("doc", ""), at.line(where, None))
+
+
+def _definitions(raw, inputs: dict[str, Input], at: _Locator) -> tuple[Definition, ...]:
+    if not isinstance(raw, dict):
+        raise at.error("definitions", None, "[definitions] must be a table of names and LaTeX")
+    out = []
+    for name, value in raw.items():
+        doc = ""
+        if isinstance(value, dict):  # S = { latex = '...', doc = '...' }
+            value, doc = value.get("latex"), str(value.get("doc", ""))
+        if not isinstance(value, str) or not value.strip():
+            raise at.error("definitions", name, f"definition {name} must be a LaTeX string, not {value!r}")
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
+            raise at.error("definitions", name, f"definition name '{name}' must be letters, digits and _")
+        if name in inputs:
+            raise at.error("definitions", name, f"'{name}' is an input and cannot also be defined")
+        out.append(Definition(name, value, at.line("definitions", name), doc))
+    return tuple(out)
+
+
+def _claims(raw, at: _Locator) -> tuple[ClaimSpec, ...]:
+    if not isinstance(raw, list):
+        raise at.error("claims", None, "claims must be an array of tables ([[claims]])")
+    out = []
+    for q, claim in enumerate(raw):
+        where = ("claims", q)
+        if not isinstance(claim, dict):
+            raise at.error(where, None, "each [[claims]] must be a table with name and latex")
+        unknown = sorted(set(claim) - {"name", "latex", "label", "where", "variables", "rate"})
+        if unknown:
+            raise at.error(where, unknown[0], f"claim: unknown key '{unknown[0]}' (known: label, latex, name, rate, "
+                                              "variables, where)")
+        for key in ("name", "latex"):
+            if not isinstance(claim.get(key), str) or not claim[key].strip():
+                raise at.error(where, key if key in claim else None, f"a claim needs {key}, a non-empty string")
+        for key in ("label", "where", "rate"):
+            if key in claim and not isinstance(claim[key], (str, int)):
+                raise at.error(where, key, f"claim {claim['name']!r}: {key} must be a string")
+        variables = claim.get("variables", [])
+        if not isinstance(variables, list) or not all(isinstance(v, str) and v.isidentifier() for v in variables):
+            raise at.error(where, "variables", f"claim {claim['name']!r}: variables must be a list of names")
+        label = claim.get("label")
+        out.append(ClaimSpec(claim["name"], claim["latex"], None if label is None else str(label), claim.get("where"),
+                             tuple(variables), claim.get("rate"), at.line(where, "latex")))
+    return tuple(out)
+
+
+def _model(raw, at: _Locator) -> ModelInfo:
+    if not isinstance(raw, dict):
+        raise at.error("model", None, "[model] must be a table (name, title, objective, ...)")
+    unknown = sorted(set(raw) - {"name", "title", "objective", "source", "doc", "module", "code"})
+    if unknown:
+        raise at.error("model", unknown[0], f"[model]: unknown key '{unknown[0]}' "
+                                            "(known: code, doc, module, name, objective, source, title)")
+    for key in raw:
+        if not isinstance(raw[key], str):
+            raise at.error("model", key, f"[model] {key} must be a string")
+    name = raw.get("name", "")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+        raise at.error("model", "name", f"[model] needs a name of letters, digits, '-', '_', not {name!r}")
+    return ModelInfo(name, raw.get("title", ""), raw.get("objective"), raw.get("source", ""), raw.get("doc", ""),
+                     raw.get("module"), raw.get("code", ""))

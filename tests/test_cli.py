@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gradproof.derive.catalog import MODEL_NAMES
-from gradproof.derive.codegen import generate
+from gradproof.derive.catalog import names
+from gradproof.derive.codegen import generate_shipped, shipped_modules
 from gradproof.derive.models import MODELS
 from gradproof.verify.cli import main, model_summaries
 from gradproof.verify.render import derive_markdown
@@ -23,30 +23,24 @@ def cache_dir(tmp_path, monkeypatch):
     return d
 
 
-@pytest.fixture(scope="module")
-def proved():
-    from gradproof.derive.proofs import prove_models
-
-    return prove_models(MODEL_NAMES, jobs=2)
-
-
 def run_cli(*args, env=None):
     return subprocess.run([sys.executable, "-m", "gradproof.verify.cli", *args], capture_output=True, text=True, cwd=ROOT,
                           env={**os.environ, **(env or {})}, timeout=300)
 
 
-def test_model_names_match_the_models():
-    assert tuple(MODELS) == MODEL_NAMES
+def test_model_names_are_the_shipped_files():
+    assert tuple(MODELS) == names() == tuple(sorted(p.stem for p in (ROOT / "derive" / "models").glob("*.toml")))
+    assert len(names()) == 7
 
 
 def test_derive_json_and_exit_code(tmp_path, cache_dir):
     out = tmp_path / "claims.json"
-    assert main(["derive", "--model", "naive-softmax", "--json", str(out)]) == 0
+    assert main(["derive", "--model", "softmax-classifier", "--json", str(out)]) == 0
     claims = json.loads(out.read_text())["claims"]
-    assert len(claims) == len(MODELS["naive-softmax"]().claims)
+    assert len(claims) == 1 + len(MODELS["softmax-classifier"]().claims)  # dL/dW derived, then the file's claims
     for c in claims:
-        assert {"model", "name", "equation", "status", "seconds"} <= set(c)
-        assert c["status"] == "proved" and c["model"] == "naive-softmax"
+        assert {"model", "name", "kind", "equation", "status", "seconds"} <= set(c)
+        assert c["status"] == "proved" and c["model"] == "softmax-classifier"
 
 
 def test_unknown_model_is_one_line_and_exit_2(cache_dir):
@@ -54,11 +48,11 @@ def test_unknown_model_is_one_line_and_exit_2(cache_dir):
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "unknown model 'skip-thought'" in lines[0]
-    assert all(name in lines[0] for name in MODEL_NAMES)
+    assert all(name in lines[0] for name in names())
     assert "Traceback" not in r.stderr + r.stdout
 
 
-@pytest.mark.parametrize("args", [["nonsense"], ["derive", "--jobs", "two"], []])
+@pytest.mark.parametrize("args", [["nonsense"], ["derive", "--jobs", "two"], [], ["derive", "--model", "absent.toml"]])
 def test_usage_errors_exit_2_without_traceback(args):
     r = run_cli(*args)
     assert r.returncode == 2
@@ -68,17 +62,17 @@ def test_usage_errors_exit_2_without_traceback(args):
 def test_unwritable_json_path_is_an_input_error(cache_dir, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    r = run_cli("derive", "--model", "naive-softmax", "--json", str(blocker / "x.json"),
+    r = run_cli("derive", "--model", "logistic-regression", "--json", str(blocker / "x.json"),
                 env={"GRADPROOF_CACHE_DIR": str(cache_dir)})
     assert r.returncode == 2 and "cannot write" in r.stderr and "Traceback" not in r.stderr
-    assert "claims proved" in r.stdout  # the table was shown before the write failed: nothing lost
+    assert "proved" in r.stdout  # the table was shown before the write failed: nothing lost
 
 
 def test_repeat_run_is_served_from_the_cache_without_sympy(cache_dir):
     env = {"GRADPROOF_CACHE_DIR": str(cache_dir)}
-    first = run_cli("derive", "--model", "neg-sampling", env=env)
+    first = run_cli("derive", "--model", "logistic-regression", env=env)
     assert first.returncode == 0 and "(cached)" not in first.stdout
-    probe = ("import sys; from gradproof.verify.cli import main; code = main(['derive', '--model', 'neg-sampling']); "
+    probe = ("import sys; from gradproof.verify.cli import main; code = main(['derive', '--model', 'logistic-regression']); "
              "print('SYMPY' if 'sympy' in sys.modules else 'NO-SYMPY'); sys.exit(code)")
     second = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT,
                             env={**os.environ, **env}, timeout=120)
@@ -86,43 +80,49 @@ def test_repeat_run_is_served_from_the_cache_without_sympy(cache_dir):
     assert "(cached)" in second.stdout and "NO-SYMPY" in second.stdout
 
 
-def test_cache_key_changes_with_the_source(monkeypatch, tmp_path):
+def test_cache_key_changes_with_the_source_and_the_model_file(monkeypatch, tmp_path):
     from gradproof.derive import cache
 
-    before = cache.source_key()
+    before = cache.model_key("m", b"[sizes]\nN = 2\n")
+    assert cache.model_key("m", b"[sizes]\nN = 3\n") != before
     fake = tmp_path / "derive"
     fake.mkdir()
-    (fake / "models.py").write_text("x = 1\n")
+    (fake / "model.py").write_text("x = 1\n")
     monkeypatch.setattr(cache, "PACKAGE", fake)
-    assert cache.source_key() != before
+    assert cache.model_key("m", b"[sizes]\nN = 2\n") != before
 
 
-def test_generated_reference_is_fresh():
-    committed = (ROOT / "derive" / "reference.py").read_text()
-    assert committed == generate(), "derive/reference.py is stale: run `gradproof generate`"
-    assert committed.startswith("# Generated by `gradproof generate`")
+def test_every_generated_module_is_fresh():
+    modules = generate_shipped()
+    assert {p.relative_to(ROOT / "derive").as_posix() for p in modules} == set(shipped_modules())
+    for path, text in modules.items():
+        committed = path.read_text()
+        assert committed == text, f"{path} is stale: run `gradproof generate`"
+        assert committed.startswith("# Generated by `gradproof generate`")
 
 
-def test_derive_report_is_fresh(proved):
+def test_derive_report_is_fresh(proved_all):
     committed = (ROOT / "reports" / "derive.md").read_text()
-    assert committed == derive_markdown(model_summaries(), proved, "gradproof run"), \
+    assert committed == derive_markdown(model_summaries(), proved_all, "gradproof run"), \
         "reports/derive.md is stale: run `gradproof run`"
 
 
 def test_generate_check_detects_staleness(tmp_path):
-    stale = tmp_path / "reference.py"
+    stale = tmp_path / "glove.py"
     stale.write_text("# old\n")
-    assert main(["generate", "--check", "--output", str(stale)]) == 1
-    assert main(["generate", "--output", str(stale)]) == 0
-    assert main(["generate", "--check", "--output", str(stale)]) == 0
+    assert main(["generate", "--model", "glove", "--check", "--output", str(stale)]) == 1
+    assert main(["generate", "--model", "glove", "--output", str(stale)]) == 0
+    assert main(["generate", "--model", "glove", "--check", "--output", str(stale)]) == 0
+    assert stale.read_text().startswith(f"# Generated by `gradproof generate --model glove --output {stale}`")
 
 
 def test_bench_quick_prints_ratios_side_by_side():
     from gradproof.verify.bench import benchmark_markdown, run_benchmarks
 
     rows = run_benchmarks(quick=True)
-    names = [r.name for r in rows]
-    assert any("vs NumPy" in n for n in names) and any("derive, cold" in n for n in names)
-    numpy_rows = [r for r in rows if "vs NumPy" in r.name]
+    names_ = [r.name for r in rows]
+    assert any("vs NumPy" in n for n in names_) and any("derive, cold" in n for n in names_)
+    assert any("vs today's reference" in n for n in names_) and any("vs hand-written" in n for n in names_)
+    numpy_rows = [r for r in rows if "vs NumPy" in r.name or "vs hand-written" in r.name or "vs today's" in r.name]
     assert all(r.ratio is not None and r.ratio > 0 for r in numpy_rows)
     assert "| benchmark |" in benchmark_markdown(rows)

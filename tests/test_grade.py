@@ -430,7 +430,10 @@ def test_interrupting_a_class_run_stops_it_and_leaves_no_process_or_unfair_resul
     out = tmp_path / "out"
     process = subprocess.Popen([sys.executable, "-m", "gradproof.verify.cli", "grade", str(directory), "--out", str(out),
                                 "--rubric", str(rubric)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(3)  # two submissions are in their 30 s loops by now
+    ready = time.monotonic() + 60  # the worker, the import probe, then two submissions in their 30 s loops
+    while not ((out / "batch.json").is_file() and len(sandboxed() - before) >= 3) and time.monotonic() < ready:
+        time.sleep(0.1)
+    time.sleep(1)
     start = time.monotonic()
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=20)
@@ -451,3 +454,25 @@ def test_the_same_code_gets_the_same_score_on_any_hidden_cases(path, sandbox):
     partial credit does not depend on which cases were drawn: two students with one bug score alike."""
     scores = {grade(path, RUBRIC, sandbox, seed=seed).score for seed in (11, 12, 13, 14)}
     assert len(scores) == 1, scores
+
+
+def test_plugin_calls_end_at_their_deadline_however_the_reply_trickles(pytester):
+    """A submission writing its reply to the channel one byte at a time: the staff test's call fails
+    after --submission-timeout, not after a byte's wait each."""
+    trickle = pytester.path / "trickle.py"
+    trickle.write_text((SUBMISSIONS / "robust" / "trickle.py").read_text().replace("TRICKLE_WHERE", "sigmoid"))
+    pytester.makepyfile(test_staff='''
+import time
+import numpy as np
+import pytest
+from gradproof.verify.grade.plugin import SubmissionFailed
+
+def test_sigmoid(submission):
+    start = time.monotonic()
+    with pytest.raises(SubmissionFailed, match="no answer within 1 s"):
+        submission.sigmoid(np.zeros(3))
+    assert time.monotonic() - start < 5
+    assert submission.softmax(np.zeros(2)) == pytest.approx([0.5, 0.5])  # a fresh process takes the next call
+''')
+    result = pytester.runpytest_subprocess("--submission", str(trickle), "--submission-timeout", "1", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)

@@ -49,6 +49,10 @@ def M(function: str, what: str) -> str:
     return _test(MATH, function, what)
 
 
+REPEATS = ("a word sampled more than once gets the gradient of one of its draws only, not the sum of all of them: "
+           "each draw's term must be added to its row (with +=, or np.add.at where the rows are indexed with an array, "
+           "since gradOutsideVecs[indices] += ... adds a repeated index once)")
+
 # submission -> {the test that must fail: the diagnoses it must give, exactly}; every other test of
 # the rubric must pass with full points.
 MISTAKES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -80,9 +84,34 @@ MISTAKES: dict[str, dict[str, tuple[str, ...]]] = {
     "softmax_no_max.py": {
         T(NS, "large"): ("overflow: subtract max(s) before exp (softmax is unchanged by the shift)",)},
     "neg_repeats_once.py": {
-        T(NEG, "gradOutsideVecs"): ("repeated negative samples are not added up: gradOutsideVecs[indices] += ... "
-                                    "counts a repeated word once; use np.add.at or a loop",),
+        T(NEG, "gradOutsideVecs"): (REPEATS,),
         T(NEG, "gradient"): (GRADIENT,)},
+    "neg_repeats_loop_assign.py": {  # a loop, but `=`: told what the code does, not to write a loop
+        T(NEG, "gradOutsideVecs"): (REPEATS,),
+        T(NEG, "gradient"): (GRADIENT,)},
+    "center_thrice.py": {
+        T(NS, "gradCenterVec"): ("gradCenterVec is off by a factor 3 (3 times the right value)",),
+        T(NS, "gradient"): (GRADIENT,)},
+    "skipgram_window_scaled.py": {  # every case has a window of 5 to 7: it shows everywhere, named as itself
+        **{T(SG, out): (f"{out} is scaled by the window size: each outside word counts once, whatever windowSize is",)
+           for out in ("loss", "gradCenterVecs", "gradOutsideVectors")},
+        T(SG, "hygiene"): ()},
+    "skipgram_default_neg.py": {  # the one case that leaves the pair function out, as the handout's test does
+        **{T(SG, out): ("skipgram's default word2vecLossAndGradient is negSamplingLossAndGradient: the handout's "
+                        "default (used when the argument is left out) is naiveSoftmaxLossAndGradient",)
+           for out in ("loss", "gradCenterVecs", "gradOutsideVectors")}},
+    "neg_log_sigma_plus.py": {  # its gradient is its own loss's: the gradient test passes
+        **{T(NEG, out): (f"the sampled words' terms use +log sigma(u_k.v_c) in place of -log sigma(-u_k.v_c): "
+                         f"{out} is what that loss gives",) for out in ("loss", "gradCenterVec", "gradOutsideVecs")},
+        # nothing comes out right on a hidden case: stability and hygiene are not credited either
+        T(NEG, "gradient"): (), T(NEG, "hygiene"): (), T(NEG, "large"): ()},
+    "skipgram_center_fixed_row.py": {
+        T(SG, "gradCenterVecs"): ("gradCenterVecs has the right values in the wrong row: they belong in the row of the "
+                                  "word they are the gradient of (for skipgram's center gradient, "
+                                  "word2Ind[currentCenterWord])",)},
+    "skipgram_asserts_outside_row.py": {  # it asserts which pair function it was handed: graded all the same
+        T(SG, "gradCenterVecs"): ("gradCenterVecs is added to the outside words' rows: it belongs in the center "
+                                  "word's row",)},
     "neg_sign_u_k.py": {
         T(NEG, "gradCenterVec"): ("the sampled words' terms have the opposite sign: d/dv_c of -log sigma(-u_k.v_c) "
                                   "is +sigma(u_k.v_c) u_k (the chain rule's -1 from -u_k.v_c is lost)",),
@@ -121,8 +150,9 @@ MISTAKES: dict[str, dict[str, tuple[str, ...]]] = {
 }
 MATH_MISTAKES: dict[str, dict[str, tuple[str, ...]]] = {
     "math_repeats_once.py": {
-        M(MNEG, "values"): ("repeated negative samples are not added up: grad_U[:, indices] += ... counts a repeated "
-                            "word once; use np.add.at or a loop",),
+        M(MNEG, "values"): ("a word sampled more than once gets the gradient of one of its draws only, not the sum of "
+                            "all of them: each draw's term must be added to its column (with +=, or np.add.at where the "
+                            "columns are indexed with an array, since grad_U[:, indices] += ... adds a repeated index once)",),
         M(MNEG, "gradient"): (GRADIENT,)},
     "math_missing_y.py": {
         M(MNS, "values"): ("the -y term (the true outside word's -u_o) is missing from grad_v_c: it is U y_hat, "
@@ -249,7 +279,8 @@ def test_copying_the_public_case_from_the_feedback_passes_it_and_fails_every_hid
     path.write_text(text)
     tests = _by_name(graded(path))
     center_test = tests[T(NS, "gradCenterVec")]
-    assert not center_test.passed and f"Passed 1 of {1 + RUBRIC.hidden_cases} cases (1 public and {RUBRIC.hidden_cases} hidden)." in center_test.output
+    hidden = RUBRIC.hidden_cases + 1  # and the one at full size
+    assert not center_test.passed and f"Passed 1 of {1 + hidden} cases (1 public and {hidden} hidden)." in center_test.output
     assert "public case" not in center_test.output  # the one case it passes is the copied one
     assert len(re.findall(r"^- hidden case \d+: ", center_test.output, flags=re.M)) == RUBRIC.hidden_cases
     assert center_test.diagnoses == ("gradCenterVec has the opposite sign",)
@@ -320,7 +351,7 @@ def _expected_values(rubric, kinds: tuple[str, ...], seed: int) -> np.ndarray:
     """Every entry of every expected output of the cases of these kinds (from derive.reference)."""
     out = []
     for function in dict.fromkeys(FUNCTIONS[t.function] for t in rubric.tests):
-        counts = {"public": rubric.public_cases, "hidden": rubric.hidden_cases, "large": 1}
+        counts = {"public": rubric.public_cases, "hidden": rubric.hidden_cases, "large": 1, "size": int(function.sized)}
         for kind in kinds:
             for case in cases(function, kind, counts[kind], seed):
                 drawn = (len(case.data["sequence"]),) if "sequence" in case.data else ()  # a correct sampler's draws
@@ -336,8 +367,12 @@ def _public_outputs(path: Path, rubric, seed: int) -> np.ndarray:
     out = []
     for function in dict.fromkeys(FUNCTIONS[t.function] for t in rubric.tests):
         for case in cases(function, "public", rubric.public_cases, seed):
+            saved = {name: namespace[name] for name in case.stand_ins if name in namespace}
+            namespace.update(dict.fromkeys(case.stand_ins, pair))  # as the sandbox's runner does for the call
             with np.errstate(all="ignore"):
-                got = namespace[function.name](*decode(list(case.args), list(case.arrays), [], pair))
+                got = namespace[function.name](*decode(list(case.args), list(case.arrays), [],
+                                                       dict.fromkeys(case.stand_ins, pair)))
+            namespace.update(saved)
             out.append(_numbers(*(got if isinstance(got, tuple) else (got,))))
     return _numbers(*out)
 
@@ -363,7 +398,7 @@ def test_the_leak_check_finds_a_hidden_value_printed_as_the_grader_prints_number
     (MATH, list(MATH_MISTAKES)),
 ], ids=["word2vec", "word2vec-math"])
 def test_no_expected_value_of_a_hidden_or_large_case_appears_in_the_feedback(rubric, names, graded):
-    hidden = _expected_values(rubric, ("hidden", "large"), SEED)
+    hidden = _expected_values(rubric, ("hidden", "large", "size"), SEED)
     public = _expected_values(rubric, ("public",), SEED)
     for name in names:
         path = SUBMISSIONS / "mistakes" / name

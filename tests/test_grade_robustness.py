@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import time
 import types
 import uuid
@@ -564,3 +565,199 @@ def test_filling_the_disk_stops_at_the_childs_own_small_disk(sandbox):
         pytest.skip("no mount namespace here: RLIMIT_FSIZE caps each file, not their number (see the README)")
     found = re.search(r"stopped after (\d+) MiB: OSError: \[Errno 28\] No space left on device", result.output)
     assert found and int(found.group(1)) <= result.confinement["disk_mb"], result.output
+
+
+# -- found on ordinary machines and by a second review ----------------------------------------------
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["namespaces-no-landlock", "no-namespaces-no-landlock"])
+def unfenced(request):
+    """As on a kernel without Landlock (before 5.13, or the LSM off; before 6.12 it has no signal scoping
+    either): what seccomp, the users of their own and the namespaces hold alone."""
+    with Sandbox(limits=RUBRIC.limits, namespaces=request.param, landlock=False) as box:
+        yield box
+
+
+CHILD_USERS = f"65534-{confine.FIRST_UID + 4096}"  # nobody (every child, once) and the children's own users
+
+
+def _class(directory: Path, attacker: Path, classmates: int) -> None:
+    directory.mkdir()
+    shutil.copy(attacker, directory / "0_attacker.py")
+    for i in range(classmates):
+        shutil.copy(CORRECT, directory / f"classmate_{i}.py")
+
+
+@pytest.mark.parametrize("namespaces, fenced", [(False, True), (False, False)], ids=["landlock", "no-landlock"])
+def test_a_submission_cannot_limit_renice_or_pin_a_classmates_process(tmp_path, namespaces, fenced):
+    """Without a PID namespace every process is in view: prlimit, setpriority (PRIO_USER too) and
+    sched_set* on a classmate's child must fail, so every correct classmate graded meanwhile keeps 42."""
+    attacker = submission("classmates.py", tmp_path, TARGET_UIDS=CHILD_USERS)
+    _class(tmp_path / "class", attacker, 8)
+    with Sandbox(limits=RUBRIC.limits, namespaces=namespaces, landlock=fenced) as box:
+        batch = grade_directory(tmp_path / "class", tmp_path / "out", dataclasses.replace(QUICK, timeout=10.0, hidden_seed=SEED),
+                                box, jobs=2)
+    scores = {r.submission: r.score for r in batch.rows}
+    assert all(score == 42 for name, score in scores.items() if name.startswith("classmate")), scores
+    assert scores["0_attacker.py"] > 0  # its own functions are right: it is graded, not broken
+
+
+def test_signals_ipc_and_native_calls_past_the_hook_reach_no_classmate_and_leave_nothing(unfenced, tmp_path):
+    """With the hook switched off (its memory rewritten), ctypes reaches the kernel directly: tgkill,
+    rt_sigqueueinfo and rt_tgsigqueueinfo on classmates, and a 512 MiB System V segment left behind.
+    seccomp refuses each (or the IPC namespace takes the segment with it); classmates keep 42."""
+    attacker = submission("native_calls.py", tmp_path, TARGET_UIDS=CHILD_USERS)
+    _class(tmp_path / "class", attacker, 6)
+    batch = grade_directory(tmp_path / "class", tmp_path / "out", dataclasses.replace(QUICK, timeout=10.0, hidden_seed=SEED),
+                            unfenced, jobs=2)
+    scores = {r.submission: r.score for r in batch.rows}
+    assert all(score == 42 for name, score in scores.items() if name.startswith("classmate")), scores
+    key = f"{0x67726164:10d}"
+    with open("/proc/sysvipc/shm") as shm, open("/proc/sysvipc/msg") as msg:
+        assert key not in shm.read() and key not in msg.read()  # nothing of it outlives its grading
+
+
+def test_a_submission_cannot_copy_a_classmate_graded_at_the_same_time(unfenced, tmp_path):
+    """Through /proc/<pid>/cwd of a concurrent child: each child is a user of its own, in a 0700 directory."""
+    attacker = submission("copy_classmate.py", tmp_path)
+    _class(tmp_path / "class", attacker, 4)
+    batch = grade_directory(tmp_path / "class", tmp_path / "out", dataclasses.replace(QUICK, timeout=10.0, hidden_seed=SEED),
+                            unfenced, jobs=2)
+    result = json.loads((tmp_path / "out" / "0_attacker.json").read_text())
+    copied = [t for t in result["tests"] if t["name"].startswith(NS) and t["score"] > 0]
+    assert copied == [], copied
+    assert all(r.score == 42 for r in batch.rows if r.submission.startswith("classmate"))
+
+
+def test_the_hooks_state_reached_through_a_traceback_cannot_be_changed(unfenced, tmp_path):
+    marker = Path("/tmp") / unique()
+    result = graded(unfenced, submission("hook_traceback.py", tmp_path, WRITTEN_FILE=str(marker)))
+    untouched(result, SIG)
+    lost(result, NS, "loading native code (ctypes) is not allowed")
+    lost(result, NEG, "writing outside the working directory is not allowed")
+    assert not marker.exists()
+
+
+def test_the_hooks_state_is_immutable_and_bound_as_defaults():
+    """What a traceback reaches (the frames' locals: the hook's defaults) holds nothing mutable and no
+    closure cell; its functions' code cannot be swapped (the hook refuses that audited event)."""
+    hook = confine.audit_hook(str(Path.cwd()), [os.path.dirname(REFERENCE)])
+    functions, mutable = [hook], []
+    for function in functions:
+        assert function.__closure__ is None, function
+        for value in function.__defaults__ or ():
+            if isinstance(value, types.FunctionType):
+                functions.append(value)
+            elif isinstance(value, (dict, list, set, bytearray)):
+                mutable.append((function.__name__, value))
+    assert len(functions) >= 2 and mutable == []
+    with pytest.raises(PermissionError, match="changing the grader's functions"):
+        hook("object.__setattr__", (functions[1], "__code__", (lambda: None).__code__))
+    with pytest.raises(PermissionError, match="changing the grader's functions"):
+        hook("object.__delattr__", (functions[1], "__defaults__"))
+    hook("object.__setattr__", ((lambda: None), "__code__", (lambda: None).__code__))  # anyone else's: allowed
+
+
+def test_a_child_inherits_nothing_of_the_submissions_graded_before_it(sandbox, tmp_path):
+    marker = f"victim{uuid.uuid4().hex}"
+    victim = tmp_path / "victims" / f"{marker}.py"
+    victim.parent.mkdir()
+    shutil.copy(CORRECT, victim)
+    assert graded(sandbox, victim).score == 42
+    result = graded(sandbox, submission("heap_snoop.py", tmp_path, VICTIM_FIRST_HALF=marker[:20],
+                                        VICTIM_SECOND_HALF=marker[20:]))
+    untouched(result, SIG)
+
+
+@pytest.mark.parametrize("where", ["sigmoid", "import"])
+def test_a_reply_trickled_byte_by_byte_ends_at_the_deadline(sandbox, tmp_path, where):
+    start = time.monotonic()
+    result = graded(sandbox, submission("trickle.py", tmp_path, TRICKLE_WHERE=where), QUICK)
+    assert time.monotonic() - start < 20  # 1 s per call, not a byte's wait each
+    if where == "import":
+        assert result.load_error == "importing the submission took longer than 1 s"
+    else:
+        lost(result, SIG, "no answer within 1 s")
+        untouched(result, NS)
+
+
+def test_two_tricklers_do_not_stall_a_class(sandbox, tmp_path):
+    directory = tmp_path / "class"
+    directory.mkdir()
+    for name in ("a", "b"):
+        (directory / f"{name}.py").write_text((ROBUST / "trickle.py").read_text().replace("TRICKLE_WHERE", "sigmoid"))
+    shutil.copy(CORRECT, directory / "c.py")
+    start = time.monotonic()
+    batch = grade_directory(directory, tmp_path / "out", dataclasses.replace(QUICK, hidden_seed=SEED), sandbox, jobs=2)
+    assert time.monotonic() - start < 30
+    assert {r.submission: r.score for r in batch.rows}["c.py"] == 42
+
+
+def test_a_time_budget_ends_a_slow_submission_and_says_so(sandbox, tmp_path):
+    slow = tmp_path / "slow.py"
+    slow.write_text(CORRECT.read_text() + "\n\nimport time\n_sigmoid = sigmoid\n\n\ndef sigmoid(x):\n"
+                    "    time.sleep(0.6)\n    return _sigmoid(x)\n")
+    rubric = dataclasses.replace(RUBRIC, timeout=1.0, budget=2.0)
+    start = time.monotonic()
+    result = graded(sandbox, slow, rubric)
+    assert time.monotonic() - start < 15
+    sig = of(result, SIG, rubric)
+    assert sig[0].score < sig[0].max_score and "time budget" in sig[0].output
+    assert all("time budget" in r.output for r in of(result, SG, rubric)), [r.output for r in of(result, SG, rubric)]
+
+
+def test_a_reply_header_bigger_than_a_call_can_give_is_garbage(sandbox):
+    start = time.monotonic()
+    result = graded(sandbox, ROBUST / "header_bomb.py")
+    assert time.monotonic() - start < 30
+    lost(result, SIG, "sent garbage")
+    lost(result, NS, "sent garbage")
+
+
+@pytest.mark.parametrize("kind", ["setup_error", "confinement"])
+def test_a_forged_setup_error_or_confinement_still_gets_a_strict_results_file(tmp_path, kind):
+    path = submission("forge_setup.py", tmp_path, FORGE_KIND=kind)
+    results = tmp_path / "results.json"
+    assert main(["grade", str(path), "--results", str(results)]) == 0
+    data = json.loads(results.read_text(), parse_constant=lambda c: pytest.fail(f"{c} in results.json"))
+    assert data["score"] == 0 and gradescope.problems(data) == []
+    confinement = data["extra_data"]["gradproof"]["confinement"]
+    assert confinement["audit_hook"] is True and confinement["user"] != "root"
+
+
+def test_an_upload_of_nested_directories_gets_a_results_file(tmp_path):
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    shutil.copy(CORRECT, upload / "word2vec.py")
+    deep = upload
+    for _ in range(1500):  # os.makedirs would recurse once a level
+        deep = deep / "d"
+        deep.mkdir()
+    results = tmp_path / "results.json"
+    try:
+        assert main(["grade", str(upload), "--results", str(results)]) == 0
+    finally:
+        subprocess.run(["rm", "-rf", str(upload / "d")], check=True)  # shutil.rmtree recurses too
+    data = json.loads(results.read_text())
+    assert data["score"] == 42
+    assert data["extra_data"]["gradproof"]["confinement"]["skipped_files"] > 0  # the deep end was left out
+
+
+def test_text_chosen_by_a_submission_is_escaped_for_every_format(tmp_path, capsys):
+    directory = tmp_path / "class"
+    directory.mkdir()
+    shutil.copy(ROBUST / "markup_names.py", directory / "=cmd|' calc'!A1.py")
+    shutil.copy(CORRECT, directory / "bob.py")
+    out = tmp_path / "out"
+    assert main(["grade", str(directory), "--out", str(out)]) == 0  # the class summary is printed, not a crash
+    printed = capsys.readouterr()
+    assert "Traceback" not in printed.err + printed.out
+    import csv
+    with open(out / "summary.csv", newline="") as f:
+        cells = [cell for row in csv.reader(f) for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], cells
+    data = json.loads((out / "=cmd|' calc'!A1.json").read_text())
+    for text in [data["output"]] + [t["output"] for t in data["tests"]] + [d for t in data["tests"] for d in t["tags"]]:
+        outside = re.sub(r"`[^`]*`", "", text)  # code spans show text as it is
+        for raw in ("HYPERLINK", "<img", "[/]", "**bold**", "[link="):
+            assert raw not in outside, (raw, text)

@@ -89,3 +89,67 @@ def test_a_binary_or_missing_file_is_one_line(tmp_path):
         load(binary)
     with pytest.raises(SpecError, match="No such file"):
         load(tmp_path / "absent.toml")
+
+
+MODEL = TWO_LAYER + r"""
+[model]
+name = "net"
+objective = "L"
+
+[definitions]
+Z = 'X W_1 + b_1'
+L = '\mathrm{sum}(Z \odot Z)'
+
+[[claims]]
+name = "dL/dZ"
+label = "3"
+latex = '\frac{\partial L}{\partial Z} = 2 Z'
+
+[[claims]]
+name = "second"
+latex = 'L = \mathrm{sum}(Z \odot Z)'
+where = 'i \neq j'
+
+[[variants]]
+name = "net_rows"
+arguments = ["inputs", "y", "W1", "b1", "reg", "extra_arg"]
+bind = { inputs = 'X' }
+extra = ["extra_arg"]
+prelude = ["pass"]
+returns = ["loss", "dW1"]
+[variants.gradients]
+W1 = "dW1"
+"""
+
+
+def test_a_model_file_reads_its_definitions_claims_and_variants():
+    spec = parse(MODEL, "net.toml")
+    assert spec.is_model and spec.model.name == "net" and spec.model.objective == "L"
+    assert [d.name for d in spec.definitions] == ["Z", "L"]
+    lines = MODEL.splitlines()
+    assert lines[spec.definitions[0].line - 1].startswith("Z = ")
+    first, second = spec.claims
+    assert first.name == "dL/dZ" and first.label == "3" and lines[first.line - 1].startswith("latex = '\\frac")
+    assert second.where == r"i \neq j" and lines[second.line - 1].startswith("latex = 'L = ")
+    (variant,) = spec.variants
+    assert variant.bound("inputs") == "X" and variant.extra == ("extra_arg",) and variant.prelude == ("pass",)
+    assert [f.name for f in spec.functions()] == ["two_layer_net", "net_rows"]
+
+
+@pytest.mark.parametrize("change, words", [
+    (("latex = '\\frac{\\partial L}{\\partial Z} = 2 Z'\n", ""), "a claim needs latex"),
+    (("label = \"3\"", "lable = \"3\""), "unknown key 'lable'"),
+    (("extra = [\"extra_arg\"]", "extra = []"), "argument 'extra_arg' is not declared"),
+    (("Z = 'X W_1 + b_1'", "Z = 3"), "definition Z must be a LaTeX string"),
+    (("objective = \"L\"", "objectiv = \"L\""), "unknown key 'objectiv'"),
+    (("Z = 'X W_1 + b_1'", "X = 'X W_1 + b_1'"), "'X' is an input and cannot also be defined"),
+])
+def test_a_bad_model_part_is_one_line_naming_its_line(change, words):
+    assert change[0] in MODEL
+    text = MODEL.replace(change[0], change[1], 1)
+    with pytest.raises(SpecError) as e:
+        parse(text, "net.toml")
+    message = str(e.value)
+    assert message.startswith("net.toml:") and words in message and "\n" not in message
+    line = int(message.split(":")[1])
+    assert 1 <= line <= len(text.splitlines())

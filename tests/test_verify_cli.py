@@ -128,10 +128,11 @@ def test_verify_without_target_checks_every_built_in(tmp_path):
 
 
 def test_verify_report_is_fresh():
-    from gradproof.verify.cli import RUN_SIZE, verify_built_in
+    from gradproof.verify.cli import run_checks
     from gradproof.verify.render import check_markdown
 
-    fresh = check_markdown(verify_built_in(*RUN_SIZE, seed=0), "gradproof run", f"|V| = {RUN_SIZE[0]:,}, N = {RUN_SIZE[1]}")
+    checks, sizes = run_checks(seed=0)
+    fresh = check_markdown(checks, "gradproof run", sizes)
     assert (ROOT / "reports" / "verify.md").read_text() == fresh, "reports/verify.md is stale: run `gradproof run`"
 
 
@@ -144,12 +145,31 @@ def test_mutation_report_is_fresh():
     sizes = text.count("\n## |V| = ")
     assert sizes == 2, "the report covers both sizes of the issue"
     for m in MUTANTS:  # every mutant caught at every size
-        assert text.count(f"| {m.name} | **caught** |") == sizes, m.name
+        assert sum(line.startswith(f"| {m.name} | **caught** |") for line in text.splitlines()) == sizes, m.name
     for line in text.splitlines():
         if line.startswith("| ") and "x" in line and "seeds" not in line and line.count("|") >= 8 and "function" not in line:
             cells = [c.strip() for c in line.split("|")]
             if cells[1].startswith(("naive", "neg", "skip")):
                 assert cells[4] == "0", f"false alarms: {line}"
+    # beyond word2vec: a row for every planted bug at both sizes; at the small size every one caught, no
+    # false alarm over the seeds and every kink reported (at about 10^6 parameters the report states its
+    # own counts: see the closing note for what is still missed there)
+    from gradproof.verify.zoo import CASES
+
+    beyond = text.split("\n## Beyond word2vec", 1)[1]
+    small, large = beyond.split("### about 10^6 parameters", 1)
+    large, seeds_text = large.split("### The correct versions", 1)
+    for case in CASES:
+        for bug, _ in case.bugs:
+            assert f"| {case.name} | " in small and f" | {bug} | **caught** |" in small, (case.name, bug)
+            assert any(line.startswith(f"| {case.name} | ") and f" | {bug} | " in line for line in large.splitlines())
+    seeds = [line.split("|") for line in seeds_text.splitlines() if "| small |" in line or "| large |" in line]
+    assert len(seeds) == 2 * len(CASES)
+    for cells in seeds:
+        assert int(cells[4]) >= 20, cells
+        if cells[2].strip() == "small":
+            assert cells[5].strip() == "0", f"false alarms: {cells}"
+            assert int(cells[6]) == (int(cells[4]) if "exact kinks" in cells[1] else 0), f"kinks: {cells}"
 
 
 SEED = "../shared/seed/000_3f2dd21e68b13a25.txt"
@@ -165,3 +185,53 @@ def test_seed_check_report_is_fresh(monkeypatch):
     fresh = derivation_markdown(check_document(SEED), f"gradproof check {SEED}")
     assert (ROOT / "reports" / "seed-check.md").read_text() == fresh, \
         f"reports/seed-check.md is stale: run `gradproof check {SEED} --markdown reports/seed-check.md`"
+
+
+# -- verify --model: the inputs a model file declares ------------------------------------------------
+
+CLASSIFIER = textwrap.dedent('''
+    import numpy as np
+
+    def softmax_loss_vectorized(W, X, y, reg):
+        s = X @ W
+        s = s - s.max(axis=1, keepdims=True)
+        p = np.exp(s) / np.exp(s).sum(axis=1, keepdims=True)
+        n = X.shape[0]
+        loss = -np.log(p[np.arange(n), y]).mean() + reg * np.sum(W * W)
+        p[np.arange(n), y] -= 1
+        return loss, X.T @ p / n + 2 * reg * W
+
+    def forgot_factor_two(W, X, y, reg):
+        loss, dW = softmax_loss_vectorized(W, X, y, reg)
+        return loss, dW - reg * W
+''')
+
+
+def test_verify_with_a_model_draws_its_inputs(tmp_path):
+    path = tmp_path / "classifier.py"
+    path.write_text(CLASSIFIER)
+    good = gradproof("verify", f"{path}:softmax_loss_vectorized", "--model", "softmax-classifier", "--size", "N=30")
+    assert good.returncode == 0, good.stdout + good.stderr
+    # a function of another name has the model's [function] interface
+    bad = gradproof("verify", f"{path}:forgot_factor_two", "--model", "softmax-classifier")
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "dW" in bad.stdout and "FAILED" in bad.stdout
+
+
+def test_verify_a_model_checks_its_generated_functions(tmp_path):
+    out = tmp_path / "r.json"
+    r = gradproof("verify", "--model", "glove", "--json", str(out))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert [(x["target"], x["passed"]) for x in json.loads(out.read_text())["results"]] == [("glove", True)]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["derive/reference.py:negSamplingLossAndGradient", "--model", "neg-sampling"], "is not an input of the file"),
+    (["--model", "no-such-model"], "unknown model 'no-such-model'"),
+    (["x.py:f", "--model", "glove", "--inputs", "a.toml"], "give one"),
+    (["--model", "glove", "--size", "Q=3"], "no such size"),
+])
+def test_verify_model_usage_errors(args, message):
+    r = gradproof("verify", *args)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert message in r.stderr and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1

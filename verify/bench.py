@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +45,8 @@ class BenchRow:
     ratio: float | None  # seconds / baseline_seconds
     goal: str
     met: bool | None  # None: no goal, or a quick run (goals are stated at the full sizes)
+    ours_text: str | None = None  # a figure that is not a time (peak memory): shown instead of seconds
+    baseline_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -326,29 +328,13 @@ def _kernel_rows(settings: BenchSettings, numpy_times, torch: TorchTimes | None)
 
 # ---------------------------------------------------------------- derive (subprocess) benchmarks
 
-# The default commands stand in for `gradproof derive` until the CLI can be passed instead.
-# The model names are written into the scripts as literals so the warm script imports
-# nothing but derive.cache (no SymPy), as a warm CLI run does.
-_COLD_SCRIPT = """\
-import dataclasses
-from gradproof.derive import cache
-from gradproof.derive.proofs import prove_models
-names = {names!r}
-results = prove_models(names, jobs=2)
-cache.store(names, [dataclasses.asdict(r) for r in results])
-"""
-
-_WARM_SCRIPT = """\
-from gradproof.derive import cache
-if cache.load({names!r}) is None:
-    raise SystemExit("warm run missed the cache")
-"""
+ALL_GOAL_SECONDS = 30.0
 
 
 def _model_names(settings: BenchSettings) -> tuple[str, ...]:
-    from gradproof.derive.catalog import MODEL_NAMES  # the keys of derive.models.MODELS, without SymPy
+    from gradproof.derive.catalog import names  # the shipped model files, without SymPy
 
-    return MODEL_NAMES[:1] if settings.quick else MODEL_NAMES  # a smoke test need not prove everything
+    return ("logistic-regression",) if settings.quick else names()  # a smoke test need not prove everything
 
 
 def _subprocess_env(cache_dir: str | None) -> dict[str, str]:
@@ -371,76 +357,275 @@ def _timed_run(command: Sequence[str], cache_dir: str) -> float:
     return elapsed
 
 
-def _derive_commands(derive_command: list[str] | None,
-                     settings: BenchSettings) -> tuple[list[str], list[str], str]:
-    """(cold command, warm command, description)."""
-    if derive_command is not None:
-        # the same command twice: the first run fills the empty cache, the second reads it
-        label = " ".join("python" if part == sys.executable else part for part in derive_command)
-        return list(derive_command), list(derive_command), label
-    names = _model_names(settings)
-    cold = [sys.executable, "-c", _COLD_SCRIPT.format(names=names)]
-    warm = [sys.executable, "-c", _WARM_SCRIPT.format(names=names)]
-    return cold, warm, f"prove_models({', '.join(names)}, jobs=2)"
+def _label(command: Sequence[str]) -> str:
+    return " ".join("python" if part == sys.executable else part for part in command)
 
 
-def measure_derive(derive_command: list[str] | None, settings: BenchSettings) -> tuple[float, float, str]:
-    """(median cold seconds, median warm seconds, description of the command)."""
-    cold_cmd, warm_cmd, label = _derive_commands(derive_command, settings)
+def measure_derive(derive_command: list[str] | None, settings: BenchSettings,
+                   models: Sequence[str] | None = None, warm: bool = True) -> tuple[float, float | None, str]:
+    """(median cold seconds, median warm seconds or None, the command): the command run in a
+    new process against an empty cache, then again against the cache it filled."""
+    base = list(derive_command or [sys.executable, "-m", "gradproof.verify.cli", "derive"])
+    command = base + [arg for m in (models or ()) for arg in ("--model", m)]
     cold_times, warm_times = [], []
     with tempfile.TemporaryDirectory(prefix="gradproof-bench-") as root:
         for attempt in range(settings.cold_repeats):
             cache_dir = os.path.join(root, f"cold-{attempt}")  # new and empty: no cache
-            cold_times.append(_timed_run(cold_cmd, cache_dir))
-        if not (Path(cache_dir).is_dir() and any(Path(cache_dir).iterdir())):
-            raise RuntimeError(f"{label} stored nothing in the cache: "
-                               "a warm timing would be another cold one")
-        for _ in range(settings.warm_repeats):
-            warm_times.append(_timed_run(warm_cmd, cache_dir))
-    return statistics.median(cold_times), statistics.median(warm_times), label
+            cold_times.append(_timed_run(command, cache_dir))
+        if warm:
+            if not (Path(cache_dir).is_dir() and any(Path(cache_dir).iterdir())):
+                raise RuntimeError(f"{_label(command)} stored nothing in the cache: "
+                                   "a warm timing would be another cold one")
+            for _ in range(settings.warm_repeats):
+                warm_times.append(_timed_run(command, cache_dir))
+    return statistics.median(cold_times), statistics.median(warm_times) if warm else None, _label(command)
 
 
-def _derive_rows(derive_command: list[str] | None, settings: BenchSettings) -> tuple[BenchRow, BenchRow]:
-    cold, warm, label = measure_derive(derive_command, settings)
-    cold_row = BenchRow(
-        name="derive, cold", what=f"{label}; new process, empty cache; median of {settings.cold_repeats}",
+def _derive_rows(derive_command: list[str] | None, settings: BenchSettings) -> tuple[BenchRow, ...]:
+    """Each shipped model derived and proved cold (a new process, an empty cache), all of them
+    at once, and all of them again from the cache."""
+    names = _model_names(settings)
+    rows = []
+    for name in names:
+        cold, _, label = measure_derive(derive_command, settings, [name], warm=False)
+        rows.append(BenchRow(
+            name=f"derive, cold: {name}", what=f"{label}; new process, empty cache; median of {settings.cold_repeats}",
+            seconds=cold, baseline_name="", baseline_seconds=None, ratio=None, goal=f"< {COLD_GOAL_SECONDS:g} s",
+            met=None if settings.quick else cold < COLD_GOAL_SECONDS))
+    cold, warm, label = measure_derive(derive_command, settings, None if not settings.quick else names)
+    rows.append(BenchRow(
+        name="derive, cold", what=f"{label} (all {len(names)} models); new process, empty cache; "
+                                  f"median of {settings.cold_repeats}",
         seconds=cold, baseline_name="", baseline_seconds=None, ratio=None,
-        goal=f"< {COLD_GOAL_SECONDS:g} s", met=None if settings.quick else cold < COLD_GOAL_SECONDS)
-    warm_row = BenchRow(
+        goal=f"< {ALL_GOAL_SECONDS:g} s", met=None if settings.quick else cold < ALL_GOAL_SECONDS))
+    rows.append(BenchRow(
         name="derive, warm", what=f"{label}; new process, cache hit; median of {settings.warm_repeats}",
         seconds=warm, baseline_name="derive, cold", baseline_seconds=cold, ratio=_ratio(warm, cold),
-        goal=f"< {WARM_GOAL_SECONDS:g} s", met=None if settings.quick else warm < WARM_GOAL_SECONDS)
-    return cold_row, warm_row
+        goal=f"< {WARM_GOAL_SECONDS:g} s", met=None if settings.quick else warm < WARM_GOAL_SECONDS))
+    return tuple(rows)
 
 
-VERIFY_GOAL_CALLS = 10.0
+# ---------------------------------------------------------------- generated code against baselines
+
+REFERENCE_GOAL = 1.05
+
+
+class _ReplayDataset:
+    """sampleTokenIdx() cycles through a fixed sequence: the same samples for both contenders."""
+
+    def __init__(self, sequence):
+        self.sequence, self.at = list(sequence), 0
+
+    def sampleTokenIdx(self):
+        value = self.sequence[self.at % len(self.sequence)]
+        self.at += 1
+        return value
+
+
+def _reference_cases(settings: BenchSettings):
+    """(name, what, call(module)) for each reference function, inputs shared by both modules."""
+    rng = np.random.default_rng(1)
+    V, N, B = settings.vocab, settings.dim, settings.batch
+    U = _embeddings(rng, V, N)  # outsideVectors, |V| x N
+    Ucol = np.ascontiguousarray(U.T)  # the column convention's U, N x |V|
+    Vcol = np.ascontiguousarray(_embeddings(rng, V, N).T)
+    v = _embeddings(rng, 1, N)[0]
+    o, c = int(rng.integers(V)), int(rng.integers(V))
+    w = rng.integers(0, V, 10)
+    o_t = rng.integers(0, V, 8)
+    C = _embeddings(rng, B, N)
+    c_b, o_b = rng.integers(0, V, B), rng.integers(0, V, B)
+    samples = [int(x) for x in rng.integers(0, V, 64)]
+    size = f"|V|={V:,}, N={N}"
+    return (
+        ("naiveSoftmaxLossAndGradient", size, lambda m: m.naiveSoftmaxLossAndGradient(v, o, U, None)),
+        ("negSamplingLossAndGradient", f"{size}, K=10",
+         lambda m: m.negSamplingLossAndGradient(v, o, U, _ReplayDataset(samples))),
+        ("naiveSoftmaxLossAndGradientBatch", f"{size}, B={B}", lambda m: m.naiveSoftmaxLossAndGradientBatch(C, o_b, U)),
+        ("naive_softmax_loss_and_gradients", size, lambda m: m.naive_softmax_loss_and_gradients(v, o, Ucol)),
+        ("skipgram_pair_loss_and_gradients", size, lambda m: m.skipgram_pair_loss_and_gradients(c, o, Vcol, Ucol)),
+        ("neg_sampling_loss_and_gradients", f"{size}, K=10", lambda m: m.neg_sampling_loss_and_gradients(v, o, Ucol, w)),
+        ("window_naive_softmax_loss_and_gradients", f"{size}, T=8",
+         lambda m: m.window_naive_softmax_loss_and_gradients(v, o_t, Ucol)),
+        ("batch_naive_softmax_loss_and_gradients", f"{size}, B={B}",
+         lambda m: m.batch_naive_softmax_loss_and_gradients(c_b, o_b, Vcol, Ucol)),
+    )
+
+
+def _reference_rows(settings: BenchSettings) -> tuple[BenchRow, ...]:
+    """The reference regenerated from the word2vec model files against the reference as it was
+    generated before them (verify/reference_before.py), function by function, side by side."""
+    from gradproof.derive import reference as now
+
+    from . import reference_before as before
+
+    rows = []
+    for name, what, call in _reference_cases(settings):
+        ours, theirs = (lambda: call(now)), (lambda: call(before))  # noqa: E731
+        _require_agreement(f"{name}: regenerated vs before", ours(), theirs())
+        t_ours, t_theirs = median_seconds_per_call([ours, theirs], settings.repeats, settings.min_block_seconds)
+        rows.append(BenchRow(
+            name=f"{name} vs today's reference", what=f"{what}; derive/reference.py from the model files",
+            seconds=t_ours, baseline_name="the reference before model files", baseline_seconds=t_theirs,
+            ratio=_ratio(t_ours, t_theirs), goal=f"≤ {REFERENCE_GOAL}×",
+            met=_met(_ratio(t_ours, t_theirs), REFERENCE_GOAL, settings)))
+    return tuple(rows)
+
+
+def _model_cases(settings: BenchSettings):
+    """(model, what, generated call, hand-written call) at a course's sizes."""
+    from gradproof.derive.generated import glove, logistic_regression, softmax_classifier, two_layer_net
+
+    from . import handwritten as hand
+
+    rng = np.random.default_rng(2)
+    q = settings.quick
+    N, D, C = (64, 100, 10) if q else (500, 3073, 10)
+    W, X, y = 1e-3 * rng.standard_normal((D, C)), rng.standard_normal((N, D)), rng.integers(0, C, N)
+    Nt, Dt, H = (64, 50, 20) if q else (500, 500, 100)
+    Xt = rng.standard_normal((Nt, Dt))
+    W1, b1 = 0.05 * rng.standard_normal((Dt, H)), 0.05 * rng.standard_normal(H)
+    W2, b2 = 0.05 * rng.standard_normal((H, C)), 0.05 * rng.standard_normal(C)
+    yt = rng.integers(0, C, Nt)
+    Nl, Dl = (200, 50) if q else (5000, 500)
+    Xl, yl, wl = rng.standard_normal((Nl, Dl)), rng.integers(0, 2, Nl), 0.05 * rng.standard_normal(Dl)
+    Vg, dg = (100, 10) if q else (2000, 50)
+    Wg, Wt = 0.1 * rng.standard_normal((Vg, dg)), 0.1 * rng.standard_normal((Vg, dg))
+    bg, bt = 0.1 * rng.standard_normal(Vg), 0.1 * rng.standard_normal(Vg)
+    Xg = rng.integers(0, 20, (Vg, Vg)) * (rng.random((Vg, Vg)) < 0.3).astype(float)
+    return (
+        ("softmax-classifier", f"softmax_loss_vectorized, N={N}, D={D}, C={C}",
+         lambda: softmax_classifier.softmax_loss_vectorized(W, X, y, 0.1),
+         lambda: hand.softmax_loss_vectorized(W, X, y, 0.1)),
+        ("two-layer-net", f"two_layer_net, N={Nt}, D={Dt}, H={H}, C={C}",
+         lambda: _flat(two_layer_net.two_layer_net(Xt, yt, W1, b1, W2, b2, 0.1)),
+         lambda: _flat(hand.two_layer_net(Xt, yt, W1, b1, W2, b2, 0.1))),
+        ("logistic-regression", f"logistic_regression, N={Nl}, D={Dl}",
+         lambda: logistic_regression.logistic_regression(wl, 0.3, Xl, yl, 0.1),
+         lambda: hand.logistic_regression(wl, 0.3, Xl, yl, 0.1)),
+        ("glove", f"glove, |V|={Vg:,}, d={dg}, 30% of X nonzero",
+         lambda: glove.glove(Wg, Wt, bg, bt, Xg), lambda: hand.glove(Wg, Wt, bg, bt, Xg)),
+    )
+
+
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def code_worker(quick: bool) -> None:
+    """Child-process entry point: the generated-code rows as JSON on stdout."""
+    settings = QUICK if quick else FULL
+    rows = _reference_rows(settings) + _model_rows(settings)
+    sys.stdout.write(json.dumps([asdict(r) for r in rows]))
+
+
+def _code_rows_apart(settings: BenchSettings) -> tuple[BenchRow, ...]:
+    # One BLAS thread, in a process of its own: the generated code and its baseline call the
+    # same BLAS, and on a shared 2-core machine a multi-threaded BLAS stalls whenever another
+    # process takes a core, which moved single calls by 2-10x; one thread times the code, not
+    # the scheduler.  The rows say so.
+    script = f"from gradproof.verify.bench import code_worker; code_worker({settings.quick!r})"
+    env = {**_subprocess_env(None), **ONE_THREAD}
+    done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+                          timeout=1800)
+    if done.returncode != 0:
+        tail = done.stderr.strip().splitlines()[-1:] or ["no message"]
+        if "OutputMismatch" in done.stderr:
+            raise OutputMismatch(tail[0])
+        raise RuntimeError(f"generated-code benchmark failed: {tail[0]}")
+    rows = [BenchRow(**r) for r in json.loads(done.stdout)]
+    return tuple(replace(r, what=f"{r.what}; one BLAS thread") for r in rows)
+
+
+def _flat(out):
+    loss, grads = out
+    return (loss, *[grads[k] for k in sorted(grads)])
+
+
+def _model_rows(settings: BenchSettings) -> tuple[BenchRow, ...]:
+    """Each function generated from a shipped model beside word2vec against a careful
+    hand-written NumPy version (verify/handwritten.py), side by side."""
+    rows = []
+    for model, what, ours, theirs in _model_cases(settings):
+        _require_agreement(f"{model}: generated vs hand-written", ours(), theirs())
+        t_ours, t_theirs = median_seconds_per_call([ours, theirs], settings.repeats, settings.min_block_seconds)
+        rows.append(BenchRow(
+            name=f"{model} vs hand-written", what=what, seconds=t_ours, baseline_name="hand-written NumPy",
+            baseline_seconds=t_theirs, ratio=_ratio(t_ours, t_theirs), goal=f"≤ {RATIO_GOAL}×",
+            met=_met(_ratio(t_ours, t_theirs), RATIO_GOAL, settings)))
+    return tuple(rows)
+
+
+VERIFY_GOAL_CALLS = 8.0  # a passing check in process, in loss-and-gradient calls
+CLI_GOAL_CALLS = 12.0  # the whole `gradproof verify FILE:FUNCTION` command, wall time
+MEMORY_GOAL = 3.0  # peak memory of the checking process over the inputs' size
+
+
+def _median_call(problem, repeats: int = 3) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        problem.evaluate(problem.point)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def _verify_rows(settings: BenchSettings) -> tuple[BenchRow, ...]:
-    """A passing check of the generated code costs at most 10 loss-and-gradient calls (goal at
-    |V| = 50,000, N = 300): the median check time over 3 seeds against the median call time."""
+    """A passing check of the generated code at |V| = 50,000, N = 300, three ways side by side:
+    in process (check time over the median time of one loss-and-gradient call, goal 8), from
+    the command line (wall time of the whole command, goal 12 calls) and its peak memory over
+    the inputs' size (goal 3), each the median over 3 seeds."""
     from gradproof.derive import reference
     from gradproof.verify.check import check_problem
     from gradproof.verify.signatures import problem_for
 
     vocab, dim = (2_000, 20) if settings.quick else (50_000, 300)
-    rows = []
+    rows, call_of = [], {}
     for name in ("naiveSoftmaxLossAndGradient", "negSamplingLossAndGradient"):
         checks, calls = [], []
         for seed in range(3):
             problem = problem_for(getattr(reference, name), vocab, dim, seed)
-            start = time.perf_counter()
-            problem.evaluate(problem.point)
-            calls.append(time.perf_counter() - start)
+            calls.append(_median_call(problem))
             result = check_problem(problem, seed=seed)
             if not result.passed:
                 raise OutputMismatch(f"the verifier failed the correct {name}: a benchmark of it means nothing")
             checks.append(result.seconds)
+            del problem
         check, call = statistics.median(checks), statistics.median(calls)
+        call_of[name] = call
         rows.append(BenchRow(
-            name=f"verify, passing check of {name}", what=f"|V|={vocab:,}, N={dim}; median of 3 seeds",
+            name=f"verify in process, passing check of {name}", what=f"|V|={vocab:,}, N={dim}; median of 3 seeds",
             seconds=check, baseline_name="one loss-and-gradient call", baseline_seconds=call, ratio=check / call,
             goal=f"≤ {VERIFY_GOAL_CALLS:g}×", met=None if settings.quick else check / call <= VERIFY_GOAL_CALLS))
+    walls, peaks, inside = [], [], []
+    target = f"{Path(reference.__file__).resolve()}:naiveSoftmaxLossAndGradient"
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in range(3):
+            out = Path(tmp) / f"{seed}.json"
+            start = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "gradproof.verify.cli", "verify", target, "--vocab", str(vocab),
+                                   "--dim", str(dim), "--seed", str(seed), "--json", str(out)], capture_output=True,
+                                  text=True, check=False)
+            walls.append(time.perf_counter() - start)
+            if done.returncode != 0:
+                raise OutputMismatch(f"gradproof verify failed the correct code: {done.stderr.strip()[:200]}")
+            data = json.loads(out.read_text())
+            inside.append(data["seconds"])
+            peaks.append(data.get("memory", {}).get("peak_over_inputs", float("nan")))
+    wall, call = statistics.median(walls), call_of["naiveSoftmaxLossAndGradient"]
+    rows.append(BenchRow(
+        name="verify from the command line, passing check of naiveSoftmaxLossAndGradient",
+        what=f"|V|={vocab:,}, N={dim}; wall time of `gradproof verify FILE:FUNCTION` (two interpreters, the target "
+             f"imported, inputs drawn; the check inside it took {statistics.median(inside) / call:.1f} calls); median of 3",
+        seconds=wall, baseline_name="one loss-and-gradient call", baseline_seconds=call, ratio=wall / call,
+        goal=f"≤ {CLI_GOAL_CALLS:g}×", met=None if settings.quick else wall / call <= CLI_GOAL_CALLS))
+    peak = statistics.median(peaks)
+    inputs_mb = vocab * dim * 8 / 1e6
+    rows.append(BenchRow(
+        name="verify, peak memory of a passing check", what=f"|V|={vocab:,}, N={dim}; the checking process's peak "
+        "resident memory above what it held before drawing the inputs (the inputs included), from the command's JSON",
+        seconds=0.0, baseline_name="the inputs", baseline_seconds=None, ratio=peak, goal=f"≤ {MEMORY_GOAL:g}×",
+        met=None if settings.quick else peak <= MEMORY_GOAL,
+        ours_text=f"{peak * inputs_mb:.0f} MB", baseline_text=f"{inputs_mb:.0f} MB"))
     return tuple(rows)
 
 
@@ -491,7 +676,7 @@ def measure_grading(count: int, fresh: bool, jobs: int = 2) -> float:
         for i, source in enumerate(grade_class(count)):
             shutil.copy(source, root / "class" / f"student{i:03d}.py")
         start = time.perf_counter()
-        with Sandbox(limits=rubric.limits, fresh=fresh) as sandbox:
+        with Sandbox(limits=rubric.limits, fresh=fresh, packages=rubric.packages) as sandbox:
             batch = grade_directory(root / "class", root / "out", rubric, sandbox, jobs)
         seconds = time.perf_counter() - start
     if len(batch.rows) != count or any(r.error for r in batch.rows):
@@ -515,15 +700,16 @@ def _grade_rows(settings: BenchSettings) -> tuple[BenchRow, ...]:
 def run_benchmarks(quick: bool = False, derive_command: list[str] | None = None) -> tuple[BenchRow, ...]:
     """All benchmarks in one run.  ``derive_command`` (e.g. ``[sys.executable, "-m", "gradproof.verify.cli",
     "derive"]``) is run once against an empty cache and then again against the cache it filled;
-    by default a script calling ``derive.proofs.prove_models`` and ``derive.cache`` stands in."""
+    by default the installed command line's ``derive``."""
     settings = QUICK if quick else FULL
     numpy_times = measure_numpy(settings)
     torch = _measure_torch_apart(settings)
     # the proofs run last: their worker processes would otherwise compete with the kernels
+    code_rows = _code_rows_apart(settings)
     verify_rows = _verify_rows(settings)
-    cold, warm = _derive_rows(derive_command, settings)
-    return (*_kernel_rows(settings, numpy_times, torch), *verify_rows, cold, warm, *_check_rows(settings),
-            *_grade_rows(settings))
+    derive_rows = _derive_rows(derive_command, settings)
+    return (*_kernel_rows(settings, numpy_times, torch), *code_rows, *verify_rows, *derive_rows,
+            *_check_rows(settings), *_grade_rows(settings))
 
 
 # ---------------------------------------------------------------- rendering
@@ -555,8 +741,9 @@ _HEADERS = ("benchmark", "what", "ours", "baseline", "baseline time", "ratio", "
 
 
 def _cells(row: BenchRow) -> tuple[str, ...]:
-    return (row.name, row.what, format_seconds(row.seconds), row.baseline_name or "—",
-            format_seconds(row.baseline_seconds), format_ratio(row.ratio), row.goal, format_met(row.met))
+    return (row.name, row.what, row.ours_text or format_seconds(row.seconds), row.baseline_name or "—",
+            row.baseline_text or format_seconds(row.baseline_seconds), format_ratio(row.ratio), row.goal,
+            format_met(row.met))
 
 
 def benchmark_table(rows: Iterable[BenchRow]) -> Table:

@@ -15,8 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from gradproof.derive import cache
-from gradproof.derive.catalog import MODEL_NAMES
+from gradproof.derive import cache, catalog
 from gradproof.derive.results import ClaimResult
 
 from .render import derive_json, derive_markdown, derive_table
@@ -39,16 +38,17 @@ def build_parser() -> Parser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
 
-    d = sub.add_parser("derive", help="derive and prove every claim of the models")
-    d.add_argument("--model", action="append", metavar="NAME",
-                   help=f"a model to prove (repeatable; default all: {', '.join(MODEL_NAMES)})")
+    d = sub.add_parser("derive", help="derive every gradient of the models and prove it and every claim")
+    d.add_argument("--model", action="append", metavar="NAME|FILE",
+                   help=f"a shipped model or a model file (repeatable; default all shipped: {', '.join(catalog.names())})")
     d.add_argument("--json", metavar="PATH", help="also write the results as JSON")
-    d.add_argument("--no-cache", action="store_true", help="prove again even if the models' source is unchanged")
+    d.add_argument("--no-cache", action="store_true", help="prove again even if nothing changed")
     d.add_argument("--jobs", type=int, default=2, metavar="N", help="worker processes (default 2)")
 
-    g = sub.add_parser("generate", help="write the NumPy reference module generated from the proved forms")
-    g.add_argument("--check", action="store_true", help="only report whether the committed module is stale (exit 1)")
-    g.add_argument("--output", metavar="PATH", help="where to write (default: the installed derive/reference.py)")
+    g = sub.add_parser("generate", help="write the NumPy module generated from a model's proved forms")
+    g.add_argument("--model", metavar="NAME|FILE", help="one model (default: every shipped model's module)")
+    g.add_argument("--check", action="store_true", help="only report whether the module is stale (exit 1)")
+    g.add_argument("--output", metavar="PATH", help="where to write (default: the shipped module, or NAME.py here)")
 
     r = sub.add_parser("run", help="the main job: derive and prove, generate the reference code, verify it, write the reports")
     r.add_argument("--reports", metavar="DIR", default="reports", help="directory for the reports (default ./reports)")
@@ -61,6 +61,12 @@ def build_parser() -> Parser:
     v.add_argument("--dim", type=_positive, default=100, metavar="D", help="embedding size N (default 100)")
     v.add_argument("--seed", type=int, default=0, metavar="S", help="seed for inputs and probes (default 0)")
     v.add_argument("--signature", metavar="NAME", help="the known signature FUNCTION has, when its name differs")
+    v.add_argument("--model", metavar="NAME|FILE", help="draw the inputs a model file declares (its function of the "
+                   "target's name, else its [function]); with no target, check the model's generated functions")
+    v.add_argument("--inputs", metavar="SPEC", help="the function's interface: a TOML file (sizes, inputs, returns, "
+                   "gradients) or SPEC.py:FUNCTION returning the arguments; for a function of any signature")
+    v.add_argument("--size", action="append", default=[], metavar="NAME=VALUE", type=_size,
+                   help="override a size of the --inputs spec (repeatable)")
     v.add_argument("--json", metavar="PATH", help="also write the result as JSON")
     v.add_argument("--timeout", type=_positive, default=600, metavar="SECONDS",
                    help="give up on the target after this long (default 600)")
@@ -69,6 +75,11 @@ def build_parser() -> Parser:
     m.add_argument("--sizes", default="5000x100,50000x300", metavar="VxN,...", help="sizes (default 5000x100,50000x300)")
     m.add_argument("--seeds", type=_positive, default=100, metavar="K", help="seeds for the correct code (default 100)")
     m.add_argument("--no-torch", action="store_true", help="skip torch.autograd.gradcheck even if installed")
+    m.add_argument("--no-jax", action="store_true", help="skip jax.test_util.check_grads even if installed")
+    m.add_argument("--zoo-sizes", default="small,large", metavar="SIZES",
+                   help="sizes of the functions beyond word2vec: small, large (about 10^6 parameters), or none")
+    m.add_argument("--zoo-seeds", type=_positive, default=20, metavar="K",
+                   help="seeds for their correct versions (default 20)")
     m.add_argument("--report", default="reports/mutation.md", metavar="PATH", help="Markdown report (default reports/mutation.md)")
 
     k = sub.add_parser("check", help="check every equation of a derivation, step by step")
@@ -107,26 +118,64 @@ def _positive(text: str) -> int:
     return value
 
 
-def _models(names: list[str] | None) -> tuple[str, ...]:
+def _size(text: str) -> tuple[str, int]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip().isidentifier():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, not '{text}'")
+    return name.strip(), _positive(value.strip())
+
+
+def _models(names: list[str] | None) -> list[tuple[str, Path]]:
+    """(name as given, file) of each model asked for; every shipped model by default."""
     if not names:
-        return MODEL_NAMES
-    unknown = [n for n in names if n not in MODEL_NAMES]
-    if unknown:
-        raise UsageError(f"unknown model '{unknown[0]}' (known: {', '.join(MODEL_NAMES)})")
-    return tuple(dict.fromkeys(names))
+        return [(n, catalog.shipped(n)) for n in catalog.names()]
+    out = []
+    for name in dict.fromkeys(names):
+        path = catalog.find(name)
+        if path is None:
+            raise UsageError(f"unknown model '{name}' (known: {', '.join(catalog.names())}; or a path to a model file)")
+        out.append((name, path))
+    return out
 
 
-def prove(models: tuple[str, ...], use_cache: bool, jobs: int) -> tuple[tuple[ClaimResult, ...], bool]:
-    """(results, came from the cache).  SymPy is imported only on a cache miss."""
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise UsageError(f"{path}: {e.strerror or e}") from None
+
+
+def load_model(name_or_path):
+    """A model by name or path; a bad file is a usage error, one line with its location."""
+    from gradproof.derive.model import ModelError, load
+
+    try:
+        return load(name_or_path)
+    except ModelError as e:
+        raise UsageError(str(e)) from None
+
+
+def prove(models: list[tuple[str, Path]], use_cache: bool, jobs: int) -> tuple[tuple[ClaimResult, ...], bool]:
+    """(results, all came from the cache).  SymPy is imported only on a cache miss; each model
+    file is its own cache entry, keyed by its content."""
+    contents = [(name, path, _read(path)) for name, path in models]
+    found = {}
     if use_cache:
-        hit = cache.load(models)
-        if hit is not None:
-            return tuple(ClaimResult.from_json(c) for c in hit), True
-    from gradproof.derive.proofs import prove_models
+        for name, path, content in contents:
+            hit = cache.load(path.stem, content)
+            if hit is not None:
+                found[name] = tuple(ClaimResult.from_json(c) for c in hit)
+    missing = [(name, path, content) for name, path, content in contents if name not in found]
+    if missing:
+        from gradproof.derive.proofs import prove_model_items
 
-    results = prove_models(models, jobs=max(1, jobs))
-    cache.store(models, [r.to_json() for r in results])
-    return results, False
+        loaded = [load_model(path if not catalog.shipped(name) else name) for name, path, _ in missing]
+        results = prove_model_items(loaded, jobs=max(1, jobs))
+        for (name, path, content), model in zip(missing, loaded):
+            mine = tuple(r for r in results if r.model == model.name)
+            found[name] = mine
+            cache.store(path.stem, content, [r.to_json() for r in mine])
+    return tuple(r for name, _, _ in contents for r in found[name]), not missing
 
 
 def _write(path: str, text: str) -> None:
@@ -154,54 +203,104 @@ def reference_path() -> Path:
     return Path(derive.__file__).resolve().parent / "reference.py"
 
 
-def cmd_generate(args, out: Console) -> int:
-    from gradproof.derive.codegen import generate
+def _modules(args) -> dict[Path, str]:
+    """Path -> text of the modules to generate."""
+    from gradproof.derive.codegen import REGENERATE, generate_shipped, module_text, shipped_modules
 
-    text = generate()
-    target = Path(args.output) if args.output else reference_path()
-    current = target.read_text() if target.exists() else None
-    if args.check:
-        if current == text:
-            out.print(f"[green]{target} is up to date[/]")
-            return EXIT_OK
-        out.print(f"[red]{target} is stale[/]: run `gradproof generate` to regenerate it")
-        return EXIT_FAILED
-    if current != text:
-        _write(str(target), text)
-        out.print(f"wrote {target}")
-    else:
-        out.print(f"{target} unchanged")
-    return EXIT_OK
+    if args.model is None:
+        shipped = generate_shipped()
+        if args.output:
+            if len(shipped) != 1:
+                raise UsageError("--output needs --model: every shipped model has its own module")
+        return shipped
+    (name, path), = _models([args.model])
+    model = load_model(name if catalog.shipped(name) else path)
+    if args.output is None and catalog.shipped(name):  # its module in the package, with its group
+        module = next(m for m, names in shipped_modules().items() if name in names)
+        return {p: t for p, t in generate_shipped().items() if p == reference_path().parent / module}
+    target = Path(args.output) if args.output else Path(path.stem.replace("-", "_") + ".py")
+    command = f"{REGENERATE} --model {args.model} --output {target}"
+    return {target: module_text([model], command)}
+
+
+def cmd_generate(args, out: Console) -> int:
+    modules = _modules(args)
+    status = EXIT_OK
+    for target, text in modules.items():
+        current = target.read_text() if target.exists() else None
+        if args.check:
+            if current == text:
+                out.print(f"[green]{target} is up to date[/]")
+            else:
+                out.print(f"[red]{target} is stale[/]: run `gradproof generate` to regenerate it")
+                status = EXIT_FAILED
+            continue
+        if current != text:
+            _write(str(target), text)
+            out.print(f"wrote {target}")
+        else:
+            out.print(f"{target} unchanged")
+    return status
 
 
 def model_summaries() -> list[tuple[str, str, str]]:
+    """(name, title, LaTeX of the loss) of every shipped model, for the report."""
     from gradproof.derive.models import MODELS
 
-    return [(name, MODELS[name]().title, MODELS[name]().loss) for name in MODEL_NAMES]
+    return [(name, MODELS[name]().title, MODELS[name]().loss) for name in catalog.names()]
 
 
 def cmd_run(args, out: Console) -> int:
     start = time.perf_counter()
-    results, cached = prove(MODEL_NAMES, True, 2)
+    results, cached = prove(_models(None), True, 2)
     out.print(derive_table(results, cached))
     if args.json:
         _write(args.json, json.dumps(derive_json(results), indent=2) + "\n")
-    status = cmd_generate(argparse.Namespace(check=False, output=None), out)
+    status = cmd_generate(argparse.Namespace(check=False, output=None, model=None), out)
     report = Path(args.reports) / "derive.md"
     _write(str(report), derive_markdown(model_summaries(), results, "gradproof run"))
     out.print(f"wrote {report}")
     from .render import check_markdown, check_table
 
-    checks = verify_built_in(*RUN_SIZE, seed=0)
+    checks, sizes = run_checks(seed=0)
     for check in checks:
         out.print(check_table(check))
     report = Path(args.reports) / "verify.md"
-    _write(str(report), check_markdown(checks, "gradproof run", f"|V| = {RUN_SIZE[0]:,}, N = {RUN_SIZE[1]}"))
+    _write(str(report), check_markdown(checks, "gradproof run", sizes))
     out.print(f"wrote {report}")
     status = status if all(c.passed for c in checks) else EXIT_FAILED
     out.print(f"done in {time.perf_counter() - start:.1f} s")
     proved = all(r.status == "proved" for r in results)
     return EXIT_OK if proved and status == EXIT_OK else EXIT_FAILED
+
+
+def run_checks(seed: int = 0):
+    """(checks, their sizes in words): what `gradproof run` verifies and reports/verify.md shows."""
+    checks = verify_built_in(*RUN_SIZE, seed=seed) + verify_models(seed=seed)
+    return checks, (f"word2vec's reference at |V| = {RUN_SIZE[0]:,}, N = {RUN_SIZE[1]}; "
+                    "the other shipped models' functions at 4 times their files' sizes")
+
+
+def verify_models(seed: int = 0, scale: int = 4):
+    """Every function generated from a shipped model outside the word2vec reference, checked
+    against finite differences at its file's sizes times scale."""
+    import importlib
+
+    from gradproof.derive.codegen import shipped_modules
+
+    from .model_check import check_function
+
+    checks = []
+    for module, names in shipped_modules().items():
+        if module == "reference.py":
+            continue  # verify_built_in checks these, at the course's sizes
+        python = importlib.import_module("gradproof.derive." + module[:-3].replace("/", "."))
+        for name in names:
+            model = load_model(name)
+            for function in model.spec.functions():
+                sizes = {k: v * scale for k, v in model.spec.sizes.items()}
+                checks.append(check_function(getattr(python, function.name), model.spec, function, seed, sizes))
+    return checks
 
 
 def cmd_bench(args, out: Console) -> int:
@@ -230,14 +329,20 @@ def cmd_mutants(args, out: Console) -> int:
     from .render import mutation_markdown, mutation_rich
 
     sizes = _sizes(args.sizes)
+    zoo_sizes = tuple(z for z in args.zoo_sizes.split(",") if z and z != "none")
+    if any(z not in ("small", "large") for z in zoo_sizes):
+        raise UsageError(f"--zoo-sizes '{args.zoo_sizes}': expected small, large or none")
     with out.status("running the mutation table") as status:
         table = mutation_table(sizes, args.seeds, with_torch=False if args.no_torch else None,
-                               progress=lambda text: status.update(text))
+                               progress=lambda text: status.update(text), zoo_sizes=zoo_sizes,
+                               zoo_seed_count=args.zoo_seeds, with_jax=False if args.no_jax else None)
     out.print(mutation_rich(table))
-    _write(args.report, mutation_markdown(table, "gradproof mutants" + ("" if args.sizes == "5000x100,50000x300" else
-                                                                         f" --sizes {args.sizes}")))
+    command = "gradproof mutants" + ("" if args.sizes == "5000x100,50000x300" else f" --sizes {args.sizes}") + \
+        ("" if args.zoo_sizes == "small,large" else f" --zoo-sizes {args.zoo_sizes}")
+    _write(args.report, mutation_markdown(table, command))
     out.print(f"wrote {args.report}")
-    ok = all(r.caught for r in table.mutants) and all(s.false_alarms == 0 for s in table.seeds)
+    ok = all(r.caught for r in table.mutants) and all(s.false_alarms == 0 for s in table.seeds) and \
+        all(r.caught for r in table.zoo) and all(s.false_alarms == 0 for s in table.zoo_seeds)
     return EXIT_OK if ok else EXIT_FAILED
 
 
@@ -286,8 +391,21 @@ def verify_built_in(vocab: int, dim: int, seed: int, progress=None):
 def cmd_verify(args, out: Console) -> int:
     from .render import check_json, check_table
 
+    if args.model and args.inputs:
+        raise UsageError("--model and --inputs both say how to draw the inputs: give one")
+    if args.model and args.signature:
+        raise UsageError("--model and --signature both say how to call the function: give one")
+    inputs = args.inputs
+    if args.model:
+        path = catalog.find(args.model)
+        if path is None:
+            raise UsageError(f"unknown model '{args.model}' (known: {', '.join(catalog.names())}; or a path to a model file)")
+        inputs = str(path)
     if args.target is None:
-        results = verify_built_in(args.vocab, args.dim, args.seed)
+        if args.size and not args.model:
+            raise UsageError("--size overrides a size of a model or spec: give --model too")
+        results = verify_model_functions(args.model, args.seed, dict(args.size)) if args.model else \
+            verify_built_in(args.vocab, args.dim, args.seed)
         for r in results:
             out.print(check_table(r))
         if args.json:
@@ -295,24 +413,70 @@ def cmd_verify(args, out: Console) -> int:
         return EXIT_OK if all(r.passed for r in results) else EXIT_FAILED
     from .child import TargetError, run_child
 
+    if args.size and not inputs:
+        raise UsageError("--size overrides a size of the --inputs spec: give --inputs SPEC (or --model) too")
+    if args.inputs and args.signature:
+        raise UsageError("--inputs and --signature both say how to call the function: give one")
     try:
-        data = run_child(args.target, args.vocab, args.dim, args.seed, args.timeout, args.signature)
+        data = run_child(args.target, args.vocab, args.dim, args.seed, args.timeout, args.signature,
+                         inputs=inputs, sizes=dict(args.size))
     except TargetError as e:
         raise UsageError(str(e)) from None
-    from .results import Block, Entry, Finding, GradientCheck, InputCheck
-
-    result = GradientCheck(
-        data["target"], data["passed"],
-        tuple(InputCheck(**{**c, "worst": tuple(Entry(**e) for e in c["worst"]),
-                            "blocks": tuple(Block(**b) for b in c["blocks"])}) for c in data["checks"]),
-        tuple(Finding(**f) for f in data["hygiene"]), data["seconds"], data["evaluations"], data["seed"],
-        data["step"], data["dtype"], data["versions"])
+    result = check_from_json(data)
     out.print(check_table(result))
     if data.get("output"):
         out.print(f"[dim]the function printed {len(data['output'])} characters (kept in --json)[/]")
     if args.json:
-        _write(args.json, json.dumps({k: v for k, v in data.items()}, indent=2) + "\n")
+        _write(args.json, json.dumps(data, indent=2) + "\n")
     return EXIT_OK if data["passed"] else EXIT_FAILED
+
+
+def verify_model_functions(name: str, seed: int, sizes: dict):
+    """The functions generated from one model (our own code, checked in this process): those of
+    a shipped model from the package, those of a model file generated afresh."""
+    from gradproof.derive.codegen import compiled_functions
+
+    from .model_check import check_function
+
+    model = load_model(name)
+    unknown = [k for k in sizes if k not in model.spec.sizes]
+    if unknown:
+        raise UsageError(f"--size {unknown[0]}: no such size in {name} (sizes: {', '.join(model.spec.sizes)})")
+    chosen = {**model.spec.sizes, **sizes}
+    functions = compiled_functions(model)
+    checks = []
+    for function in model.spec.functions():
+        if function.name in functions and all(a in model.spec.inputs for a in function.arguments):
+            checks.append(check_function(functions[function.name], model.spec, function, seed, chosen))
+    if not checks:
+        raise UsageError(f"{name}: no generated function whose arguments are all inputs of the file "
+                         "(a course signature is checked with FILE.py:FUNCTION --signature)")
+    return checks
+
+
+def check_from_json(data: dict):
+    """The GradientCheck a validated child result describes (verify.child.validate)."""
+    from .results import Block, Entry, Finding, GradientCheck, InputCheck
+
+    def entry(e):
+        return Entry(e["index"], _number(e["analytic"]), _number(e["numeric"]))
+
+    def block(b):
+        return Block(b["rows"], *(_number(b.get(k, "nan")) for k in ("analytic", "numeric", "tolerance")))
+
+    checks = tuple(InputCheck(c["input"], c["passed"], c["method"], _number(c["max_abs_error"]), _number(c["max_rel_error"]),
+                              _number(c["tolerance"]), c["coordinates"], tuple(entry(e) for e in c["worst"]),
+                              tuple(block(b) for b in c["blocks"]), c["note"]) for c in data["checks"])
+    return GradientCheck(data["target"], data["passed"], checks, tuple(Finding(f["kind"], f["severity"], f["message"])
+                                                                       for f in data["hygiene"]),
+                         data["seconds"], data["evaluations"], data["seed"], data["step"], data["dtype"], data["versions"])
+
+
+def _number(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def cmd_grade(args, out: Console) -> int:
@@ -349,14 +513,14 @@ def _grade(args, out, rubric, path) -> int:
     hide = [str(Path(p).resolve()) for p in (args.submission, args.out, args.results if args.out is None else None,
                                              args.rubric) if p]
     try:
-        with Sandbox(limits=rubric.limits, hide=tuple(hide)) as sandbox:
+        with Sandbox(limits=rubric.limits, hide=tuple(hide), packages=rubric.packages) as sandbox:
             if args.out is not None:
                 return _grade_class(args, out, rubric, sandbox, path)
             return _grade_one(args, out, rubric, sandbox, path)
     except (SubmissionError, BatchMismatch) as e:
         raise UsageError(str(e)) from None
     except (GraderError, SandboxError, OSError) as e:
-        Console(stderr=True).print(f"gradproof: grader failure: {e}", markup=False, highlight=False)
+        Console(stderr=True, soft_wrap=True).print(f"gradproof: grader failure: {e}", markup=False, highlight=False)
         return EXIT_FAILED
 
 
@@ -374,7 +538,7 @@ def _grade_one(args, out, rubric, sandbox, path) -> int:
     wrong = gradescope.problems(data)
     if wrong:
         raise GraderError(f"the results do not fit Gradescope's format: {wrong[0]}")
-    _write(args.results, json.dumps(data, indent=1) + "\n")
+    _write(args.results, json.dumps(data, indent=1, allow_nan=False) + "\n")
     if args.json:
         out.print_json(data=data)
     else:

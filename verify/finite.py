@@ -25,8 +25,13 @@ class Derivative:
     evaluations: int
     values: tuple[tuple[float, float], ...] = ()  # (t, phi(t)) pairs used, for reuse
 
+    @property
+    def finite(self) -> bool:
+        """Every evaluation was a number: the stencil stayed where the function is defined."""
+        return all(np.isfinite(v) for _, v in self.values) and bool(np.isfinite(self.value))
 
-def richardson(phi: Phi, h: float, phi0: float, eps: float) -> Derivative:
+
+def richardson(phi: Phi, h: float, phi0: float, eps: float, rounding: float = 16.0) -> Derivative:
     """Central difference at h, with its h^2 error term estimated and removed.
 
     D(h) = (phi(h) - phi(-h)) / 2h = phi'(0) + h^2 phi3 / 6 + O(h^4), where phi3 is the
@@ -39,7 +44,7 @@ def richardson(phi: Phi, h: float, phi0: float, eps: float) -> Derivative:
     central = (plus - minus) / (2 * h)
     correction = (far - 3 * plus + 3 * phi0 - minus) / (6 * h)
     scale = max(abs(phi0), abs(plus), abs(minus), abs(far))
-    rounding = 16 * eps * scale / h
+    rounding = rounding * eps * scale / h
     return Derivative(central - correction, abs(correction) + rounding, 3,
                       ((h, plus), (-h, minus), (2 * h, far)))
 

@@ -15,7 +15,10 @@ from .results import GradientCheck
 from .signatures import problem_for
 
 SIZES = ((5000, 100), (50000, 300))
-SOURCES = ("check.py", "finite.py", "localise.py", "hygiene.py", "mutants.py", "signatures.py", "problem.py")
+SOURCES = ("check.py", "finite.py", "localise.py", "hygiene.py", "mutants.py", "signatures.py", "problem.py", "zoo.py")
+ZOO_SIZES = ("small", "large")
+ENTRY_SEEDS = 20  # single wrong entries of 1e-5: seeds per size
+BASELINE_LARGE_SEEDS = 5  # torch and jax on the correct versions at about 10^6 parameters
 
 
 @dataclass(frozen=True)
@@ -44,10 +47,51 @@ class SeedsRow:
 
 
 @dataclass(frozen=True)
+class EntryRow:
+    """Single wrong entries of +1e-5 in naiveSoftmaxLossAndGradient's gradOutsideVecs, over seeds."""
+
+    vocab: int
+    dim: int
+    seeds: int
+    caught: int
+
+
+@dataclass(frozen=True)
+class ZooRow:
+    case: str
+    bug: str
+    size: str
+    parameters: int
+    caught: bool
+    seconds: float
+    evaluations: int
+    where: str
+    torch_caught: bool | None = None
+    jax_caught: bool | None = None
+
+
+@dataclass(frozen=True)
+class ZooSeeds:
+    case: str
+    size: str
+    parameters: int
+    seeds: int
+    false_alarms: int
+    kinks_reported: int
+    median_seconds: float
+    baseline_seeds: int = 0
+    torch_false_alarms: int | None = None
+    jax_false_alarms: int | None = None
+
+
+@dataclass(frozen=True)
 class MutationTable:
     mutants: tuple[MutantRow, ...]
     seeds: tuple[SeedsRow, ...]
     source: str  # hash of the verifier's source and the reference: the report's freshness key
+    entries: tuple[EntryRow, ...] = ()
+    zoo: tuple[ZooRow, ...] = ()
+    zoo_seeds: tuple[ZooSeeds, ...] = ()
 
 
 def source_hash() -> str:
@@ -105,11 +149,77 @@ def torch_available() -> bool:
     return True
 
 
+def entry_row(vocab: int, dim: int, seeds: int) -> EntryRow:
+    from .mutants import _entry, _naive
+
+    wrong = _naive(_entry(1e-5))
+    caught = sum(not check_problem(problem_for(wrong, vocab, dim, seed, signature="naiveSoftmaxLossAndGradient"),
+                                   seed=seed, localise_budget=2).passed for seed in range(seeds))
+    return EntryRow(vocab, dim, seeds, caught)
+
+
+def _zoo_problem(fn, case, size: str, seed: int):
+    from .problem import from_callable
+
+    inputs, fixed = case.make(size, seed)
+    return from_callable(fn, inputs, fixed=fixed, name=case.name)
+
+
+def _baselines(problem_of, with_torch: bool, with_jax: bool) -> tuple[bool | None, bool | None]:
+    torch_caught = jax_caught = None
+    if with_torch:
+        from .torch_gradcheck import torch_fast_gradcheck
+
+        torch_caught = torch_fast_gradcheck(problem_of(), seed=0).caught
+    if with_jax:
+        from .jax_gradcheck import jax_check_grads
+
+        jax_caught = jax_check_grads(problem_of()).caught
+    return torch_caught, jax_caught
+
+
+def zoo_rows(case, size: str, with_torch: bool, with_jax: bool) -> list[ZooRow]:
+    rows = []
+    for bug, fn in case.bugs:
+        problem = _zoo_problem(fn, case, size, 0)
+        result = check_problem(problem, seed=0)
+        torch_caught, jax_caught = _baselines(lambda: _zoo_problem(fn, case, size, 0), with_torch, with_jax)
+        rows.append(ZooRow(case.name, bug, size, sum(x.size for x in problem.point.values()), not result.passed,
+                           result.seconds, result.evaluations, where(result), torch_caught, jax_caught))
+    return rows
+
+
+def zoo_seeds(case, size: str, seeds: int, with_torch: bool, with_jax: bool) -> ZooSeeds:
+    alarms = kinks = 0
+    times = []
+    for seed in range(seeds):
+        result = check_problem(_zoo_problem(case.correct, case, size, seed), seed=seed)
+        alarms += not result.passed
+        kinks += any("not differentiable here" in c.note for c in result.checks) or \
+            any(f.kind == "kink" for f in result.hygiene)
+        times.append(result.seconds)
+    baseline_seeds = seeds if size == "small" else min(seeds, BASELINE_LARGE_SEEDS)
+    torch_alarms = jax_alarms = None
+    if with_torch or with_jax:
+        verdicts = [_baselines(lambda: _zoo_problem(case.correct, case, size, seed), with_torch, with_jax)
+                    for seed in range(baseline_seeds)]
+        torch_alarms = sum(bool(t) for t, _ in verdicts) if with_torch else None
+        jax_alarms = sum(bool(j) for _, j in verdicts) if with_jax else None
+    problem = _zoo_problem(case.correct, case, size, 0)
+    return ZooSeeds(case.name, size, sum(x.size for x in problem.point.values()), seeds, alarms, kinks,
+                    statistics.median(times), baseline_seeds, torch_alarms, jax_alarms)
+
+
 def mutation_table(sizes: Sequence[tuple[int, int]] = SIZES, seeds: int = 100, with_torch: bool | None = None,
-                   progress: Callable[[str], None] | None = None) -> MutationTable:
+                   progress: Callable[[str], None] | None = None, zoo_sizes: Sequence[str] = ZOO_SIZES,
+                   zoo_seed_count: int = 20, with_jax: bool | None = None) -> MutationTable:
+    from .jax_gradcheck import jax_available
+    from .zoo import CASES
+
     with_torch = torch_available() if with_torch is None else with_torch
+    with_jax = jax_available() if with_jax is None else with_jax
     say = progress or (lambda text: None)
-    rows, seed_rows = [], []
+    rows, seed_rows, entries, zoo, zoo_seed_rows = [], [], [], [], []
     for vocab, dim in sizes:
         for m in MUTANTS:
             say(f"{m.name} at {vocab} x {dim}")
@@ -117,4 +227,12 @@ def mutation_table(sizes: Sequence[tuple[int, int]] = SIZES, seeds: int = 100, w
         for m in CORRECT:
             say(f"correct {m.signature} at {vocab} x {dim}, {seeds} seeds")
             seed_rows.append(seeds_row(m, vocab, dim, seeds))
-    return MutationTable(tuple(rows), tuple(seed_rows), source_hash())
+        say(f"single wrong entries of 1e-5 at {vocab} x {dim}")
+        entries.append(entry_row(vocab, dim, min(seeds, ENTRY_SEEDS)))
+    for size in zoo_sizes:
+        for case in CASES:
+            say(f"{case.name}, {size}: planted bugs")
+            zoo += zoo_rows(case, size, with_torch, with_jax)
+            say(f"{case.name}, {size}: the correct version over {zoo_seed_count} seeds")
+            zoo_seed_rows.append(zoo_seeds(case, size, zoo_seed_count, with_torch, with_jax))
+    return MutationTable(tuple(rows), tuple(seed_rows), source_hash(), tuple(entries), tuple(zoo), tuple(zoo_seed_rows))

@@ -17,6 +17,10 @@ class ProblemError(Exception):
     """The function cannot be checked at all (it raised, or returned the wrong structure)."""
 
 
+class InterfaceError(ProblemError):
+    """What the function returns does not fit the interface its spec declares: a usage error."""
+
+
 @dataclass(frozen=True)
 class Evaluation:
     loss: float | complex
@@ -37,6 +41,11 @@ class Problem:
 
 def as_point(inputs: Mapping[str, object]) -> dict[str, np.ndarray]:
     return {k: np.array(v, dtype=np.float64) for k, v in inputs.items()}
+
+
+def own_point(inputs: Mapping[str, object]) -> dict[str, np.ndarray]:
+    """as_point for arrays the caller has just made and gives away: no copy where none is needed."""
+    return {k: np.asarray(v, dtype=np.float64) for k, v in inputs.items()}
 
 
 def copy_point(point: Point) -> dict[str, np.ndarray]:

@@ -65,3 +65,15 @@ class GradientCheck:
 
 def _finite(x: float):
     return x if x == x and abs(x) != float("inf") else str(x)
+
+
+def check_json(result: GradientCheck) -> dict:
+    """The JSON form of a check (``gradproof verify --json``)."""
+    data = result.to_json()
+    return {
+        "target": data["target"], "passed": data["passed"],
+        "checks": [{k: c[k] for k in ("input", "passed", "method", "max_abs_error", "max_rel_error", "tolerance",
+                                      "coordinates", "worst", "blocks", "note")} for c in data["checks"]],
+        "hygiene": data["hygiene"], "seconds": round(data["seconds"], 4), "evaluations": data["evaluations"],
+        "seed": data["seed"], "step": data["step"], "dtype": data["dtype"], "versions": data["versions"],
+    }

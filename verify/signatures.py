@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .problem import Evaluation, Point, Problem, ProblemError, as_point
+from .problem import Evaluation, Point, Problem, ProblemError, own_point as as_point
 
 
 class ReplayDataset:
@@ -45,7 +45,9 @@ class Signature:
 
 
 def _embeddings(rng, rows, dim):
-    return rng.normal(size=(rows, dim)) / np.sqrt(dim)
+    x = rng.standard_normal((rows, dim))  # the values of rng.normal(size=...), without a second array
+    x /= np.sqrt(dim)
+    return x
 
 
 def _top_rows(scores, count=8):

@@ -9,6 +9,7 @@ submission never sees, at sizes it cannot guess, so hard-coded numbers fail.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,7 +17,12 @@ import numpy as np
 
 from gradproof.derive import reference as ref
 
-KINDS = ("public", "hidden", "large")
+# public: shown; hidden: randomized; large: scores near 1000 (stability); size: a hidden case at a
+# size where a gradient taken numerically, coordinate by coordinate, cannot finish in the time
+# limit while the analytic one takes milliseconds
+KINDS = ("public", "hidden", "large", "size")
+SIZE = (3000, 48)  # |V| x N: 144,000 coordinates, each a forward pass for a numerical gradient
+PAIR_FUNCTIONS = ("naiveSoftmaxLossAndGradient", "negSamplingLossAndGradient")
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,7 @@ class Case:
     args: tuple         # JSON-able, arrays as {"$a": i}
     arrays: tuple       # the float64 arrays the args refer to
     data: dict          # the same inputs by name, for the expected values and the diagnoses
+    stand_ins: tuple = ()  # functions of the submission the grader computes instead during this call
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,7 @@ class Function:
     make: Callable[[np.random.Generator, str, int], Case]  # (rng, kind, index among the kind's cases)
     expected: Callable[[Case, tuple[int, ...]], tuple[np.ndarray, ...] | str]  # str: why none can be given
     convention: str = "course"
+    sized: bool = False  # has a case of kind "size"
 
     @property
     def returns(self) -> int:
@@ -45,6 +53,8 @@ class Function:
 def _sizes(rng, kind):
     if kind == "public":
         return 5, 3
+    if kind == "size":
+        return SIZE
     return int(rng.integers(5, 41)), int(rng.integers(3, 13))
 
 
@@ -139,26 +149,31 @@ def _neg_expected(case, drawn):
 
 
 def _skipgram_case(rng, kind, index):
-    """A window of at least two outside words, none of them the center word; the pair function
-    handed in is the grader's naive softmax, or (every other hidden case) its negative sampling
-    with samples fixed per outside word, so a skipgram that ignores the argument is caught."""
+    """A window of at least two outside words, none of them the center word, with a window size of
+    2 to 5 (a mistake that scales by the window size shows at every case); the pair function handed
+    in is the grader's naive softmax, or (every other hidden case) its negative sampling with
+    samples fixed per outside word, so a skipgram that ignores the argument is caught.  The first
+    hidden case leaves the pair function out, as the handout's own test does: the default must be
+    naive softmax."""
     vocab, dim = _sizes(rng, kind)
     words = [f"w{i}" for i in range(vocab)]
     word2ind = {w: i for i, w in enumerate(words)}
     V, U = rng.normal(size=(vocab, dim)), _rows(rng, vocab, dim)
-    c = int(rng.integers(vocab))
-    window = int(rng.integers(1, 4))
+    # never the first, middle or last row: a gradient written into a fixed row shows on every case
+    c = int(rng.choice([i for i in range(vocab) if i not in (0, vocab // 2, vocab - 1)]))
+    window = int(rng.integers(5, 8))  # 5 to 7: a window-size scaling never looks like a factor 2 or 3 mistake
     others = [i for i in range(vocab) if i != c]
-    outside = [words[others[i]] for i in rng.integers(len(others), size=int(rng.integers(2, 2 * window + 1)))]
+    # two to four outside words (a window of 5 to 7 could hold 14, but any two show every mistake)
+    outside = [words[others[i]] for i in rng.integers(len(others), size=int(rng.integers(2, 5)))]
+    default = kind == "hidden" and index == 0
     pair = "neg" if kind == "hidden" and index % 2 == 1 else "naive"
     K = int(rng.integers(2, 6))
     samples = {o: [int(w) for w in rng.choice([i for i in range(vocab) if i != o], size=K)] for o in range(vocab)}
-    name = "negSamplingLossAndGradient" if pair == "neg" else "naiveSoftmaxLossAndGradient"
-    return Case("skipgram", "", kind,
-                (words[c], window, outside, word2ind, {"$a": 0}, {"$a": 1}, {"$dataset": [], "vocab": vocab},
-                 {"$callback": name}),
+    name = PAIR_FUNCTIONS[1] if pair == "neg" else PAIR_FUNCTIONS[0]
+    args = (words[c], window, outside, word2ind, {"$a": 0}, {"$a": 1}, {"$dataset": [], "vocab": vocab})
+    return Case("skipgram", "", kind, args if default else args + ({"$callback": name},),
                 (V, U), {"V": V, "U": U, "c": c, "outside": [word2ind[w] for w in outside], "pair": pair,
-                         "samples": samples})
+                         "samples": samples, "window": window, "default": default}, PAIR_FUNCTIONS)
 
 
 def pair_function(case: Case, pair: str | None = None):
@@ -173,21 +188,25 @@ def _skipgram_expected(case, drawn):
     d = case.data
     words = {f"w{i}": i for i in range(len(d["U"]))}
     outside = [f"w{i}" for i in d["outside"]]
-    return _triple(ref.skipgram(f"w{d['c']}", 1, outside, words, d["V"], d["U"], None, pair_function(case)))
+    return _triple(ref.skipgram(f"w{d['c']}", d["window"], outside, words, d["V"], d["U"], None, pair_function(case)))
 
 
 def pair_callback(case: Case):
-    """Answer skipgram's calls of its pair function, but only for the inputs this case passes:
-    the center word's own row, the case's outside vectors, an index of the window."""
+    """Answer skipgram's calls of a pair function (the one it was handed, or one it calls by name),
+    but only for the inputs this case passes: the center word's own row, the case's outside
+    vectors, an index of the window."""
     d = case.data
-    pair = pair_function(case)
 
     def answer(header: dict, arrays: list):
-        index = header.get("index")
-        if (len(arrays) != 2 or type(index) is not int or index not in d["outside"]
+        name, args = header.get("name"), header.get("args")
+        if name not in PAIR_FUNCTIONS or not isinstance(args, list) or len(args) < 3 or len(arrays) != 2:
+            return None
+        index = args[1]
+        if (args[0] != {"$a": 0} or args[2] != {"$a": 1} or type(index) is not int or index not in d["outside"]
                 or arrays[0].shape != d["V"][d["c"]].shape or not np.array_equal(arrays[0], d["V"][d["c"]])
                 or arrays[1].shape != d["U"].shape or not np.array_equal(arrays[1], d["U"])):
             return None
+        pair = pair_function(case, "neg" if name == PAIR_FUNCTIONS[1] else "naive")
         loss, gc, go = pair(arrays[0], index, arrays[1], None)
         return np.array(loss), gc, go
     return answer
@@ -220,27 +239,41 @@ def _triple(out):
 
 COURSE = (
     Function("sigmoid", ("sigmoid(x)",), _sigmoid_case, lambda case, drawn: (ref.sigmoid(case.data["x"]),)),
-    Function("naiveSoftmaxLossAndGradient", ("loss", "gradCenterVec", "gradOutsideVecs"), _naive_case, _naive_expected),
-    Function("negSamplingLossAndGradient", ("loss", "gradCenterVec", "gradOutsideVecs"), _neg_case, _neg_expected),
+    Function("naiveSoftmaxLossAndGradient", ("loss", "gradCenterVec", "gradOutsideVecs"), _naive_case, _naive_expected,
+             sized=True),
+    Function("negSamplingLossAndGradient", ("loss", "gradCenterVec", "gradOutsideVecs"), _neg_case, _neg_expected,
+             sized=True),
     Function("skipgram", ("loss", "gradCenterVecs", "gradOutsideVectors"), _skipgram_case, _skipgram_expected),
 )
 MATH = (
     Function("naive_softmax_loss_and_gradients", ("loss", "grad_v_c", "grad_U"), _math_naive_case,
              lambda case, drawn: _triple(ref.naive_softmax_loss_and_gradients(case.data["v"], case.data["o"], case.data["U"])),
-             "math"),
+             "math", sized=True),
     Function("neg_sampling_loss_and_gradients", ("loss", "grad_v_c", "grad_U"), _math_neg_case,
              lambda case, drawn: _triple(ref.neg_sampling_loss_and_gradients(case.data["v"], case.data["o"], case.data["U"],
-                                                                             case.data["w"])), "math"),
+                                                                             case.data["w"])), "math", sized=True),
 )
 FUNCTIONS: dict[str, Function] = {f.name: f for f in COURSE + MATH}
 
 
 def cases(function: Function, kind: str, count: int, seed: int) -> list[Case]:
     """count cases of one kind, each from its own stream of (seed, function, kind, i)."""
+    return list(_cases(function.name, kind, count, seed))
+
+
+@functools.lru_cache(maxsize=64)
+def _cases(name: str, kind: str, count: int, seed: int) -> tuple[Case, ...]:
+    """Made once per seed: a class is graded on one seed, and the full-size cases cost more to draw than
+    to grade.  Their arrays are read-only, so no grading of one submission can change another's cases."""
+    function = FUNCTIONS[name]
     tag = sum(map(ord, function.name)) * 7919 + KINDS.index(kind)
     made = []
     for i in range(count):
         rng = np.random.default_rng([seed, tag, i])
-        label = "large scores" if kind == "large" else f"{kind} case {i + 1}"
-        made.append(dataclasses.replace(function.make(rng, kind, i), label=label))
-    return made
+        label = {"large": "large scores", "size": "hidden case at full size"}.get(kind, f"{kind} case {i + 1}")
+        case = dataclasses.replace(function.make(rng, kind, i), label=label)
+        for value in list(case.arrays) + list(case.data.values()):
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+        made.append(case)
+    return tuple(made)

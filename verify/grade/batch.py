@@ -138,7 +138,7 @@ def grade_directory(directory: Path, out: Path, rubric: Rubric, sandbox: Sandbox
             return None
         data = gradescope.results_json(g, rubric.assignment)
         try:
-            _atomic(results_path(out, sub), json.dumps(data, indent=1) + "\n")
+            _atomic(results_path(out, sub), json.dumps(data, indent=1, allow_nan=False) + "\n")
         except OSError as e:  # e.g. a full disk: this one is retried on a rerun, the others go on
             return Row(sub.name, None, rubric.max_score, (), None, 0.0, f"grader error: cannot write its results: {e}")
         return Row(sub.name, g.score, g.max_score, g.diagnoses, g.load_error, g.seconds)
@@ -167,6 +167,13 @@ def write_summary(path: Path, rows: tuple[Row, ...]) -> None:
         writer = csv.writer(f)
         writer.writerow(["submission", "score", "max_score", "diagnoses", "import_error", "grader_error", "seconds"])
         for r in rows:
-            writer.writerow([r.submission, "" if r.score is None else f"{r.score:g}", f"{r.max_score:g}",
-                             "; ".join(r.diagnoses), r.load_error or "", r.error or "", f"{r.seconds:.3f}"])
+            writer.writerow([cell(r.submission), "" if r.score is None else f"{r.score:g}", f"{r.max_score:g}",
+                             cell("; ".join(r.diagnoses)), cell(r.load_error or ""), cell(r.error or ""),
+                             f"{r.seconds:.3f}"])
     os.replace(tmp, path)
+
+
+def cell(text: str) -> str:
+    """Text for a spreadsheet cell: one that starts like a formula (=, +, -, @, a tab or a return: a file
+    name or an error message is the submission's to choose) is kept as text by a leading apostrophe."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -2,10 +2,13 @@
 
 Layers, each applied where the OS allows it and reported back to the grader:
 - its own session (the grader kills the whole process group afterwards);
-- new network, mount and PID namespaces (a user namespace too when not root): no network
-  at all, the toolkit and the results hidden under empty mounts, and every process the
-  submission starts dies with it;
-- as root, a switch to the unprivileged user nobody;
+- new network, mount, PID and IPC namespaces (a user namespace too when not root): no
+  network at all, the toolkit and the results hidden under empty mounts, every process the
+  submission starts dies with it, and no System V object outlives it;
+- as root, a switch to an unprivileged user of its own (each concurrent child has another one,
+  so no child can signal, renice or limit a classmate's, nor enter its directory);
+- imports only from its own files, the standard library and the allowed packages, reached
+  through descriptors the worker opened (imports.py), wherever the interpreter lives;
 - resource limits (CPU seconds, address space, processes, file size, open files, no core);
 - a stripped environment and a fresh working directory;
 - an audit hook that refuses, with a clear message, what a gradient function never needs:
@@ -18,19 +21,20 @@ from __future__ import annotations
 import ctypes
 import os
 import resource
-import shutil
 import signal
 import sys
 import types
 from stat import S_ISDIR
 from dataclasses import dataclass
 
-from . import landlock, seccomp
+from . import imports, landlock, seccomp, tree
 
-CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
+CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = (0x00020000, 0x08000000, 0x10000000,
+                                                                     0x20000000, 0x40000000)
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 0x1, 0x2, 0x4, 0x8, 0x1000, 0x4000, 0x40000
-PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG = 38, 1
+PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 38, 1, 4
 NOBODY = 65534
+FIRST_UID = 0x6A000000  # children's users: FIRST_UID + slot, far above any account's (and subordinate ids')
 PROTECTED = ("gradproof",)  # the toolkit's namespace: a submission may import nothing of it
 
 
@@ -55,12 +59,12 @@ def _libc():
 def new_namespaces(libc) -> list[str]:
     """Enter new namespaces where allowed; the names of those entered."""
     uid, gid = os.geteuid(), os.getegid()
-    wanted = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID
+    wanted = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC
     for flags in ((wanted,) if uid == 0 else ()) + (wanted | CLONE_NEWUSER,):
         if libc.unshare(flags) == 0:
             if flags & CLONE_NEWUSER:
                 _map_user(uid, gid)
-            return ["network", "mount", "pid"] + (["user"] if flags & CLONE_NEWUSER else [])
+            return ["network", "mount", "pid", "ipc"] + (["user"] if flags & CLONE_NEWUSER else [])
     return []
 
 
@@ -104,25 +108,39 @@ def _within(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
 
 
-def drop_privileges(workdir: str) -> bool:
-    """As root outside a user namespace, become nobody (owner of the working directory)."""
+def private_tmp(libc, workdir: str) -> list[str]:
+    """An empty tmpfs of its own over each world-writable directory that does not hold the working
+    directory, so nothing written there is seen by another child or outlives this one."""
+    made = []
+    for path in ("/dev/shm", "/var/tmp", "/tmp"):
+        if not os.path.isdir(path) or _within(workdir, path):
+            continue
+        if libc.mount(b"tmpfs", path.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=1m,nr_inodes=64,mode=1777") == 0:
+            made.append(path)
+    return made
+
+
+def drop_privileges(workdir: str, uid: int) -> bool:
+    """As root outside a user namespace, become uid (owner of the working directory, which no
+    other child's user may enter)."""
     if os.geteuid() != 0:
         return False
-    for root, dirs, files in os.walk(workdir):
-        for name in [root] + [os.path.join(root, n) for n in dirs + files]:
-            os.chown(name, NOBODY, NOBODY, follow_symlinks=False)
+    for path in tree.paths(workdir):
+        os.chown(path, uid, uid, follow_symlinks=False)
+    os.chmod(workdir, 0o700)
     os.setgroups([])
-    os.setgid(NOBODY)
-    os.setuid(NOBODY)
+    os.setgid(uid)
+    os.setuid(uid)
     return True
 
 
-def set_limits(limits: Limits, per_user_processes: bool) -> None:
+def set_limits(limits: Limits, per_user_processes: bool, held: int = 0) -> None:
+    """held: descriptors kept open for the child (the channel, the import roots), on top of its own."""
     mb = 1 << 20
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb * mb,) * 2)
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_mb * mb,) * 2)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files,) * 2)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files + held,) * 2)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if per_user_processes:  # counted per user: only meaningful once we are a user of our own
         resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes,) * 2)
@@ -135,72 +153,68 @@ def strip_environment(workdir: str) -> None:
                        "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
 
 
-def redirect_descriptors(workdir: str, keep: int) -> None:
+def redirect_descriptors(keep: set[int]) -> None:
     """stdin from /dev/null, fd-level stdout/stderr into /dev/null (nobody reads them, and a write
     there never fails: a file would fill up under RLIMIT_FSIZE and fail the submission's writes),
-    every other fd closed.  Python-level output is kept by the runner."""
+    every other fd closed but the channel and the import roots' descriptors.  Python-level output
+    is kept by the runner."""
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     out = os.open(os.devnull, os.O_WRONLY)
     os.dup2(out, 1)
     os.dup2(out, 2)
-    os.closerange(3, keep)
-    os.closerange(keep + 1, 65536)
+    start = 3
+    for fd in sorted(keep) + [65536]:
+        if fd >= start:
+            os.closerange(start, fd)
+            start = fd + 1
 
 
 def audit_hook(workdir: str, protected_paths: list[str]):
     """The hook: refuse process, network, ctypes, foreign writes and the toolkit, with a reason.
 
-    It binds now everything it will use and calls only built-in functions on exact str and
-    bytes: a submission that patches builtins, os, os.path or this module changes nothing it
-    does, and none of the submission's code (a str subclass's methods, a path object's
-    __fspath__) ever runs inside it.  Paths are resolved here, symbolic links included."""
+    Everything it uses is bound now, as default arguments, and every piece of its state is
+    immutable (strings, tuples, frozensets, built-in functions): a refused call's traceback
+    reaches the hook's frame and its locals, and nothing found there can be changed to switch
+    it off.  It looks up no global or built-in name, so patching builtins, os or this module
+    changes nothing it does, and it calls only built-in functions on exact str and bytes (no
+    code of the submission, a str subclass's methods or a path object's __fspath__, ever runs
+    inside it).  Its own functions' code and defaults cannot be replaced (that is an audited
+    event it refuses).  Paths are resolved here, symbolic links included."""
     workdir = os.path.realpath(workdir)
     protected = tuple(os.path.realpath(p) for p in protected_paths)
-    refused = {
-        "os.fork": "starting processes", "os.forkpty": "starting processes", "os.exec": "starting processes",
-        "os.posix_spawn": "starting processes", "os.spawn": "starting processes", "os.system": "starting processes",
-        "subprocess.Popen": "starting processes", "pty.spawn": "starting processes",
-        "os.kill": "sending signals", "os.killpg": "sending signals", "signal.pthread_kill": "sending signals",
-        "socket.__new__": "network access", "socket.connect": "network access", "socket.bind": "network access",
-        "socket.getaddrinfo": "network access", "socket.gethostbyname": "network access",
-        "socket.sendto": "network access", "socket.sendmsg": "network access",
-        "ctypes.dlopen": "loading native code (ctypes)", "ctypes.dlsym": "loading native code (ctypes)",
-        "ctypes.call_function": "calling native code (ctypes)", "ctypes.cdata": "native memory access (ctypes)",
+    processes, signals, network, native = ("starting processes", "sending signals", "network access",
+                                           "loading native code (ctypes)")
+    refused = tuple(sorted({
+        "os.fork": processes, "os.forkpty": processes, "os.exec": processes, "os.posix_spawn": processes,
+        "os.spawn": processes, "os.system": processes, "subprocess.Popen": processes, "pty.spawn": processes,
+        "os.kill": signals, "os.killpg": signals, "signal.pthread_kill": signals,
+        "socket.__new__": network, "socket.connect": network, "socket.bind": network,
+        "socket.getaddrinfo": network, "socket.gethostbyname": network, "socket.sendto": network,
+        "socket.sendmsg": network,
+        "ctypes.dlopen": native, "ctypes.dlsym": native, "ctypes.call_function": "calling native code (ctypes)",
+        "ctypes.cdata": "native memory access (ctypes)",
         "sys.addaudithook": "installing audit hooks", "sys.remote_exec": "remote execution",
         "os.setuid": "changing user", "os.chroot": "changing root",
         # a link or another working directory would make a path mean one thing here and another to the
         # kernel (a relative path with dir_fd=, a link swapped between this check and the open)
         "os.symlink": "creating symbolic links",
-        # the way to this hook's own state (and so to switching it off)
+        # the way to the interpreter's objects, this hook's among them
         "gc.get_objects": "inspecting the interpreter's objects",
         "gc.get_referrers": "inspecting the interpreter's objects",
         "gc.get_referents": "inspecting the interpreter's objects",
-    }
+    }.items()))
+    events = frozenset(event for event, _ in refused)
+    mutating = (("os.remove", 1), ("os.rename", 2), ("os.rmdir", 1), ("os.mkdir", 1), ("os.chmod", 1),
+                ("os.chown", 1), ("os.link", 2), ("os.truncate", 1), ("os.utime", 1), ("shutil.rmtree", 1),
+                ("shutil.move", 2))
+    changes = frozenset(event for event, _ in mutating)
     write_flags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
-    mutating = {"os.remove": 1, "os.rename": 2, "os.rmdir": 1, "os.mkdir": 1, "os.chmod": 1, "os.chown": 1,
-                "os.link": 2, "os.truncate": 1, "os.utime": 1, "shutil.rmtree": 1, "shutil.move": 2}
-    native = ("ctypes", "_ctypes", "cffi", "_posixsubprocess", "_xxsubinterpreters")
-    # bound now: the names below are never looked up again
-    readlink, getcwd, stat, is_dir, item = os.readlink, os.getcwd, os.stat, S_ISDIR, tuple.__getitem__
-    str_, bytes_, int_, type_, issubclass_, len_ = str, bytes, int, type, issubclass, len
-    as_str, decode = str.__str__, bytes.decode
-    OSError_, PermissionError_, ImportError_ = OSError, PermissionError, ImportError
-    packages, devnull = PROTECTED, os.devnull
+    natives = ("ctypes", "_ctypes", "cffi", "_posixsubprocess", "_xxsubinterpreters")
+    rewrites = frozenset(("__code__", "__defaults__", "__kwdefaults__"))
+    here = audit_hook.__code__.co_filename
 
-    def refuse(why: str):
-        raise PermissionError_(f"gradproof sandbox: {why} is not allowed while grading")
-
-    def text(value):
-        """An exact str for a str or bytes (subclasses included, none of their methods called); else None."""
-        kind = type_(value)
-        if kind is str_ or issubclass_(kind, str_):
-            return as_str(value)
-        if kind is bytes_ or issubclass_(kind, bytes_):
-            return decode(value, "utf-8", "surrogateescape")
-        return None
-
-    def real(path: str) -> str:
+    def real(path, getcwd=os.getcwd, readlink=os.readlink, OSError_=OSError, PermissionError_=PermissionError):
         """os.path.realpath, from readlink and getcwd alone."""
         if not path.startswith("/"):
             path = getcwd() + "/" + path
@@ -214,15 +228,16 @@ def audit_hook(workdir: str, protected_paths: list[str]):
                 if parts:
                     parts.pop()
                 continue
-            here = "/" + "/".join(parts + [name])
+            where = "/" + "/".join(parts + [name])
             try:
-                target = readlink(here)
+                target = readlink(where)
             except OSError_:  # not a link (or not there): the name stands
                 parts.append(name)
                 continue
             links += 1
             if links > 40:
-                refuse("a path through this many symbolic links")
+                raise PermissionError_("gradproof sandbox: a path through this many symbolic links is not allowed "
+                                       "while grading")
             if target.startswith("/"):
                 parts = []
             more = target.split("/")
@@ -230,62 +245,85 @@ def audit_hook(workdir: str, protected_paths: list[str]):
             pending.extend(more)
         return "/" + "/".join(parts)
 
-    def within(path: str, root: str) -> bool:
-        return path == root or path.startswith(root + "/")
-
-    def directory(path: str) -> bool:
-        try:
-            return is_dir(item(stat(path), 0))
-        except OSError_:
-            return False
-
-    def hook(event: str, args: tuple) -> None:
-        if event in refused:
-            refuse(refused[event])
-        if event == "import":
-            name = text(args[0]) or ""
+    def hook(event, args, refused=refused, events=events, mutating=mutating, changes=changes, workdir=workdir,
+             protected=protected, natives=natives, packages=PROTECTED, write_flags=write_flags, rewrites=rewrites,
+             here=here, real=real, devnull=os.devnull, stat=os.stat, is_dir=S_ISDIR, item=tuple.__getitem__,
+             str_=str, bytes_=bytes, int_=int, type_=type, issubclass_=issubclass, len_=len,
+             as_str=str.__str__, decode=bytes.decode, function=types.FunctionType, code_of=types.FunctionType.__code__,
+             range_=range, PermissionError_=PermissionError, ImportError_=ImportError, OSError_=OSError):
+        why = None
+        if event in events:
+            for name, reason in refused:
+                if name == event:
+                    why = reason
+        elif event == "import":
+            kind = type_(args[0])
+            name = as_str(args[0]) if kind is str_ or issubclass_(kind, str_) else ""
             top = name.split(".")[0]
             if top in packages:
                 raise ImportError_(f"gradproof sandbox: importing the grader's own package '{name}' is not allowed")
-            if top in native:
-                refuse(f"importing {name}")
-        elif event == "open":
-            if type_(args[0]) is int_:  # an open file descriptor
-                return
-            name = text(args[0])
-            if name is None:  # a path object, as io.FileIO passes it: its path cannot be read safely here
-                refuse("opening a file by a path object (pass the path as a str)")
-            path = real(name)
-            for root in protected:
-                if within(path, root):
-                    refuse("reading the grader's files")
-            if within(path, workdir) or path == devnull:
-                return
-            mode, flags = args[1], args[2] if len_(args) > 2 else 0
-            mode = text(mode) or ""
-            writes = "w" in mode or "a" in mode or "x" in mode or "+" in mode
-            if writes or (type_(flags) is int_ and flags & write_flags):
-                refuse("writing outside the working directory")
-            if directory(path):  # a directory's descriptor would let dir_fd= reach anything below it
-                refuse("opening a directory outside the working directory")
-        elif event == "os.chdir":  # relative paths are resolved here from the working directory
-            name = None if type_(args[0]) is int_ else text(args[0])
-            if name is None or real(name) != workdir:
-                refuse("changing the working directory")
-        elif event in mutating:
-            for arg in args[:mutating[event]]:
-                if type_(arg) is int_ or arg is None:
+            if top in natives:
+                why = f"importing {name}"
+        elif event == "object.__setattr__" or event == "object.__delattr__":  # (setting None deletes)
+            # the code and defaults of the hook's own functions: the one way left to change what it does
+            if type_(args[0]) is function and args[1] in rewrites and code_of.__get__(args[0]).co_filename == here:
+                why = "changing the grader's functions"
+        elif event == "open" or event == "os.chdir" or event in changes:
+            count = 1
+            if event in changes:
+                for name, n in mutating:
+                    if name == event:
+                        count = n
+            for position in range_(count):
+                value = args[position]
+                kind = type_(value)
+                if kind is int_ or value is None:  # an open descriptor
                     continue
-                name = text(arg)
-                if name is None or not within(real(name), workdir):
-                    refuse("changing files outside the working directory")
+                if kind is str_ or issubclass_(kind, str_):
+                    name = as_str(value)
+                elif kind is bytes_ or issubclass_(kind, bytes_):
+                    name = decode(value, "utf-8", "surrogateescape")
+                else:  # a path object, as io.FileIO passes it: its path cannot be read safely here
+                    why = "opening a file by a path object (pass the path as a str)"
+                    break
+                path = real(name)
+                inside = path == workdir or path.startswith(workdir + "/")
+                if event == "os.chdir":
+                    if path != workdir:
+                        why = "changing the working directory"
+                    break
+                if event != "open":
+                    if not inside:
+                        why = "changing files outside the working directory"
+                    continue
+                for root in protected:
+                    if path == root or path.startswith(root + "/"):
+                        why = "reading the grader's files"
+                if why is not None or inside or path == devnull:
+                    break
+                mode = args[1]
+                flags = args[2] if len_(args) > 2 else 0
+                mode = as_str(mode) if type_(mode) is str_ or issubclass_(type_(mode), str_) else ""
+                if "w" in mode or "a" in mode or "x" in mode or "+" in mode or (type_(flags) is int_ and flags & write_flags):
+                    why = "writing outside the working directory"
+                    break
+                try:  # a directory's descriptor would let dir_fd= reach anything below it
+                    opened_dir = is_dir(item(stat(path), 0))
+                except OSError_:
+                    opened_dir = False
+                if opened_dir:
+                    why = "opening a directory outside the working directory"
+        if why is not None:
+            raise PermissionError_(f"gradproof sandbox: {why} is not allowed while grading")
     return hook
 
 
 def confine(workdir: str, channel_fd: int, hide_paths: list[str], protected: list[str], limits: Limits,
-            namespaces_allowed: bool = True) -> dict:
+            importable: imports.Importable, uid: int = NOBODY, namespaces_allowed: bool = True,
+            landlock_allowed: bool = True) -> dict:
     """Confine this process for good; returns what was applied.  May fork: see below.
-    namespaces_allowed=False confines as on a system that refuses namespaces (tested on every machine)."""
+    namespaces_allowed=False confines as on a system that refuses namespaces, landlock_allowed=False
+    as on a kernel without Landlock (both tested on every machine)."""
     libc = _libc()
     os.setsid()
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # if the process that started us dies, so do we
@@ -299,32 +337,41 @@ def confine(workdir: str, channel_fd: int, hide_paths: list[str], protected: lis
             _, status = os.waitpid(child, 0)
             os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # reset by fork: tie this one to its parent too
-    hidden = hide(libc, hide_paths + protected, keep=[workdir, sys.prefix, os.path.dirname(os.__file__)]) \
-        if "mount" in namespaces else []
+    keep = [workdir] + [root.path for root in importable.roots]
+    hidden = hide(libc, hide_paths + protected, keep=keep) if "mount" in namespaces else []
+    if "mount" in namespaces:
+        hidden += private_tmp(libc, workdir)
     if "pid" in namespaces and "mount" in namespaces and own_proc(libc):
         hidden.append("/proc")
     given, disk = workdir, 0
     if "mount" in namespaces:
         workdir, disk = own_disk(libc, workdir, limits.disk_mb)
-    dropped = "user" not in namespaces and drop_privileges(given)  # its tmpfs too, which lies inside
+    imports.install(importable, workdir)
+    for name in [m for m in sys.modules if m.split(".")[0] in PROTECTED]:
+        del sys.modules[name]
+    dropped = "user" not in namespaces and drop_privileges(given, uid)  # its tmpfs too, which lies inside
+    # not dumpable (a change of user clears it anyway): a process of the same user, where every child is
+    # the grader's user, cannot read this one's memory through /proc; its own /proc/self/fd stays open to it
+    libc.prctl(PR_SET_DUMPABLE, 0)
     os.chdir(workdir)
     strip_environment(workdir)
-    redirect_descriptors(workdir, channel_fd)
+    held = {channel_fd} | {root.fd for root in importable.roots}
+    redirect_descriptors(held)
     libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-    set_limits(limits, per_user_processes=dropped)
+    set_limits(limits, per_user_processes=dropped, held=len(held))
     # the kernel's own rules, which no write to this process's memory can undo (the hook's can)
-    readable = [root for root in landlock.readable_roots() if not any(_within(p, root) for p in protected)]
-    fenced = landlock.restrict(libc, workdir, readable)  # a root holding the toolkit is not readable
-    filtered = seccomp.install(libc)
-    sys.path[:] = [workdir] + [p for p in sys.path if p and not any(_within(p, q) for q in protected)]
-    for name in [m for m in sys.modules if m.split(".")[0] == "gradproof"]:
-        del sys.modules[name]
+    held_roots = {r.path: r.fd for r in importable.roots}
+    readable = [root for root in landlock.readable_roots() + list(held_roots)
+                if not any(_within(p, root) for p in protected)]  # a root holding the toolkit is not readable
+    fenced = landlock.restrict(libc, workdir, readable, held_roots) if landlock_allowed else 0
+    filtered = seccomp.install(libc, os.getpid())
     # subprocess (which numpy.testing imports) needs _posixsubprocess only to start processes: a
     # stand-in lets it be imported, and refuses what the hook refuses; the real module is never loaded
     sys.modules["_posixsubprocess"] = _no_processes()
     sys.addaudithook(audit_hook(workdir, protected + hide_paths))
-    return {"namespaces": namespaces, "hidden": hidden, "user": "nobody" if dropped else str(os.geteuid()),
-            "disk_mb": disk, "landlock": fenced, "seccomp": filtered, "audit_hook": True, "workdir": workdir}
+    user = ("nobody" if uid == NOBODY else f"uid {uid}") if dropped else str(os.geteuid())
+    return {"namespaces": namespaces, "hidden": hidden, "user": user, "disk_mb": disk, "landlock": fenced,
+            "seccomp": filtered, "audit_hook": True, "workdir": workdir}
 
 
 def own_disk(libc, workdir: str, megabytes: int) -> tuple[str, int]:
@@ -352,21 +399,9 @@ def _no_processes() -> types.ModuleType:
     return module
 
 
-def copy_submission(files: list[str], workdir: str) -> None:
+def copy_submission(files: list[str], workdir: str) -> tree.Copied:
     """Copy the submission's regular files and directories, never a symbolic link (this runs with
     the grader's privileges, and a link may point at anything the grader can read) nor a FIFO,
-    socket or device (opening one could block or fail the copy)."""
-    def plain(path: str) -> bool:
-        return not os.path.islink(path) and (os.path.isfile(path) or os.path.isdir(path))
-
-    def skipped(directory, names):
-        return [n for n in names if not plain(os.path.join(directory, n))]
-
-    for path in files:
-        if not plain(path):
-            continue
-        if os.path.isdir(path):
-            shutil.copytree(path, os.path.join(workdir, os.path.basename(path.rstrip("/"))), ignore=skipped,
-                            dirs_exist_ok=True)
-        else:
-            shutil.copy2(path, workdir)
+    socket or device (opening one could block or fail the copy); iteratively, and no deeper,
+    larger or more numerous than tree's bounds."""
+    return tree.copy(files, workdir)

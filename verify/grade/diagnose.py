@@ -95,6 +95,22 @@ def _u_k_opposite(case, E, drawn, role):
     return E["outside"] - 2 * _outside(case, rows)
 
 
+def _log_sigma_plus(case, E, drawn, role):
+    """+log sigma(u_k.v_c) in place of -log sigma(-u_k.v_c) for each sample: the loss and its own gradient."""
+    w = _samples(case, drawn)
+    if w is None:
+        return None
+    v, o, U = _rows(case)
+    s = U[w] @ v
+    if role == "loss":
+        return np.asarray(E["loss"] + np.sum(np.log(ref.sigmoid(s))) + np.sum(np.log(ref.sigmoid(-s))))
+    if role == "center":
+        return E["center"] + (1 - 2 * ref.sigmoid(s)) @ U[w]
+    rows = np.zeros_like(U)
+    np.add.at(rows, w, np.outer(1 - 2 * ref.sigmoid(s), v))
+    return E["outside"] + _outside(case, rows)
+
+
 def _sigmoid_flipped(case, E, drawn, role):
     """sigma(-x) in place of sigma(x) throughout: J and dJ/dv_c are the right ones at -v_c, dJ/dU minus the right one."""
     w = _samples(case, drawn)
@@ -115,6 +131,10 @@ def _skipgram_variant(case, role, words):
         if d["pair"] == "naive":
             return None
         out = ref.skipgram(f"w{d['c']}", 1, outside, names, d["V"], d["U"], None, pair_function(case, "naive"))
+    elif words == "default neg":
+        if not d.get("default"):
+            return None
+        out = ref.skipgram(f"w{d['c']}", 1, outside, names, d["V"], d["U"], None, pair_function(case, "neg"))
     else:
         out = ref.skipgram(f"w{d['c']}", 1, outside[-1:], names, d["V"], d["U"], None, pair)
     return {"loss": np.array(out[0]), "center": out[1], "outside": out[2]}[role]
@@ -145,8 +165,12 @@ SUSPECTS: tuple[Suspect, ...] = (
             lambda c, E, d: _neg_sign(c, E, d, "center")),
     Suspect(NEGS, "outside", "the sampled words' terms have the wrong sign: sigma(u_k.v_c) v_c belongs in {row} k",
             lambda c, E, d: _neg_sign(c, E, d, "outside")),
-    Suspect(NEGS, "outside", "repeated negative samples are not added up: {name}{at} += ... counts a repeated word once; "
-            "use np.add.at or a loop", _repeats_once),
+    Suspect(NEGS, "outside", "a word sampled more than once gets the gradient of one of its draws only, not the sum of "
+            "all of them: each draw's term must be added to its {row} (with +=, or np.add.at where the {row}s are "
+            "indexed with an array, since {name}{at} += ... adds a repeated index once)", _repeats_once),
+    *(Suspect(NEGS, r, "the sampled words' terms use +log sigma(u_k.v_c) in place of -log sigma(-u_k.v_c): "
+              "{name} is what that loss gives",
+              lambda c, E, d, r=r: _log_sigma_plus(c, E, d, r)) for r in ROLES),
     Suspect(NEGS, "center", "the true outside word's term (sigma(u_o.v_c) - 1) u_o is missing from {name}",
             lambda c, E, d: E["center"] - (ref.sigmoid(_rows(c)[2][_rows(c)[1]] @ _rows(c)[0]) - 1) * _rows(c)[2][_rows(c)[1]]),
     Suspect(NEGS, "center", "the sampled words' terms have the opposite sign: d/dv_c of -log sigma(-u_k.v_c) is +sigma(u_k.v_c) u_k "
@@ -165,12 +189,34 @@ SUSPECTS: tuple[Suspect, ...] = (
             lambda c, E, d: _skipgram_variant(c, "outside", "last")),
     Suspect(("skipgram",), "center", "only the last outside word counts: add each pair's gradient with +=",
             lambda c, E, d: _skipgram_variant(c, "center", "last")),
+    *(Suspect(("skipgram",), role, "skipgram's default word2vecLossAndGradient is negSamplingLossAndGradient: the "
+              "handout's default (used when the argument is left out) is naiveSoftmaxLossAndGradient",
+              lambda c, E, d, r=role: _skipgram_variant(c, r, "default neg")) for role in ROLES),
+    *(Suspect(("skipgram",), role, "{name} is scaled by the window size: each outside word counts once, whatever "
+              "windowSize is", lambda c, E, d, r=role, f=f: f(c.data["window"]) * E[r])
+      for role in ROLES for f in (lambda w: w, lambda w: 1 / w, lambda w: 2 * w, lambda w: 1 / (2 * w))),
     Suspect(("sigmoid",), "value", "the exponent's sign is flipped: sigmoid(x) = 1 / (1 + exp(-x))",
             lambda c, E, d: ref.sigmoid(-c.data["x"])),
 )
-for _factor, _word in ((2.0, "twice"), (0.5, "half")):
-    SUSPECTS += tuple(Suspect(ALL, role, f"{{name}} is off by a factor 2 ({_word} the right value)",
-                              lambda c, E, d, r=role, f=_factor: f * E[r]) for role in ROLES)
+
+def factor(got: np.ndarray, want: np.ndarray, rtol: float, atol: float) -> float | None:
+    """The number r (not 0 or 1) with got = r * want, measured, if there is one."""
+    if got.shape != want.shape or not np.any(want) or not np.all(np.isfinite(got)):
+        return None
+    r = float(np.vdot(want, got) / np.vdot(want, want))
+    if not np.isfinite(r) or abs(r) < 1e-12 or abs(r - 1) < 1e-6 or not close(got, r * want, rtol, atol):
+        return None
+    return r
+
+
+def _factor_words(r: float) -> str:
+    """'a factor 3 (3 times the right value)', 'a factor 1/2 (half the right value)', as measured."""
+    for n in range(2, 13):
+        if abs(r - n) < 1e-6 * n:
+            return f"a factor {n} ({'twice' if n == 2 else f'{n} times'} the right value)"
+        if abs(r - 1 / n) < 1e-6 / n:
+            return f"a factor 1/{n} ({'half' if n == 2 else f'1/{n} of'} the right value)"
+    return f"a factor {r:.4g} ({r:.4g} times the right value)"
 
 OVERFLOW = {
     "sigmoid": "overflow in exp for large |x|: compute sigmoid from exp(-|x|) (or use np.where on the sign of x)",
@@ -215,12 +261,30 @@ def diagnose(case: Case, expected: dict, drawn: tuple, index: int, name: str, go
             continue
         if candidate is not None and _differs(candidate, want) and close(got, np.asarray(candidate, dtype=float), rtol, atol):
             return suspect.message.format(name=name, **_words(case))
+    moved = _moved_row(got, want, rtol, atol)
+    if moved is not None:
+        return f"{name} has the right values in the wrong {_words(case)['row']}: {moved}"
+    r = factor(got, want, rtol, atol)
+    if r is not None and r > 0:
+        return f"{name} is off by {_factor_words(r)}"
     return None
+
+
+def _moved_row(got: np.ndarray, want: np.ndarray, rtol: float, atol: float) -> str | None:
+    """Where the one row with values of want sits in got, if got has the same values in another row only."""
+    if got.ndim != 2 or got.shape != want.shape:
+        return None
+    have, need = np.flatnonzero(np.any(got != 0, axis=1)), np.flatnonzero(np.any(want != 0, axis=1))
+    if len(have) != 1 or len(need) != 1 or have[0] == need[0] or not close(got[have[0]], want[need[0]], rtol, atol):
+        return None
+    return "they belong in the row of the word they are the gradient of (for skipgram's center gradient, " \
+           "word2Ind[currentCenterWord])"
 
 
 def _words(case: Case) -> dict:
     """How the messages name a word's slice of a gradient in the function's convention."""
-    return {"row": "column", "at": "[:, indices]"} if _math(case) else {"row": "row", "at": "[indices]"}
+    extra = {"window": case.data.get("window", "")}
+    return {"row": "column", "at": "[:, indices]", **extra} if _math(case) else {"row": "row", "at": "[indices]", **extra}
 
 
 def where_wrong(got: np.ndarray, want: np.ndarray, rtol: float, atol: float, limit: int = 6) -> str:

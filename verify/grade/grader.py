@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 import secrets
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,12 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from ..check import check_gradient
-from . import assignment
+from . import assignment, tree
 from .assignment import Case, Function
 from .diagnose import close, diagnose, role, where_wrong
 from .results import Grade, TestResult, distinct_diagnoses
 from .rubric import Rubric, Test
-from .sandbox import Reply, Sandbox, Session
+from .sandbox import ProbeFailed, Reply, Sandbox, Session
 
 GRADIENT_SEED = 7
 
@@ -37,10 +39,12 @@ class GraderError(Exception):
 
 @dataclass(frozen=True)
 class Run:
-    """One case: what was sent, what came back, what was expected (or why nothing can be)."""
+    """One case: what was sent, what came back, what was expected (or why nothing can be), and which
+    outputs are right (compared once: the tests and the credit gate all ask)."""
     case: Case
     reply: Reply
     expected: tuple | str | None  # None: the call failed
+    right: tuple[bool, ...] = ()
 
 
 class EntryMissing(SubmissionError):
@@ -53,14 +57,15 @@ def submission_files(path: Path, rubric: Rubric) -> tuple[list[str], str]:
     if path.is_dir():
         entry = path / rubric.file
         if not entry.is_file():
-            nested = [p for p in sorted(path.rglob(rubric.file)) if p.is_file() and not _hidden(p, path)]
-            python = [p for p in sorted(path.glob("*.py")) if p.is_file()]
+            listed = [Path(p) for p, _, is_dir in tree.entries(str(path)) if not is_dir and not _hidden(Path(p), path)]
+            nested = [p for p in listed if p.name == rubric.file]
+            python = [p for p in listed if p.parent == path and p.suffix == ".py"]
             if len(nested) == 1:
                 entry = nested[0]
             elif len(python) == 1:
                 entry = python[0]
             else:
-                found = [str(p.relative_to(path)) for p in sorted(path.rglob("*.py")) if not _hidden(p, path)][:8]
+                found = [str(p.relative_to(path)) for p in listed if p.suffix == ".py"][:8]
                 raise EntryMissing(f"no {rubric.file} in the submission"
                                    + (f" (found: {', '.join(found)})" if found else " (it has no Python file)"))
         files = [str(p) for p in sorted(entry.parent.iterdir()) if not p.name.startswith(".")]
@@ -85,37 +90,48 @@ def fingerprint(path: Path, rubric: Rubric) -> str:
 
 
 def _digest(files: list[str]) -> str:
+    """sha256 of the files as the child gets them (tree's bounded walk: what is not copied is not graded)."""
     digest = hashlib.sha256()
     for name in files:
-        top = Path(name)
-        for item in sorted([top] + (list(top.rglob("*")) if top.is_dir() and not top.is_symlink() else [])):
-            if item.is_file() and not item.is_symlink():
-                digest.update(str(item.relative_to(top.parent)).encode() + b"\0" + item.read_bytes() + b"\0")
+        for path, relative, is_dir in sorted(tree.entries(name), key=lambda e: e[1]):
+            if not is_dir:
+                with open(path, "rb") as f:
+                    digest.update(relative.encode() + b"\0" + f.read() + b"\0")
     return digest.hexdigest()
 
 
 class _Child:
-    """The submission's current sandboxed process; after a timeout or a crash, a fresh one."""
+    """The submission's current sandboxed process; after a timeout or a crash, a fresh one.  Every
+    call ends by the submission's deadline (the rubric's budget), however many calls remain."""
 
-    def __init__(self, sandbox: Sandbox, files: list[str], entry: str, timeout: float):
-        self.sandbox, self.files, self.entry, self.timeout = sandbox, files, entry, timeout
+    def __init__(self, sandbox: Sandbox, files: list[str], entry: str, timeout: float, deadline: float | None = None,
+                 size_timeout: float = 1.0):
+        self.sandbox, self.files, self.entry, self.timeout, self.deadline = sandbox, files, entry, timeout, deadline
+        self.size_timeout = size_timeout
         self.session: Session | None = None
+        self.confinement: dict = {}
         self.ready = self._open()
 
     def _open(self) -> dict:
-        self.session, ready = self.sandbox.open(self.files, self.entry, self.timeout)
+        self.session, ready = self.sandbox.open(self.files, self.entry, self.timeout, self.deadline)
         if ready.get("setup_error"):
             self.session.close()
             raise GraderError(f"the sandbox could not start: {ready['setup_error']}")
+        self.confinement = self.confinement or self.session.confinement
         return ready
 
     def call(self, function: str, case: Case, arrays: tuple, callback: Callable | None = None) -> Reply:
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            return Reply(False, error="not run: the submission's time budget is spent", budget=True)
         if not self.session.alive:
             ready = self._open()
             if ready.get("error") or not self.session.alive:
                 return Reply(False, error=ready.get("error") or "the submission could not be restarted", died=True)
+        # the full-size case has a limit of its own: an analytic gradient takes milliseconds there, one taken
+        # numerically, coordinate by coordinate, seconds to minutes
+        timeout = min(self.timeout, self.size_timeout) if case.kind == "size" else self.timeout
         return self.session.call(function, list(case.args), arrays, assignment.FUNCTIONS[function].returns,
-                                 self.timeout, callback)
+                                 timeout, callback, deadline=self.deadline, stand_ins=case.stand_ins)
 
     def close(self) -> None:
         if self.session is not None:
@@ -133,22 +149,51 @@ def grade(path: Path, rubric: Rubric, sandbox: Sandbox, seed: int | None = None)
         grade_ = _grade(str(path), tests, rubric, time.perf_counter() - start, str(e), {}, "", missing=True)
         return dataclasses.replace(grade_, seed=seed, fingerprint=fingerprint(path, rubric))
     stamp = {"seed": seed, "fingerprint": _digest(files)}
-    child = _Child(sandbox, files, entry, rubric.timeout)
+    child = _Child(sandbox, files, entry, rubric.timeout, time.monotonic() + rubric.budget, rubric.size_timeout)
     try:
         load_error = child.ready.get("error")
+        _environment_failure(sandbox, load_error, rubric)
         if load_error:
             tests = tuple(_not_run(test, i + 1, f"The submission could not be imported: `{_code(load_error)}`")
                           for i, test in enumerate(rubric.tests))
         else:
             runs = {name: _run_function(child, assignment.FUNCTIONS[name], rubric, seed)
                     for name in dict.fromkeys(t.function for t in rubric.tests)}
+            for reply in (r.reply for kinds in runs.values() for rs in kinds.values() for r in rs if not r.reply.ok):
+                _environment_failure(sandbox, reply.error, rubric)
             tests = tuple(_score(test, i + 1, runs[test.function], rubric, child, seed)
                           for i, test in enumerate(rubric.tests))
-        confinement = child.ready.get("confinement") or {}
+        confinement = child.confinement
     finally:
         child.close()
     return dataclasses.replace(_grade(str(path), tests, rubric, time.perf_counter() - start, load_error, confinement,
                                       child.ready.get("output") or ""), **stamp)
+
+
+IMPORT_FAILURE = re.compile(r"(?:ModuleNotFoundError|ImportError): (?:No module named|cannot import name \S+ from) "
+                            r"'([A-Za-z_][\w.]*)'|PermissionError: .*?'(/[^']+)'")
+
+
+def _environment_failure(sandbox: Sandbox, error: str | None, rubric: Rubric) -> None:
+    """GraderError if error is an import of the standard library or an allowed package failing in
+    the sandbox: that is the machine's fault, never the student's.  A fresh confined child imports
+    the module again to tell the two apart: if it can, the submission broke its own imports."""
+    found = IMPORT_FAILURE.search(error or "")
+    if not found:
+        return
+    module = found.group(1)
+    if module is None:  # a file it may not read: which module's?
+        path = found.group(2)
+        module = next((m for m in sys.stdlib_module_names if f"/{m}/" in path or path.endswith(f"/{m}.py")), None)
+    if module is None:
+        return
+    top = module.split(".")[0]
+    if top not in sys.stdlib_module_names and top not in ("numpy",) + tuple(rubric.packages):
+        return
+    try:
+        sandbox.prove_imports((module,))
+    except ProbeFailed as e:
+        raise GraderError(f"the sandbox cannot import what submissions may ({e}); nothing was graded") from None
 
 
 def _code(text: str) -> str:
@@ -166,21 +211,23 @@ def _not_run(test: Test, number: int, why: str) -> TestResult:
 def _run_function(child: _Child, function: Function, rubric: Rubric, seed: int) -> dict[str, list[Run]]:
     """Every case of one function, public, hidden and large, each called once; after a timeout
     the function's remaining cases are not run (each would time out too)."""
-    counts = {"public": rubric.public_cases, "hidden": rubric.hidden_cases, "large": 1}
+    counts = {"public": rubric.public_cases, "hidden": rubric.hidden_cases, "large": 1, "size": int(function.sized)}
     runs: dict[str, list[Run]] = {}
     stop: Reply | None = None
     for kind, count in counts.items():
         runs[kind] = []
         for case in assignment.cases(function, kind, count, seed):
             if stop is not None:
-                runs[kind].append(Run(case, Reply(False, error=f"not run, as an earlier case failed this way: {stop.error}",
-                                                  timed_out=stop.timed_out, missing=stop.missing), None))
+                why = stop.error if stop.budget else f"not run, as an earlier case failed this way: {stop.error}"
+                runs[kind].append(Run(case, Reply(False, error=why, timed_out=stop.timed_out, missing=stop.missing,
+                                                  budget=stop.budget), None))
                 continue
             callback = assignment.pair_callback(case) if function.name == "skipgram" else None
             reply = child.call(function.name, case, case.arrays, callback)
-            if reply.timed_out or reply.missing:
+            if reply.timed_out or reply.missing or reply.budget:
                 stop = reply
-            runs[kind].append(Run(case, reply, function.expected(case, reply.drawn) if reply.ok else None))
+            expected = function.expected(case, reply.drawn) if reply.ok else None
+            runs[kind].append(Run(case, reply, expected, _rights(function, reply, expected, rubric)))
     return runs
 
 
@@ -194,10 +241,10 @@ def _score(test: Test, number: int, runs: dict[str, list[Run]], rubric: Rubric, 
         # right: a function returning zeros is finite, consistent and well shaped
         failed = next((r.reply.error for rs in runs.values() for r in rs if not r.reply.ok), None)
         return _not_run(test, number, f"Not run: `{_code(failed)}`" if failed else
-                        "Not credited: none of the function's outputs is right on any ordinary case.")
+                        "Not credited: none of the function's outputs is right on any hidden case.")
     if test.check == "gradient":
         return _gradient_test(test, number, function, rubric, child, seed)
-    ordinary = runs["public"] + runs["hidden"]
+    ordinary = runs["public"] + runs["hidden"] + runs["size"]
     chosen, values = ordinary, set(test.outputs)
     if test.check == "large":
         # large scores judge stability: an output already wrong at ordinary scores is held only
@@ -215,21 +262,46 @@ def _score(test: Test, number: int, runs: dict[str, list[Run]], rubric: Rubric, 
 
 
 def _anything_right(function: Function, runs: dict[str, list[Run]], rubric: Rubric) -> bool:
-    return any(_right(function, run, i, rubric) for run in runs["public"] + runs["hidden"]
+    """Some output right on a hidden case: the public cases do not count, since their expected values
+    can be seen (and, with a fixed seed, replayed) without any of the math."""
+    return any(_right(function, run, i, rubric) for run in runs["hidden"] + runs["size"]
                for i in range(function.returns))
 
 
 def _right(function: Function, run: Run, index: int, rubric: Rubric) -> bool:
     """Whether output index of this case came back and matches what is expected."""
-    if not run.reply.ok or not isinstance(run.expected, tuple):
-        return False
-    have = _outputs(function, run.reply)[index]
-    return have is not None and close(_as_expected(have, run.expected[index]), run.expected[index], rubric.rtol, rubric.atol)
+    return index < len(run.right) and run.right[index]
+
+
+def _rights(function: Function, reply: Reply, expected, rubric: Rubric) -> tuple[bool, ...]:
+    if not reply.ok or not isinstance(expected, tuple):
+        return ()
+    got = _outputs(function, reply)
+    return tuple(have is not None and close(_as_expected(have, want), want, *_tolerance(rubric, kind))
+                 for have, want, kind in zip(got, expected, list(reply.kinds) + [""] * len(expected)))
+
+
+FLOAT32 = (1e-3, 1e-6)  # (rtol, atol) for an output computed in float32, whose epsilon is 1.2e-7
+
+
+def _tolerance(rubric: Rubric, kind: str) -> tuple[float, float]:
+    """The rubric's tolerance, or float32's where the output was computed in float32: right to float32
+    precision is right (its dtype costs the hygiene point, once), a 1% error is still wrong."""
+    if kind == "float32" or kind.startswith("ndarray float32"):
+        return max(rubric.rtol, FLOAT32[0]), max(rubric.atol, FLOAT32[1])
+    return rubric.rtol, rubric.atol
 
 
 def _as_expected(have: np.ndarray, want: np.ndarray) -> np.ndarray:
-    """A loss as a 1-element array is compared as the scalar it stands for (the hygiene test says so)."""
-    return have.reshape(want.shape) if have.shape != want.shape and have.size == 1 == want.size else have
+    """have in want's shape where the two differ only by axes of length 1 (a loss as a 1-element array,
+    a gradient as (1, d) or (d, 1) for (d,)): the values are judged here, the shape once, by the
+    hygiene test."""
+    return have.reshape(want.shape) if shape_only(have.shape, want.shape) else have
+
+
+def shape_only(have: tuple, want: tuple) -> bool:
+    """Whether two different shapes hold the same entries in the same order (they differ only by axes of 1)."""
+    return tuple(have) != tuple(want) and [n for n in have if n != 1] == [n for n in want if n != 1]
 
 
 def _verdict(test: Test, function: Function, run: Run, rubric: Rubric,
@@ -238,7 +310,9 @@ def _verdict(test: Test, function: Function, run: Run, rubric: Rubric,
     are only required to be finite arrays of the right shape."""
     label, reply = run.case.label, run.reply
     if not reply.ok:
-        return False, [f"{label}: `{_code(reply.error)}`"], [_error_diagnosis(reply)]
+        why = (" (at this size an analytic gradient takes milliseconds; one computed numerically, coordinate by "
+               "coordinate, cannot finish)") if run.case.kind == "size" and reply.timed_out and not reply.budget else ""
+        return False, [f"{label}: `{_code(reply.error)}`{why}"], [_error_diagnosis(reply)]
     if isinstance(run.expected, str):
         return False, [f"{label}: {run.expected}"], ["draws from the dataset differ from getNegativeSamples"]
     if test.check == "hygiene":
@@ -255,12 +329,14 @@ def _verdict(test: Test, function: Function, run: Run, rubric: Rubric,
             diagnoses.append(f"{name} is not an array of numbers")
             continue
         have = _as_expected(have, want)
-        if close(have, want, rubric.rtol, rubric.atol):
+        rtol, atol = _tolerance(rubric, reply.kinds[i] if i < len(reply.kinds) else "")
+        if _right(function, run, i, rubric):
             continue
         if name not in values and np.all(np.isfinite(have)):
             continue
-        try:
-            found = diagnose(run.case, expected, reply.drawn, i, name, have, rubric.rtol, rubric.atol)
+        try:  # the full-size case shows the same mistakes as the others, at 100 times their cost to name
+            found = None if run.case.kind == "size" else diagnose(run.case, expected, reply.drawn, i, name, have,
+                                                                   rtol, atol)
         except Exception:  # a diagnosis is advice: a failure to find one must not stop the grading
             found = None
         if found:
@@ -275,11 +351,13 @@ def _outputs(function: Function, reply: Reply) -> list[np.ndarray | None]:
 
 
 def _difference(name: str, have: np.ndarray, want: np.ndarray, kind: str, rubric: Rubric) -> str:
+    fixed = rubric.hidden_seed is not None
     if have.shape != want.shape:
         return f"{name} has shape {have.shape}, expected {want.shape}"
     if not np.all(np.isfinite(have)):
         return f"{name} contains inf or NaN"
-    if kind == "public" and want.size <= 16:  # public cases may show numbers; hidden ones never do
+    if kind == "public" and want.size <= 16 and not fixed:  # public cases may show numbers; hidden ones never do
+        # (nor public ones when the seed is fixed: the same case every run, its numbers could be replayed)
         return f"{name} is {_short(have)}, expected {_short(want)}"
     return f"{name} is {where_wrong(have, want, rubric.rtol, rubric.atol)}"
 
@@ -297,7 +375,14 @@ def _hygiene(function: Function, run: Run) -> tuple[bool, list[str], list[str]]:
         if want.ndim == 0 and not (kind in ("float", "float64") or kind.startswith("ndarray float64 ()")):
             lines.append(f"{name} should be a float, it is `{_code(kind)}`")
         elif want.ndim > 0 and not (ok_float and kind.startswith("ndarray") and f"{tuple(want.shape)}" in kind):
-            lines.append(f"{name} should be a float64 array of shape {tuple(want.shape)}, it is `{_code(kind)}`")
+            got = _outputs(function, reply)[i]
+            if got is not None and shape_only(got.shape, want.shape):
+                lines.append(f"{name} has shape {tuple(got.shape)}, expected {tuple(want.shape)}: its values are right, "
+                             f"its shape is not (return a 1-D array: .reshape({', '.join(map(str, want.shape))}))"
+                             if want.ndim == 1 else f"{name} has shape {tuple(got.shape)}, expected {tuple(want.shape)}: "
+                             "its values are right, its shape is not")
+            else:
+                lines.append(f"{name} should be a float64 array of shape {tuple(want.shape)}, it is `{_code(kind)}`")
     mutated = [_argument_name(function, i) for i in reply.mutated]
     if mutated:
         lines.append(f"the function changed its input {', '.join(mutated)} in place")
@@ -316,19 +401,27 @@ def _argument_name(function: Function, index: int) -> str:
 
 
 def _error_diagnosis(reply: Reply) -> str:
+    """A short name for a failed call.  The exception's type name is the submission's to choose
+    (type("=HYPERLINK(...)", (Exception,), {})): it is used only if it is a Python name, so it is safe
+    in Markdown, CSV and terminal markup alike."""
+    if reply.budget:
+        return "time budget spent"
     if reply.missing:
         return "function missing"
     if reply.timed_out:
         return "timed out"
     if reply.died:
         return "process ended (crash, exit or resource limit)"
-    return reply.error.split(":")[0].split(" (")[0][:60]
+    name = reply.error.split(":")[0].split(" (")[0]
+    return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]{0,59}", name) else "raised an exception"
 
 
 def _test_output(passed: int, verdicts: list, diagnoses: tuple[str, ...]) -> str:
     total = len(verdicts)
-    kinds = sorted({run.case.kind for run, _ in verdicts})
-    what = " and ".join(f"{sum(1 for run, _ in verdicts if run.case.kind == k)} {k}" for k in ("public", "hidden", "large")
+    def kind(run):  # the full-size case is one more hidden case to the student
+        return "hidden" if run.case.kind == "size" else run.case.kind
+    kinds = sorted({kind(run) for run, _ in verdicts})
+    what = " and ".join(f"{sum(1 for run, _ in verdicts if kind(run) == k)} {k}" for k in ("public", "hidden", "large")
                         if k in kinds)
     if passed == total:
         return f"Passed {'the' if total == 1 else 'all'} {total} case{'s' if total != 1 else ''} ({what})."
@@ -365,11 +458,17 @@ def _gradient_test(test: Test, number: int, function: Function, rubric: Rubric, 
         if any(g is None for g in got):
             failures.append("the function did not return arrays of numbers")
             raise TypeError(failures[-1])
-        return tuple(got)
+        # the derivative is judged on the values, in the precision the code computes in: a (1, d) gradient
+        # of a (d,) input is checked as (d,) (its shape is the hygiene test's), float32 code as float32
+        likes = (None,) + values
+        return tuple(_as_computed(g, reply.kinds[i] if i < len(reply.kinds) else "", likes[i] if i < len(likes) else None)
+                     for i, g in enumerate(got))
 
     inputs = dict(zip(names, case.arrays))
     labels = dict(zip(names, function.outputs[1:]))
-    result = check_gradient(proxy, inputs, labels=labels, seed=seed % (2**32), name=function.name)
+    # random directions, not every coordinate: each evaluation is a round trip to the sandbox, and a few
+    # directions decide consistency as surely (a failure is then localised to its entries)
+    result = check_gradient(proxy, inputs, labels=labels, seed=seed % (2**32), name=function.name, full_limit=0)
     if failures:  # the check could not finish: say why, not that the gradient is wrong
         return TestResult(test.name, str(number), 0.0, test.points, False,
                           f"Not checked: your function failed while the check called it: `{_code(failures[0])}`",
@@ -388,6 +487,16 @@ def _gradient_test(test: Test, number: int, function: Function, rubric: Rubric, 
     return TestResult(test.name, str(number), 0.0, test.points, False,
                       "Failed: your gradient is not the derivative of your own loss.\n\n" +
                       "\n".join(f"- `{_code(line)}`" for line in lines[:6]), test.visibility, (diagnosis,))
+
+
+def _as_computed(value: np.ndarray, kind: str, like: np.ndarray | None) -> np.ndarray:
+    """A returned value as the submission computed it: in its input's shape where they differ only by
+    axes of length 1, and back in float32 if it was float32 (exactly: it crossed the wire as float64)."""
+    if like is not None and shape_only(value.shape, like.shape):
+        value = value.reshape(like.shape)
+    if kind.split(" (")[0] in ("float32", "ndarray float32") or kind.startswith("ndarray float32 "):
+        value = value.astype(np.float32)
+    return value
 
 
 def _with(case: Case, values: tuple) -> Case:

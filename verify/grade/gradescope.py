@@ -7,6 +7,10 @@ output, output_format, tags, visibility, extra_data).
 """
 from __future__ import annotations
 
+import math
+
+from gradproof.derive.about import version
+
 from .results import Grade
 
 FORMATS = ("text", "html", "simple_format", "md", "ansi")
@@ -20,6 +24,23 @@ TEST = {"score": (int, float), "max_score": (int, float), "status": str, "name":
 
 
 def results_json(grade: Grade, rubric_name: str) -> dict:
+    """Gradescope's results; strict JSON (no NaN or infinity anywhere), so that json.dumps(...,
+    allow_nan=False) always writes it."""
+    return strict(_results(grade, rubric_name))
+
+
+def strict(value):
+    """value with every float that JSON cannot hold (NaN, infinities) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict(v) for v in value]
+    return value
+
+
+def _results(grade: Grade, rubric_name: str) -> dict:
     return {
         "score": grade.score,
         "execution_time": round(grade.seconds, 3),
@@ -34,6 +55,7 @@ def results_json(grade: Grade, rubric_name: str) -> dict:
         "extra_data": {"gradproof": {"rubric": rubric_name, "max_score": grade.max_score,
                                      "diagnoses": list(grade.diagnoses), "load_error": grade.load_error,
                                      "confinement": grade.confinement, "hidden_seed": grade.seed,
+                                     "version": version(),
                                      "submission_sha256": grade.fingerprint}},
     }
 

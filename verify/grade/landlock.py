@@ -2,14 +2,15 @@
 
 Unlike the audit hook it cannot be switched off from inside Python (no memory write reaches
 it), and it needs no privilege or namespace, so it holds on hosts that refuse namespaces.
-Rules: read (and map) only the standard library, numpy, the system's libraries and
-configuration, /dev, /proc and /sys; write only the working directory and /dev/null; no TCP;
+Rules: read (and map) only the standard library, numpy and the allowed packages (through the
+descriptors imports.py holds), the system's libraries and configuration, /dev, /proc and /sys; write only the working directory and /dev/null; no TCP;
 no signal to a process outside this child's own domain (so not to a classmate's child).
 """
 from __future__ import annotations
 
 import ctypes
 import os
+import stat
 import sys
 
 CREATE_RULESET, ADD_RULE, RESTRICT_SELF = 444, 445, 446  # the same numbers on every architecture
@@ -34,19 +35,18 @@ class _PathBeneath(ctypes.Structure):
 
 
 def readable_roots() -> list[str]:
-    """What a submission needs to read: Python's standard library, numpy, system libraries."""
-    import numpy
-
-    numpy_dir = os.path.dirname(numpy.__file__)
-    roots = [os.path.dirname(os.__file__), numpy_dir, numpy_dir + ".libs", os.path.join(os.path.dirname(numpy_dir), "numpy.libs"),
-             "/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/share", "/etc", "/dev", "/proc", "/sys"]
-    roots += [os.path.join(sys.base_prefix, "lib")]  # libpython, where Python is built into its own prefix
+    """What a submission needs to read besides its imports (imports.py holds those open): system
+    libraries and configuration, and libpython where Python is built into its own prefix."""
+    roots = ["/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/share", "/etc", "/dev", "/proc", "/sys",
+             os.path.join(sys.base_prefix, "lib")]
     return [r for r in dict.fromkeys(roots) if os.path.exists(r)]
 
 
-def restrict(libc, workdir: str, readable: list[str]) -> int:
+def restrict(libc, workdir: str, readable: list[str], held: dict[str, int] | None = None) -> int:
     """Apply the rules to this process for good: read under readable, write under workdir.
-    The Landlock ABI version used, or 0 if unavailable."""
+    held maps a readable path to a descriptor already open on it (the imports' roots, which this
+    process's user may not be able to reach by name).  The Landlock ABI version used, or 0 if
+    unavailable."""
     syscall = libc.syscall
     syscall.restype = ctypes.c_long
     abi = syscall(CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(VERSION_FLAG))
@@ -63,16 +63,22 @@ def restrict(libc, workdir: str, readable: list[str]) -> int:
         read = (READ_FILE | READ_DIR | EXECUTE) & fs
         rules = [(root, read) for root in readable]
         rules += [(workdir, fs), (os.devnull, (READ_FILE | WRITE_FILE | TRUNCATE) & fs)]
+        held = held or {}
         for path, access in rules:
-            fd = os.open(path, O_PATH | os.O_CLOEXEC)
+            fd = held.get(path)
             try:
-                if not os.path.isdir(path):
+                opened = os.open(path, O_PATH | os.O_CLOEXEC) if fd is None else None
+            except OSError:  # not reachable by this user (and not held): it is simply not readable
+                continue
+            try:
+                if not stat.S_ISDIR(os.fstat(opened if fd is None else fd).st_mode):
                     access &= FILE_ONLY
-                rule = _PathBeneath(access, fd)
+                rule = _PathBeneath(access, opened if fd is None else fd)
                 if syscall(ADD_RULE, ruleset, RULE_PATH_BENEATH, ctypes.byref(rule), ctypes.c_uint32(0)) != 0:
                     return 0
             finally:
-                os.close(fd)
+                if opened is not None:
+                    os.close(opened)
         if syscall(RESTRICT_SELF, ruleset, ctypes.c_uint32(0)) != 0:
             return 0
     finally:

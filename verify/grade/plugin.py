@@ -143,7 +143,7 @@ def submission(request):
         files, entry = submission_files(Path(path), rubric)
     except (SubmissionError, RubricError) as e:
         pytest.fail(str(e), pytrace=False)
-    with Sandbox(limits=rubric.limits) as sandbox:
+    with Sandbox(limits=rubric.limits, packages=rubric.packages) as sandbox:
         proxy = Submission(sandbox, files, entry, request.config.getoption("--submission-timeout"))
         yield proxy
         proxy.close()

@@ -42,7 +42,7 @@ def batch_summary(batch: Batch, top: int = 8) -> Group:
     diagnoses.add_column("submissions", justify="right")
     diagnoses.add_column("diagnosis")
     for text, count in common.most_common(top):
-        diagnoses.add_row(str(count), text)
+        diagnoses.add_row(str(count), Text(text))  # text, never markup: a diagnosis may quote the submission
     failed = [r for r in batch.rows if r.error]
     mean = sum(r.score for r in scored) / len(scored) if scored else 0.0
     unimportable = sum(1 for r in scored if r.load_error)

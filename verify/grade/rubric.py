@@ -41,6 +41,9 @@ class Rubric:
     atol: float = 1e-8
     hidden_seed: int | None = None
     limits: Limits = Limits()
+    budget: float = 120.0              # wall-clock seconds for one submission, all its calls together
+    size_timeout: float = 1.0          # wall-clock seconds for the call of a full-size case
+    packages: tuple[str, ...] = ()     # importable besides the standard library and numpy (scipy, ...)
     source: str = ""
 
     @property
@@ -87,10 +90,23 @@ def parse(data: dict, where: str) -> Rubric:
         timeout=_number(data, "timeout", 10.0, where, positive=True), hidden_cases=int(_number(data, "hidden_cases", 4, where)),
         public_cases=int(_number(data, "public_cases", 1, where)),
         rtol=_number(data, "rtol", 1e-5, where), atol=_number(data, "atol", 1e-8, where),
-        hidden_seed=data.get("hidden_seed"), limits=limits, source=str(where))
+        hidden_seed=data.get("hidden_seed"), limits=limits,
+        budget=_number(data, "budget", 120.0, where, positive=True),
+        size_timeout=_number(data, "size_timeout", 1.0, where, positive=True), packages=_packages(data, where),
+        source=str(where))
     if rubric.hidden_seed is not None and type(rubric.hidden_seed) is not int:
         raise RubricError(f"{where}: hidden_seed must be an integer")
+    if rubric.budget < rubric.timeout:
+        raise RubricError(f"{where}: 'budget' ({rubric.budget:g} s for a whole submission) is less than "
+                          f"'timeout' ({rubric.timeout:g} s for one call)")
     return rubric
+
+
+def _packages(data: dict, where: str) -> tuple[str, ...]:
+    packages = data.get("packages", [])
+    if not isinstance(packages, list) or not all(isinstance(p, str) and p.replace("-", "_").isidentifier() for p in packages):
+        raise RubricError(f"{where}: 'packages' must be a list of package names, such as [\"scipy\"]")
+    return tuple(p for p in packages if p != "numpy")
 
 
 def _number(data, key, default, where, positive=False):

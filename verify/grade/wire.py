@@ -10,6 +10,7 @@ import json
 import math
 import socket
 import struct
+import time
 
 import numpy as np
 
@@ -33,16 +34,20 @@ def send(sock: socket.socket, header: dict, arrays: tuple = ()) -> None:
     data = json.dumps(header, allow_nan=True).encode()
     sock.sendall(struct.pack("<I", len(data)) + data)
     for blob in blobs:
-        sock.sendall(blob.tobytes())
+        if blob.size:
+            sock.sendall(memoryview(blob).cast("B"))  # the array's own buffer: no copy
 
 
-def receive(sock: socket.socket, limit: int = PAYLOAD_LIMIT) -> tuple[dict, list[np.ndarray]]:
+def receive(sock: socket.socket, limit: int = PAYLOAD_LIMIT, deadline: float | None = None,
+            header_limit: int = HEADER_LIMIT) -> tuple[dict, list[np.ndarray]]:
     """One message: (header, arrays).  Arrays are fresh, writable, plain float64 ndarrays.
-    Anything malformed, nested too deep or bigger than limit bytes of arrays is a ProtocolError."""
-    (size,) = struct.unpack("<I", _exactly(sock, 4))
-    if size > HEADER_LIMIT:
-        raise ProtocolError(f"a message header of {size} bytes (the limit is {HEADER_LIMIT})")
-    text = _exactly(sock, size)
+    Anything malformed, nested too deep, with a header over header_limit bytes or bigger than limit
+    bytes of arrays is a ProtocolError.  With a deadline (time.monotonic()), the whole message must
+    have arrived by then, however slowly it trickles in: else socket.timeout."""
+    (size,) = struct.unpack("<I", _exactly(sock, 4, deadline))
+    if size > header_limit:
+        raise ProtocolError(f"a message header of {size} bytes (the limit is {header_limit})")
+    text = _exactly(sock, size, deadline)
     if _depth(text) > MAX_DEPTH:  # json.loads recurses: a deep nest would raise RecursionError here
         raise ProtocolError(f"a message header nested deeper than {MAX_DEPTH}")
     try:
@@ -55,7 +60,11 @@ def receive(sock: socket.socket, limit: int = PAYLOAD_LIMIT) -> tuple[dict, list
     sizes = [math.prod(s) * 8 for s in shapes]  # Python ints: no overflow to a small number
     if sum(sizes) > limit:
         raise ProtocolError(f"arrays of {sum(sizes)} bytes (the limit for this reply is {limit})")
-    arrays = [np.frombuffer(_exactly(sock, n), dtype="<f8").reshape(s).astype(np.float64) for n, s in zip(sizes, shapes)]
+    arrays = []
+    for shape in shapes:  # read straight into each array's own buffer (fresh, writable, no copy)
+        array = np.empty(shape, dtype="<f8")
+        _into(sock, memoryview(array).cast("B") if array.size else memoryview(b""), deadline)
+        arrays.append(array.astype(np.float64, copy=False))
     return header, arrays
 
 
@@ -85,9 +94,29 @@ def _is_shape(shape) -> bool:
     return isinstance(shape, list) and len(shape) <= 8 and all(type(n) is int and 0 <= n < 1 << 31 for n in shape)
 
 
-def _exactly(sock: socket.socket, n: int) -> bytes:
+def _into(sock: socket.socket, view: memoryview, deadline: float | None = None) -> None:
+    """Fill view from the socket, by the deadline as _exactly does."""
+    done, n = 0, len(view)
+    while done < n:
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise socket.timeout("the deadline passed")
+            sock.settimeout(remaining)
+        got = sock.recv_into(view[done:], min(n - done, 1 << 20))
+        if not got:
+            raise ChannelClosed()
+        done += got
+
+
+def _exactly(sock: socket.socket, n: int, deadline: float | None = None) -> bytes:
     chunks, left = [], n
     while left:
+        if deadline is not None:  # the time left for the whole message, not for each piece of it
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise socket.timeout("the deadline passed")
+            sock.settimeout(remaining)
         chunk = sock.recv(min(left, 1 << 20))
         if not chunk:
             raise ChannelClosed()

@@ -1,0 +1,16 @@
+"""Which gradproof this is: the installed distribution's version (results, reports and
+`gradproof --version` name it, so a disputed grade can be reproduced with the same one)."""
+from __future__ import annotations
+
+import importlib.metadata
+import re
+from pathlib import Path
+
+
+def version() -> str:
+    try:
+        return importlib.metadata.version("gradproof")
+    except importlib.metadata.PackageNotFoundError:  # a checkout on sys.path, not installed
+        pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+        found = re.search(r'^version = "([^"]+)"', pyproject.read_text(), re.M) if pyproject.is_file() else None
+        return found.group(1) if found else "unknown"

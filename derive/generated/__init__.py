@@ -1,0 +1,1 @@
+"""NumPy modules generated from the shipped model files by `gradproof generate` (one per model)."""
