@@ -477,7 +477,8 @@ def _call_entries(text: str) -> str:
     """softmax(x)_i -> {softmax(x)}_i: the subscript takes an entry of the call's value."""
     for _ in range(4):
         changed = False
-        for m in re.finditer(r"(?<![A-Za-z\\])(\\?(?:softmax|sigma|sigmoid|tanh|exp|log|relu|ReLU|softplus))\s*\(", text):
+        for m in re.finditer(r"(?<![A-Za-z\\])(\\?(?:softmax|sigma|sigmoid|tanh|exp|log|relu|ReLU|softplus)|"
+                             r"\\(?:phi|varphi|psi|Phi|Psi))\s*\(", text):  # \psi(v)_a: a function named by a letter
             end = _close(text, m.end() - 1, "(", ")")
             if end > 0 and re.match(r"\s*_", text[end + 1:]):
                 text = text[:m.start()] + "{" + text[m.start():end + 1] + "}" + text[end + 1:]

@@ -325,3 +325,33 @@ def test_a_notebook_that_is_not_json_is_one_line_exit_2(tmp_path):
     proc = run_cli(str(doc))
     assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0, proc.stderr
     assert "not a readable notebook" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# -- numbered layers, out-of-order definitions, a function renamed in a chain -----------------------
+
+def test_numbered_layers_with_row_biases_planted_mistakes_found_and_nothing_else():
+    """a_1 = x M_1 + c_1: a_1, M_1, c_1 are names of their own (never entries of a, M, c), the
+    bias c_1 is a row like x M_1, a_2 may be defined before the g it uses, and g = \\sigma(a_1)
+    is a value even though g is a letter often used for functions."""
+    result = check_document(str(DOCS / "wild_layers.md"))
+    assert_planted(result, bad={"bad-weight", "bad-sign"},
+                   ok={"ok-first-def", "ok-second-def", "ok-hidden-def", "ok-output-def", "ok-second-by-hidden",
+                       "ok-first-by-input", "ok-hidden-by-first", "ok-loss-by-second"})
+    said = "\n".join(result.notation)
+    assert "c_1: row vector" in said and "c_2: row vector" in said
+
+
+def test_a_value_named_by_a_function_letter_is_differentiated_as_defined(tmp_path):
+    """g = \\sigma(a) with a = M x + c: dg/da is the diagonal Jacobian sigma'(a), never the
+    derivative of a product g a (a false alarm before)."""
+    path = tmp_path / "g.md"
+    path.write_text("$$a = M x + c$$\n$$g = \\sigma(a)$$\n\n$$\\frac{\\partial{g}}{\\partial{a}} = \\sigma'(a)$$\n\n"
+                    "$$\\frac{\\partial{g}}{\\partial{a}} = \\sigma(a)$$\n")
+    steps = [s for e in check_document(str(path)).equations for s in e.steps if s.status != "defines"]
+    assert [s.status for s in steps] == ["holds", "fails"], [(s.status, s.reason) for s in steps]
+
+
+def test_a_function_named_further_along_a_chain_is_defined_by_its_neighbour():
+    result = check_document(str(DOCS / "wild_alias.md"))
+    assert_planted(result, bad={"bad-jacobian"}, ok={"ok-jacobian"})
+    assert any(line.startswith("phi(a) = ") for line in result.notation), result.notation

@@ -643,6 +643,8 @@ class Evaluator:
         if not (isinstance(variable, Tree) and variable.data == "symbol"):
             raise CannotCheck("a derivative with respect to an expression, not a variable")
         name, letters, decor = self.subscripts(variable)
+        if len(letters) == 1 and isinstance(letters[0], int) and f"{name}_{letters[0] + 1}" in self.ctx.named_entries:
+            name, letters = f"{name}_{letters[0] + 1}", []  # by z_2: a name of its own, not an entry of z
         from .ranges import dependence
 
         definition = self.ctx.definition(name, env.position)
@@ -815,6 +817,8 @@ class Evaluator:
             return pattern
         if name in KNOWN_CALLS and not self._is_array(name, env) and not conditions:
             return self.apply(name, [self.value(a, env) for a in args])
+        if self._as_defined_of(name, definition, args, env):
+            return self.symbol_value(name, [], env)  # g(a) with g = sigma(a): g as defined, written with its variable
         if len(args) == 1 and not conditions and self._is_array(name, env):  # U(yhat - y): a product
             return self.product(self.symbol_value(name, [], env), self.value(args[0], env), env.elementwise)
         if definition is not None and definition.kind in ("value", "component"):
@@ -826,6 +830,27 @@ class Evaluator:
         if len(args) == 1 and not conditions and name in self.model.primitives:
             return self.product(self.symbol_value(name, [], env), self.value(args[0], env))
         raise CannotCheck(f"undefined function {_shown(shown)}")
+
+    def _as_defined_of(self, name: str, definition, args, env) -> bool:
+        """A name the document defines as a value, called with variables its definition uses
+        (h(z) with h = \\sigma(z)): the call names the value and what it depends on, not a product."""
+        if definition is None or definition.kind != "value" or not args:
+            return False
+        from .ranges import _names_through
+
+        try:
+            used = _names_through(self, self.parse(definition.latex), env.position, set())
+        except Exception:
+            return False
+        from .infer import _symbol_parts, entry_name
+
+        for a in args:
+            parts = _symbol_parts(a) if isinstance(a, Tree) and a.data == "symbol" else None
+            if not parts or (parts[1] and entry_name(self.ctx, *parts) == parts[0]):
+                return False  # a bare variable, or a named entry (z_1); not an entry u_k
+            if entry_name(self.ctx, *parts) not in used:
+                return False
+        return True
 
     def _call_pattern(self, name: str, args, env):
         """P(O=w|C=c) under a definition of P(O=o|C=c): the letters on the right of the

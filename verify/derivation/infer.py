@@ -283,8 +283,8 @@ def _define_in_chain(ctx: Context, links: list[Parsed], roles: dict[int, str], a
         roles[id(links[j].step)] = f"defines {wild.shown(name)}" + (" where " + " and ".join(
             f"{wild.shown(a)} {'=' if r == '=' else '≠'} {wild.shown(b)}" for a, r, b in condition)
             if condition and kind == "component" else "")
-    for j in range(k, target_index):  # links between the defined names and the definition are claims
-        pass
+    # \hat{y} = softmax(v) = \psi(v): a function named further along the chain is defined by its neighbour
+    _reverse_definitions(ctx, links[max(k, target_index):], roles, authoritative)
 
 
 def _generalise_nested(nested: tuple, latex: str) -> tuple[tuple[str, ...], str]:
@@ -654,6 +654,9 @@ class _Shapes:
         if name in self.placeholders:
             return None  # z(u, v) = -log sigma(u^T v): u is any vector, not the document's u
         definition = self.ctx.definition(name, position)
+        if definition is None and self.in_definition:
+            # z_2 = h W_2 + b_2 stated before h = \sigma(z_1): one h, whatever the order of the definitions
+            definition = self.ctx.definition(name, 10 ** 12)
         if definition is not None and definition.kind in ("value", "component"):
             value = self.definition_shape(definition, local)
             if definition.kind == "component":
@@ -771,12 +774,13 @@ class _Shapes:
         # x W + b: a bare symbol added to an array is an array of that shape
         for value, other, node in ((a, b, t.children[0]), (b, a, t.children[1])):
             parts = _symbol_parts(node)
-            if isinstance(value, tuple) and isinstance(other, tuple) and parts and not parts[1] and \
-                    ((value[0] == ONE) != (other[0] == ONE)) and (value[0] == ONE or value[1] == ONE) and \
-                    (other[0] == ONE or other[1] == ONE) and self.kinds.get(parts[0]) in ("vector", "row") and \
-                    parts[0] not in self.ctx.arrays and self.ctx.definition(parts[0], position) is None:
-                self.entity[parts[0]] = (other[0], other[1])  # h W + b: b is a row like h W
-                self.kinds[parts[0]] = "row" if other[0] == ONE else "vector"
+            own = entry_name(self.ctx, *parts) if parts else None  # b, or b_1 a name of its own
+            if isinstance(value, tuple) and isinstance(other, tuple) and parts and (not parts[1] or own != parts[0]) \
+                    and ((value[0] == ONE) != (other[0] == ONE)) and (value[0] == ONE or value[1] == ONE) and \
+                    (other[0] == ONE or other[1] == ONE) and self.kinds.get(own) in ("vector", "row") and \
+                    own not in self.ctx.arrays and self.ctx.definition(own, position) is None:
+                self.entity[own] = (other[0], other[1])  # h W + b: b is a row like h W
+                self.kinds[own] = "row" if other[0] == ONE else "vector"
                 self.dims.union(value[0] if value[0] != ONE else value[1], other[0] if other[0] != ONE else other[1])
                 a, b = (other, other)
                 break
@@ -1651,9 +1655,19 @@ def _dependent(ctx: Context, parsed: list[Parsed]) -> None:
                 top, variable = (node.children[0], node.children[1]) if node.data == "derivative" else \
                     (node.children[1], node.children[0])
                 parts, var = _symbol_parts(top), _symbol_parts(variable)
-                if parts and var and parts[0] != var[0] and ctx.definition(parts[0], 10 ** 12) is None and \
-                        parts[0] not in ctx.calls and parts[0] not in ("e",):
-                    ctx.dependent.add(parts[0])
+                if not (parts and var):
+                    continue
+                name, wrt = entry_name(ctx, *parts), entry_name(ctx, *var)  # z_2 by h: z_2 is a name of its own
+                if name != wrt and ctx.definition(name, 10 ** 12) is None and \
+                        name not in ctx.calls and name not in ("e",):
+                    ctx.dependent.add(name)
+
+
+def entry_name(ctx: Context, name: str, letters: list) -> str:
+    """W_1, z_2: a number in the subscript is part of the name (a named entry), else the name."""
+    if len(letters) == 1 and isinstance(letters[0], int) and f"{name}_{letters[0] + 1}" in ctx.named_entries:
+        return f"{name}_{letters[0] + 1}"
+    return name
 
 
 def _anchored(ctx: Context, parsed: list[Parsed]) -> None:
@@ -1664,6 +1678,9 @@ def _anchored(ctx: Context, parsed: list[Parsed]) -> None:
         for node in tree.iter_subtrees():
             if node.data in ("symbol", "call"):
                 ctx.anchored.add(node.children[0].value)
+                parts = _symbol_parts(node) if node.data == "symbol" else None
+                if parts:
+                    ctx.anchored.add(entry_name(ctx, *parts))  # W_1: a name of its own
         ctx.anchored.update(d.params)
     for _, tree in _walk(parsed):
         for node in tree.iter_subtrees():
@@ -1672,6 +1689,7 @@ def _anchored(ctx: Context, parsed: list[Parsed]) -> None:
                 parts = _symbol_parts(variable)
                 if parts:
                     ctx.anchored.add(parts[0])
+                    ctx.anchored.add(entry_name(ctx, *parts))
     for letter, family in ctx.families.items():
         if letter in ctx.anchored:
             ctx.anchored.add(family.matrix)

@@ -152,6 +152,11 @@ def _names_through(evaluator, tree, position: int, seen: set[str]) -> set[str]:
     for node in tree.iter_subtrees():
         if node.data in ("symbol", "call"):
             name = node.children[0].value
+            if node.data == "symbol":
+                from .infer import _symbol_parts, entry_name
+
+                parts = _symbol_parts(node)
+                name = entry_name(evaluator.ctx, *parts) if parts else name  # z_2: a name of its own
             out.add(name)
             definition = evaluator.ctx.definition(name, position)
             if definition is not None and name not in seen:

@@ -198,8 +198,9 @@ def _loss_fallback(text: str, ctx: Context, parsed: dict) -> LossFallback | None
                 used |= {n.children[0].value for n in tree.iter_subtrees() if n.data in ("symbol", "call")}
     tagged = tuple(sorted(n for n in used if n.startswith(loss + "tag") and ctx.definition(n, 10 ** 12) is None
                           and any(t in n[len(loss) + 3:] for t in tags)))
+    indices = tuple(k for k in data.get("indices", {}) if isinstance(k, str) and len(k) == 1)
     return LossFallback(loss, latex, name, f"detected because {why}; the document does not define this {loss}",
-                        tags, tagged)
+                        tags, tagged, indices)
 
 
 def _gap(name: str, ctx: Context, parsed: dict) -> list[str]:

@@ -323,6 +323,7 @@ class LossFallback:
     why: str
     tags: tuple[str, ...] = ()  # J_{neg-sample}: a tag with one of these words names this loss too
     tagged: tuple[str, ...] = ()  # the tagged names of the document that do (Jtagnegsample)
+    indices: tuple[str, ...] = ()  # the notation's fixed indices (c, o): fixed here too where the document leaves them free
 
     def names(self, name: str) -> bool:
         return name == self.name or name in self.tagged
@@ -373,7 +374,15 @@ class Checker:
             definitions[name] = [Definition(name, self.loss.latex, origin="shipped")]
             for tagged in self.loss.tagged:
                 definitions[tagged] = [Definition(tagged, self.loss.latex, origin="shipped")]
-            self._loss_checker = Checker(replace(ctx, definitions=definitions), self.trials, self.seed)
+            particular = dict(ctx.particular)
+            family = ctx.families["u"]
+            matrix = ctx.arrays.get(family.matrix)
+            count = (matrix.cols if family.axis == "column" else matrix.rows) if matrix is not None else ""
+            for letter in self.loss.indices:
+                if letter not in particular and letter not in ctx.sizes:
+                    particular[letter] = count  # c, o: one word each, as the loss's notation says
+            self._loss_checker = Checker(replace(ctx, definitions=definitions, particular=particular), self.trials,
+                                         self.seed)
         return self._loss_checker
 
     def parse(self, text: str):
