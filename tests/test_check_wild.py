@@ -355,3 +355,37 @@ def test_a_function_named_further_along_a_chain_is_defined_by_its_neighbour():
     result = check_document(str(DOCS / "wild_alias.md"))
     assert_planted(result, bad={"bad-jacobian"}, ok={"ok-jacobian"})
     assert any(line.startswith("phi(a) = ") for line in result.notation), result.notation
+
+
+def test_a_loss_named_by_a_word_a_late_function_two_cases_of_one_size_and_an_open_sum():
+    """MLE = ... is one name (never M L E); q defined in the prose after the loss; n beside N over
+    the same axis is one size; a term after \\sum_i that uses i belongs to the sum."""
+    result = check_document(str(DOCS / "wild_logistic.md"))
+    assert_planted(result, bad={"bad-sign", "bad-logistic-derivative"},
+                   ok={"ok-loss-def", "ok-gradient", "ok-simplified"})
+    said = "\n".join(result.notation)
+    assert "MLE = " in said and " n = " not in said
+
+
+def test_a_term_after_a_sum_joins_it_only_when_it_uses_the_letter_and_nothing_binds_it():
+    from gradproof.derive.latex import parse
+    from gradproof.verify.derivation.implicit import extend_sums, free_letters
+
+    tree = parse(r"\sum_{i=1}^{N} a_i - b_i").tree
+    assert free_letters(tree) == ["i"] and free_letters(extend_sums(tree)) == []
+    assert extend_sums(tree, frozenset({"i"})) is tree  # i free on the other side: the strict reading stands
+    other = parse(r"\sum_{i=1}^{N} a_i - c").tree
+    assert extend_sums(other) is other
+
+
+def test_a_probability_the_handout_defines_is_read_from_the_detected_notation_and_said():
+    """P(O=o|C=c) used and never defined, in a skip-gram document: read over the document's own
+    u_w and v_w from the detected notation's [detect.calls], said; nothing else of the notation is
+    taken, and a comparison with a quantity the document ties to nothing claims no failure."""
+    result = check_document(str(DOCS / "wild_borrowed_probability.md"))
+    assert_planted(result, bad={"bad-wrong-word"}, ok={"ok-probability", "ok-other-word"})
+    said = "\n".join(result.notation)
+    assert "P(O=o|C=c) = " in said and "the shipped notation 'skipgram', detected because" in said
+    assert "notation: none named" in said  # the notation itself is not applied
+    tie = labelled(result)["unknown-tie"]
+    assert tie.status == "cannot_check", describe(tie)

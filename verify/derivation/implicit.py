@@ -156,3 +156,58 @@ def _letters_in(node) -> list[str]:
     if not isinstance(node, Tree):
         return []
     return subscript_letters(node) if node.data not in LEAVES else subscript_letters(Tree("x", [node]))
+
+
+def extend_sums(tree, outside: set[str] | frozenset[str] = frozenset()):
+    """\\sum_i a_i - b_i: a term after a sum that uses the sum's letter, which nothing outside
+    binds, belongs to the sum (the author's parentheses left out); the strict reading would
+    leave the letter free and the step meaningless."""
+    if not isinstance(tree, Tree) or not any(n.data == "bigop" for n in tree.iter_subtrees()):
+        return tree
+    if tree.data not in ("add", "sub"):
+        children = [extend_sums(c, outside) for c in tree.children]
+        return tree if all(a is b for a, b in zip(children, tree.children)) else Tree(tree.data, children)
+    from .evaluate import _binder
+
+    terms: list[tuple[int, object]] = []
+
+    def flatten(node, sign):
+        if isinstance(node, Tree) and node.data in ("add", "sub"):
+            flatten(node.children[0], sign)
+            flatten(node.children[1], sign if node.data == "add" else -sign)
+        else:
+            terms.append((sign, node))
+
+    flatten(tree, 1)
+    changed = False
+    i = 0
+    while i < len(terms):
+        sign, node = terms[i]
+        negated = isinstance(node, Tree) and node.data == "neg" and isinstance(node.children[0], Tree) and \
+            node.children[0].data == "bigop"
+        big = node.children[0] if negated else node
+        if not (isinstance(big, Tree) and big.data == "bigop" and len(big.children) >= 3):
+            i += 1
+            continue
+        letter = _binder(big.children[1])[0]
+        take = [j for j in range(i + 1, len(terms)) if isinstance(letter, str) and letter not in outside
+                and letter in free_letters(terms[j][1])]
+        if not take:
+            i += 1
+            continue
+        body = big.children[-1]
+        for j in take:
+            inner = terms[j][0] * sign * (-1 if negated else 1)
+            body = Tree("add" if inner > 0 else "sub", [body, terms[j][1]])
+        big = Tree("bigop", list(big.children[:-1]) + [body])
+        terms[i] = (sign, Tree("neg", [big]) if negated else big)
+        terms = [t for j, t in enumerate(terms) if j not in take]
+        changed = True
+        i += 1
+    if not changed:
+        return tree
+    sign, out = terms[0]
+    out = out if sign > 0 else Tree("neg", [out])
+    for sign, node in terms[1:]:
+        out = Tree("add" if sign > 0 else "sub", [out, node])
+    return out

@@ -977,6 +977,7 @@ def infer(ctx: Context, source, found: list[Display], authoritative: bool = Fals
     sides = [s for d in found for step in d.steps for s in (step.lhs, step.rhs) if s]
     for side in sides:
         ctx.names |= wild.tidy(user_macros.expand(side, source.macros)).names
+    ctx.names |= _defined_words(found)
     ctx.tokens = None
     names = ctx.tokens = ctx.token_names()
     parsed: list[Parsed] = []
@@ -1002,6 +1003,19 @@ def infer(ctx: Context, source, found: list[Display], authoritative: bool = Fals
     _dependent(ctx, parsed)
     _anchored(ctx, parsed)
     return ctx, roles, {id(p.step): p for p in parsed}
+
+
+def _defined_words(found: list[Display]) -> set[str]:
+    """NLL = ..., MSE = ...: a word of three or more letters that is the whole left side of an
+    equation names one quantity, everywhere in the document (never N L L, a product of letters)."""
+    out = set()
+    for d in found:
+        for step in d.steps[:1]:
+            m = re.fullmatch(r"\s*(?:\\(?:mathrm|text|operatorname)\s*\{)?\s*([A-Za-z]{3,})\s*\}?\s*", step.lhs or "")
+            if m and m.group(1) not in wild.FUNCTIONS and m.group(1) not in wild.GREEK and \
+                    m.group(1) not in ("softmax", "sigma", "sum", "prod", "frac"):
+                out.add(m.group(1))
+    return out
 
 
 def _declared_rows(ctx: Context, parsed: list[Parsed]) -> None:
@@ -1416,6 +1430,13 @@ def _shapes(ctx: Context, parsed: list[Parsed], kinds: dict[str, str]) -> None:
             continue
         full = [b for b in bounds if b != "K"] or bounds
         dims.name[dims.find(root)] = full[0]
+    # \sum_{i=1}^{n} beside \sum_{i=1}^{N} over one axis: n and N, one letter in two cases, are one size
+    for d, bound in shapes.covers:
+        other = dims.name.get(dims.find(d))
+        if other and bound != other and bound.lower() == other.lower() and ctx.sizes.get(bound) == 0 and \
+                bound not in ctx.aliases:
+            del ctx.sizes[bound]
+            ctx.aliases[bound] = other
     # name the dimensions and give each a size
     roots = {}
     order = []

@@ -140,7 +140,8 @@ def describe(ctx: Context) -> list[str]:
             lines.append(f"{wild.shown(name)}{params} = {d.latex.strip()[:60]} ({where})")
     for key, defs in ctx.calls.items():
         for d in defs:
-            lines.append(f"{d.name} = {d.latex.strip()[:60]}")
+            if d.origin != "shipped":  # a borrowed call has its own line, saying where it comes from
+                lines.append(f"{d.name} = {d.latex.strip()[:60]}")
     if ctx.einstein:
         lines.append("Einstein summation: a repeated index is summed (the document says so)")
     if ctx.dependent:
@@ -172,6 +173,8 @@ def check_document(path: str, notation_path: str | None = None, trials: int = 3,
             said = [f"notation: the shipped notation '{name}', detected because {why}, and the document uses "
                     f"{shown} without defining {'it' if len(gap) == 1 else 'them'} (name another with --notation FILE)"]
             ctx, roles, parsed = infer(from_notation(load(_shipped(name)), "shipped"), source, found, True)
+        elif detected:
+            said += _borrow_calls(detected, ctx, parsed)
     checker = Checker(ctx, trials, proof_budget=proof_budget)
     checker.loss = _loss_fallback(source.text, ctx, parsed) if not (source.front or notation_path) else None
     results = tuple(check_display(d, ctx, trials, roles, checker) for d in found)
@@ -201,6 +204,52 @@ def _loss_fallback(text: str, ctx: Context, parsed: dict) -> LossFallback | None
     indices = tuple(k for k in data.get("indices", {}) if isinstance(k, str) and len(k) == 1)
     return LossFallback(loss, latex, name, f"detected because {why}; the document does not define this {loss}",
                         tags, tagged, indices)
+
+
+def _borrow_calls(detected: tuple[str, str], ctx: Context, parsed: dict) -> list[str]:
+    """P(O=o|C=c), used and never defined by a document that the shipped notation's [detect] words
+    and symbols describe: the notation's [detect.calls] meaning of it, over the document's own
+    columns u_w and v_w (nothing else of the notation is taken), and said."""
+    from .context import Definition
+
+    name, why = detected
+    data = tomllib.loads(_shipped(name).read_text())
+    borrowable = data.get("detect", {}).get("calls", {})
+    if not isinstance(borrowable, dict) or not borrowable:
+        return []
+    used = set()
+    for p in parsed.values():
+        for tree in (p.lhs, p.rhs):
+            if tree is None or not hasattr(tree, "iter_subtrees"):
+                continue
+            for node in tree.iter_subtrees():
+                if node.data == "call":
+                    lefts = [c.children[0] for c in node.children[1].children
+                             if hasattr(c, "data") and c.data == "condition"]
+                    used.add(f"{node.children[0].value}({','.join(''.join(_words(x)) for x in lefts)})")
+    said = []
+    for spelled, latex in borrowable.items():
+        pairs = re.findall(r"([A-Za-z]+)\s*=\s*([a-z])", spelled)
+        key = f"{spelled.split('(')[0].strip()}({','.join(a for a, _ in pairs)})"
+        needs = set(re.findall(r"\b([a-z])_\{?\\?[a-z]", latex))  # u_w, v_c: the columns it is written in
+        if key not in used or key in ctx.calls or not pairs or not needs <= set(ctx.families):
+            continue
+        ctx.calls[key] = [Definition(spelled, latex, "call", tuple(b for _, b in pairs), origin="shipped")]
+        family = ctx.families["u"]
+        matrix = ctx.arrays.get(family.matrix)
+        count = (matrix.cols if family.axis == "column" else matrix.rows) if matrix is not None else ""
+        for _, letter in pairs:
+            if letter not in ctx.particular and letter not in ctx.sizes:
+                ctx.particular[letter] = count  # o, c: one word each, as in the notation
+        said.append(f"{spelled} = {latex} (the shipped notation '{name}', detected because {why}; the document "
+                    f"uses {spelled.split('(')[0].strip()}(...) without defining it)")
+    return said
+
+
+def _words(node) -> list[str]:
+    if hasattr(node, "children"):
+        return [w for c in node.children for w in _words(c)]
+    return [str(node)]
 
 
 def _gap(name: str, ctx: Context, parsed: dict) -> list[str]:
