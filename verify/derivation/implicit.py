@@ -211,3 +211,78 @@ def extend_sums(tree, outside: set[str] | frozenset[str] = frozenset()):
     for sign, node in terms[1:]:
         out = Tree("add" if sign > 0 else "sub", [out, node])
     return out
+
+
+def _is_elision(node) -> bool:
+    return isinstance(node, Tree) and node.data == "symbol" and len(node.children) == 1 and \
+        str(node.children[0]) == "cdots"
+
+
+def has_elision(tree) -> bool:
+    """Whether tree has a sum written with its middle terms elided (a_1 + \\cdots + a_n)."""
+    return isinstance(tree, Tree) and any(n.data in ("add", "sub") and any(_is_elision(c) for c in n.children)
+                                          for n in tree.iter_subtrees())
+
+
+def _with_subscript(tree, value: str, letter: str):
+    """tree with every subscript written value (a whole subscript: y_1, \\hat{y}_1) as letter."""
+    if not isinstance(tree, Tree):
+        return tree
+    if tree.data == "symbol":
+        children = [tree.children[0]]
+        for g in tree.children[1:]:
+            if isinstance(g, Tree) and g.data == "group" and len(g.children) == 1 and \
+                    isinstance(g.children[0], Token) and g.children[0].value == value:
+                g = Tree("group", [Token("NAME", letter)])
+            children.append(g)
+        return Tree("symbol", children)
+    return Tree(tree.data, [_with_subscript(c, value, letter) for c in tree.children])
+
+
+def _subscripts(tree) -> list[str]:
+    out = []
+    for node in (tree.iter_subtrees() if isinstance(tree, Tree) else ()):
+        if node.data == "symbol":
+            for g in node.children[1:]:
+                if isinstance(g, Tree) and g.data == "group" and len(g.children) == 1 and \
+                        isinstance(g.children[0], Token) and g.children[0].value not in out:
+                    out.append(g.children[0].value)
+    return out
+
+
+def expand_elisions(tree):
+    """y_1 \\log \\hat{y}_1 + \\cdots + y_o \\log \\hat{y}_o + \\cdots + y_V \\log \\hat{y}_V: terms of one
+    template at index values 1, ..., with the ones between elided, read as the sum of the template
+    over the whole range of the index (the convention of the ellipsis).  Any other use of \\cdots is
+    left as it is (and cannot be checked)."""
+    if not isinstance(tree, Tree) or not has_elision(tree):
+        return tree
+    if tree.data not in ("add", "sub"):
+        return Tree(tree.data, [expand_elisions(c) for c in tree.children])
+    terms: list[tuple[int, object]] = []
+
+    def flatten(node, sign):
+        if isinstance(node, Tree) and node.data in ("add", "sub"):
+            flatten(node.children[0], sign)
+            flatten(node.children[1], sign if node.data == "add" else -sign)
+        else:
+            terms.append((sign, node))
+
+    flatten(tree, 1)
+    written = [(s, t) for s, t in terms if not _is_elision(t)]
+    signs = {s for s, _ in terms}
+    if len(written) < 2 or len(signs) != 1 or len(written) == len(terms):
+        return tree
+    used = set(_subscripts(tree)) | {str(t) for n in tree.iter_subtrees() for t in n.children if isinstance(t, Token)}
+    letter = next((x for x in "jklmnpqrst" if x not in used), None)
+    first = written[0][1]
+    if letter is None or "1" not in _subscripts(first):
+        return tree
+    template = _with_subscript(first, "1", letter)
+    for _, term in written[1:]:
+        if not any(_with_subscript(term, v, letter) == template for v in _subscripts(term)):
+            return tree  # not one template: an elision gradproof does not read
+    total = Tree("bigop", [Token("BIGOP", "\\sum"), Tree("from_value", [Token("NAME", letter),
+                                                                     Tree("number", [Token("NUMBER", "1")])]),
+                           template])
+    return total if signs == {1} else Tree("neg", [total])

@@ -206,6 +206,7 @@ class _Numbers(dict):
     def __init__(self, values, seed: int, positive: bool):
         super().__init__(values)
         self.seed, self.positive = seed, positive
+        self.converted: dict[int, tuple] = {}  # id(value) -> (value, its numbers): readings share values
 
     def __missing__(self, key):
         rng = np.random.default_rng(abs(hash(str(key))) % (2 ** 32) + self.seed)
@@ -247,6 +248,17 @@ def _evaluate(evaluator: Evaluator, tree, env: Env):
 
 
 def _to_numbers(value, numbers) -> np.ndarray | None:
+    if isinstance(numbers, _Numbers):
+        hit = numbers.converted.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        out = _numbers_of(value, numbers)
+        numbers.converted[id(value)] = (value, out)  # the value is kept, so its id is never reused
+        return out
+    return _numbers_of(value, numbers)
+
+
+def _numbers_of(value, numbers) -> np.ndarray | None:
     if isinstance(numbers, _Numbers) and hasattr(value, "free_symbols"):
         for x in value.free_symbols:  # arbitrary functions' coefficients get values as they appear
             numbers[x]
