@@ -389,3 +389,24 @@ def test_a_probability_the_handout_defines_is_read_from_the_detected_notation_an
     assert "notation: none named" in said  # the notation itself is not applied
     tie = labelled(result)["unknown-tie"]
     assert tie.status == "cannot_check", describe(tie)
+
+
+def test_a_sum_written_out_with_an_ellipsis_is_read_as_the_whole_sum_and_said():
+    result = check_document(str(DOCS / "wild_elided.md"))
+    assert_planted(result, bad={"bad-sign"}, ok={"ok-expansion"})
+    eqs = labelled(result)
+    assert all("elided by \\cdots read as the whole sum" in s.reading for s in eqs["ok-expansion"].steps[:2])
+    unread = eqs["unread"]
+    assert unread.status == "cannot_check" and "elided" in unread.steps[0].reason, describe(unread)
+
+
+def test_a_mean_cross_entropy_stated_by_the_document_is_its_definition(tmp_path):
+    """CE(y, \\hat{y}) = -\\frac{1}{N} \\sum ...: the document's convention (a mean) defines CE; the
+    built-in CE (a sum) is not claimed to differ from it.  Stated as the built-in sum, it is a claim."""
+    path = tmp_path / "mean.md"
+    path.write_text("$$\\hat{y} = \\mathrm{softmax}(z)$$\n\n"
+                    "$$CE(y, \\hat{y}) = -\\frac{1}{N} \\sum_{i} y_i \\log\\hat{y}_i$$\n\n"
+                    "$$\\frac{\\partial CE(y, \\hat{y})}{\\partial z} = \\frac{1}{N} (\\hat{y} - y)$$\n\n"
+                    "$$\\frac{\\partial CE(y, \\hat{y})}{\\partial z} = \\frac{1}{N} (y - \\hat{y})$$\n")
+    steps = [s for e in check_document(str(path), notation_path=None).equations for s in e.steps]
+    assert [s.status for s in steps] == ["defines", "defines", "holds", "fails"], [(s.status, s.reason) for s in steps]

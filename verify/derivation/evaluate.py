@@ -815,8 +815,9 @@ class Evaluator:
         pattern = self._call_pattern(name, args, env)
         if pattern is not None:
             return pattern
-        if name in KNOWN_CALLS and not self._is_array(name, env) and not conditions:
-            return self.apply(name, [self.value(a, env) for a in args])
+        own = definition is not None and definition.kind == "value" and definition.origin == "document"
+        if name in KNOWN_CALLS and not self._is_array(name, env) and not conditions and not own:
+            return self.apply(name, [self.value(a, env) for a in args])  # CE(y, \hat{y}) = -1/N ...: the document's
         if self._as_defined_of(name, definition, args, env):
             return self.symbol_value(name, [], env)  # g(a) with g = sigma(a): g as defined, written with its variable
         if len(args) == 1 and not conditions and self._is_array(name, env):  # U(yhat - y): a product

@@ -58,6 +58,20 @@ def _symbol_parts(tree):
     return None
 
 
+# known losses whose convention varies (a sum or a mean over examples): a document that states one
+# defines it in its own convention, which the built-in meaning then gives way to
+OWN_CONVENTION = ("CE", "CrossEntropy")
+
+
+def _a_mean(following) -> bool:
+    """The expression a known loss is stated equal to is a mean over examples (-\\frac{1}{N} \\sum ...):
+    the document's own convention, not the built-in sum."""
+    if not following:
+        return False
+    text = re.sub(r"\s+", "", following[0][0] or "")
+    return bool(re.match(r"^-?\\[dt]?frac\{1\}\{[A-Za-z]\}|^-?1/[A-Za-z]", text))
+
+
 def definable(tree, text: str):
     """How an expression could define a name: (kind, name, params, extra) or None.
     kind: value (J), component (a_j, y_w), function (f(x)), call (P(O=o|C=c))."""
@@ -79,7 +93,7 @@ def definable(tree, text: str):
     if isinstance(tree, Tree) and tree.data == "call":
         head = tree.children[0].value
         args = tree.children[1].children
-        if head in KNOWN_CALLS or head == "indicator":
+        if (head in KNOWN_CALLS and head not in OWN_CONVENTION) or head == "indicator":
             return None
         conditions = [a for a in args if isinstance(a, Tree) and a.data == "condition"]
         if conditions and len(conditions) == len(args):
@@ -241,6 +255,8 @@ def _define_in_chain(ctx: Context, links: list[Parsed], roles: dict[int, str], a
         what = definable(tree, text)
         if what is None or what[0] == "negated":
             break
+        if what[1] in OWN_CONVENTION and not _a_mean(expressions[len(prefix) + 1:]):
+            break  # CE(y, \hat{y}) = -\sum_i y_i \log \hat{y}_i: the built-in meaning, a claim about it
         if _defined(ctx, _key(what), authoritative, _target_tree(expressions, len(prefix))) and not (
                 what[0] == "component" and _piece_condition(first.step.condition, what[2]) and all(
                     d.condition for d in ctx.definitions.get(_key(what), ()))):

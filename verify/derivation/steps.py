@@ -402,11 +402,11 @@ class Checker:
 
     def rewrite(self, tree, outside: frozenset, free: frozenset | None):
         """tree with its implied sums written (memoized, so equal inputs give the same object)."""
-        from .implicit import bind_sums, einstein, extend_sums
+        from .implicit import bind_sums, einstein, expand_elisions, extend_sums
 
         key = (id(tree), outside, free)
         if key not in self._rewritten:
-            out = bind_sums(extend_sums(tree, outside | frozenset(self.ctx.particular)), outside)
+            out = bind_sums(extend_sums(expand_elisions(tree), outside | frozenset(self.ctx.particular)), outside)
             if free is not None:
                 out = einstein(out, free)
             self._rewritten[key] = out
@@ -1043,6 +1043,11 @@ def check_step(step: Step, ctx: Context, trials: int = 3, seed: int = 0, conditi
         fallback = _with_loss(step, checker, trials, seed, condition, role)
         if fallback is not None:
             return fallback
+    from .implicit import has_elision
+
+    if outcome.status in ("holds", "fails") and (has_elision(left) or has_elision(right)):
+        elided = "the terms elided by \\cdots read as the whole sum"
+        outcome.reading = f"{elided}, {outcome.reading}" if outcome.reading else elided
     reason = outcome.reason
     if outcome.status == "holds":
         used = set(free_indices(left, ctx)) | set(free_indices(right, ctx)) | set(ctx.particular)
