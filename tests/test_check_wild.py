@@ -410,3 +410,13 @@ def test_a_mean_cross_entropy_stated_by_the_document_is_its_definition(tmp_path)
                     "$$\\frac{\\partial CE(y, \\hat{y})}{\\partial z} = \\frac{1}{N} (y - \\hat{y})$$\n")
     steps = [s for e in check_document(str(path), notation_path=None).equations for s in e.steps]
     assert [s.status for s in steps] == ["defines", "defines", "holds", "fails"], [(s.status, s.reason) for s in steps]
+
+
+def test_a_bare_loss_name_is_the_call_the_document_writes(tmp_path):
+    """CE(y, \\hat{y}) = ... then \\frac{\\partial CE}{\\partial \\theta}: the bare CE is CE(y, \\hat{y})."""
+    path = tmp_path / "ce.md"
+    path.write_text("$$\\hat{y} = \\mathrm{softmax}(\\theta)$$\n$$CE(y,\\hat{y}) = -\\sum_i y_i \\log(\\hat{y}_i)$$\n"
+                    "$$\\frac{\\partial CE}{\\partial \\theta} = \\hat{y} - y$$\n"
+                    "$$\\frac{\\partial CE}{\\partial \\theta} = y - \\hat{y}$$\n")
+    steps = [s for e in check_document(str(path)).equations for s in e.steps]
+    assert [s.status for s in steps] == ["defines", "holds", "holds", "fails"], [(s.status, s.reason) for s in steps]

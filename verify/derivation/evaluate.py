@@ -11,6 +11,7 @@ layout is asked for (its transpose).
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
@@ -815,8 +816,10 @@ class Evaluator:
         pattern = self._call_pattern(name, args, env)
         if pattern is not None:
             return pattern
-        own = definition is not None and definition.kind == "value" and definition.origin == "document"
-        if name in KNOWN_CALLS and not self._is_array(name, env) and not conditions and not own:
+        # CE = CE(y, \hat{y}): the bare name is a name for the call, whose meaning is the built-in one
+        alias = definition is not None and bool(re.match(rf"\s*{re.escape(name)}\s*\(", definition.latex))
+        own = definition is not None and definition.kind == "value" and definition.origin == "document" and not alias
+        if name in KNOWN_CALLS and not conditions and not own and (alias or not self._is_array(name, env)):
             return self.apply(name, [self.value(a, env) for a in args])  # CE(y, \hat{y}) = -1/N ...: the document's
         if self._as_defined_of(name, definition, args, env):
             return self.symbol_value(name, [], env)  # g(a) with g = sigma(a): g as defined, written with its variable

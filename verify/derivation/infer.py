@@ -63,6 +63,24 @@ def _symbol_parts(tree):
 OWN_CONVENTION = ("CE", "CrossEntropy")
 
 
+def _bare_losses(ctx: Context, parsed: list[Parsed]) -> None:
+    r"""\frac{\partial CE}{\partial \theta} in a document that writes the loss as CE(y, \hat{y}), always
+    with those arguments: the bare name is that call (a name for the document's quantity)."""
+    for head in OWN_CONVENTION:
+        if ctx.definitions.get(head):
+            continue
+        calls, bare = set(), None
+        for p, tree in _walk(parsed):
+            for node in tree.iter_subtrees():
+                if node.data == "call" and node.children[0].value == head:
+                    calls.add(_relatex(node))
+                elif node.data == "symbol" and len(node.children) == 1 and node.children[0].value == head:
+                    bare = bare if bare is not None else p.step.position
+        calls.discard(None)
+        if bare is not None and len(calls) == 1:
+            ctx.definitions[head] = [Definition(head, calls.pop(), "value", (), -1, 0, origin="document")]
+
+
 def _a_mean(following) -> bool:
     """The expression a known loss is stated equal to is a mean over examples (-\\frac{1}{N} \\sum ...):
     the document's own convention, not the built-in sum."""
@@ -1003,6 +1021,7 @@ def infer(ctx: Context, source, found: list[Display], authoritative: bool = Fals
                                  _try_parse(step.rhs, source.macros, names), d))
     roles = read_definitions(ctx, parsed, authoritative)
     read_substitutions(ctx, parsed, roles)
+    _bare_losses(ctx, parsed)
     ctx.einstein = bool(re.search(r"\bEinstein\b", text))
     _sizes_and_letters(ctx, parsed, text)
     ctx.orientation.update(_declared_orientation(text, source.macros, names))
