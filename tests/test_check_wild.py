@@ -420,3 +420,13 @@ def test_a_bare_loss_name_is_the_call_the_document_writes(tmp_path):
                     "$$\\frac{\\partial CE}{\\partial \\theta} = y - \\hat{y}$$\n")
     steps = [s for e in check_document(str(path)).equations for s in e.steps]
     assert [s.status for s in steps] == ["defines", "holds", "holds", "fails"], [(s.status, s.reason) for s in steps]
+
+
+def test_a_rule_for_any_two_vectors_beside_columns_and_a_stray_parenthesis():
+    """g(a, b) = -log sigma(a^T b) differentiated for any a, b while a_o, b_c are columns elsewhere:
+    a and b are read as vectors of their own (said); a stray ) does not stop the chain."""
+    result = check_document(str(DOCS / "wild_vector_rule.md"))
+    assert_planted(result, bad={"bad-rule"}, ok={"ok-rule", "ok-columns"})
+    rule = labelled(result)["ok-rule"]
+    assert len(rule.steps) == 2 and "any vectors (a rule" in rule.steps[0].reading, describe(rule)
+    assert "too many at the end of this side ignored" in rule.steps[0].reason

@@ -160,6 +160,8 @@ def _split_top(text: str) -> list[tuple[str, str, int]]:
             continue
         if ch in "{(":
             depth += 1
+        elif ch == ")" and depth == 0:
+            pass  # a stray ), a typo: the relations after it still split the chain (its side is unparsed)
         elif ch in "})":
             depth -= 1
         elif depth == 0:

@@ -26,7 +26,7 @@ from gradproof.derive import macros as user_macros
 from gradproof.derive.latex import ParseError, parse
 
 from .parsing import macros_key, parse_tree
-from .context import Context, Definition
+from .context import Array, Context, Definition
 from .document import Display, Step
 from .evaluate import CannotCheck, Env, Evaluator, Model, ShapeError, _binder, _is_matrix, _letters, _shown
 from .messages import unparsed_reason
@@ -835,6 +835,37 @@ def _with_loss(step: Step, checker: Checker, trials, seed, condition, role) -> S
     return replace(result, reason=f"{result.reason} [{said}]")
 
 
+def _as_any_vectors(left, right, ctx: Context, checker: Checker, conditions, position) -> _Outcome | None:
+    """The step again with each column letter it writes bare (u, v) read as a vector of its own, as
+    long as one column; reported as that reading when it holds (or fails: a rule stated wrong)."""
+    bare = set()
+    for side in (left, right):
+        for node in (side.iter_subtrees() if isinstance(side, Tree) else ()):
+            if node.data == "symbol" and len(node.children) == 1 and str(node.children[0]) in ctx.families:
+                bare.add(str(node.children[0]))
+    arrays = dict(ctx.arrays)
+    for letter in sorted(bare):
+        matrix = ctx.arrays.get(ctx.families[letter].matrix)
+        if matrix is None:
+            return None
+        length = matrix.rows if ctx.families[letter].axis == "column" else matrix.cols
+        arrays[letter] = Array(letter, length, "1", "any vector (a rule)")
+    if not bare:
+        return None
+    vectors = replace(ctx, arrays=arrays, families={k: v for k, v in ctx.families.items() if k not in bare},
+                      anchored=ctx.anchored | bare, tokens=ctx.tokens)
+    try:
+        again = Checker(vectors, checker.trials).compare(left, right, conditions, position, None)
+    except Exception:
+        return None
+    if again.status not in ("holds", "fails"):
+        return None
+    shown = ", ".join(sorted(_shown(b) for b in bare))
+    said = f"with {shown} any vectors (a rule; the document's {'/'.join(sorted(bare))}_w are columns)"
+    again.reading = f"{said}, {again.reading}" if again.reading else said
+    return again
+
+
 def _differentiates_bare(left, right, name: str) -> bool:
     """The step differentiates with respect to the bare symbol name."""
     for side in (left, right):
@@ -1025,6 +1056,11 @@ def check_step(step: Step, ctx: Context, trials: int = 3, seed: int = 0, conditi
             again = _Outcome("cannot_check", "")
         if again.status == "holds":
             again.reading = f"with {_shown(name)} any number (a rule; the document's {_shown(name)}_i are vectors)"
+            outcome = again
+    if rule and rule.group(1) in ctx.families and outcome.status == "cannot_check":
+        # z(u, v) = -\log\sigma(u^\top v), then dz/dv: u and v any vectors (the columns u_w, v_w elsewhere)
+        again = _as_any_vectors(left, right, ctx, checker, conditions, step.position)
+        if again is not None:
             outcome = again
     if outcome.status == "fails" and outcome.side == "left" and step.subject and outcome.reason.startswith(
             "ill-formed"):
