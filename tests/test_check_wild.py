@@ -430,3 +430,14 @@ def test_a_rule_for_any_two_vectors_beside_columns_and_a_stray_parenthesis():
     rule = labelled(result)["ok-rule"]
     assert len(rule.steps) == 2 and "any vectors (a rule" in rule.steps[0].reading, describe(rule)
     assert "too many at the end of this side ignored" in rule.steps[0].reason
+
+
+def test_words_named_through_their_index_and_a_probability_named_first():
+    """p(w_j|w_I) = y_j = ...: y_j is defined (p stays a name the document never defines); s_j is
+    introduced by substitution in the same chain; v_{w_j} is the vector of word j; I, the input
+    word, is a fixed index."""
+    result = check_document(str(DOCS / "wild_word_indices.md"))
+    assert_planted(result, bad={"bad-score"}, ok={"ok-same-word", "ok-two-words", "ok-score"})
+    said = "\n".join(result.notation)
+    assert "fixed indices (random values, different from each other): I" in said
+    assert "y_j = " in said and "s_j = " in said

@@ -531,6 +531,8 @@ class Evaluator:
             return letter
         if isinstance(letter, tuple):  # w_k: the k-th entry of an index array
             name, inner = letter
+            if name not in self.model.samples and len(inner) == 1 and self._word_map(name):
+                return self._resolve(inner[0], env)  # v_{w_j}: the vector of word j, the j-th word
             if name not in self.model.samples or len(inner) != 1:
                 raise CannotCheck(f"{name}_{''.join(map(str, inner))} is an index through {name}, which is not a declared "
                                   "index array")
@@ -542,6 +544,14 @@ class Evaluator:
         if letter in env.values:
             return env.values[letter]
         raise CannotCheck(f"index {_shown(letter)} has no value")
+
+    def _word_map(self, name: str) -> bool:
+        """w in v_{w_j}, w_I: words numbered by their index, when w is nothing else in the document (no
+        array, column letter, definition, variable or sampled index array of its own)."""
+        ctx = self.ctx
+        return bool(re.fullmatch(r"[a-z]", name)) and name not in ctx.arrays and name not in ctx.families and \
+            not ctx.definitions.get(name) and name not in ctx.scalars and name not in ctx.index_arrays and \
+            name not in ctx.onehots
 
     def _delta(self, t, env):
         letters = _letters(t.children[0])

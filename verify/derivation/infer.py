@@ -282,6 +282,12 @@ def _define_in_chain(ctx: Context, links: list[Parsed], roles: dict[int, str], a
         prefix.append((text, what))
     if not prefix:
         _reverse_definitions(ctx, links, roles, authoritative)
+        if len(links) > 1 and links[1].step.relation == "=" and first.lhs is not None and \
+                first.lhs.data == "call" and definable(first.lhs, first.step.lhs) is None and \
+                not any(id(p.step) in roles for p in links):
+            # p(w_j|w_I) = y_j = \frac{...}{...}: a probability named in a notation of its own, then the
+            # quantity the chain defines
+            _define_in_chain(ctx, links[1:], roles, authoritative)
         return
     k = len(prefix)
     if k >= len(expressions):
@@ -431,9 +437,10 @@ def read_substitutions(ctx: Context, parsed: list[Parsed], roles: dict[int, str]
         if x is (p.lhs, p.rhs)[found]:
             continue  # the whole side: a claim about the symbol, not a substitution inside an expression
         name, letters = _symbol_parts(x)
-        if not named and any(d.position < p.step.position and _mentions(tree, name)
-                             for d, tree in _definition_trees(ctx)):
+        opened = min((s.position for s in p.display.steps), default=p.step.position)
+        if not named and any(d.position < opened and _mentions(tree, name) for d, tree in _definition_trees(ctx)):
             continue  # used by an earlier definition: a variable of the model, not a name being introduced
+            # (a definition made in this same display, y_j = e^{u_j} / ... = e^{v^T w} / ..., introduces it)
         if name in KNOWN_CALLS or name in ("e", "cdots") or ctx.definition(name, p.step.position) is not None \
                 or name in ctx.arrays or name in ctx.families or name in ctx.scalars:
             continue
@@ -1523,6 +1530,9 @@ def _free_letters(tree) -> list:
                 for x in _letters(g):
                     if isinstance(x, str) and x not in bound and x != "?" and x not in out:
                         out.append(x)
+                    elif isinstance(x, tuple) and len(x[1]) == 1 and isinstance(x[1][0], str) and \
+                            re.fullmatch(r"[A-Z]", x[1][0]) and x[1][0] not in bound and x[1][0] not in out:
+                        out.append(x[1][0])  # v_{w_I}: I names one word (the input word), a fixed index
             return
         for c in node.children:
             walk(c, bound)
