@@ -224,15 +224,24 @@ def has_elision(tree) -> bool:
                                           for n in tree.iter_subtrees())
 
 
+def _subscript_value(g) -> str | None:
+    """The one index a subscript group writes (y_1, y_{1}, y_{o}), or None."""
+    if not (isinstance(g, Tree) and g.data == "group" and len(g.children) == 1):
+        return None
+    x = g.children[0]
+    if isinstance(x, Tree) and x.data in ("number", "symbol") and len(x.children) == 1:
+        x = x.children[0]
+    return x.value if isinstance(x, Token) else None
+
+
 def _with_subscript(tree, value: str, letter: str):
-    """tree with every subscript written value (a whole subscript: y_1, \\hat{y}_1) as letter."""
+    """tree with every subscript written value (a whole subscript: y_1, \\hat{y}_{1}) as letter."""
     if not isinstance(tree, Tree):
         return tree
     if tree.data == "symbol":
         children = [tree.children[0]]
         for g in tree.children[1:]:
-            if isinstance(g, Tree) and g.data == "group" and len(g.children) == 1 and \
-                    isinstance(g.children[0], Token) and g.children[0].value == value:
+            if _subscript_value(g) == value:
                 g = Tree("group", [Token("NAME", letter)])
             children.append(g)
         return Tree("symbol", children)
@@ -244,9 +253,9 @@ def _subscripts(tree) -> list[str]:
     for node in (tree.iter_subtrees() if isinstance(tree, Tree) else ()):
         if node.data == "symbol":
             for g in node.children[1:]:
-                if isinstance(g, Tree) and g.data == "group" and len(g.children) == 1 and \
-                        isinstance(g.children[0], Token) and g.children[0].value not in out:
-                    out.append(g.children[0].value)
+                v = _subscript_value(g)
+                if v is not None and v not in out:
+                    out.append(v)
     return out
 
 
