@@ -40,7 +40,7 @@ class Definition:
     params: tuple[str, ...] = ()  # a function's parameters, a component definition's index letters
     position: int = -1  # offset in the document; -1: from a notation, in force everywhere
     line: int = 0
-    origin: str = "document"  # document, notation, shipped
+    origin: str = "document"  # document, notation, shipped, borrowed (one call from a detected notation)
     condition: tuple | None = None  # a piece of a piecewise definition: y_w = 1 for w = o
 
 

@@ -850,13 +850,16 @@ class Evaluator:
         (h(z) with h = \\sigma(z)): the call names the value and what it depends on, not a product."""
         if definition is None or definition.kind != "value" or not args:
             return False
-        from .ranges import _names_through
+        from .infer import _symbol_parts, entry_name
 
         try:
-            used = _names_through(self, self.parse(definition.latex), env.position, set())
+            tree = self.parse(definition.latex)
         except Exception:
             return False
-        from .infer import _symbol_parts, entry_name
+        # the variables its own definition writes (not those reached through other names or columns:
+        # h = v_c is no function of V)
+        used = {entry_name(self.ctx, *_symbol_parts(n)) for n in tree.iter_subtrees()
+                if n.data == "symbol" and _symbol_parts(n)} if isinstance(tree, Tree) else set()
 
         for a in args:
             parts = _symbol_parts(a) if isinstance(a, Tree) and a.data == "symbol" else None

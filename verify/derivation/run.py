@@ -140,7 +140,7 @@ def describe(ctx: Context) -> list[str]:
             lines.append(f"{wild.shown(name)}{params} = {d.latex.strip()[:60]} ({where})")
     for key, defs in ctx.calls.items():
         for d in defs:
-            if d.origin != "shipped":  # a borrowed call has its own line, saying where it comes from
+            if d.origin != "borrowed":  # a borrowed call has its own line, saying where it comes from
                 lines.append(f"{d.name} = {d.latex.strip()[:60]}")
     if ctx.einstein:
         lines.append("Einstein summation: a repeated index is summed (the document says so)")
@@ -234,7 +234,7 @@ def _borrow_calls(detected: tuple[str, str], ctx: Context, parsed: dict) -> list
         needs = set(re.findall(r"\b([a-z])_\{?\\?[a-z]", latex))  # u_w, v_c: the columns it is written in
         if key not in used or key in ctx.calls or not pairs or not needs <= set(ctx.families):
             continue
-        ctx.calls[key] = [Definition(spelled, latex, "call", tuple(b for _, b in pairs), origin="shipped")]
+        ctx.calls[key] = [Definition(spelled, latex, "call", tuple(b for _, b in pairs), origin="borrowed")]
         family = ctx.families["u"]
         matrix = ctx.arrays.get(family.matrix)
         count = (matrix.cols if family.axis == "column" else matrix.rows) if matrix is not None else ""

@@ -700,7 +700,7 @@ class Checker:
             for node in (tree.iter_subtrees() if isinstance(tree, Tree) else ()):
                 if node.data == "call":
                     for key, defs in self.ctx.calls.items():
-                        if key.split("(")[0] == node.children[0].value and any(d.origin == "shipped" for d in defs):
+                        if key.split("(")[0] == node.children[0].value and any(d.origin == "borrowed" for d in defs):
                             calls.append(defs[0].name)
         if calls and used_a != used_b:
             return (f"{calls[0]} is read from the shipped notation, and the other side is in quantities the document "
