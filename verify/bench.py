@@ -697,19 +697,33 @@ def _grade_rows(settings: BenchSettings) -> tuple[BenchRow, ...]:
                      met=None if settings.quick else ours < GRADE_GOAL_SECONDS),)
 
 
-def run_benchmarks(quick: bool = False, derive_command: list[str] | None = None) -> tuple[BenchRow, ...]:
+def run_benchmarks(quick: bool = False, derive_command: list[str] | None = None,
+                   progress=None) -> tuple[BenchRow, ...]:
     """All benchmarks in one run.  ``derive_command`` (e.g. ``[sys.executable, "-m", "gradproof.verify.cli",
     "derive"]``) is run once against an empty cache and then again against the cache it filled;
-    by default the installed command line's ``derive``."""
+    by default the installed command line's ``derive``.  progress(done, total, what), if given,
+    is called as each group starts."""
     settings = QUICK if quick else FULL
+    tell = progress or (lambda done, total, what: None)
+    groups = ("NumPy kernels", "PyTorch", "generated code", "verify", "derive", "check", "grading")
+    tell(0, len(groups), groups[0])
     numpy_times = measure_numpy(settings)
+    tell(1, len(groups), groups[1])
     torch = _measure_torch_apart(settings)
     # the proofs run last: their worker processes would otherwise compete with the kernels
+    tell(2, len(groups), groups[2])
     code_rows = _code_rows_apart(settings)
+    tell(3, len(groups), groups[3])
     verify_rows = _verify_rows(settings)
+    tell(4, len(groups), groups[4])
     derive_rows = _derive_rows(derive_command, settings)
+    tell(5, len(groups), groups[5])
+    check_rows = _check_rows(settings)
+    tell(6, len(groups), groups[6])
+    grade_rows = _grade_rows(settings)
+    tell(7, len(groups), "")
     return (*_kernel_rows(settings, numpy_times, torch), *code_rows, *verify_rows, *derive_rows,
-            *_check_rows(settings), *_grade_rows(settings))
+            *check_rows, *grade_rows)
 
 
 # ---------------------------------------------------------------- rendering
