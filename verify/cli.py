@@ -103,6 +103,12 @@ def build_parser() -> Parser:
     a.add_argument("--seed", type=_seed, metavar="S", help="the hidden cases' seed (default: the rubric's, else fresh)")
     a.add_argument("--json", action="store_true", help="print the results JSON instead of the table")
 
+    z = sub.add_parser("gradescope", help="write a Gradescope autograder zip: setup.sh, run_autograder, "
+                       "gradproof's wheel, the rubric and its support files")
+    z.add_argument("--assignment", default="word2vec", metavar="NAME", help="a shipped rubric (default word2vec)")
+    z.add_argument("--rubric", metavar="FILE", help="a TOML rubric (instead of --assignment)")
+    z.add_argument("--output", default="autograder.zip", metavar="PATH", help="the zip (default ./autograder.zip)")
+
     b = sub.add_parser("bench", help="benchmarks: proof time cold and cached, generated code against baselines")
     b.add_argument("--quick", action="store_true", help="small sizes, few repeats (a smoke test)")
     b.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
@@ -544,6 +550,28 @@ def cmd_grade(args, out: Console) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
+def cmd_gradescope(args, out: Console) -> int:
+    from .grade import rubric as rubrics
+    from .grade.autograder import AutograderError, build
+
+    try:
+        rubric = rubrics.load(args.rubric, args.assignment)
+    except rubrics.RubricError as e:
+        raise UsageError(str(e)) from None
+    path = Path(args.rubric) if args.rubric else rubrics.SHIPPED / f"{args.assignment}.toml"
+    try:
+        packed = build(path, rubric.packages, rubric.support, Path(args.output))
+    except AutograderError as e:
+        raise UsageError(str(e)) from None
+    except OSError as e:
+        raise UsageError(f"cannot write {args.output}: {e.strerror or e}") from None
+    out.print(f"wrote {packed.path}: {len(packed.files)} files ({packed.wheel}, setup.sh, run_autograder, "
+              f"assignment/{path.name}{' and its support files' if rubric.support else ''})", highlight=False)
+    out.print("Upload it as the autograder (Configure Autograder > Zip file upload; Ubuntu 22.04 or newer).",
+              highlight=False)
+    return EXIT_OK
+
+
 def _not_over(results: Path, given: Path, what: str) -> None:
     """--results must not overwrite the file it grades (or anything inside the directory)."""
     target, source = results.resolve(), given.resolve()
@@ -613,7 +641,7 @@ def _grade_class(args, out, rubric, sandbox, path) -> int:
 
 COMMANDS = {"derive": cmd_derive, "generate": cmd_generate, "run": cmd_run, "bench": cmd_bench, "verify": cmd_verify,
             "mutants": cmd_mutants, "check": cmd_check,
-            "grade": cmd_grade}
+            "grade": cmd_grade, "gradescope": cmd_gradescope}
 
 
 STDOUT = "-"  # an output path that means standard output (the report then goes to standard error)
