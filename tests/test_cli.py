@@ -126,3 +126,15 @@ def test_bench_quick_prints_ratios_side_by_side():
     numpy_rows = [r for r in rows if "vs NumPy" in r.name or "vs hand-written" in r.name or "vs today's" in r.name]
     assert all(r.ratio is not None and r.ratio > 0 for r in numpy_rows)
     assert "| benchmark |" in benchmark_markdown(rows)
+
+
+def test_bench_rows_whose_inputs_are_missing_are_shown_not_run(monkeypatch, tmp_path):
+    """Installed from a wheel there is no sample class and no seed: the rows say so."""
+    from gradproof.verify import bench
+
+    monkeypatch.setattr(bench, "CLASS_DIR", tmp_path / "absent")
+    monkeypatch.setattr(bench, "SEED", tmp_path / "absent.txt")
+    rows = bench._check_rows(bench.FULL) + bench._grade_rows(bench.FULL)
+    assert [r.ours_text for r in rows] == ["not run", "not run"]
+    assert all(r.what.startswith("not run: ") and r.met is None for r in rows)
+    assert "not run" in bench.benchmark_markdown(rows)

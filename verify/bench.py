@@ -635,8 +635,10 @@ SEED = PROJECT_ROOT.parent / "shared" / "seed" / "000_3f2dd21e68b13a25.txt"
 
 def _check_rows(settings: BenchSettings) -> tuple[BenchRow, ...]:
     """`gradproof check` on the seed derivation in a cold process (goal: under 20 s)."""
-    if settings.quick or not SEED.is_file():
+    if settings.quick:
         return ()
+    if not SEED.is_file():
+        return (_not_run("check the seed derivation, cold", f"the seed derivation ({SEED}) is not on this machine"),)
     times = []
     for _ in range(3):
         start = time.perf_counter()
@@ -647,6 +649,12 @@ def _check_rows(settings: BenchSettings) -> tuple[BenchRow, ...]:
     return (BenchRow(name="check the seed derivation, cold", what="python -m verify.cli check <seed>; median of 3",
                      seconds=seconds, baseline_name="", baseline_seconds=None, ratio=None,
                      goal=f"< {CHECK_GOAL_SECONDS:g} s", met=seconds < CHECK_GOAL_SECONDS),)
+
+
+def _not_run(name: str, why: str) -> BenchRow:
+    """A row whose inputs are missing here: shown as not run, never dropped in silence."""
+    return BenchRow(name=name, what=f"not run: {why}", seconds=float("nan"), baseline_name="", baseline_seconds=None,
+                    ratio=None, goal="", met=None, ours_text="not run")
 
 
 GRADE_GOAL_SECONDS = 60.0
@@ -686,8 +694,10 @@ def measure_grading(count: int, fresh: bool, jobs: int = 2) -> float:
 
 def _grade_rows(settings: BenchSettings) -> tuple[BenchRow, ...]:
     """A class graded with the pre-forked worker, beside a fresh Python process per submission."""
+    count = 20 if settings.quick else 200
     if not (CLASS_DIR / "correct.py").is_file():
-        return ()
+        return (_not_run(f"grade {count} submissions, 2 at a time",
+                         f"the sample class ({CLASS_DIR}) is in a checkout of gradproof, not in the installed package"),)
     count = 20 if settings.quick else 200
     ours, fresh = measure_grading(count, fresh=False), measure_grading(count, fresh=True)
     return (BenchRow(name=f"grade {count} submissions, 2 at a time",
