@@ -285,7 +285,8 @@ def cmd_run(args, out: Console) -> int:
     out.print(f"wrote {report}")
     from .render import check_markdown, check_table
 
-    checks, sizes = run_checks(seed=0)
+    with progress_bar(Console(stderr=True), "verifying") as update:
+        checks, sizes = run_checks(seed=0, progress=update)
     for check in checks:
         out.print(check_table(check))
     report = Path(args.reports) / "verify.md"
@@ -297,33 +298,40 @@ def cmd_run(args, out: Console) -> int:
     return EXIT_OK if proved and status == EXIT_OK else EXIT_FAILED
 
 
-def run_checks(seed: int = 0):
-    """(checks, their sizes in words): what `gradproof run` verifies and reports/verify.md shows."""
-    checks = verify_built_in(*RUN_SIZE, seed=seed) + verify_models(seed=seed)
+def run_checks(seed: int = 0, progress=None):
+    """(checks, their sizes in words): what `gradproof run` verifies and reports/verify.md shows.
+    progress(done, total, what), if given, is called as each check starts."""
+    from gradproof.derive.codegen import shipped_modules
+
+    tasks = [(name, lambda name=name: verify_built_in(*RUN_SIZE, seed=seed, names=(name,))[0]) for name in BUILT_IN]
+    for module, names in shipped_modules().items():
+        if module == "reference.py":
+            continue  # the word2vec reference is checked above, at the course's sizes
+        for name in names:
+            tasks += model_tasks(load_model(name), seed, scale=4)
+    checks = []
+    for what, task in tasks:
+        if progress:
+            progress(len(checks), len(tasks), what)
+        checks.append(task())
+    if progress:
+        progress(len(tasks), len(tasks), "")
     return checks, (f"word2vec's reference at |V| = {RUN_SIZE[0]:,}, N = {RUN_SIZE[1]}; "
                     "the other shipped models' functions at 4 times their files' sizes")
 
 
-def verify_models(seed: int = 0, scale: int = 4):
-    """Every function generated from a shipped model outside the word2vec reference, checked
-    against finite differences at its file's sizes times scale."""
-    import importlib
-
-    from gradproof.derive.codegen import shipped_modules
+def model_tasks(model, seed: int, sizes: dict | None = None, scale: int = 1) -> list:
+    """(name, check) for each function generated from a model whose arguments are all inputs of
+    its file, at the file's sizes (overridden by sizes) times scale."""
+    from gradproof.derive.codegen import compiled_functions
 
     from .model_check import check_function
 
-    checks = []
-    for module, names in shipped_modules().items():
-        if module == "reference.py":
-            continue  # verify_built_in checks these, at the course's sizes
-        python = importlib.import_module("gradproof.derive." + module[:-3].replace("/", "."))
-        for name in names:
-            model = load_model(name)
-            for function in model.spec.functions():
-                sizes = {k: v * scale for k, v in model.spec.sizes.items()}
-                checks.append(check_function(getattr(python, function.name), model.spec, function, seed, sizes))
-    return checks
+    functions = compiled_functions(model)
+    chosen = {k: v * scale for k, v in {**model.spec.sizes, **(sizes or {})}.items()}
+    return [(f.name, lambda f=f: check_function(functions[f.name], model.spec, f, seed, chosen))
+            for f in model.spec.functions()
+            if f.name in functions and all(a in model.spec.inputs for a in f.arguments)]
 
 
 def cmd_bench(args, out: Console) -> int:
@@ -419,15 +427,16 @@ BUILT_IN = ("naiveSoftmaxLossAndGradient", "negSamplingLossAndGradient", "skipgr
             "naiveSoftmaxLossAndGradientBatch", "naive_softmax_loss_and_gradients", "neg_sampling_loss_and_gradients")
 
 
-def verify_built_in(vocab: int, dim: int, seed: int, progress=None):
-    """The generated reference of every model, checked in this process (it is our own code)."""
+def verify_built_in(vocab: int, dim: int, seed: int, progress=None, names: tuple[str, ...] = BUILT_IN):
+    """The generated word2vec reference's functions (course signatures), checked in this process
+    (it is our own code)."""
     from gradproof.derive import reference
     from gradproof.verify.check import check_problem
     from gradproof.verify.signatures import problem_for
 
     companions = {"naiveSoftmaxLossAndGradient": reference.naiveSoftmaxLossAndGradient}
     return [check_problem(problem_for(getattr(reference, name), vocab, dim, seed, companions=companions),
-                          seed=seed, progress=progress) for name in BUILT_IN]
+                          seed=seed, progress=progress) for name in names]
 
 
 def cmd_verify(args, out: Console) -> int:
@@ -476,24 +485,15 @@ def cmd_verify(args, out: Console) -> int:
 def verify_model_functions(name: str, seed: int, sizes: dict):
     """The functions generated from one model (our own code, checked in this process): those of
     a shipped model from the package, those of a model file generated afresh."""
-    from gradproof.derive.codegen import compiled_functions
-
-    from .model_check import check_function
-
     model = load_model(name)
     unknown = [k for k in sizes if k not in model.spec.sizes]
     if unknown:
         raise UsageError(f"--size {unknown[0]}: no such size in {name} (sizes: {', '.join(model.spec.sizes)})")
-    chosen = {**model.spec.sizes, **sizes}
-    functions = compiled_functions(model)
-    checks = []
-    for function in model.spec.functions():
-        if function.name in functions and all(a in model.spec.inputs for a in function.arguments):
-            checks.append(check_function(functions[function.name], model.spec, function, seed, chosen))
-    if not checks:
+    tasks = model_tasks(model, seed, sizes)
+    if not tasks:
         raise UsageError(f"{name}: no generated function whose arguments are all inputs of the file "
                          "(a course signature is checked with FILE.py:FUNCTION --signature)")
-    return checks
+    return [task() for _, task in tasks]
 
 
 def check_from_json(data: dict):
