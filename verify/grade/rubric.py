@@ -1,7 +1,7 @@
 """The rubric: which tests, worth how much, seen by whom, at what tolerance; read from TOML."""
 from __future__ import annotations
 
-from gradproof.derive import toml as tomllib
+from gradproof.derive import toml
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -61,11 +61,9 @@ def load(path: str | None = None, assignment: str = "word2vec") -> Rubric:
             raise RubricError(f"unknown assignment '{assignment}' (known: {', '.join(shipped())})")
         path = str(SHIPPED / f"{assignment}.toml")
     try:
-        data = tomllib.loads(Path(path).read_text())
-    except OSError as e:
-        raise RubricError(f"{path}: cannot read the rubric ({e.strerror})") from None
-    except tomllib.TOMLDecodeError as e:
-        raise RubricError(f"{path}: not valid TOML ({e})") from None
+        data, _ = toml.read(path)
+    except toml.TomlFileError as e:
+        raise RubricError(f"rubric {e}") from None
     return parse(data, path)
 
 
