@@ -69,7 +69,7 @@ def prepare(latex: str) -> str:
 
 def tree_of(latex: str, scope: Scope) -> Tree:
     try:
-        return parse(prepare(latex), scope.names()).tree
+        return parse(prepare(latex), scope.names(), in_the_wild=False).tree  # a model file's own dialect
     except ParseError as e:
         raise BuildError(f"cannot parse the LaTeX at column {e.column}: {e}") from None
 

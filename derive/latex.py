@@ -9,6 +9,8 @@ from pathlib import Path
 
 from lark import Lark, Tree, UnexpectedInput
 
+from . import wild
+
 GREEK = ("alpha", "beta", "gamma", "delta", "epsilon", "eta", "theta", "lambda", "mu", "sigma", "tau", "phi", "psi",
          "omega", "pi")
 DROP = re.compile(r"\\left|\\right|\\bigl|\\bigr|\\Bigl|\\Bigr|\\big|\\Big|\\displaystyle|\\limits|\\,|\\;|\\!|\\quad|\\qquad|\\ ")
@@ -37,9 +39,17 @@ def parser() -> Lark:
     return Lark(grammar, parser="earley", ambiguity="resolve", propagate_positions=True)
 
 
-def normalise(latex: str, names: frozenset[str]) -> str:
+def normalise(latex: str, names: frozenset[str], in_the_wild: bool = True) -> str:
     """Macros to tokens; multi-letter names only where the notation declares them (EH), so
-    that 'xEH_i' reads as x EH_i and 'Vx' as V x."""
+    that 'xEH_i' reads as x EH_i and 'Vx' as V x.
+
+    in_the_wild: a derivation's LaTeX as people write it is first rewritten by derive/wild.py
+    (norms and indicators become calls there); a model file's LaTeX is read as written, its
+    norms, indicators and vectors of ones becoming the model tokens of latex.lark."""
+    if in_the_wild:
+        tidied = wild.tidy(latex)  # LaTeX as written in the wild, into this grammar's dialect (derive/wild.py)
+        names = names | tidied.names
+        latex = tidied.text
     text = re.sub(r"\\[dt]frac(?![A-Za-z])", r"\\frac", latex)
     text = re.sub(r"\\left\s*\[", "(", text)
     text = re.sub(r"\\right\s*\]", ")", text)
@@ -138,10 +148,10 @@ def _words(run: str, known: list[str]) -> list[str]:
 
 
 @lru_cache(maxsize=4096)
-def parse(latex: str, names: frozenset[str] = frozenset()) -> Parsed:
+def parse(latex: str, names: frozenset[str] = frozenset(), in_the_wild: bool = True) -> Parsed:
     """Parsed once per text: definitions are looked up at every derivative and instantiation.
     The trees are never mutated, so sharing them is safe."""
-    text = normalise(latex, names)
+    text = normalise(latex, names, in_the_wild)
     if not text:
         raise ParseError("empty expression", 0)
     try:

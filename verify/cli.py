@@ -1,7 +1,8 @@
 """The gradproof command line: derive, generate, run, bench.
 
 Exit codes: 0 success, 1 a claim failed (or generated code is stale with --check),
-2 usage or input errors.  Errors are one line on stderr, never a traceback.
+2 usage or input errors, 3 (check) nothing in the document could be checked.  Errors are one
+line on stderr, never a traceback.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from .progress import bar as progress_bar
 from .render import derive_json, derive_markdown, derive_table
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_UNCHECKED = 3  # check: nothing in the document could be checked
 
 
 class UsageError(Exception):
@@ -85,9 +87,11 @@ def build_parser() -> Parser:
     m.add_argument("--report", default="reports/mutation.md", metavar="PATH", help="Markdown report (default reports/mutation.md)")
     m.add_argument("--json", metavar="PATH", help="also write the table as JSON ('-': standard output)")
 
-    k = sub.add_parser("check", help="check every equation of a LaTeX derivation, step by step")
-    k.add_argument("document", metavar="DOC", help="a Markdown or LaTeX document")
-    k.add_argument("--notation", metavar="FILE", help="a TOML notation (default: the skip-gram exercise's)")
+    k = sub.add_parser("check", help="check every equation of a derivation, step by step")
+    k.add_argument("document", metavar="DOC", help="a Markdown (.md), LaTeX (.tex) or notebook (.ipynb) document")
+    k.add_argument("--notation", metavar="FILE|NAME", help="a TOML notation or model file, or a shipped notation by "
+                   "name (skipgram); default: the document's front matter, a shipped notation gradproof detects, "
+                   "and the document's own definitions")
     k.add_argument("--json", metavar="PATH", help="also write the verdicts as JSON")
     k.add_argument("--markdown", metavar="PATH", help="also write the verdicts as Markdown")
     k.add_argument("--trials", type=_positive, default=3, metavar="K", help="random instantiations (default 3)")
@@ -409,18 +413,28 @@ def cmd_mutants(args, out: Console) -> int:
 RUN_SIZE = (5000, 100)  # the size `gradproof run` verifies the reference at
 def cmd_check(args, out: Console) -> int:
     from .derivation.run import DocumentError, check_document
-    from .render import derivation_json, derivation_markdown, derivation_table
+    from .render import derivation_json, derivation_markdown, derivation_table, notation_text
 
     try:
         result = check_document(args.document, args.notation, args.trials)
     except DocumentError as e:
         raise UsageError(str(e)) from None
+    out.print(notation_text(result))
     out.print(derivation_table(result))
+    if any(e.inline for e in result.equations):
+        out.print(derivation_table(result, inline=True))
     if args.json:
         _write(args.json, json.dumps(derivation_json(result), indent=2) + "\n")
     if args.markdown:
         _write(args.markdown, derivation_markdown(result, f"gradproof check {args.document}"))
-    return EXIT_FAILED if result.count("fails") else EXIT_OK
+    if result.steps("fails"):
+        return EXIT_FAILED
+    if result.checked == 0:
+        err = Console(stderr=True)
+        err.print(f"gradproof: nothing in {args.document} could be checked: no step holds or fails "
+                  "(see the reasons above)", markup=False, highlight=False, soft_wrap=True)
+        return EXIT_UNCHECKED
+    return EXIT_OK
 
 
 BUILT_IN = ("naiveSoftmaxLossAndGradient", "negSamplingLossAndGradient", "skipgram",

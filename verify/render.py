@@ -253,31 +253,61 @@ def mutation_rich(table) -> Table:
 
 # -- derivation checks --------------------------------------------------------------------------
 
-CHECK_STYLE = {"holds": "green", "fails": "bold red", "cannot_check": "yellow", "unparsed": "magenta"}
+CHECK_STYLE = {"holds": "green", "fails": "bold red", "cannot_check": "yellow", "unparsed": "magenta",
+               "defines": "cyan"}
 
 
-def derivation_table(result) -> Table:
-    """result: verify.derivation.run.DocumentResult."""
-    title = (f"gradproof check {result.document}: {result.count('holds')} hold, {result.count('fails')} fail, "
-             f"{result.count('cannot_check')} cannot be checked, {result.count('unparsed')} unparsed")
+def _verdict(step) -> str:
+    """The verdict as the user reads it: "holds (in the numerator layout)", "fails", ..."""
+    shown = step.status.replace("_", " ")
+    return f"{shown} ({step.reading})" if step.reading and step.status == "holds" else shown
+
+
+def _summary(result, inline: bool | None = None) -> str:
+    eqs = [e for e in result.equations if inline is None or e.inline == inline]
+    steps = [s for e in eqs for s in e.steps]
+    count = {k: sum(s.status == k for s in steps) for k in ("holds", "fails", "cannot_check", "unparsed", "defines")}
+    as_read = sum(s.status == "holds" and bool(s.reading) for s in steps)
+    extra = f" ({as_read} as read in another convention)" if as_read else ""
+    return (f"{count['holds']} hold{extra}, {count['fails']} fail, {count['cannot_check']} cannot be checked, "
+            f"{count['unparsed']} unparsed, {count['defines']} define a name")
+
+
+def derivation_table(result, inline: bool = False) -> Table:
+    """result: verify.derivation.run.DocumentResult; the displays, or the inline equations."""
+    what = "inline equations" if inline else "displays"
+    title = f"gradproof check {result.document}, {what}: {_summary(result, inline)}"
     table = Table(title=title, title_justify="left", header_style="bold", show_lines=True)
     table.add_column("eq.", justify="right")
-    table.add_column("line", justify="right")
+    table.add_column("where", justify="right")
     table.add_column("verdict")
     table.add_column("step and reason")
-    for eq in result.equations:
+    for eq in (e for e in result.equations if e.inline == inline):
         lines = Text()
         for number, step in enumerate(eq.steps, 1):
             if number > 1:
                 lines.append("\n")
-            lines.append(f"{number}. {step.status}: ", style=CHECK_STYLE.get(step.status, ""))
+            lines.append(f"{number}. {_verdict(step)}: ", style=CHECK_STYLE.get(step.status, ""))
             lines.append(f"{_short(step.lhs)} = {_short(step.rhs)}" if step.rhs else _short(step.lhs))
-            lines.append(f"\n   {step.reason}", style="dim" if step.status == "holds" else "")
+            if step.where and step.where != eq.where:
+                lines.append(f"  ({step.where})", style="dim")
+            lines.append(f"\n   {step.reason}", style="dim" if step.status in ("holds", "defines") else "")
             if step.counterexample:
                 lines.append(f"\n   counterexample {step.counterexample}", style="red")
-
-        table.add_row(Text(eq.label or ""), str(eq.line), Text(eq.status, style=CHECK_STYLE.get(eq.status, "")), lines)
+            if step.chain:
+                lines.append(f"\n   {step.chain}", style="bold")
+        table.add_row(Text(eq.label or ""), eq.where or str(eq.line),
+                      Text(eq.status.replace("_", " "), style=CHECK_STYLE.get(eq.status, "")), lines)
     return table
+
+
+def notation_text(result) -> Text:
+    text = Text()
+    for line in result.notation:
+        text.append(line + "\n", style="bold" if line.startswith("notation:") else "dim")
+    for note in result.notes:
+        text.append(note + "\n", style="dim")
+    return text
 
 
 def _short(latex: str, limit: int = 70) -> str:
@@ -286,30 +316,43 @@ def _short(latex: str, limit: int = 70) -> str:
 
 
 def derivation_json(result) -> dict:
-    return {"document": result.document, "equations": [
-        {"label": eq.label, "line": eq.line, "status": eq.status,
-         "steps": [{"lhs": s.lhs, "rhs": s.rhs, "status": s.status, "counterexample": s.counterexample or None,
-                    "reason": s.reason} for s in eq.steps]} for eq in result.equations]}
+    return {"document": result.document, "notation": list(result.notation), "notes": list(result.notes),
+            "equations": [
+                {"label": eq.label, "line": eq.line, "where": eq.where, "inline": eq.inline, "status": eq.status,
+                 "steps": [{"lhs": s.lhs, "rhs": s.rhs, "status": s.status, "reading": s.reading or None,
+                            "counterexample": s.counterexample or None, "reason": s.reason, "line": s.line,
+                            "column": s.column, "where": s.where, "subject": s.subject or None,
+                            "against_subject": s.against_subject or None, "chain": s.chain or None}
+                           for s in eq.steps]} for eq in result.equations]}
 
 
 def derivation_markdown(result, command: str) -> str:
     """Reproducible: no timings.  Math is shown in $...$ so it renders on a code host."""
     lines = [f"# Derivation check: `{result.document}`", "",
-             f"Written by `{command}`; a test fails when it is stale. Each step of each display equation is checked",
+             f"Written by `{command}`; a test fails when it is stale. Each step of each equation is checked",
              "by evaluating both sides exactly at small concrete sizes, for every value of its free indices, at random",
-             "instantiations; a step that agrees is then proved an identity in the matrix entries where the",
-             "rational-function test succeeds; a failing step shows where it fails.", "",
-             f"**{result.count('holds')} hold, {result.count('fails')} fail, {result.count('cannot_check')} cannot be "
-             f"checked, {result.count('unparsed')} unparsed, of {len(result.equations)} display equations.**", "",
-             "| eq. | line | verdict | step | reason | counterexample |", "|---|---:|---|---|---|---|"]
-    for eq in result.equations:
-        for number, s in enumerate(eq.steps, 1):
-            step = f"${_md_math(s.lhs)} = {_md_math(s.rhs)}$" if s.rhs else _md_cell(s.lhs)
-            label = (eq.label or "") if number == 1 else ""
-            line = str(eq.line) if number == 1 else ""
-            verdict = (f"**{s.status}**" if s.status == "fails" else s.status)
-            lines.append(f"| {label} | {line} | {verdict} | {step} | {_md_cell(s.reason)} | {_md_cell(s.counterexample)} |")
-    return "\n".join(lines) + "\n"
+             "instantiations; a step that agrees is then proved an identity in the entries where the",
+             "rational-function test succeeds; a failing step shows where it fails.", ""]
+    lines += [f"- {line}" for line in result.notation] + [""]
+    for inline in (False, True):
+        eqs = [e for e in result.equations if e.inline == inline]
+        if not eqs:
+            continue
+        what = "Inline equations" if inline else "Displays"
+        lines += [f"## {what}", "",
+                  f"**{_summary(result, inline)}; {len(eqs)} {'equations' if inline else 'displays'}.**", "",
+                  "| eq. | line | verdict | step | reason | counterexample |", "|---|---:|---|---|---|---|"]
+        for eq in eqs:
+            for number, s in enumerate(eq.steps, 1):
+                step = f"${_md_math(s.lhs)} = {_md_math(s.rhs)}$" if s.rhs else _md_cell(s.lhs)
+                label = (eq.label or "") if number == 1 else ""
+                verdict = _verdict(s)
+                verdict = f"**{verdict}**" if s.status == "fails" else verdict
+                reason = s.reason + (f" — {s.chain}" if s.chain else "")
+                lines.append(f"| {label} | {s.line or ''} | {verdict} | {step} | {_md_cell(reason)} | "
+                             f"{_md_cell(s.counterexample)} |")
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def _md_math(latex: str) -> str:

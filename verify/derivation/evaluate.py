@@ -1,25 +1,32 @@
-"""Evaluate a parsed expression at explicit small sizes: values are SymPy matrices over
-symbols for the entries of the declared matrices, so derivatives are exact; checking then
-substitutes random numbers.
+"""Evaluate a parsed expression at explicit small sizes: values are SymPy matrices over symbols
+for the entries of the variables, so derivatives are exact; checking then substitutes random
+numbers.
 
 Definitions are expanded where used, except the one a derivative is taken with respect to
 (dJ/ds_j needs J as a function of s): that one stays a placeholder until the derivative is
 taken, then is expanded too.  Bound indices of sums never capture a free one, because each
-sum binds its letter in its own environment.
+sum binds its letter in its own environment.  Derivatives follow a layout: the denominator
+layout (gradients shaped like the variable, d y_j / d x_i at [i, j]) unless the numerator
+layout is asked for (its transpose).
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sympy as sp
 from lark import Token, Tree
 
-from gradproof.derive.notation import Notation
-from gradproof.derive.latex import parse
+from gradproof.derive.latex import ParseError, parse
 
+from .parsing import macros_key, parse_tree
+from .context import Context, Definition
 
-FUNCTIONS = ("softmax", "exp", "log", "sigma")
+FUNCTIONS = ("softmax", "exp", "log", "sigma")  # the grammar's own function tokens
+KNOWN_CALLS = {"tanh", "sinh", "cosh", "sin", "cos", "max", "min", "relu", "ReLU", "softplus", "sigmoid", "softmax",
+               "tr", "Tr", "trace", "diag", "norm", "abs", "sqrt", "indicator", "primeof", "CE", "CrossEntropy", "ln",
+               "exp", "log", "sigma"}
 
 
 class CannotCheck(Exception):
@@ -30,66 +37,136 @@ class ShapeError(Exception):
     """The expression is ill-formed: operands of incompatible shapes."""
 
 
+class Tensor3:
+    """The derivative of a vector y with respect to a matrix W (a 3-tensor), kept for the one use
+    it has in a derivation: contracted with a vector g along y, by the chain rule, into the
+    derivative of g . y with respect to W (shaped like W).  g before it must be a row (numerator
+    layout), g after it a column (denominator layout); anything else is ill-formed."""
+
+    def __init__(self, ys: list, wrt, sign=1):
+        self.ys, self.wrt, self.sign = ys, wrt, sign
+
+    @property
+    def text(self) -> str:
+        return f"the derivative of a {len(self.ys)}-vector with respect to a {_shape(self.wrt)} matrix"
+
+    def contract(self, g: list):
+        total = sum((gk * yk for gk, yk in zip(g, self.ys)), sp.Integer(0))
+        return self.wrt.applyfunc(lambda x: self.sign * sp.diff(total, x))
+
+    def __neg__(self):
+        return Tensor3(self.ys, self.wrt, -self.sign)
+
+    def _refuse(self, *_):
+        raise CannotCheck(f"{self.text} (a 3-tensor), other than multiplied by a vector")
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _refuse
+    __pow__ = _refuse
+
+
 @dataclass(frozen=True)
 class Env:
-    values: Mapping[str, int]  # index letters bound to numbers (c, o, free and summed indices)
+    values: Mapping[str, int]  # index letters bound to numbers (particular, free and summed indices)
     stop: frozenset[str] = frozenset()  # definitions kept as placeholders
+    bound: Mapping[str, object] = field(default_factory=dict)  # a function's parameters
+    position: int = 0  # where in the document: which definition is in force
+    layout: str = "denominator"
+    elementwise: bool = False  # u v of two vectors of one shape: element by element, not a dot product
+
+    def with_values(self, **values) -> "Env":
+        return replace(self, values={**self.values, **values})
+
+
+def _chain_product(a, b):
+    """g times a 3-tensor (or the 3-tensor times g): the chain rule through a vector."""
+    if isinstance(a, Tensor3) and isinstance(b, Tensor3):
+        raise CannotCheck("a product of two 3-tensors")
+    tensor, other, before = (b, a, True) if isinstance(b, Tensor3) else (a, b, False)
+    n = len(tensor.ys)
+    if not _is_matrix(other):
+        raise CannotCheck(f"{tensor.text} (a 3-tensor) times a number")
+    wanted = (1, n) if before else (n, 1)
+    if other.shape != wanted:
+        side = "before" if before else "after"
+        raise ShapeError(f"cannot multiply: a {_shape(other)} array {side} {tensor.text} (the chain rule needs "
+                         f"a {'row' if before else 'column'} of length {n} there)")
+    return tensor.contract(list(other))
 
 
 def _is_matrix(x) -> bool:
     return isinstance(x, sp.MatrixBase)
 
 
+def _shape(x) -> str:
+    return f"{x.shape[0]}x{x.shape[1]}" if _is_matrix(x) else "scalar"
+
+
+def sigmoid(z):
+    return 1 / (1 + sp.exp(-z))
+
+
+def softplus(z):
+    return sp.log(1 + sp.exp(z))
+
+
+ELEMENTWISE = {"exp": sp.exp, "log": sp.log, "ln": sp.log, "sigma": sigmoid, "sigmoid": sigmoid, "tanh": sp.tanh,
+               "sinh": sp.sinh, "cosh": sp.cosh, "sin": sp.sin, "cos": sp.cos, "relu": lambda z: sp.Max(0, z),
+               "ReLU": lambda z: sp.Max(0, z), "softplus": softplus, "abs": sp.Abs, "sqrt": sp.sqrt}
+
+
 @dataclass
 class Model:
-    """One instantiation: sizes, index values of c and o, and symbols for every entry."""
+    """One instantiation: index values, index arrays, and symbols for every variable's entries."""
 
-    notation: Notation
+    ctx: Context
     index_values: dict[str, int]
-    arrays: dict[str, list[int]] = field(default_factory=dict)  # index arrays such as the samples w_k
-    primitives: dict[str, sp.Matrix] = field(default_factory=dict)
-    placeholders: dict[str, object] = field(default_factory=dict)
-    expanded: dict[str, object] = field(default_factory=dict)
-    partial: dict = field(default_factory=dict)  # (name, stop) -> expansion that keeps stop symbolic
+    samples: dict[str, list[int]] = field(default_factory=dict)
+    primitives: dict[str, object] = field(default_factory=dict)
+    placeholders: dict[tuple, object] = field(default_factory=dict)
+    expanded: dict[tuple, object] = field(default_factory=dict)
+    touched: set[str] = field(default_factory=set)  # primitives an evaluation used
+    generic: set = field(default_factory=set)  # the coefficients of arbitrary functions (f, g, h)
 
     def __post_init__(self):
-        n = self.notation
-        for name, s in n.symbols.items():
-            if s.role == "matrix":
-                rows, cols = (n.sizes[d] for d in s.shape)
-                self.primitives[name] = sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{name}_{i}_{j}", real=True))
-            elif s.role == "vector":
-                self.primitives[name] = sp.Matrix(n.sizes[s.shape[0]], 1, lambda i, j: sp.Symbol(f"{name}_{i}", real=True))
-            elif s.role == "onehot":
-                at = self.index_values[s.at]
-                self.primitives[name] = sp.Matrix(n.size(s.shape[0]), 1, lambda i, j: sp.Integer(int(i == at)))
-        for name in n.definitions:  # in order: each may use the ones before it
-            value = Evaluator(self).value(parse(n.definitions[name], n.names()).tree, Env(self.index_values))
-            self.expanded[name] = value
-            if _is_matrix(value):
-                self.placeholders[name] = sp.Matrix(value.shape[0], value.shape[1],
-                                                    lambda i, j: sp.Symbol(f"{name}#{i}_{j}", real=True))
+        ctx = self.ctx
+        for name, a in ctx.arrays.items():
+            rows, cols = self.dim(a.rows), self.dim(a.cols)
+            if name in ctx.onehots:
+                at = ctx.onehots[name]
+                where = self.index_values.get(at, 0) if at else self.index_values.get("#" + name, 0)
+                n = max(rows, cols)
+                self.primitives[name] = sp.Matrix(rows, cols, lambda i, j: sp.Integer(int(max(i, j) == where)))
             else:
-                self.placeholders[name] = sp.Symbol(f"{name}#", real=True)
+                self.primitives[name] = sp.Matrix(rows, cols, lambda i, j, n=name: sp.Symbol(f"{n}_{i}_{j}"))
+        for name in ctx.scalars:
+            self.primitives[name] = sp.Symbol(name)
 
-    def shapes(self) -> dict[str, tuple[int, int]]:
-        return {k: v.shape for k, v in self.expanded.items() if _is_matrix(v)}
+    def owners(self, value) -> set[str]:
+        """The variables whose entries a value depends on (u for u_0_1)."""
+        symbols = value.free_symbols if hasattr(value, "free_symbols") else set()
+        if not hasattr(self, "_owner"):
+            self._owner = {}
+            for name, v in self.primitives.items():
+                for x in (v.free_symbols if hasattr(v, "free_symbols") else ()):
+                    self._owner[x] = name
+        return {self._owner[x] for x in symbols if x in self._owner}
 
-    def substitution(self) -> dict:
-        """Placeholders to their expansions."""
-        out = {}
-        for name, holder in self.placeholders.items():
-            full = self.expanded[name]
-            if _is_matrix(holder):
-                out.update({holder[k]: full[k] for k in range(len(holder))})
-            else:
-                out[holder] = full
-        return out
+    def dim(self, name: str) -> int:
+        if name == "1":
+            return 1
+        if name.isdigit():
+            return int(name)
+        size = self.ctx.size(name)
+        if size is None:
+            raise CannotCheck(f"the size {name} has no value")
+        return size
 
 
 class Evaluator:
     def __init__(self, model: Model):
-        self.model, self.n = model, model.notation
+        self.model, self.ctx = model, model.ctx
+        self.broadcast = False  # set for the element-wise reading: scalars spread over arrays
+        self.in_numerator = False  # evaluating the quantity a derivative is taken of
 
     # -- entry point ----------------------------------------------------------------------------
     def value(self, tree, env: Env):
@@ -104,13 +181,25 @@ class Evaluator:
 
     # -- arithmetic -----------------------------------------------------------------------------
     def _add(self, t, env):
+        self.broadcast = env.elementwise
         return self._combine(self.value(t.children[0], env), self.value(t.children[1], env), 1)
 
     def _sub(self, t, env):
+        self.broadcast = env.elementwise
         return self._combine(self.value(t.children[0], env), self.value(t.children[1], env), -1)
 
     def _combine(self, a, b, sign):
-        if _is_matrix(a) != _is_matrix(b) or (_is_matrix(a) and a.shape != b.shape):
+        if _is_matrix(a) and _is_matrix(b):
+            if a.shape != b.shape:
+                raise ShapeError(f"cannot add {_shape(a)} and {_shape(b)}")
+            return a + sign * b
+        if _is_matrix(a) != _is_matrix(b):
+            matrix, scalar = (a, b) if _is_matrix(a) else (b, a)
+            if matrix.shape == (1, 1):
+                return a[0, 0] + sign * b if _is_matrix(a) else a + sign * b[0, 0]
+            if sp.sympify(scalar).is_number or self.broadcast:  # 1 - sigma(z): a number broadcasts
+                filled = sp.ones(*matrix.shape) * scalar
+                return (a + sign * filled) if _is_matrix(a) else (filled + sign * b)
             raise ShapeError(f"cannot add {_shape(a)} and {_shape(b)}")
         return a + sign * b
 
@@ -118,28 +207,58 @@ class Evaluator:
         return -self.value(t.children[0], env)
 
     def _mul(self, t, env):
-        a, b = self.value(t.children[0], env), self.value(t.children[1], env)
+        self.broadcast = env.elementwise
+        return self.product(self.value(t.children[0], env), self.value(t.children[1], env), env.elementwise)
+
+    def product(self, a, b, elementwise: bool = False):
+        if isinstance(a, Tensor3) or isinstance(b, Tensor3):
+            return _chain_product(a, b)
         if not _is_matrix(a) or not _is_matrix(b):
             return a * b
         if a.shape[1] == b.shape[0]:
-            product = a * b
-            return product[0, 0] if product.shape == (1, 1) else product
-        if a.shape == b.shape and a.shape[1] == 1:  # u . v of two column vectors: a dot product
-            return (a.T * b)[0, 0]
+            p = a * b
+            return p[0, 0] if p.shape == (1, 1) else p
+        if a.shape == (1, 1) or b.shape == (1, 1):
+            return (a[0, 0] * b) if a.shape == (1, 1) else (a * b[0, 0])
+        if a.shape == b.shape and 1 in a.shape:
+            if elementwise:
+                return a.multiply_elementwise(b)
+            if a.shape[1] == 1:  # u . v of two column vectors: a dot product
+                return (a.T * b)[0, 0]
         raise ShapeError(f"cannot multiply {_shape(a)} by {_shape(b)}")
+
+    def _hadamard(self, t, env):
+        a, b = self.value(t.children[0], env), self.value(t.children[1], env)
+        if not _is_matrix(a) or not _is_matrix(b):
+            return a * b
+        if a.shape != b.shape:
+            if a.shape == (b.shape[1], b.shape[0]) and 1 in a.shape:
+                b = b.T  # a row and a column of one length: element by element all the same
+            else:
+                raise ShapeError(f"cannot multiply {_shape(a)} by {_shape(b)} element-wise")
+        return a.multiply_elementwise(b)
 
     def _outer(self, t, env):
         a, b = self.value(t.children[0], env), self.value(t.children[1], env)
         a = a if _is_matrix(a) else sp.Matrix([[a]])
         b = b if _is_matrix(b) else sp.Matrix([[b]])
-        if a.shape[1] != 1 or b.shape[1] != 1:
+        if 1 not in a.shape or 1 not in b.shape:
             raise ShapeError(f"an outer product needs two vectors, not {_shape(a)} and {_shape(b)}")
+        a = a if a.shape[1] == 1 else a.T
+        b = b if b.shape[1] == 1 else b.T
         return a * b.T
 
     def _frac(self, t, env):
         top, bottom = self.value(t.children[0], env), self.value(t.children[1], env)
         if _is_matrix(bottom):
-            raise ShapeError(f"cannot divide by a {_shape(bottom)} array")
+            if bottom.shape == (1, 1):
+                bottom = bottom[0, 0]
+            elif _is_matrix(top) and top.shape == bottom.shape and env.elementwise:
+                return sp.Matrix(top.shape[0], top.shape[1], lambda i, j: top[i, j] / bottom[i, j])
+            elif not _is_matrix(top) and env.elementwise:  # 1 / (1 + e^{-x}) of a vector x, entry by entry
+                return bottom.applyfunc(lambda z: top / z)
+            else:
+                raise ShapeError(f"cannot divide by a {_shape(bottom)} array")
         return top / bottom
 
     def _transpose(self, t, env):
@@ -147,9 +266,17 @@ class Evaluator:
         return a.T if _is_matrix(a) else a
 
     def _power(self, t, env):
-        base, exponent = self.value(t.children[0], env), self.value(t.children[1], env)
-        if _is_matrix(base) or _is_matrix(exponent):
-            raise CannotCheck("a power of an array")
+        base_node, exponent_node = t.children
+        if _is_name(base_node, "e") and not self._defined_value("e", env):
+            exponent = self.value(exponent_node, env)
+            return exponent.applyfunc(sp.exp) if _is_matrix(exponent) else sp.exp(exponent)
+        base, exponent = self.value(base_node, env), self.value(exponent_node, env)
+        if _is_matrix(exponent):
+            raise CannotCheck("a power with an array exponent")
+        if _is_matrix(base):
+            if base.shape == (1, 1):
+                return base[0, 0] ** exponent
+            return base.applyfunc(lambda z: z ** exponent)  # element-wise, as numpy's **
         return base ** exponent
 
     def _number(self, t, env):
@@ -159,30 +286,55 @@ class Evaluator:
         return self.value(t.children[0], env)
 
     def _func(self, t, env):
-        return self._apply(t.children[0].value, self.value(t.children[1], env))
+        return self.apply(t.children[0].value, [self.value(t.children[1], env)])
 
-    def _apply(self, name, arg):
-        if name == "softmax":
-            if not _is_matrix(arg) or arg.shape[1] != 1:
+    def apply(self, name: str, args: list):
+        if name in ("softmax",):
+            (arg,) = args
+            if not _is_matrix(arg) or 1 not in arg.shape:
                 raise ShapeError(f"softmax of a {_shape(arg)} value")
             exps = arg.applyfunc(sp.exp)
             return exps / sum(exps)
-        f = {"exp": sp.exp, "log": sp.log, "sigma": lambda z: 1 / (1 + sp.exp(-z))}[name]
-        return arg.applyfunc(f) if _is_matrix(arg) else f(arg)
+        if name in ELEMENTWISE:
+            if len(args) != 1:
+                raise CannotCheck(f"{name} takes one argument")
+            f = ELEMENTWISE[name]
+            return args[0].applyfunc(f) if _is_matrix(args[0]) else f(args[0])
+        if name in ("max", "min"):
+            if len(args) != 2:
+                raise CannotCheck(f"{name} with {len(args)} arguments")
+            a, b = args
+            op = sp.Max if name == "max" else sp.Min
+            if _is_matrix(a) or _is_matrix(b):
+                shape = a.shape if _is_matrix(a) else b.shape
+                pick = lambda x, i, j: x[i, j] if _is_matrix(x) else x
+                return sp.Matrix(shape[0], shape[1], lambda i, j: op(pick(a, i, j), pick(b, i, j)))
+            return op(a, b)
+        if name in ("tr", "Tr", "trace"):
+            (a,) = args
+            if not _is_matrix(a) or a.shape[0] != a.shape[1]:
+                raise ShapeError(f"the trace of a {_shape(a)} value")
+            return a.trace()
+        if name == "diag":
+            (a,) = args
+            if not _is_matrix(a) or 1 not in a.shape:
+                raise CannotCheck("diag of a matrix")
+            return sp.diag(*list(a))
+        if name == "norm":
+            (a,) = args
+            return sp.sqrt(sum(x ** 2 for x in a)) if _is_matrix(a) else sp.Abs(a)
+        if name in ("CE", "CrossEntropy"):
+            if len(args) != 2:
+                raise CannotCheck(f"{name} takes two arguments (the target and the prediction)")
+            y, p = args
+            if _is_matrix(y) != _is_matrix(p) or (_is_matrix(y) and y.shape != p.shape):
+                raise ShapeError(f"cross-entropy of {_shape(y)} and {_shape(p)}")
+            if not _is_matrix(y):
+                return -y * sp.log(p)
+            return -sum(a * sp.log(b) for a, b in zip(y, p))
+        raise CannotCheck(f"undefined function {name}")
 
     # -- indices --------------------------------------------------------------------------------
-    def index(self, group, env) -> int:
-        node = group.children[0] if isinstance(group, Tree) and group.data == "group" else group
-        if isinstance(node, Token) and node.type == "NAME":
-            if node.value in env.values:
-                return env.values[node.value]
-            raise CannotCheck(f"index {node.value} has no value")
-        if isinstance(node, Token) and node.type == "NUMBER":
-            return int(node.value) - 1  # the document counts from 1
-        if isinstance(node, Tree) and node.data == "mul":  # u_{ij}: two letters
-            raise CannotCheck("a compound index")
-        raise CannotCheck("an index that is not a letter or a number")
-
     def subscripts(self, t: Tree) -> tuple[str, list, list]:
         name = t.children[0].value
         groups = [c for c in t.children[1:] if isinstance(c, Tree)]
@@ -196,51 +348,210 @@ class Evaluator:
         name, letters, decor = self.subscripts(t)
         if decor:
             raise CannotCheck(f"{name}^{{{decor[0]}}}: an update rule defines a new value, it is not a claim")
+        groups = [c for c in t.children[1:] if isinstance(c, Tree)]
+        # W_1, b_2: a number in the subscript is part of the name
+        if len(groups) == 1 and len(letters) == 1 and isinstance(letters[0], int) and \
+                f"{name}_{letters[0] + 1}" in self.ctx.named_entries:
+            return self.symbol_value(f"{name}_{letters[0] + 1}", [], env)
         return self.symbol_value(name, letters, env)
 
     def symbol_value(self, name: str, letters: list, env: Env):
-        idx = [self._resolve(letter, env) for letter in letters]
-        n = self.n
-        if name in n.symbols and n.symbols[name].role in ("matrix", "vector", "onehot"):
-            return _pick(self.model.primitives[name], idx, name)
-        for matrix, spec in n.symbols.items():
-            if spec.column == name:  # u_w: a column of U; u_{ij}: an entry
-                full = self.model.primitives[matrix]
-                if len(idx) == 1:
-                    return full[:, idx[0]]
-                if len(idx) == 2:
-                    i, j = idx if spec.entry == "row-first" else idx[::-1]
-                    return full[i, j]
-                raise CannotCheck(f"{name} needs one or two indices")
-        if name in n.definitions:
-            return _pick(self.definition(name, env.stop), idx, name)
-        if name in n.indices:
+        if name == "cdots":
+            raise CannotCheck("an elided expression (\\cdots): the terms it stands for are not written")
+        if name in env.bound:
+            return _pick(env.bound[name], [self._resolve(x, env) for x in letters], name)
+        ctx = self.ctx
+        definition = ctx.definition(name, env.position)
+        if definition is not None and definition.kind in ("value", "component"):
+            if definition.kind == "component" and letters and len(letters) >= len(definition.params):
+                idx = [self._resolve(x, env) for x in letters]
+                inner = dict(zip(definition.params, idx[:len(definition.params)]))
+                definition = self.piece(name, definition, inner, env)
+                value = self.definition_value(definition, env, inner)
+                return _pick(value, idx[len(definition.params):], name)
+            if definition.kind == "component":
+                return self.component_vector(definition, env)
+            value = self.definition_value(definition, env)
+            return _pick(value, [self._resolve(x, env) for x in letters], name)
+        if name in self.model.primitives:
+            self.model.touched.add(name)
+            return _pick(self.model.primitives[name], [self._resolve(x, env) for x in letters], name)
+        family = ctx.families.get(name)
+        if family is not None:
+            idx = [self._resolve(x, env) for x in letters]
+            matrix = self.symbol_value(family.matrix, [], env)
+            if not _is_matrix(matrix):
+                raise CannotCheck(f"{name}_w needs {family.matrix} to be a matrix")
+            if len(idx) == 1:
+                k = idx[0]
+                limit = matrix.shape[1] if family.axis == "column" else matrix.shape[0]
+                if not 0 <= k < limit:
+                    raise ShapeError(f"{family.matrix} has no {family.axis} {k + 1}")
+                return matrix[:, k] if family.axis == "column" else matrix[k, :].T
+            if len(idx) == 2:
+                i, j = idx if family.entry == "row-first" else idx[::-1]
+                return matrix[i, j] if family.axis == "column" else matrix[j, i]
+            raise CannotCheck(f"{name} needs one or two indices")
+        if name == "e" and not letters:
+            return sp.E
+        if name in ctx.particular or name in env.values:
             raise CannotCheck(f"{name} is an index, not a value")
-        raise CannotCheck(f"undefined symbol {name}")
+        if name in ctx.sizes or ctx.size(name) is not None:
+            return sp.Integer(ctx.size(name))  # 1/N: a size used as a number
+        raise CannotCheck(f"undefined symbol {_shown(name)}")
 
-    def definition(self, name: str, stop: frozenset[str]):
-        """A defined quantity, expanded down to the declared symbols except through ``stop``."""
-        if name in stop:
-            return self.model.placeholders[name]
-        if not stop:
-            return self.model.expanded[name]
-        key = (name, stop)
-        if key not in self.model.partial:
-            tree = parse(self.n.definitions[name], self.n.names()).tree
-            self.model.partial[key] = self.value(tree, Env(self.model.index_values, stop))
-        return self.model.partial[key]
+    def piece(self, name: str, definition: Definition, inner: dict, env: Env) -> Definition:
+        """The piece of a piecewise definition whose condition the index values meet."""
+        if definition.condition is None:
+            return definition
+        values = {**env.values, **inner}
+        for piece in self.ctx.pieces(name, env.position):
+            if piece.condition is None:
+                return piece
+            if all(_meets(c, values) for c in piece.condition):
+                return piece
+        shown = " or ".join(" and ".join(f"{_shown(a)} {'=' if r == '=' else '≠'} {_shown(b)}"
+                                         for a, r, b in p.condition) for p in self.ctx.pieces(name, env.position))
+        raise CannotCheck(f"{_shown(name)} is defined only for {shown}")
+
+    def _defined_value(self, name: str, env: Env) -> bool:
+        return name in env.bound or self.ctx.definition(name, env.position) is not None or \
+            name in self.model.primitives
+
+    def definition_value(self, definition: Definition, env: Env, inner: dict | None = None):
+        """A defined quantity, expanded down to the variables except through env.stop."""
+        name = definition.name
+        inner = inner or {}
+        if name in env.stop:
+            return self.placeholder(definition, env, inner)
+        key = (name, definition.position, env.position, env.stop, tuple(sorted(inner.items())), env.layout,
+               env.elementwise,
+               tuple(sorted((k, v) for k, v in env.values.items() if k in self._free_of(definition))))
+        if key not in self.model.expanded:
+            tree = self.definition_tree(definition)
+            values = {k: v for k, v in env.values.items()}
+            values.update(inner)
+            # the body's names mean what they mean where the definition is used (J = CE(y, \hat{y}) written
+            # before \hat{y} = softmax(\theta): at a step after both, J depends on \theta)
+            inner_env = Env(values, env.stop, {}, max(env.position, definition.position), env.layout, env.elementwise)
+            try:
+                self.model.expanded[key] = self.value(tree, inner_env)
+            except ShapeError as e:
+                raise self._ill_defined(definition, env, e) from None
+        return self.model.expanded[key]
+
+    @staticmethod
+    def _ill_defined(definition: Definition, env: Env, error: ShapeError) -> Exception:
+        """A definition that is ill-formed in the plain reading: the fault is in the shapes gradproof
+        gave its symbols (or in the definition), never in the step that uses it."""
+        if env.layout != "denominator" or env.elementwise:
+            return error  # another reading's problem: that reading just does not apply
+        where = f" (line {definition.line})" if definition.line else ""
+        return CannotCheck(f"the definition of {_shown(definition.name)}{where} is ill-formed with the shapes "
+                           f"inferred ({error}): its symbols' shapes are not settled")
+
+    def _free_of(self, definition: Definition) -> frozenset[str]:
+        return frozenset(self.ctx.particular) | frozenset(definition.params) | frozenset(
+            self._own_letters(definition)) | frozenset(k for k in ("#",))
+
+    def component_vector(self, definition: Definition, env: Env):
+        """a_j = ... used as the whole vector a: its entries for every j."""
+        size = self.component_size(definition, env)
+        entries = []
+        for k in range(size):
+            inner = {definition.params[0]: k}
+            entries.append(self.definition_value(self.piece(definition.name, definition, inner, env), env, inner))
+        if any(_is_matrix(e) for e in entries):
+            raise CannotCheck(f"{definition.name} is defined entry by entry with array entries")
+        if self.ctx.orientation.get(definition.name) == "row":
+            return sp.Matrix(1, size, entries)  # the prose says it is a row vector
+        return sp.Matrix(size, 1, entries)
+
+    def component_size(self, definition: Definition, env: Env) -> int:
+        from .ranges import letter_range
+
+        size = letter_range(self, definition, env)
+        if size is None:
+            raise CannotCheck(f"the length of {_shown(definition.name)} cannot be inferred")
+        return size
+
+    def placeholder(self, definition: Definition, env: Env, inner: dict):
+        """A defined quantity kept as symbols (for a derivative by it); its entries are
+        #-named symbols that the expansion replaces afterwards."""
+        # f_j = w_j^T x_i + b_j inside \sum_i: one quantity per value of the definition's own free letters
+        own = tuple((x, env.values.get(x)) for x in self._own_letters(definition))
+        key = (definition.name, definition.position, own)
+        if key not in self.model.placeholders:
+            outside = replace(env, stop=env.stop - {definition.name})
+            if definition.kind == "component":
+                full = self.component_vector(definition, outside)
+            else:
+                full = self.definition_value(definition, outside)
+            tag = "".join(f"@{x}{v}" for x, v in own)
+            if _is_matrix(full):
+                holder = sp.Matrix(full.shape[0], full.shape[1],
+                                   lambda i, j: sp.Symbol(f"{definition.name}#{i}_{j}{tag}"))
+            else:
+                holder = sp.Symbol(f"{definition.name}#{tag}")
+            self.model.placeholders[key] = (holder, full)
+        holder, full = self.model.placeholders[key]
+        if definition.kind == "component" and inner:
+            k = inner[definition.params[0]]
+            return holder[k] if _is_matrix(holder) else holder
+        return holder
+
+    def _own_letters(self, definition: Definition) -> tuple[str, ...]:
+        """The index letters a definition leaves free besides its parameters (i in f_j = w_j^T x_i)."""
+        key = ("#own", definition.name, definition.position)
+        if key not in self.model.expanded:
+            from .implicit import free_letters
+
+            try:
+                letters = free_letters(self.definition_tree(definition))
+            except Exception:
+                letters = []
+            self.model.expanded[key] = tuple(sorted(x for x in letters if isinstance(x, str) and
+                                                    x not in definition.params))
+        return self.model.expanded[key]
+
+    def substitution(self) -> dict:
+        out = {}
+        for holder, full in self.model.placeholders.values():
+            if _is_matrix(holder):
+                if _is_matrix(full) and full.shape == holder.shape:
+                    out.update({holder[k]: full[k] for k in range(len(holder))})
+            else:
+                out[holder] = full
+        return out
 
     def _resolve(self, letter, env) -> int:
         if isinstance(letter, int):
+            if letter < 0:
+                raise CannotCheck("an index 0, where indices count from 1 (a typo for a letter, like o?)")
             return letter
         if isinstance(letter, tuple):  # w_k: the k-th entry of an index array
             name, inner = letter
-            if name not in self.model.arrays or len(inner) != 1:
-                raise CannotCheck(f"{name} is not a declared index array")
-            return self.model.arrays[name][self._resolve(inner[0], env)]
+            if name not in self.model.samples and len(inner) == 1 and self._word_map(name):
+                return self._resolve(inner[0], env)  # v_{w_j}: the vector of word j, the j-th word
+            if name not in self.model.samples or len(inner) != 1:
+                raise CannotCheck(f"{name}_{''.join(map(str, inner))} is an index through {name}, which is not a declared "
+                                  "index array")
+            k = self._resolve(inner[0], env)
+            values = self.model.samples[name]
+            if not 0 <= k < len(values):
+                raise ShapeError(f"{name} has no entry {k + 1}")
+            return values[k]
         if letter in env.values:
             return env.values[letter]
-        raise CannotCheck(f"index {letter} has no value")
+        raise CannotCheck(f"index {_shown(letter)} has no value")
+
+    def _word_map(self, name: str) -> bool:
+        """w in v_{w_j}, w_I: words numbered by their index, when w is nothing else in the document (no
+        array, column letter, definition, variable or sampled index array of its own)."""
+        ctx = self.ctx
+        return bool(re.fullmatch(r"[a-z]", name)) and name not in ctx.arrays and name not in ctx.families and \
+            not ctx.definitions.get(name) and name not in ctx.scalars and name not in ctx.index_arrays and \
+            name not in ctx.onehots
 
     def _delta(self, t, env):
         letters = _letters(t.children[0])
@@ -263,13 +574,17 @@ class Evaluator:
         letter, start, exclude = _binder(sub)
         if letter is None:
             raise CannotCheck(f"{op} without an index")
-        size = self._range(letter, body, sup)
+        if isinstance(letter, int):
+            raise CannotCheck(f"{op} over a number")
         first = 0 if start is None else int(self.value(start, env)) - 1
+        size = self._range(letter, body, sup, env)
         values = []
         for k in range(first, size):
-            inner = Env({**env.values, letter: k}, env.stop)
+            inner = env.with_values(**{letter: k})
             if exclude is not None and k == self._resolve(exclude, inner):
                 continue
+            if self._vanishes(body, inner):
+                continue  # a Kronecker delta of two different indices makes the term 0
             values.append(self.value(body, inner))
         if not values:
             return sp.Integer(0 if op == "\\sum" else 1)
@@ -283,17 +598,46 @@ class Evaluator:
                 total = total * v
         return total
 
-    def _range(self, letter, body, sup) -> int:
+    def _vanishes(self, body, env) -> bool:
+        """A product with a factor \\delta_{ij} whose indices differ: 0 without evaluating the rest."""
+        stack = [body]
+        while stack:
+            node = stack.pop()
+            if not isinstance(node, Tree):
+                continue
+            if node.data in ("mul", "neg", "group"):
+                stack.extend(node.children)
+            elif node.data in ("delta", "delta2"):
+                letters = _letters(node.children[0]) if node.data == "delta" else [t.value for t in node.children]
+                if len(letters) == 2:
+                    try:
+                        a, b = (self._resolve(x, env) for x in letters)
+                    except CannotCheck:
+                        continue
+                    if a != b:
+                        return True
+            elif node.data == "bigop":
+                stack.append(node.children[-1])  # \sum_c \delta_{cd} ...: a product inside a sum
+        return False
+
+    def _range(self, letter, body, sup, env) -> int:
         if sup is not None:
             bound = sup.children[0] if isinstance(sup, Tree) and sup.data == "group" else sup
             if isinstance(bound, Tree) and bound.data == "symbol" and len(bound.children) == 1:
                 bound = bound.children[0]
-            if isinstance(bound, Token) and self.n.size(bound.value):
-                return self.n.size(bound.value)
-            raise CannotCheck("a sum bound that is not a declared size")
-        sizes = index_sizes(body, self.n, self.model.shapes()).get(letter)
+            if isinstance(bound, Token) and bound.type == "NUMBER":
+                return int(bound.value)
+            if isinstance(bound, Token) and self.ctx.size(bound.value):
+                return self.ctx.size(bound.value)
+            raise CannotCheck("a sum bound that is not a size")
+        from .ranges import index_sizes
+
+        key = ("#sizes", id(body), env.position)
+        if key not in self.model.expanded:
+            self.model.expanded[key] = (body, index_sizes(body, self, env))
+        sizes = self.model.expanded[key][1].get(letter)
         if not sizes:
-            raise CannotCheck(f"the range of {letter} cannot be inferred")
+            raise CannotCheck(f"the range of {_shown(letter)} cannot be inferred")
         return min(sizes)
 
     # -- derivatives ----------------------------------------------------------------------------
@@ -303,97 +647,448 @@ class Evaluator:
     def _derivop(self, t, env):
         return self.derivative(t.children[1], t.children[0], env)
 
+    def _derivative_by_expression(self, t, env):
+        raise CannotCheck("a derivative with respect to an expression, not a variable")
+
     def derivative(self, numerator, variable: Tree, env: Env):
+        if not (isinstance(variable, Tree) and variable.data == "symbol"):
+            raise CannotCheck("a derivative with respect to an expression, not a variable")
         name, letters, decor = self.subscripts(variable)
-        base = self._alias(self._base(name))
-        if base != name and base in self.n.definitions:  # p is yhat: differentiate by yhat
-            variable = Tree("symbol", [Token("NAME", base), *variable.children[1:]])
-        # a definition is kept symbolic while differentiating by it; an alias of a declared
-        # symbol's column (h is v_c) is that column, so it needs no placeholder
-        kept = base in self.n.definitions and not self._is_alias(base)
-        inner = Env(env.values, env.stop | ({base} if kept else set()))
+        if len(letters) == 1 and isinstance(letters[0], int) and f"{name}_{letters[0] + 1}" in self.ctx.named_entries:
+            name, letters = f"{name}_{letters[0] + 1}", []  # by z_2: a name of its own, not an entry of z
+        from .ranges import dependence
+
+        definition = self.ctx.definition(name, env.position)
+        # h = v_c, p = \hat{y}: a derivative with respect to a name that only renames another is one
+        # with respect to what it names
+        name, definition = self._resolve_alias(name, definition, env)
+        kept = definition is not None and definition.kind in ("value", "component") and name not in env.bound
+        inner = replace(env, stop=env.stop | ({name} if kept else set()))
+        problem = dependence(self, numerator, name, inner)
+        if problem:
+            raise CannotCheck(problem)
+        if not letters and definition is not None and definition.kind == "component" and \
+                isinstance(numerator, Tree) and numerator.data == "symbol" and len(numerator.children) == 1:
+            pass
+        bare = numerator if isinstance(numerator, Tree) and numerator.data == "symbol" and \
+            len(numerator.children) == 1 else None
+        if bare is not None:
+            d = self.ctx.definition(bare.children[0].value, env.position)
+            if d is not None and d.kind == "component" and d.condition is None:
+                n = bare.children[0].value
+                raise CannotCheck(f"{_shown(n)} is defined entry by entry ({_shown(n)}_{d.params[0]}); without its "
+                                  "index, which quantity it stands for (their sum?) is not written")
+        if kept:
+            self._not_through_a_sum(definition, numerator, name, env)
         top = self.value(numerator, inner)
         wrt = self.value(variable, inner)
-        if _is_matrix(top) and top.shape[1] != 1:
-            raise CannotCheck("the derivative of a matrix")
-        if _is_matrix(top) and _is_matrix(wrt) and wrt.shape[1] != 1:
-            raise CannotCheck("the derivative of a vector with respect to a matrix (a 3-tensor)")
-        if not _is_matrix(wrt):
-            if not wrt.is_Symbol:
-                raise CannotCheck(f"a derivative with respect to {name}, which is not a variable")
-            d = top.diff(wrt)
-        elif _is_matrix(top):  # vector by vector: the denominator layout, d[i, j] = d top_j / d x_i
-            d = sp.Matrix(wrt.shape[0], top.shape[0], lambda i, j: sp.diff(top[j], wrt[i]))
-        else:
+        self._depends(top, wrt, numerator, variable, name, kept, inner)
+        if _is_matrix(top) and top.shape == (1, 1):
+            top = top[0, 0]
+        if _is_matrix(top) and 1 not in top.shape:
+            if not _is_matrix(wrt) or wrt.shape == (1, 1):
+                x = wrt[0, 0] if _is_matrix(wrt) else wrt
+                self._check_variable(x, name)
+                d = top.applyfunc(lambda e: sp.diff(e, x))
+            else:
+                raise CannotCheck("the derivative of a matrix with respect to an array (a tensor)")
+        elif not _is_matrix(wrt) or wrt.shape == (1, 1):
+            x = wrt[0, 0] if _is_matrix(wrt) else wrt
+            self._check_variable(x, name)
+            d = top.applyfunc(lambda e: sp.diff(e, x)) if _is_matrix(top) else sp.diff(top, x)
+            if _is_matrix(d) and env.layout == "numerator-rows":
+                d = d.T
+        elif _is_matrix(top):  # vector by vector
+            if 1 not in wrt.shape:
+                if 1 not in top.shape:
+                    raise CannotCheck("the derivative of a matrix with respect to a matrix (a 4-tensor)")
+                for x in wrt:
+                    self._check_variable(x, name)
+                d = Tensor3(list(top), wrt)
+                if kept and name not in env.stop:
+                    d = Tensor3([_xreplace(y, self.substitution()) for y in d.ys], wrt)
+                return d
+            xs, ys = list(wrt), list(top)
+            if env.layout == "numerator":
+                d = sp.Matrix(len(ys), len(xs), lambda i, j: sp.diff(ys[i], xs[j]))
+            else:
+                d = sp.Matrix(len(xs), len(ys), lambda i, j: sp.diff(ys[j], xs[i]))
+        else:  # scalar by array: shaped like the array (a row in the numerator layout for a vector)
+            for x in wrt:
+                self._check_variable(x, name)
             d = wrt.applyfunc(lambda x: sp.diff(top, x))
-        if base in inner.stop and base not in env.stop:
-            d = _xreplace(d, self.model.substitution())
+            if env.layout == "numerator" and 1 in wrt.shape:
+                d = d.T if wrt.shape[1] == 1 else d
+            # otherwise shaped like the variable (a row for a row vector x in x W + b): the shape convention
+        if kept and name not in env.stop:
+            d = _xreplace(d, self.substitution())
         return d
 
-    def _alias(self, name: str) -> str:
-        """Follow definitions that are another definition's bare name (p = yhat)."""
+    def _resolve_alias(self, name: str, definition, env: Env):
+        """(name, definition to keep symbolic, or None when the name stands for variables)."""
         seen = set()
-        while name in self.n.definitions and name not in seen:
+        while definition is not None and definition.kind == "value" and name not in seen:
             seen.add(name)
-            tree = parse(self.n.definitions[name], self.n.names()).tree
-            if isinstance(tree, Tree) and tree.data == "symbol" and len(tree.children) == 1 \
-                    and tree.children[0].value in self.n.definitions:
-                name = tree.children[0].value
-            else:
-                break
-        return name
+            try:
+                tree = self.definition_tree(definition)
+            except Exception:
+                return name, definition
+            if not (isinstance(tree, Tree) and tree.data == "symbol"):
+                return name, definition
+            target = tree.children[0].value
+            following = self.ctx.definition(target, env.position)
+            if following is None:
+                return name, None  # h = v_c: the column's own entries are the variables
+            if len(tree.children) > 1:
+                return name, definition
+            name, definition = target, following
+        return name, definition
 
-    def _is_alias(self, name: str) -> bool:
-        """A definition that is just a declared symbol's column or entry (h = v_c)."""
-        tree = parse(self.n.definitions[name], self.n.names()).tree
-        return isinstance(tree, Tree) and tree.data == "symbol" and tree.children[0].value not in self.n.definitions
+    def _not_through_a_sum(self, definition: Definition, numerator, name: str, env: Env) -> None:
+        """b = -u_k^T v_c, J = f(a) + \\sum_k f(b): "dJ/db" is one b per k, which the notation does not say."""
+        from .implicit import free_letters
+        from .ranges import _names_through
 
-    def _base(self, name: str) -> str:
-        """The quantity a variable's name refers to: u -> U, h -> v_c's V, yhat -> yhat."""
-        for matrix, spec in self.n.symbols.items():
-            if spec.column == name:
-                return matrix
-        return name
+        own = set(free_letters(self.definition_tree(definition))) - set(definition.params)
+        if not own:
+            return
+        trees = [numerator]
+        for n in _names_through(self, numerator, env.position, set()):
+            d = self.ctx.definition(n, env.position)
+            if d is not None:
+                try:
+                    trees.append(self.definition_tree(d))
+                except Exception:
+                    continue
+        for tree in trees:
+            if not isinstance(tree, Tree):
+                continue
+            for node in tree.iter_subtrees():
+                if node.data == "bigop" and len(node.children) >= 3:
+                    letter = _binder(node.children[1])[0]
+                    if letter in own and _mentions_name(node.children[-1], name):
+                        raise CannotCheck(f"{_shown(name)} depends on {_shown(letter)}, which a sum runs over: "
+                                          f"a derivative with respect to {_shown(name)} is one for each {_shown(letter)}")
+
+    def _depends(self, top, wrt, numerator, variable, name: str, kept: bool, env: Env) -> None:
+        """A derivative of a quantity that, as the document defines it, does not involve the
+        variable's quantity at all would be 0 whatever the author meant: refused instead."""
+        base = self._base_symbols(name, wrt, kept, env)
+        free = top.free_symbols if hasattr(top, "free_symbols") else set()
+        if base and not (free & base):
+            shown = "".join(_text(numerator))
+            raise CannotCheck(f"{_shown(shown) if len(shown) < 30 else 'the quantity'} does not involve "
+                              f"{_shown(name)} as the document defines it: how it depends on it is not written")
+
+    def _base_symbols(self, name: str, wrt, kept: bool, env: Env) -> set:
+        """All the entries of the variable's quantity: the whole matrix for a column u_w."""
+        if kept:
+            return {x for holder, _ in self.model.placeholders.values()
+                    for x in (holder.free_symbols if hasattr(holder, "free_symbols") else ())
+                    if str(x).startswith(name + "#")}
+        family = self.ctx.families.get(name)
+        if family is not None and family.matrix in self.model.primitives:
+            return set(self.model.primitives[family.matrix].free_symbols)
+        if name in self.model.primitives:
+            value = self.model.primitives[name]
+            return set(value.free_symbols) if hasattr(value, "free_symbols") else set()
+        return set(wrt.free_symbols) if hasattr(wrt, "free_symbols") else set()
+
+    def _check_variable(self, x, name):
+        if not (isinstance(x, sp.Symbol)):
+            raise CannotCheck(f"a derivative with respect to {_shown(name)}, which is not a variable here")
 
     # -- calls and cases ------------------------------------------------------------------------
     def _call(self, t, env):
         name = t.children[0].value
-        if name in FUNCTIONS:  # softmax(s) reads as a call to the lexer
-            args = t.children[1].children
-            if len(args) != 1:
-                raise CannotCheck(f"{name} takes one argument")
-            return self._apply(name, self.value(args[0], env))
         args = t.children[1].children
-        if len(args) == 1 and self._is_array(name):  # U(yhat - y): a product, not a call
-            return self._mul(Tree("mul", [Tree("symbol", [t.children[0]]), args[0]]), env)
+        conditions = [a for a in args if isinstance(a, Tree) and a.data in ("condition", "condition_not_equal",
+                                                                               "condition_compare")]
+        if name == "indicator" or (name in ("I", "1") and conditions and len(args) == 1
+                                   and not self._defined_value(name, env)):
+            if len(args) != 1 or not conditions:
+                raise CannotCheck("an indicator needs one condition")
+            return self._condition(args[0], env)
+        if name == "primeof":
+            return self._prime_of(args, env)
+        definition = self.ctx.definition(name, env.position)
+        if definition is not None and definition.kind == "function":
+            return self._apply_definition(definition, args, env)
+        if name.endswith("prime") and len(args) == 1:
+            return self._derivative_function(name[:-len("prime")], args[0], env)
+        if name in ("Dsigma", "Dexp", "Dlog", "Dsoftmax") and len(args) == 1:
+            return self._derivative_function(name[1:], args[0], env)
+        if self._generic(name, env):
+            return self._apply_generic(name, [self.value(a, env) for a in args])
         shown = f"{name}({', '.join(''.join(_text(a)) for a in args)})"
-        key = _bare(shown)
-        for call, latex in self.n.calls.items():
-            if _bare(call) == key:
-                return self.value(parse(latex, self.n.names()).tree, env)
-        if name in self.n.definitions and not _is_matrix(self.model.expanded[name]):
-            return self.symbol_value(name, [], env)  # J(theta): the notation says what J depends on
-        raise CannotCheck(f"undefined function {shown}")
+        for call in self.ctx.calls.get(_bare(shown), ()):
+            return self.value(self.parse(call.latex), env)
+        pattern = self._call_pattern(name, args, env)
+        if pattern is not None:
+            return pattern
+        # CE = CE(y, \hat{y}): the bare name is a name for the call, whose meaning is the built-in one
+        alias = definition is not None and bool(re.match(rf"\s*{re.escape(name)}\s*\(", definition.latex))
+        own = definition is not None and definition.kind == "value" and definition.origin == "document" and not alias
+        if name in KNOWN_CALLS and not conditions and not own and (alias or not self._is_array(name, env)):
+            return self.apply(name, [self.value(a, env) for a in args])  # CE(y, \hat{y}) = -1/N ...: the document's
+        if self._as_defined_of(name, definition, args, env):
+            return self.symbol_value(name, [], env)  # g(a) with g = sigma(a): g as defined, written with its variable
+        if len(args) == 1 and not conditions and self._is_array(name, env):  # U(yhat - y): a product
+            return self.product(self.symbol_value(name, [], env), self.value(args[0], env), env.elementwise)
+        if definition is not None and definition.kind in ("value", "component"):
+            value = self.symbol_value(name, [], env)  # J(theta): the notation says what J depends on
+            if _is_matrix(value) and (conditions or len(args) > 1):
+                raise CannotCheck(f"{_shown(shown)}: a vector written as a call, which entry it means is not "
+                                  "written")
+            return value
+        if len(args) == 1 and not conditions and name in self.model.primitives:
+            return self.product(self.symbol_value(name, [], env), self.value(args[0], env))
+        raise CannotCheck(f"undefined function {_shown(shown)}")
 
-    def _is_array(self, name: str) -> bool:
-        if name in self.n.symbols:
-            return self.n.symbols[name].role in ("matrix", "vector", "onehot")
-        return name in self.model.expanded and _is_matrix(self.model.expanded[name])
+    def _as_defined_of(self, name: str, definition, args, env) -> bool:
+        """A name the document defines as a value, called with variables its definition uses
+        (h(z) with h = \\sigma(z)): the call names the value and what it depends on, not a product."""
+        if definition is None or definition.kind != "value" or not args:
+            return False
+        from .infer import _symbol_parts, entry_name
+
+        try:
+            tree = self.parse(definition.latex)
+        except Exception:
+            return False
+        # the variables its own definition writes (not those reached through other names or columns:
+        # h = v_c is no function of V)
+        used = {entry_name(self.ctx, *_symbol_parts(n)) for n in tree.iter_subtrees()
+                if n.data == "symbol" and _symbol_parts(n)} if isinstance(tree, Tree) else set()
+
+        for a in args:
+            parts = _symbol_parts(a) if isinstance(a, Tree) and a.data == "symbol" else None
+            if not parts or (parts[1] and entry_name(self.ctx, *parts) == parts[0]):
+                return False  # a bare variable, or a named entry (z_1); not an entry u_k
+            if entry_name(self.ctx, *parts) not in used:
+                return False
+        return True
+
+    def _call_pattern(self, name: str, args, env):
+        """P(O=w|C=c) under a definition of P(O=o|C=c): the letters on the right of the
+        conditions are the definition's parameters."""
+        values = self._condition_values(args, env)
+        if values is None:
+            return None
+        key = f"{name}({','.join(left for left, _ in values)})"
+        for call in self.ctx.calls.get(key, ()):
+            if len(call.params) == len(values):
+                bound = env.with_values(**dict(zip(call.params, [v for _, v in values])))
+                return self.value(self.parse(call.latex), bound)
+        return None
+
+    def _condition_values(self, args, env):
+        out = []
+        for a in args:
+            if not (isinstance(a, Tree) and a.data == "condition"):
+                return None
+            left, right = a.children
+            letters = _letters(right)
+            if len(letters) != 1:
+                return None
+            try:
+                out.append(("".join(_text(left)), self._resolve(letters[0], env)))
+            except CannotCheck:
+                return None
+        return out
+
+    def _piecewise_values(self, t, env):
+        """1, & x > 0 \\ 0, & x < 0: a function of the value x, piece by piece."""
+        pieces = []
+        for case in t.children:
+            if case.data == "case_otherwise":
+                pieces.append((self.value(case.children[0], env), True))
+                break
+            if case.data == "case_compare":
+                pieces.append((self.value(case.children[0], env), self._comparison(*case.children[1:], env)))
+                continue
+            a, b = (self._index_or_value(c, env) for c in case.children[1:])
+            if (a == b) == (case.data == "case_equal"):
+                pieces.append((self.value(case.children[0], env), True))
+                break
+        if any(_is_matrix(v) for v, _ in pieces):
+            raise CannotCheck("cases of arrays with conditions on values")
+        if not pieces or pieces[-1][1] is not True:
+            pieces.append((sp.nan, True))  # outside every case: no value (the step is checked where one applies)
+        return sp.Piecewise(*pieces)
+
+    def _comparison(self, left, relation, right, env):
+        a, b = self.value(left, env), self.value(right, env)
+        if _is_matrix(a) or _is_matrix(b):
+            raise CannotCheck("a comparison of arrays")
+        return {">": sp.StrictGreaterThan, "<": sp.StrictLessThan, "≥": sp.GreaterThan, "≤": sp.LessThan}[
+            str(relation)](a, b)
+
+    def _condition(self, node, env):
+        if node.data == "condition_compare":
+            return sp.Piecewise((sp.Integer(1), self._comparison(*node.children, env)), (sp.Integer(0), True))
+        left, right = node.children
+        a, b = self._index_or_value(left, env), self._index_or_value(right, env)
+        equal = a == b if not (_is_matrix(a) or _is_matrix(b)) else False
+        return sp.Integer(int(equal if node.data == "condition" else not equal))
+
+    def _index_or_value(self, node, env):
+        letters = _letters(node)
+        if len(letters) == 1 and isinstance(letters[0], (str, tuple, int)) and letters[0] != "?":
+            try:
+                return self._resolve(letters[0], env)
+            except CannotCheck:
+                pass
+        return self.value(node, env)
+
+    def _apply_definition(self, definition: Definition, args, env):
+        if len(args) != len(definition.params):
+            raise CannotCheck(f"{_shown(definition.name)} takes {len(definition.params)} arguments")
+        values = [self.value(a, env) for a in args]
+        bound = {**env.bound, **dict(zip(definition.params, values))}
+        inner = Env(env.values, env.stop, bound, definition.position if definition.position >= 0 else env.position,
+                    env.layout, env.elementwise)
+        return self.value(self.definition_tree(definition), inner)  # ill-formed for these arguments: the step's
+
+    def _derivative_function(self, base: str, arg, env):
+        """f'(x), \\sigma'(t): the derivative of a function, at the argument."""
+        definition = self.ctx.definition(base, env.position)
+        key = ("#dfunc", base, definition.position if definition is not None else None)
+        if key not in self.model.expanded:
+            self.model.expanded[key] = self._function_derivative(base, definition, env)
+        x, d = self.model.expanded[key]
+        value = self.value(arg, env)
+        if _is_matrix(value):
+            return value.applyfunc(lambda z: d.subs(x, z))
+        return d.subs(x, value)
+
+    def _function_derivative(self, base: str, definition, env: Env):
+        """(t, f'(t)) for a function of one variable."""
+        x = sp.Symbol("t#")
+        if definition is not None and definition.kind == "function" and len(definition.params) == 1:
+            inner = Env(env.values, env.stop, {**env.bound, definition.params[0]: x},
+                        definition.position if definition.position >= 0 else env.position, env.layout, env.elementwise)
+            f = self.value(self.definition_tree(definition), inner)
+        elif base in ELEMENTWISE:
+            f = ELEMENTWISE[base](x)
+        elif self._generic(base, env):
+            f = self._apply_generic(base, [x])
+        else:
+            raise CannotCheck(f"undefined function {_shown(base)}")
+        if _is_matrix(f):
+            raise CannotCheck(f"{_shown(base)}' of an array-valued function")
+        return x, sp.diff(f, x)
+
+    def _generic(self, name: str, env: Env) -> bool:
+        """f, g, h called but never defined: arbitrary functions (a rule such as the quotient rule
+        must hold for all of them), read as random smooth functions."""
+        return name in ("f", "g", "h") and self.ctx.definition(name, env.position) is None and \
+            name not in self.model.primitives and name not in self.ctx.families
+
+    def _apply_generic(self, name: str, args: list):
+        if len(args) != 1 or _is_matrix(args[0]):
+            raise CannotCheck(f"{name} of several arguments or of an array")
+        (t,) = args
+        a = [sp.Symbol(f"{name}~{k}") for k in range(4)]
+        for x in a:
+            self.model.generic.add(x)
+        return a[0] + a[1] * t + a[2] * t ** 2 + sp.exp(a[3] * t)
+
+    def _prime_of(self, args, env):
+        """(expr)': the derivative with respect to the one scalar variable it has."""
+        if len(args) != 1:
+            raise CannotCheck("a prime on a list")
+        value = self.value(args[0], env)
+        if _is_matrix(value):  # (f(x))' of a vector x, entry by entry: each entry's own variable
+            out = []
+            for entry in value:
+                free = sorted(sp.sympify(entry).free_symbols, key=str)
+                if len(free) != 1:
+                    raise CannotCheck("a prime on an array whose entries are not each of one variable")
+                out.append(sp.diff(entry, free[0]))
+            return sp.Matrix(value.shape[0], value.shape[1], out)
+        free = sorted(sp.sympify(value).free_symbols, key=str)
+        if len(free) != 1:
+            raise CannotCheck("a prime on an expression of several variables: with respect to which?")
+        return sp.diff(value, free[0])
+
+    def _is_vector_valued(self, definition: Definition, env: Env) -> bool:
+        """A component definition whose entries are not scalars (the k-th sample's vector)."""
+        return False
+
+    def _is_array(self, name: str, env: Env) -> bool:
+        if name in self.ctx.arrays:
+            return True
+        definition = self.ctx.definition(name, env.position)
+        if definition is not None and definition.kind == "value":
+            try:
+                return _is_matrix(self.definition_value(definition, env))
+            except (CannotCheck, ShapeError, ParseError):
+                return False
+        return False
 
     def _cases(self, t, env):
+        if any(case.data == "case_compare" for case in t.children):
+            return self._piecewise_values(t, env)
         for case in t.children:
             if case.data == "case_otherwise":
                 return self.value(case.children[0], env)
-            a, b = (self._case_side(c, env) for c in case.children[1:])
-            if a == b:
+            a, b = (self._index_or_value(c, env) for c in case.children[1:])
+            if (a == b) == (case.data == "case_equal"):
                 return self.value(case.children[0], env)
         raise CannotCheck("no case applies")
 
-    def _case_side(self, node, env):
-        letters = _letters(node)
-        if len(letters) == 1 and isinstance(letters[0], (str, tuple)):  # w, or w_k
-            return self._resolve(letters[0], env)
-        return self.value(node, env)
+    def _component(self, t, env):
+        value = self.value(t.children[0], env)
+        idx = [self._resolve(x, env) for x in _letters(t.children[1])]
+        return _pick(value, idx, "the bracket")
+
+    def _matrix(self, t, env):
+        rows = [[self.value(cell, env) for cell in row.children] for row in t.children]
+        if len({len(r) for r in rows}) != 1:
+            raise ShapeError("a matrix with rows of different lengths")
+        if any(_is_matrix(cell) for row in rows for cell in row):
+            raise CannotCheck("a block matrix")
+        return sp.Matrix(rows)
+
+    def _condition_not_equal(self, t, env):
+        raise CannotCheck("a condition outside an indicator")
+
+    def parse(self, latex: str):
+        from gradproof.derive import macros as user_macros
+
+        return parse_tree(latex, self.ctx.token_names(), macros_key(self.ctx.macros))
+
+    def definition_tree(self, definition: Definition):
+        """A definition's tree with the sums it implies written out (its parameters are free)."""
+        from .implicit import bind_sums, einstein
+
+        key = ("#tree", definition.name, definition.position, definition.latex)
+        cache = self.model.expanded
+        if key not in cache:
+            tree = bind_sums(self.parse(definition.latex), set(definition.params))
+            if "o" in self.ctx.particular and definition.origin == "document":
+                from .steps import _zero_as_o
+
+                tree = _zero_as_o(tree)  # u_0 beside u_o: the digit typed for the letter (indices count from 1)
+            if self.ctx.einstein:
+                tree = einstein(tree, set(definition.params) | set(self.ctx.particular))
+            cache[key] = tree
+        return cache[key]
+
+
+def _meets(condition, values: dict) -> bool:
+    a, relation, b = condition
+    a, b = a.replace("^*", "star").replace("'", "prime"), b.replace("^*", "star").replace("'", "prime")
+    if a not in values or b not in values:
+        return False
+    return (values[a] == values[b]) == (relation == "=")
+
+
+def _mentions_name(tree, name: str) -> bool:
+    if isinstance(tree, Token):
+        return tree.value == name
+    return any(n.data in ("symbol", "call") and n.children[0].value == name for n in tree.iter_subtrees())
 
 
 def _xreplace(value, mapping):
@@ -404,20 +1099,23 @@ def _pick(whole, idx, name):
     if not idx:
         return whole
     if not _is_matrix(whole):
-        raise ShapeError(f"{name} is a scalar and has no entry {idx}")
-    if whole.shape[1] == 1 and len(idx) == 1:
-        if not 0 <= idx[0] < whole.shape[0]:
-            raise ShapeError(f"{name} has no entry {idx[0] + 1}")
-        return whole[idx[0], 0]
-    if len(idx) == 2 and whole.shape[1] > 1:
+        raise ShapeError(f"{_shown(name)} is a scalar and has no entry {idx[0] + 1}")
+    if 1 in whole.shape and len(idx) == 1:
+        n = max(whole.shape)
+        if not 0 <= idx[0] < n:
+            raise ShapeError(f"{_shown(name)} has no entry {idx[0] + 1}")
+        return whole[idx[0]]
+    if len(idx) == 2:
         if not (0 <= idx[0] < whole.shape[0] and 0 <= idx[1] < whole.shape[1]):
-            raise ShapeError(f"{name} has no entry ({idx[0] + 1}, {idx[1] + 1})")
+            raise ShapeError(f"{_shown(name)} has no entry ({idx[0] + 1}, {idx[1] + 1})")
         return whole[idx[0], idx[1]]
-    raise ShapeError(f"{name} is {_shape(whole)}: {len(idx)} indices do not fit")
+    raise ShapeError(f"{_shown(name)} is {_shape(whole)}: {len(idx)} indices do not fit")
 
 
-def _shape(x) -> str:
-    return f"{x.shape[0]}x{x.shape[1]}" if _is_matrix(x) else "scalar"
+def _is_name(node, name: str) -> bool:
+    if isinstance(node, Token):
+        return node.value == name
+    return isinstance(node, Tree) and node.data == "symbol" and len(node.children) == 1 and node.children[0].value == name
 
 
 def _bare(text: str) -> str:
@@ -433,13 +1131,19 @@ def _text(t) -> list[str]:
     return out
 
 
+def _shown(name: str) -> str:
+    from gradproof.derive import wild
+
+    return wild.shown(name)
+
+
 def _letters(node) -> list:
     """The index letters of a subscript group: u_{ij} -> [i, j]; u_w -> [w]; x_1 -> [0]."""
     if isinstance(node, Token):
         if node.type == "NAME":
             return list(node.value) if len(node.value) > 1 and node.value.islower() and len(node.value) <= 3 else [node.value]
         if node.type == "NUMBER":
-            return [int(node.value) - 1]
+            return [int(node.value) - 1] if "." not in node.value else ["?"]
         return []
     if node.data == "symbol" and len(node.children) == 1:
         return _letters(node.children[0])
@@ -455,6 +1159,10 @@ def _letters(node) -> list:
         return out
     if node.data == "number":
         return [int(node.children[0].value) - 1]
+    if node.data == "not_equal":  # u_{w \neq o}: the index is w (the case is a condition)
+        return _letters(node.children[0])
+    if node.data == "from_value":  # u_{w=o}: the index is w, at o
+        return _letters(node.children[1])
     return ["?"]
 
 
@@ -464,6 +1172,9 @@ def _binder(sub):
         return None, None, None
     if isinstance(sub, Token):
         return sub.value, None, None
+    if sub.data == "group" and len(sub.children) == 1 and isinstance(sub.children[0], Token) and \
+            sub.children[0].type == "NAME":
+        return sub.children[0].value, None, None
     if sub.data == "from_value":
         return sub.children[0].value, sub.children[1], None
     if sub.data == "not_equal":
@@ -471,38 +1182,3 @@ def _binder(sub):
         return (left[0] if left else None), None, (right[0] if right else None)
     letters = _letters(sub)
     return (letters[0] if len(letters) == 1 else None), None, None
-
-
-def index_sizes(tree, notation: Notation, shapes: Mapping[str, tuple[int, int]] = {}) -> dict[str, list[int]]:
-    """For each index letter used as a subscript, the sizes of the axes it indexes."""
-    out: dict[str, list[int]] = {}
-    for node in tree.iter_subtrees() if isinstance(tree, Tree) else []:
-        if node.data != "symbol":
-            continue
-        name = node.children[0].value
-        letters = []
-        for g in (c for c in node.children[1:] if isinstance(c, Tree)):
-            letters += _letters(g)
-        for letter, size in zip(letters, _axes(name, len(letters), notation, shapes)):
-            if isinstance(letter, str) and size:
-                out.setdefault(letter, []).append(size)
-            if isinstance(letter, tuple) and letter[0] in notation.arrays:  # k in w_k runs over w
-                for inner in letter[1]:
-                    if isinstance(inner, str):
-                        out.setdefault(inner, []).append(notation.size(notation.arrays[letter[0]][0]))
-    return out
-
-
-def _axes(name: str, count: int, n: Notation, shapes: Mapping[str, tuple[int, int]]) -> list[int | None]:
-    if name in n.symbols:
-        return [n.size(d) for d in n.symbols[name].shape] or [n.size("W")]
-    for matrix, spec in n.symbols.items():
-        if spec.column == name:
-            rows, cols = (n.size(d) for d in spec.shape)
-            if count == 1:
-                return [cols]
-            return [rows, cols] if spec.entry == "row-first" else [cols, rows]
-    if name in shapes:  # a definition: its shape is known once evaluated
-        rows, cols = shapes[name]
-        return [rows] if count == 1 else [rows, cols]
-    return [None] * count

@@ -1,32 +1,65 @@
 """Check each step of a derivation: both sides at random instantiations, every value of the
-free indices, and a counterexample when they differ."""
+free indices, and a counterexample when they differ.
+
+A step that does not hold as written may hold in another reading authors use: the numerator
+layout (derivatives transposed), as its transpose, element by element (a diagonal Jacobian
+written as a vector, u v read as u * v), a component for a vector (dJ/d theta = yhat_o - y_o
+is entry o), a column of a matrix for one vector (dJ/du_w = v_c (yhat - y)^T).  Such a step
+"holds (as ...)", with the reading.  Nothing else is forgiven: a step is "fails" only when no
+reading makes it hold, and "cannot check" whenever something it uses has no value.
+
+In a chain a = b = c, each expression is also compared with the chain's subject a, so the
+report can say where the derivation went wrong and where it recovered.
+"""
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import sympy as sp
 from lark import Token, Tree
-
-from .document import Display, Step
-from .evaluate import CannotCheck, Env, Evaluator, Model, ShapeError, _is_matrix, _letters, index_sizes
-from gradproof.derive.notation import Notation
-from gradproof.derive.latex import ParseError, parse
 from sympy.matrices.exceptions import ShapeError as SympyShapeError
 
-MAX_ASSIGNMENTS = 64
+from gradproof.derive import macros as user_macros
+from gradproof.derive.latex import ParseError, parse
+
+from .parsing import macros_key, parse_tree
+from .context import Array, Context, Definition
+from .document import Display, Step
+from .evaluate import CannotCheck, Env, Evaluator, Model, ShapeError, _binder, _is_matrix, _letters, _shown
+from .messages import unparsed_reason
+
+MAX_ASSIGNMENTS = 12  # index values per instantiation; more are sampled
+READINGS = (  # (name shown, layout, elementwise, comparison)
+    ("", "denominator", False, "equal"),
+    ("in the numerator layout", "numerator", False, "equal"),
+    ("as its transpose", "denominator", False, "transpose"),
+    ("as its transpose, in the numerator layout", "numerator", False, "transpose"),
+    ("element-wise", "denominator", True, "equal"),
+    ("element-wise (the diagonal of the Jacobian)", "denominator", True, "diagonal"),
+    ("as a component of the vector", "denominator", False, "component"),
+    ("as a column of the matrix", "denominator", False, "column"),
+)
 
 
 @dataclass(frozen=True)
 class StepResult:
     lhs: str
     rhs: str
-    status: str  # holds, fails, cannot_check, unparsed
+    status: str  # holds, fails, cannot_check, unparsed, defines
     reason: str = ""
     counterexample: str = ""
     trials: int = 0
     correct: str = ""  # for a failing step: the right-hand side the toolkit's derivation gives
+    reading: str = ""  # "in the numerator layout", "as its transpose", ...
+    line: int = 0
+    column: int = 0
+    where: str = ""
+    subject: str = ""  # the chain's subject this step's right side was compared with
+    against_subject: str = ""  # agrees, differs, or "" when not compared
+    chain: str = ""  # where the chain went wrong or recovered, said at the step where it happened
 
 
 @dataclass(frozen=True)
@@ -35,9 +68,13 @@ class EquationResult:
     line: int
     status: str
     steps: tuple[StepResult, ...]
+    inline: bool = False
+    where: str = ""
 
 
-def free_indices(tree, notation: Notation, bound: frozenset[str] = frozenset()) -> list[str]:
+# -- indices -------------------------------------------------------------------------------------
+
+def free_indices(tree, ctx: Context, bound: frozenset[str] = frozenset()) -> list[str]:
     """Index letters used as subscripts outside every sum that binds them, in order."""
     out: list[str] = []
     if isinstance(tree, Token) or tree is None:
@@ -45,38 +82,227 @@ def free_indices(tree, notation: Notation, bound: frozenset[str] = frozenset()) 
     if tree.data == "bigop":
         rest = tree.children[1:]
         sub = rest[0] if len(rest) >= 2 else None
-        letter = None
-        if isinstance(sub, Token):
-            letter = sub.value
-        elif isinstance(sub, Tree) and sub.data in ("from_value", "not_equal"):
-            letter = _letters(sub.children[0])[0] if sub.data == "not_equal" else sub.children[0].value
-            if sub.data == "not_equal":
-                out += [x for x in _letters(sub.children[1]) if isinstance(x, str) and x not in bound]
-        elif isinstance(sub, Tree):
-            letters = _letters(sub)
-            letter = letters[0] if letters else None
-        return out + [x for x in free_indices(rest[-1], notation, bound | {letter}) if x not in out]
-    if tree.data in ("symbol", "delta"):
-        groups = [c for c in tree.children[1:] if isinstance(c, Tree)] if tree.data == "symbol" else tree.children
+        letter, start, exclude = _binder(sub)
+        if exclude is not None and isinstance(exclude, str) and exclude not in bound and exclude not in ctx.particular:
+            out.append(exclude)
+        return out + [x for x in free_indices(rest[-1], ctx, bound | {letter}) if x not in out]
+    if tree.data in ("symbol", "delta", "component"):
+        groups = [c for c in tree.children[1:] if isinstance(c, Tree)] if tree.data in ("symbol", "component") \
+            else tree.children
+        if tree.data == "component":
+            out += [x for x in free_indices(tree.children[0], ctx, bound) if x not in out]
         for g in groups:
             for letter in _letters(g):
                 for x in (letter[1] if isinstance(letter, tuple) else (letter,)):
-                    if isinstance(x, str) and x not in bound and x not in notation.indices and x not in out:
+                    if isinstance(x, str) and x != "?" and x not in bound and x not in ctx.particular and x not in out:
+                        out.append(x)
+            if isinstance(g, Tree) and g.data == "not_equal":
+                for x in _letters(g.children[1]):
+                    if isinstance(x, str) and x not in bound and x not in ctx.particular and x not in out:
                         out.append(x)
         return out
     if tree.data == "delta2":
-        return [t.value for t in tree.children if t.value not in bound and t.value not in notation.indices]
+        return [t.value for t in tree.children if t.value not in bound and t.value not in ctx.particular]
+    if tree.data in ("condition", "condition_not_equal", "case_equal", "case_not_equal"):
+        for child in tree.children:
+            if isinstance(child, Tree) and child.data == "symbol" and len(child.children) == 1:
+                x = child.children[0].value
+                if len(x) == 1 and x.islower() and x not in bound and x not in ctx.particular and x not in out \
+                        and x not in ctx.arrays and x not in ctx.scalars and not ctx.definitions.get(x):
+                    out.append(x)
+            else:
+                out += [x for x in free_indices(child, ctx, bound) if x not in out]
+        return out
     for child in tree.children:
-        for letter in free_indices(child, notation, bound):
+        for letter in free_indices(child, ctx, bound):
             if letter not in out:
                 out.append(letter)
     return out
 
 
-def _numbers(value, numbers) -> np.ndarray:
-    if _is_matrix(value):
-        return np.array(value.xreplace(numbers).evalf(), dtype=float)
-    return np.array(float(sp.sympify(value).xreplace(numbers)))
+def subscript_conditions(tree) -> list[tuple[str, str, str]]:
+    """u_{w \\neq o} and u_{w=o}: the case written in a subscript."""
+    out = []
+    if not isinstance(tree, Tree):
+        return out
+    for node in tree.iter_subtrees():
+        if node.data == "symbol":
+            for g in (c for c in node.children[1:] if isinstance(c, Tree)):
+                if g.data == "not_equal":
+                    a, b = _letters(g.children[0]), _letters(g.children[1])
+                    if len(a) == 1 and len(b) == 1 and isinstance(a[0], str) and isinstance(b[0], str):
+                        out.append((a[0], "!=", b[0]))
+                elif g.data == "from_value":
+                    b = _letters(g.children[1])
+                    if len(b) == 1 and isinstance(b[0], str):
+                        out.append((g.children[0].value, "=", b[0]))
+    return out
+
+
+def _admits(conditions, values: dict[str, int]) -> bool:
+    for a, relation, b in conditions or ():
+        a, b = _letter_name(a), _letter_name(b)
+        if a not in values or b not in values:
+            continue
+        if (values[a] == values[b]) != (relation == "="):
+            return False
+    return True
+
+
+def _letter_name(text: str) -> str:
+    """j^* -> jstar, j' -> jprime: the words the tokenizer made of them."""
+    return text.replace("^*", "star").replace("'", "prime")
+
+
+# -- instantiation -------------------------------------------------------------------------------
+
+@dataclass
+class _Trial:
+    model: Model
+    evaluator: Evaluator
+    numbers: dict
+    where: str
+    values: dict[str, int]
+
+
+def _draw(ctx: Context, rng, trial: int, sides_symbols=None) -> tuple[dict[str, int], dict[str, list[int]]]:
+    """Values for the particular indices (different from each other when they share a range)
+    and for the index arrays (samples, different from each other and from those)."""
+    values: dict[str, int] = {}
+    samples_size = ctx.samples()
+    for letter, size_name in sorted(ctx.particular.items()):
+        n = ctx.size(size_name) if size_name else None
+        if not n:
+            n = max([v for v in ctx.sizes.values() if v] or [3])
+        taken = {v for k, v in values.items() if ctx.particular.get(k) == size_name}
+        low = samples_size if samples_size and samples_size + 2 <= n and not letter.startswith("#") else 0
+        choices = [v for v in range(low, n) if v not in taken] or [v for v in range(n) if v not in taken] or list(range(n))
+        values[letter] = int(rng.choice(choices))
+    samples: dict[str, list[int]] = {}
+    for name, spec in ctx.index_arrays.items():
+        length = ctx.size(spec.length) if spec.length else (samples_size or 2)
+        n = ctx.size(spec.values) if spec.values else max([v for v in ctx.sizes.values() if v] or [3])
+        length = length or 2
+        avoid = set(values.values())
+        pool = [v for v in range(n) if v not in avoid] if ctx.distinct_samples else list(range(n))
+        if len(pool) < length:
+            pool = list(range(n))
+        drawn = [int(v) for v in rng.choice(pool, size=length, replace=len(pool) < length or
+                                            not ctx.distinct_samples)]
+        fixed = [values[k] for k in sorted(values) if not k.startswith("#")]
+        if not ctx.distinct_samples and trial >= 1 and fixed and length > 1:
+            # with replacement: instantiations where a sample repeats and where a sample is a fixed
+            # index (c, then o), so that the terms only such draws switch on are checked
+            drawn[0] = drawn[1]
+            drawn[-1] = fixed[(trial - 1) % len(fixed)]
+        samples[name] = drawn
+    return values, samples
+
+
+class _Numbers(dict):
+    """Random values for the variables' entries, and for the coefficients of arbitrary functions
+    as they appear (each drawn once, from its own seed)."""
+
+    def __init__(self, values, seed: int, positive: bool):
+        super().__init__(values)
+        self.seed, self.positive = seed, positive
+        self.converted: dict[int, tuple] = {}  # id(value) -> (value, its numbers): readings share values
+
+    def __missing__(self, key):
+        rng = np.random.default_rng(abs(hash(str(key))) % (2 ** 32) + self.seed)
+        value = float(rng.uniform(0.1, 0.9)) if self.positive else float(rng.normal() * 0.5)
+        self[key] = value
+        return value
+
+
+def _numbers(model: Model, rng, trial: int) -> dict:
+    """Random values for every variable's entries: mixed signs, and on every other trial positive
+    only (so that logarithms of the variables have a value)."""
+    symbols = set()
+    for value in model.primitives.values():
+        symbols |= value.free_symbols if hasattr(value, "free_symbols") else set()
+    ordered = sorted(symbols, key=str)
+    if trial % 2 == 0:
+        return _Numbers({x: float(rng.normal()) for x in ordered}, trial, False)
+    return _Numbers({x: float(rng.uniform(0.1, 0.9)) for x in ordered}, trial, True)
+
+
+# -- evaluation with readings --------------------------------------------------------------------
+
+def _evaluate(evaluator: Evaluator, tree, env: Env):
+    """(value, problem, primitives used): problem is (status, reason) when there is no value."""
+    evaluator.model.touched = set()
+    try:
+        value = evaluator.value(tree, env)
+        return value, None, set(evaluator.model.touched) | evaluator.model.owners(value)
+    except CannotCheck as e:
+        return None, ("cannot_check", str(e)), set(evaluator.model.touched)
+    except (ShapeError, SympyShapeError) as e:
+        return None, ("ill-formed", str(e)), set(evaluator.model.touched)
+    except ParseError as e:
+        return None, ("cannot_check", f"a definition it uses does not parse: {e}"), set()
+    except RecursionError:
+        return None, ("cannot_check", "a definition refers to itself"), set()
+    except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as e:
+        return None, ("cannot_check", f"no value here ({type(e).__name__})"), set(evaluator.model.touched)
+
+
+def _to_numbers(value, numbers) -> np.ndarray | None:
+    if isinstance(numbers, _Numbers):
+        hit = numbers.converted.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        out = _numbers_of(value, numbers)
+        numbers.converted[id(value)] = (value, out)  # the value is kept, so its id is never reused
+        return out
+    return _numbers_of(value, numbers)
+
+
+def _numbers_of(value, numbers) -> np.ndarray | None:
+    if isinstance(numbers, _Numbers) and hasattr(value, "free_symbols"):
+        for x in value.free_symbols:  # arbitrary functions' coefficients get values as they appear
+            numbers[x]
+    try:
+        if _is_matrix(value):
+            out = np.array(value.xreplace(numbers).evalf(), dtype=complex)
+        else:
+            out = np.array(complex(sp.sympify(sp.sympify(value).xreplace(numbers)).evalf()))
+    except (TypeError, ValueError, AttributeError):
+        return None
+    if not np.all(np.isfinite(out)) or np.any(np.abs(out.imag) > 1e-9 * (1 + np.abs(out.real))):
+        return None
+    return out.real
+
+
+def _compare(a, b, comparison: str, numbers) -> tuple[str, str] | None:
+    """None when a and b agree under the comparison, else (kind, message); kind is "shape" or
+    "value"."""
+    if comparison == "transpose":
+        if not _is_matrix(a) or not _is_matrix(b) or a.shape != (b.shape[1], b.shape[0]) or a.shape == b.shape:
+            return "shape", ""
+        b = b.T
+    elif comparison == "diagonal":
+        jac, vec = (a, b) if _is_matrix(a) and _is_matrix(b) and a.shape[0] == a.shape[1] and 1 in b.shape else (b, a)
+        if not (_is_matrix(jac) and _is_matrix(vec) and jac.shape[0] == jac.shape[1] and 1 in vec.shape
+                and max(vec.shape) == jac.shape[0] and jac.shape[0] > 1):
+            return "shape", ""
+        x = _to_numbers(jac, numbers)
+        if x is None:
+            return "value", "no real value"
+        if not np.allclose(x - np.diag(np.diag(x)), 0, atol=1e-10):
+            return "value", "the Jacobian is not diagonal"
+        a, b = sp.Matrix(list(jac.diagonal())), sp.Matrix(list(vec))
+    if _is_matrix(a) != _is_matrix(b) or (_is_matrix(a) and a.shape != b.shape):
+        if _is_matrix(a) and _is_matrix(b) and 1 in a.shape and 1 in b.shape and len(a) == len(b) \
+                and comparison == "equal" and False:
+            pass
+        return "shape", f"{_shape(a)} and {_shape(b)}"
+    x, y = _to_numbers(a, numbers), _to_numbers(b, numbers)
+    if x is None or y is None:
+        return "value", "no real value"
+    if np.allclose(x, y, rtol=1e-8, atol=1e-10):
+        return None
+    return "value", f"left {_show(x)}, right {_show(y)}"
 
 
 def _show(x: np.ndarray) -> str:
@@ -84,153 +310,952 @@ def _show(x: np.ndarray) -> str:
         if x.ndim else f"{float(x):.6g}"
 
 
-def _admits(condition, assignment: dict[str, int]) -> bool:
-    if condition is None:
-        return True
-    a, relation, b = condition
-    if a not in assignment or b not in assignment:
-        return True
-    return (assignment[a] == assignment[b]) == (relation == "=")
+def _shape(x) -> str:
+    return f"{x.shape[0]}x{x.shape[1]}" if _is_matrix(x) else "scalar"
 
 
-def check_step(step: Step, notation: Notation, trials: int = 3, seed: int = 0, condition=None) -> StepResult:
-    if step.relation == "unbalanced":
-        column = _unbalanced_column(step.lhs)
-        return StepResult(step.lhs, "", "unparsed", f"column {column}: unbalanced braces")
-    if step.relation == ":=":
-        return StepResult(step.lhs, step.rhs, "cannot_check", "a definition (:=) introduces a name; nothing to check")
-    if step.relation not in ("=",) and "stackrel" not in step.relation:
-        return StepResult(step.lhs, step.rhs, "cannot_check", f"the relation {step.relation} is not an equality")
-    names = notation.names()
-    try:
-        left, right = parse(step.lhs, names).tree, parse(step.rhs, names).tree
-    except ParseError as e:
-        return StepResult(step.lhs, step.rhs, "unparsed", f"column {e.column}: {e}")
-    rng = np.random.default_rng(seed)
-    letters = [x for x in free_indices(left, notation) + free_indices(right, notation)]
-    letters = list(dict.fromkeys(letters))
-    checked, proved = 0, True
-    for trial in range(trials):
-        c, o = (int(v) for v in rng.choice(notation.sizes["W"], size=2, replace=False))
-        arrays = {name: [int(v) for v in rng.integers(notation.size(values), size=notation.size(length))]
-                  for name, (length, values) in notation.arrays.items()}
+@dataclass
+class _Outcome:
+    status: str
+    reason: str = ""
+    counterexample: str = ""
+    reading: str = ""
+    checked: int = 0
+    proved: bool = False
+    side: str = ""  # ill-formed: "left" when only the left side is
+
+
+@dataclass(frozen=True)
+class LossFallback:
+    """The loss of a shipped notation, for steps that differentiate a loss the document defines as
+    another quantity (J is the softmax loss, and the negative-sampling section writes dJ/du_k)."""
+    name: str
+    latex: str
+    notation: str
+    why: str
+    tags: tuple[str, ...] = ()  # J_{neg-sample}: a tag with one of these words names this loss too
+    tagged: tuple[str, ...] = ()  # the tagged names of the document that do (Jtagnegsample)
+    indices: tuple[str, ...] = ()  # the notation's fixed indices (c, o): fixed here too where the document leaves them free
+
+    def names(self, name: str) -> bool:
+        return name == self.name or name in self.tagged
+
+
+class Checker:
+    """Checks pairs of expressions of one document under its context.  The instantiations (one
+    model per trial) are shared by every step, so a definition is expanded once, and each side's
+    value is computed once per trial, index values and reading."""
+
+    # Budgets are counted in work, not seconds, so that a report is the same on every machine.
+    EVALUATION_WEIGHT = 6000  # nodes of both sides' values past which each instantiation keeps to ...
+    FEWEST = 6  # ... its first index values (the coincidences i = j come first)
+    PROOF_BUDGET = 8000  # operations of symbolic proof per step; past it, a step that agrees "holds numerically"
+    DOCUMENT_PROOF_BUDGET = 40000  # ... and per document
+    DOCUMENT_PROOFS = 80  # proofs per document (one per index value of a step): some small ones are slow
+
+    def __init__(self, ctx: Context, trials: int = 3, seed: int = 0, proof_budget: int | None = None):
+        self.ctx, self.trials, self.seed = ctx, trials, seed
+        if proof_budget is not None:
+            self.DOCUMENT_PROOF_BUDGET = proof_budget
+            self.PROOF_BUDGET = max(self.PROOF_BUDGET, proof_budget // 10)
+            self.DOCUMENT_PROOFS = max(self.DOCUMENT_PROOFS, proof_budget // 100)
+        self.names = ctx.token_names()
+        rng = np.random.default_rng(seed)
+        self.draws = [_draw(ctx, rng, t) for t in range(trials)]
+        self._models: dict[int, tuple] = {}
+        self._values: dict[tuple, tuple] = {}
+        self._rewritten: dict[tuple, object] = {}
+        self._keep: list = []  # trees whose ids key the caches stay alive
+        self._sizes: dict[tuple, dict] = {}
+        self.proof_work = 0
+        self.proofs = 0
+        self.loss: LossFallback | None = None  # a shipped loss for a J the document defines otherwise
+        self._loss_checker: Checker | None = None
+
+    def for_loss(self) -> "Checker | None":
+        """A checker in which the fallback loss is what the loss's name means."""
+        if self.loss is None:
+            return None
+        if self._loss_checker is None:
+            ctx = self.ctx
+            name = self.loss.name
+            if "K" not in ctx.sizes or not all(x in ctx.families for x in ("u", "v")):
+                self.loss = None
+                return None
+            definitions = {k: v for k, v in ctx.definitions.items() if k != name and not k.startswith(name + "tag")}
+            definitions[name] = [Definition(name, self.loss.latex, origin="shipped")]
+            for tagged in self.loss.tagged:
+                definitions[tagged] = [Definition(tagged, self.loss.latex, origin="shipped")]
+            particular = dict(ctx.particular)
+            family = ctx.families["u"]
+            matrix = ctx.arrays.get(family.matrix)
+            count = (matrix.cols if family.axis == "column" else matrix.rows) if matrix is not None else ""
+            for letter in self.loss.indices:
+                if letter not in particular and letter not in ctx.sizes:
+                    particular[letter] = count  # c, o: one word each, as the loss's notation says
+            self._loss_checker = Checker(replace(ctx, definitions=definitions, particular=particular), self.trials,
+                                         self.seed)
+        return self._loss_checker
+
+    def parse(self, text: str):
+        return parse_tree(text, self.names, macros_key(self.ctx.macros))
+
+    def rewrite(self, tree, outside: frozenset, free: frozenset | None):
+        """tree with its implied sums written (memoized, so equal inputs give the same object)."""
+        from .implicit import bind_sums, einstein, expand_elisions, extend_sums
+
+        key = (id(tree), outside, free)
+        if key not in self._rewritten:
+            out = bind_sums(extend_sums(expand_elisions(tree), outside | frozenset(self.ctx.particular)), outside)
+            if free is not None:
+                out = einstein(out, free)
+            self._rewritten[key] = out
+            self._keep.append(tree)
+        return self._rewritten[key]
+
+    def model(self, t: int):
+        if t not in self._models:
+            values, samples = self.draws[t]
+            model = Model(self.ctx, values, samples)
+            numbers = _numbers(model, np.random.default_rng(self.seed + 7919 * (t + 1)), t)
+            self._models[t] = (model, Evaluator(model), numbers, values, samples)
+        return self._models[t]
+
+    def value(self, tree, t: int, assignment: dict, position: int, layout: str = "denominator",
+              elementwise: bool = False):
+        key = (id(tree), t, tuple(sorted(assignment.items())), position, layout, elementwise)
+        if key not in self._values:
+            model, evaluator, numbers, values, samples = self.model(t)
+            env = Env({**values, **assignment}, position=position, layout=layout, elementwise=elementwise)
+            self._values[key] = _evaluate(evaluator, tree, env)
+        return self._values[key]
+
+    def compare(self, left, right, conditions, position: int, subject=None) -> _Outcome:
+        ctx = self.ctx
+        from .implicit import free_letters, subscript_letters
+
+        free = None
+        if ctx.einstein:
+            free = frozenset(subscript_letters(subject if subject is not None else left)) | frozenset(ctx.particular)
+        left, right = (self.rewrite(left, frozenset(free_letters(right)), free),
+                       self.rewrite(right, frozenset(free_letters(left)), free))
+        letters = list(dict.fromkeys(free_indices(left, ctx) + free_indices(right, ctx)))
+        conditions = list(conditions or ()) + subscript_conditions(left) + subscript_conditions(right)
         try:
-            model = Model(notation, {"c": c, "o": o}, arrays)
-        except (CannotCheck, ShapeError, ParseError) as e:
-            return StepResult(step.lhs, step.rhs, "cannot_check", f"the notation's definitions: {e}")
-        sizes = {**index_sizes(left, notation, model.shapes())}
-        for k, v in index_sizes(right, notation, model.shapes()).items():
-            sizes.setdefault(k, []).extend(v)
-        evaluator = Evaluator(model)
+            trials = [(t, self.model(t)) for t in range(self.trials)]
+        except CannotCheck as e:
+            return _Outcome("cannot_check", str(e))
+        assignments = {}
+        for t, (model, evaluator, numbers, values, samples) in trials:
+            try:
+                trees = (left, right) + ((subject,) if subject is not None else ())
+                assignments[t] = list(self._assignments(letters, evaluator, trees, values, position, conditions))
+            except _Stop as stop:
+                env = Env({**values, **{x: 0 for x in letters}}, position=position)
+                for tree in (left, right):
+                    _, problem, _ = _evaluate(evaluator, tree, env)
+                    if problem and problem[0] == "cannot_check":
+                        return _Outcome("cannot_check", problem[1])
+                return _Outcome("cannot_check", f"the range of index {_shown(stop.detail)} cannot be inferred")
+        outcomes = []
+        scalars = self._scalars(left, right, assignments, position)
+        for name, layout, elementwise, comparison in READINGS:
+            if scalars and (layout != "denominator" or comparison in ("transpose", "diagonal", "column")):
+                continue  # two numbers: a layout or a transpose changes nothing
+            if comparison == "component":
+                outcome = self._component(left, right, letters, assignments, position)
+            elif comparison == "column":
+                outcome = self._column(left, right, assignments, position)
+            else:
+                outcome = self._reading(left, right, assignments, position, layout, elementwise, comparison)
+            if outcome.status == "holds":
+                outcome.reading = name
+                return outcome
+            if outcome.status == "cannot_check" and not name:
+                return outcome  # something has no value: no reading changes that
+            outcome.reading = name
+            outcomes.append(outcome)
+        # a reading that could not be evaluated might have held: no verdict then
+        unknown = [o for o in outcomes if o.status == "cannot_check"]
+        if unknown:
+            return unknown[0]
+        # w and o name different words: a step that holds whenever a free index differs from a fixed
+        # one (the fixed one has its own line) holds for the other words
+        distinct = self._distinct(left, right, letters, conditions, position, subject)
+        if distinct is not None:
+            return distinct
+        regime = self._samples(left, right, letters, assignments, position)
+        if regime is not None:
+            return regime
+        typo = self._sum_letter_typo(left, right, conditions, position, subject)
+        if typo is not None:
+            return typo
+        # no reading holds: the clearest failure, a value difference in a well-formed reading first
+        values = [o for o in outcomes if o.status == "fails" and o.reason == "the two sides differ"]
+        shapes = [o for o in outcomes if o.status == "fails" and o.reason.startswith("the two sides have")]
+        ill = [o for o in outcomes if o.status == "fails" and o.reason.startswith("ill-formed")]
+        if ill and outcomes[0] in ill and not values:
+            return ill[0]
+        for group in (values, shapes, ill):
+            if group:
+                return group[0]
+        return outcomes[0] if outcomes else _Outcome("cannot_check", "nothing to compare")
+
+    def _scalars(self, left, right, assignments, position) -> bool:
+        """Both sides numbers (not arrays) at the first index values, in the default reading."""
+        if not assignments.get(0):
+            return False
+        a, pa, _ = self.value(left, 0, assignments[0][0], position)
+        b, pb, _ = self.value(right, 0, assignments[0][0], position)
+        return pa is None and pb is None and not _is_matrix(a) and not _is_matrix(b)
+
+    def _assignments(self, letters, evaluator, trees, values, position, conditions):
+        from .ranges import index_sizes
+
+        env = Env(values, position=position)
+        sizes: dict[str, list[int]] = {}
+        for tree in trees:
+            key = (id(tree), position)
+            if key not in self._sizes:
+                self._sizes[key] = index_sizes(tree, evaluator, env)
+            for k, v in self._sizes[key].items():
+                sizes.setdefault(k, []).extend(v)
         missing = [x for x in letters if not sizes.get(x)]
-        if missing:  # an undefined symbol usually hides behind an index without a range: say that instead
-            probe = Env({"c": c, "o": o, **{x: 0 for x in letters}})
-            problem = _evaluate_sides(evaluator, left, right, probe)[2]
-            reason = problem[1] if problem and problem[0] == "cannot_check" else \
-                f"the range of index {missing[0]} cannot be inferred"
-            return StepResult(step.lhs, step.rhs, "cannot_check", reason)
-        # in name order: a set's order changes with the process's hash seed, and results must not
-        symbols = sorted((x for m in model.primitives.values() for x in m.free_symbols), key=str)
-        numbers = {x: float(rng.normal()) for x in symbols}
-        ranges = [range(min(sizes[x])) for x in letters]
-        for values in itertools.islice(itertools.product(*ranges), MAX_ASSIGNMENTS):
-            assignment = dict(zip(letters, values))
-            if not _admits(condition, {**assignment, "c": c, "o": o}):
+        if missing:
+            raise _Stop("missing", missing[0])
+        ranges = []
+        for x in letters:
+            n = min(sizes[x])
+            bound = self.ctx.size(self.ctx.letter_bounds[x]) if x in self.ctx.letter_bounds else None
+            ranges.append(range(min(n, bound) if bound else n))
+        admitted = [dict(zip(letters, c)) for c in itertools.product(*ranges)
+                    if _admits(conditions, {**values, **dict(zip(letters, c))})]
+        if len(admitted) > MAX_ASSIGNMENTS:
+            # every index value with several letters is too many: the coincidences (i = j) and a
+            # fixed random choice of the rest, a different choice at each instantiation
+            rng = np.random.default_rng(len(admitted) * 7 + sum(values.values()))
+            ties = [a for a in admitted if len(set(a.values())) < len(a)]
+            rest = [a for a in admitted if len(set(a.values())) == len(a)]
+            pick = ties[:MAX_ASSIGNMENTS // 3]
+            chosen = rng.choice(len(rest), size=min(len(rest), MAX_ASSIGNMENTS - len(pick)), replace=False) \
+                if rest else []
+            admitted = pick + [rest[i] for i in sorted(chosen)]
+        yield from admitted
+
+    def _reading(self, left, right, assignments, position, layout, elementwise, comparison):
+        checked, proved, skipped = 0, True, 0
+        step_proof = 0  # operations of the differences proved zero for this step
+        heavy = False  # the sides are large expressions: fewer index values per instantiation
+        plain = comparison == "equal" and layout == "denominator" and not elementwise
+        for t in range(self.trials):
+            model, evaluator, numbers, values, samples = self.model(t)
+            for n, assignment in enumerate(assignments[t]):
+                if heavy and n >= self.FEWEST:
+                    break  # every instantiation, but not every index value in each
+                a, pa, used_a = self.value(left, t, assignment, position, layout, elementwise)
+                b, pb, used_b = self.value(right, t, assignment, position, layout, elementwise)
+                if t == 0 and n == 0 and pa is None and pb is None:
+                    heavy = _weight(a) + _weight(b) > self.EVALUATION_WEIGHT
+                where = _where(assignment, values, samples)
+                for problem in (pa, pb):
+                    if problem and problem[0] == "cannot_check":
+                        return _Outcome("cannot_check", problem[1])
+                lonely = self._lonely(used_a, used_b)
+                if lonely:
+                    return _Outcome("cannot_check", lonely)
+                if pa or pb:
+                    return _Outcome("fails", f"ill-formed: {(pa or pb)[1]}", where, side="" if pb else "left")
+                difference = _compare(a, b, comparison, numbers)
+                if difference is None:
+                    checked += 1
+                    if plain and proved:
+                        if t == 0 and step_proof < self.PROOF_BUDGET and self.proof_work < self.DOCUMENT_PROOF_BUDGET \
+                                and self.proofs < self.DOCUMENT_PROOFS:
+                            proved, work = _identical(a, b)
+                            step_proof += work
+                            self.proof_work += work
+                            self.proofs += 1
+                        elif t == 0:
+                            proved = False
+                    continue
+                kind, message = difference
+                if message == "no real value":
+                    skipped += 1
+                    continue
+                borrowed = self._borrowed_apart(left, right, used_a, used_b)
+                if borrowed:
+                    return _Outcome("cannot_check", borrowed)
+                if kind == "shape":
+                    return _Outcome("fails", f"the two sides have different shapes: {_shape(a)} and {_shape(b)}",
+                                    where)
+                return _Outcome("fails", "the two sides differ", f"at {where or 'the values drawn'}: {message}",
+                                checked=t + 1)
+        if checked == 0:
+            if skipped:
+                return _Outcome("cannot_check", "no real value at the points tried (a logarithm of a negative number?)")
+            return _Outcome("cannot_check", "no index values satisfy the stated condition")
+        return _Outcome("holds", "", "", "", checked, proved and plain)
+
+    def _distinct(self, left, right, letters, conditions, position, subject) -> _Outcome | None:
+        """The default reading again, with every free index different from the fixed indices of its
+        range (x_w next to x_o: another word than o)."""
+        if not letters or not self.ctx.particular:
+            return None
+        model, evaluator, numbers, values, samples = self.model(0)
+        from .ranges import index_sizes
+
+        sizes = {}
+        for tree in (left, right):
+            for k, v in index_sizes(tree, evaluator, Env(values, position=position)).items():
+                sizes.setdefault(k, []).extend(v)
+        extra = []
+        written = set(_particular_in(left, self.ctx)) | set(_particular_in(right, self.ctx))
+        for letter in letters:
+            for fixed in self.ctx.particular:
+                if fixed.startswith("#") or fixed in letters or fixed not in written:
+                    continue  # only an index the step itself writes (x_w beside x_o)
+                size = self.ctx.size(self.ctx.particular[fixed]) if self.ctx.particular[fixed] else None
+                if size and sizes.get(letter) and min(sizes[letter]) == size:
+                    extra.append((letter, "!=", fixed))
+        if not extra:
+            return None
+        assignments = {}
+        for t in range(self.trials):
+            model, evaluator, numbers, values, samples = self.model(t)
+            try:
+                assignments[t] = list(self._assignments(letters, evaluator, (left, right), values, position,
+                                                        list(conditions) + extra))
+            except _Stop:
+                return None
+        outcome = self._plain_readings(left, right, assignments, position)
+        if outcome.status != "holds":
+            return None
+        shown = " and ".join(f"{_shown(a)} ≠ {_shown(b)}" for a, _, b in extra)
+        outcome.reading = f"for {shown}: a different letter names a different index" + (
+            f", {outcome.reading}" if outcome.reading else "")
+        return outcome
+
+    def _samples(self, left, right, letters, assignments, position) -> _Outcome | None:
+        """With K sampled indices (negative samples, written u_k for k = 1..K), a free index is
+        either one of them or not, and the formulas differ: a step that holds when each free index
+        is among the samples or not (o not among them, w among them) holds there (the handout's
+        "o is not among the samples")."""
+        k = self.ctx.samples()
+        if not k:
+            return None
+        free = [x for x in letters if x not in self.ctx.letter_bounds][:3]
+        regimes = sorted(itertools.product((False, True), repeat=len(free)), key=sum)
+        for regime in regimes:
+            restricted = {t: [a for a in assignments[t]
+                              if all((a.get(x, -1) < k) == inside for x, inside in zip(free, regime))]
+                          for t in assignments}
+            if not all(restricted.values()) or restricted == assignments:
                 continue
-            env = Env({"c": c, "o": o, **assignment})
-            where = ", ".join(f"{x}={v + 1}" for x, v in zip(letters, values))
-            where = f"{where}{', ' if where else ''}c={c + 1}, o={o + 1}" + "".join(
-                f", {name}={[v + 1 for v in values]}" for name, values in arrays.items())  # counted from 1
-            a, b, problem = _evaluate_sides(evaluator, left, right, env)
-            if problem is not None:
-                status, reason = problem
-                return StepResult(step.lhs, step.rhs, status, reason, where if status == "fails" else "")
-            if _is_matrix(a) != _is_matrix(b) or (_is_matrix(a) and a.shape != b.shape):
-                return StepResult(step.lhs, step.rhs, "fails", "the two sides have different shapes: "
-                                  f"{_shape(a)} and {_shape(b)}", where)
-            x, y = _numbers(a, numbers), _numbers(b, numbers)
-            if not np.allclose(x, y, rtol=1e-8, atol=1e-10):
-                return StepResult(step.lhs, step.rhs, "fails", "the two sides differ",
-                                  f"at {where}: left {_show(x)}, right {_show(y)}", trial + 1)
-            proved = proved and _identical(a, b)
-            checked += 1
-    if checked == 0:
-        return StepResult(step.lhs, step.rhs, "cannot_check", "no index values satisfy the stated condition")
-    under = f", under the condition {' '.join(condition)} stated before it" if condition else ""
-    if proved:
-        sizes = ", ".join(f"{k} = {v}" for k, v in notation.sizes.items())
-        return StepResult(step.lhs, step.rhs, "holds", f"proved: an identity in the matrix entries at {sizes}, "
-                          f"for all {checked} index values tried{under}", "", trials)
-    return StepResult(step.lhs, step.rhs, "holds", f"numerically: {trials} random instantiations, "
-                      f"{checked} evaluations{under}", "", trials)
+            outcome = self._plain_readings(left, right, restricted, position)
+            if outcome.status == "holds":
+                among = [_shown(x) for x, inside in zip(free, regime) if inside]
+                outside = [_shown(x) for x, inside in zip(free, regime) if not inside]
+                words = " and ".join(([f"{', '.join(outside)} not among the K sampled indices"] if outside else []) +
+                                     ([f"{', '.join(among)} among them"] if among else []))
+                outcome.reading = f"for {words}" + (f", {outcome.reading}" if outcome.reading else "")
+                return outcome
+        return None
+
+    def _sum_letter_typo(self, left, right, conditions, position, subject) -> _Outcome | None:
+        """\\sum_{i=1}^n e^{\\theta_j}: a sum whose body never uses its own letter but uses one that is
+        free nowhere else.  The literal reading (n copies of one term) is rarely meant: the step holds
+        with the letter read as the sum's, or no failure is claimed."""
+        found = _idle_sums(left, right)
+        if not found:
+            return None
+        (bound, written) = found[0]
+        fixed = (_rename_in_idle_sums(left, bound, written), _rename_in_idle_sums(right, bound, written))
+        try:
+            outcome = self.compare(fixed[0], fixed[1], conditions, position, subject)
+        except Exception:
+            outcome = _Outcome("cannot_check", "")
+        if outcome.status == "holds":
+            outcome.reading = f"reading {_shown(written)} in the sum over {_shown(bound)} as {_shown(bound)} " \
+                              f"(the sum's body does not use its own index: a typo?)"
+            return outcome
+        return _Outcome("cannot_check", f"the sum over {_shown(bound)} never uses {_shown(bound)} (its body has "
+                        f"{_shown(written)} instead): what it stands for is not clear")
+
+    def _plain_readings(self, left, right, assignments, position) -> _Outcome:
+        """The layout and transpose readings, for a restricted set of index values."""
+        outcome = _Outcome("fails", "")
+        for name, layout, elementwise, comparison in READINGS[:4]:
+            outcome = self._reading(left, right, assignments, position, layout, elementwise, comparison)
+            if outcome.status == "holds":
+                outcome.reading = name
+                return outcome
+        return outcome
+
+    def _borrowed_apart(self, left, right, used_a: set, used_b: set) -> str:
+        """A side that uses a call read from a shipped notation (P(O=o|C=c)), the other side in
+        quantities of the document's own (a softmax of its theta): they differ only if the document
+        means what the notation means, which it does not write, so no failure is claimed."""
+        calls = []
+        for tree in (left, right):
+            for node in (tree.iter_subtrees() if isinstance(tree, Tree) else ()):
+                if node.data == "call":
+                    for key, defs in self.ctx.calls.items():
+                        if key.split("(")[0] == node.children[0].value and any(d.origin == "borrowed" for d in defs):
+                            calls.append(defs[0].name)
+        if calls and used_a != used_b:
+            return (f"{calls[0]} is read from the shipped notation, and the other side is in quantities the document "
+                    "defines otherwise; that they differ is no proof of a mistake")
+        return ""
+
+    def _lonely(self, used_a: set, used_b: set) -> str:
+        """A variable nothing in the document defines or uses elsewhere, on one side only: the
+        step relates it to the other side's quantities, which no check can confirm."""
+        floating = (used_a ^ used_b) - self.ctx.anchored
+        if floating:
+            name = sorted(floating)[0]
+            letters = [f for f, family in self.ctx.families.items() if family.matrix == name]
+            shown = f"{letters[0]}_w" if letters else _shown(name)  # Q made for q_o: say q_o's letter
+            return f"{shown} appears on one side only and the document does not define it"
+        return ""
+
+    def _component(self, left, right, letters, assignments, position):
+        """dJ/d theta = yhat_o - y_o: a vector on one side, its entry on the other."""
+        model, evaluator, numbers, values, samples = self.model(0)
+        if not assignments.get(0):
+            return _Outcome("n/a", "")
+        a, pa, _ = self.value(left, 0, assignments[0][0], position)
+        b, pb, _ = self.value(right, 0, assignments[0][0], position)
+        if pa or pb:
+            return _Outcome("n/a", "")
+        vector_left = _is_matrix(a) and 1 in a.shape and max(a.shape) > 1
+        vector_right = _is_matrix(b) and 1 in b.shape and max(b.shape) > 1
+        if vector_left == vector_right or (_is_matrix(a) and not vector_left) or (_is_matrix(b) and not vector_right):
+            return _Outcome("n/a", "")
+        vector_tree, scalar_tree = (left, right) if vector_left else (right, left)
+        scalar_letters = [x for x in free_indices(scalar_tree, self.ctx) if x not in free_indices(vector_tree, self.ctx)]
+        candidates = scalar_letters + [x for x in _particular_in(scalar_tree, self.ctx) if x not in scalar_letters]
+        for letter in candidates:
+            outcome = self._entrywise(vector_tree, scalar_tree, letter, assignments, position)
+            if outcome.status == "holds":
+                outcome.reading = f"as entry {_shown(letter)} of the vector"
+                return outcome
+        return _Outcome("n/a", "")
+
+    def _entrywise(self, vector_tree, scalar_tree, letter, assignments, position):
+        checked = 0
+        for t in range(self.trials):
+            model, evaluator, numbers, values, samples = self.model(t)
+            for assignment in assignments[t]:
+                a, pa, _ = self.value(vector_tree, t, assignment, position)
+                b, pb, _ = self.value(scalar_tree, t, assignment, position)
+                if pa or pb or not _is_matrix(a) or _is_matrix(b):
+                    return _Outcome("n/a", "")
+                k = {**values, **assignment}.get(letter)
+                if k is None or k >= len(a):
+                    return _Outcome("n/a", "")
+                if _compare(a[k], b, "equal", numbers) is None:
+                    checked += 1
+                    continue
+                return _Outcome("fails", "")
+        return _Outcome("holds", "", "", "", checked) if checked else _Outcome("n/a", "")
+
+    def _column(self, left, right, assignments, position):
+        """dJ/du_w = v_c (yhat - y)^T: the matrix on the right holds the vector on the left as its
+        column w (or row w)."""
+        checked = 0
+        member = _member_letter(left, self.ctx)
+        if member is None:
+            return _Outcome("n/a", "")
+        for t in range(self.trials):
+            model, evaluator, numbers, values, samples = self.model(t)
+            for assignment in assignments[t]:
+                a, pa, _ = self.value(left, t, assignment, position)
+                b, pb, _ = self.value(right, t, assignment, position)
+                if pa or pb or not (_is_matrix(a) and _is_matrix(b)) or 1 not in a.shape or 1 in b.shape:
+                    return _Outcome("n/a", "")
+                k = {**values, **assignment}.get(member)
+                if k is None:
+                    return _Outcome("n/a", "")
+                n = len(a)
+                if b.shape[0] == n and k < b.shape[1]:
+                    piece = b[:, k]
+                elif b.shape[1] == n and k < b.shape[0]:
+                    piece = b[k, :].T
+                else:
+                    return _Outcome("n/a", "")
+                if _compare(sp.Matrix(list(a)), sp.Matrix(list(piece)), "equal", numbers) is None:
+                    checked += 1
+                    continue
+                return _Outcome("fails", "")
+        return _Outcome("holds", "", "", "", checked) if checked else _Outcome("n/a", "")
+
+
+class _Stop(Exception):
+    def __init__(self, kind: str, detail: str):
+        super().__init__(detail)
+        self.kind, self.detail = kind, detail
+
+
+def _member_letter(tree, ctx: Context) -> str | None:
+    """The index of the vector a derivative is taken by: w in dJ/du_w."""
+    if isinstance(tree, Tree) and tree.data in ("derivative", "derivop"):
+        variable = tree.children[1] if tree.data == "derivative" else tree.children[0]
+        if isinstance(variable, Tree) and variable.data == "symbol":
+            for g in (c for c in variable.children[1:] if isinstance(c, Tree)):
+                letters = _letters(g)
+                if len(letters) == 1 and isinstance(letters[0], str):
+                    return letters[0]
+    return None
+
+
+def _particular_in(tree, ctx: Context) -> list[str]:
+    out = []
+    if not isinstance(tree, Tree):
+        return out
+    for node in tree.iter_subtrees():
+        if node.data == "symbol":
+            for g in (c for c in node.children[1:] if isinstance(c, Tree)):
+                for x in _letters(g):
+                    if isinstance(x, str) and x in ctx.particular and x not in out:
+                        out.append(x)
+    return out
+
+
+def _with_loss(step: Step, checker: Checker, trials, seed, condition, role) -> StepResult | None:
+    """The step checked with the shipped loss for the document's J (the handout's loss, which the
+    document uses without restating it), and said so."""
+    fallback = checker.for_loss()
+    if fallback is None:
+        return None
+    loss = checker.loss
+    result = check_step(step, fallback.ctx, trials, seed, condition, role, fallback)
+    said = f"{_shown(loss.name)} read as the loss of the shipped notation '{loss.notation}' ({loss.why})"
+    if result.status == "holds":
+        return replace(result, reading=said + (f"; {result.reading}" if result.reading else ""))
+    return replace(result, reason=f"{result.reason} [{said}]")
+
+
+def _as_any_vectors(left, right, ctx: Context, checker: Checker, conditions, position) -> _Outcome | None:
+    """The step again with each column letter it writes bare (u, v) read as a vector of its own, as
+    long as one column; reported as that reading when it holds (or fails: a rule stated wrong)."""
+    bare = set()
+    for side in (left, right):
+        for node in (side.iter_subtrees() if isinstance(side, Tree) else ()):
+            if node.data == "symbol" and len(node.children) == 1 and str(node.children[0]) in ctx.families:
+                bare.add(str(node.children[0]))
+    arrays = dict(ctx.arrays)
+    for letter in sorted(bare):
+        matrix = ctx.arrays.get(ctx.families[letter].matrix)
+        if matrix is None:
+            return None
+        length = matrix.rows if ctx.families[letter].axis == "column" else matrix.cols
+        arrays[letter] = Array(letter, length, "1", "any vector (a rule)")
+    if not bare:
+        return None
+    vectors = replace(ctx, arrays=arrays, families={k: v for k, v in ctx.families.items() if k not in bare},
+                      anchored=ctx.anchored | bare, tokens=ctx.tokens)
+    try:
+        again = Checker(vectors, checker.trials).compare(left, right, conditions, position, None)
+    except Exception:
+        return None
+    if again.status not in ("holds", "fails"):
+        return None
+    shown = ", ".join(sorted(_shown(b) for b in bare))
+    said = f"with {shown} any vectors (a rule; the document's {'/'.join(sorted(bare))}_w are columns)"
+    again.reading = f"{said}, {again.reading}" if again.reading else said
+    return again
+
+
+def _differentiates_bare(left, right, name: str) -> bool:
+    """The step differentiates with respect to the bare symbol name."""
+    for side in (left, right):
+        if not isinstance(side, Tree):
+            continue
+        for node in side.iter_subtrees():
+            if node.data in ("derivative", "derivop"):
+                variable = node.children[1] if node.data == "derivative" else node.children[0]
+                if isinstance(variable, Tree) and variable.data == "symbol" and len(variable.children) == 1 and \
+                        variable.children[0].value == name:
+                    return True
+    return False
+
+
+def _uses_letter_o(left, right, ctx: Context) -> bool:
+    from .implicit import subscript_letters
+
+    return "o" in ctx.particular or any("o" in subscript_letters(t) for t in (left, right) if isinstance(t, Tree))
+
+
+def _zero_as_o(tree):
+    """The tree with every subscript 0 read as the letter o."""
+    if not isinstance(tree, Tree):
+        return tree
+    if tree.data == "symbol":
+        return Tree("symbol", [tree.children[0]] + [_digit_zero(c) for c in tree.children[1:]])
+    return Tree(tree.data, [_zero_as_o(c) for c in tree.children])
+
+
+def _digit_zero(node):
+    if isinstance(node, Token):
+        return Token("NAME", "o") if node.type == "NUMBER" and node.value == "0" else node
+    if node.data == "number" and len(node.children) == 1 and node.children[0] == "0":
+        return Token("NAME", "o")
+    return Tree(node.data, [_digit_zero(c) for c in node.children])
+
+
+def _idle_sums(left, right) -> list[tuple[str, str]]:
+    """(the sum's letter, the letter its body uses instead) for sums whose body does not use their
+    letter, when that other letter appears nowhere else in the step."""
+    from .evaluate import _binder
+    from .implicit import free_letters
+
+    out = []
+    for side, other in ((left, right), (right, left)):
+        if not isinstance(side, Tree):
+            continue
+        for node in side.iter_subtrees():
+            if node.data != "bigop" or len(node.children) < 3:
+                continue
+            letter = _binder(node.children[1])[0]
+            body = free_letters(node.children[-1])
+            if not isinstance(letter, str) or letter in body or len(body) != 1:
+                continue
+            written = body[0]
+            elsewhere = [x for x in free_letters(Tree("x", [c for c in (side, other) if isinstance(c, Tree)]))]
+            outside = sum(1 for n in (side, other) if isinstance(n, Tree) for m in n.iter_subtrees()
+                          if m.data == "symbol" and written in free_letters(m)) - sum(
+                1 for m in node.children[-1].iter_subtrees() if m.data == "symbol" and written in free_letters(m))
+            if outside == 0 and written in elsewhere:
+                out.append((letter, written))
+    return out
+
+
+def _rename_in_idle_sums(tree, bound: str, written: str):
+    """The tree with written read as bound inside the sums over bound that do not use bound."""
+    from .evaluate import _binder
+    from .implicit import free_letters
+
+    if not isinstance(tree, Tree):
+        return tree
+    if tree.data == "bigop" and len(tree.children) >= 3 and _binder(tree.children[1])[0] == bound and \
+            bound not in free_letters(tree.children[-1]):
+        return Tree(tree.data, tree.children[:-1] + [_rename(tree.children[-1], written, bound)])
+    return Tree(tree.data, [_rename_in_idle_sums(c, bound, written) for c in tree.children])
+
+
+def _rename(tree, old: str, new: str):
+    if isinstance(tree, Token):
+        return tree.update(value=new) if tree.type == "NAME" and tree.value == old else tree
+    return Tree(tree.data, [_rename(c, old, new) for c in tree.children])
+
+
+def _where(assignment, values, samples) -> str:
+    parts = [f"{_shown(x)}={v + 1}" for x, v in assignment.items()]
+    parts += [f"{_shown(x)}={v + 1}" for x, v in values.items() if not x.startswith("#")]
+    parts += [f"{name}={[v + 1 for v in vs]}" for name, vs in samples.items()]
+    return ", ".join(parts)  # counted from 1
 
 
 PROOF_LIMIT = 4000  # operations: larger differences are left to the numbers
 
 
-def _identical(a, b) -> bool:
-    """Both sides equal as functions of the symbolic matrix entries (the derive stage's
-    rational-function test); False means only "not shown", never "different"."""
+def _identical(a, b) -> tuple[bool, int]:
+    """(both sides equal as functions of the symbolic entries, the operations that took): the derive
+    stage's rational-function test; False means only "not shown", never "different"."""
     from gradproof.derive.prover import rational_zero
 
     parts = list(a - b) if _is_matrix(a) else [sp.sympify(a) - sp.sympify(b)]
-    if sum(sp.count_ops(p) for p in parts) > PROOF_LIMIT:
-        return False
-    return all(p == 0 or rational_zero(p) for p in parts)
+    work = sum(sp.count_ops(p) for p in parts)
+    if work > PROOF_LIMIT:
+        return False, 0
+    try:
+        return all(p == 0 or rational_zero(p) for p in parts), work
+    except Exception:  # a form the rational test does not take (Max, Abs): not shown
+        return False, work
 
 
-def _evaluate_sides(evaluator, left, right, env):
-    """(a, b, problem): an undefined symbol on either side makes the step uncheckable even if
-    the other side is ill-formed, so both sides are tried before judging."""
-    values, problems = [], []
-    for side in (left, right):
+def _weight(value) -> int:
+    """The size of a value: the nodes of its expression tree, over every entry of an array."""
+    entries = list(value) if _is_matrix(value) else [value]
+    return sum(sum(1 for _ in sp.preorder_traversal(e)) for e in entries if isinstance(e, sp.Basic))
+
+
+# -- steps and displays --------------------------------------------------------------------------
+
+def check_step(step: Step, ctx: Context, trials: int = 3, seed: int = 0, condition=None, role: str = "",
+               checker: Checker | None = None) -> StepResult:
+    base = dict(line=step.line, column=step.column, where=step.where)
+    if step.relation == "unbalanced":
+        column = _unbalanced_column(step.lhs)
+        return StepResult(step.lhs, "", "unparsed", f"column {column}: unbalanced braces: a {{ or }} without its "
+                          "partner", **base)
+    if role:
+        note = f"; {step.note}" if step.note else ""
+        return StepResult(step.lhs, step.rhs, "defines", f"{role} (used by the steps that follow{note})", **base)
+    if step.relation in (":=", "=:", "\\coloneqq"):
+        return StepResult(step.lhs, step.rhs, "cannot_check", "a definition (:=) introduces a name; nothing to check",
+                          **base)
+    if step.relation not in ("=",) and "stackrel" not in step.relation and "overset" not in step.relation:
+        shown = {"\\Rightarrow": "\\Rightarrow (an implication)", "\\approx": "\\approx (an approximation)",
+                 "\\propto": "\\propto (a proportionality)"}.get(step.relation, step.relation)
+        return StepResult(step.lhs, step.rhs, "cannot_check", f"the relation {shown} is not an equality", **base)
+    checker = checker or Checker(ctx, trials, seed)
+    try:
+        left = checker.parse(step.lhs)
+    except ParseError as e:
+        return StepResult(step.lhs, step.rhs, "unparsed", unparsed_reason(step.lhs, e), **base)
+    try:
+        right = checker.parse(step.rhs)
+    except ParseError as e:
+        return StepResult(step.lhs, step.rhs, "unparsed", unparsed_reason(step.rhs, e), **base)
+    conditions = _conditions(step, condition)
+    if step.inline and _names_an_index(left, right, ctx):
+        return StepResult(step.lhs, step.rhs, "cannot_check", "a statement about which index is meant (a one-hot "
+                          "entry equal to 1), not an identity", **base)
+    foreign = _foreign(checker, left, right, step.position)
+    if foreign:
+        named = re.match(r"(\S+) as defined", foreign)
+        if named and checker.loss is not None and named.group(1) == _shown(checker.loss.name):
+            fallback = _with_loss(step, checker, trials, seed, condition, role)
+            if fallback is not None:
+                return fallback
+        return StepResult(step.lhs, step.rhs, "cannot_check", foreign, **base)
+    subject_tree = None
+    if step.subject:
         try:
-            values.append(evaluator.value(side, env))
-        except CannotCheck as e:
-            problems.append(("cannot_check", str(e)))
-            values.append(None)
-        except (ShapeError, SympyShapeError) as e:
-            problems.append(("fails", f"ill-formed: {e}"))
-            values.append(None)
-        except (ArithmeticError, LookupError, TypeError, ValueError) as e:  # e.g. log 0 at some index value
-            problems.append(("cannot_check", f"no value here ({type(e).__name__}: {e})"))
-            values.append(None)
-    problems.sort(key=lambda p: p[0] != "cannot_check")
-    return values[0], values[1], problems[0] if problems else None
+            subject_tree = checker.parse(step.subject)
+        except ParseError:
+            subject_tree = None
+    try:
+        outcome = checker.compare(left, right, conditions, step.position, subject_tree)
+    except RecursionError:
+        outcome = _Outcome("cannot_check", "a definition refers to itself")
+    except Exception as e:  # a gap in the checker is never the author's mistake: said, not raised
+        outcome = _Outcome("cannot_check", f"gradproof could not evaluate this step ({type(e).__name__}: "
+                           f"{str(e)[:80]}); please report it")
+    if outcome.status == "cannot_check" and outcome.reason.startswith("an index 0,") and _uses_letter_o(
+            left, right, ctx):
+        # u_0 beside u_o: the digit 0 typed for the letter o; the step is checked as the letter
+        try:
+            again = checker.compare(_zero_as_o(left), _zero_as_o(right), conditions, step.position,
+                                    _zero_as_o(subject_tree) if subject_tree is not None else None)
+        except Exception:
+            again = _Outcome("cannot_check", "")
+        if again.status == "holds":
+            again.reading = "reading the index 0 as the letter o" + (f", {again.reading}" if again.reading else "")
+            outcome = again
+    rule = re.match(r"(\S+) needs one or two indices", outcome.reason) if outcome.status == "cannot_check" else None
+    if rule and _differentiates_bare(left, right, rule.group(1)):
+        # \partial s(x) / \partial x = s(x)(1 - s(x)) beside x_i: a rule stated for any scalar x
+        name = rule.group(1)
+        scalar = replace(ctx, scalars=ctx.scalars | {name}, families={k: v for k, v in ctx.families.items()
+                                                                        if k != name}, tokens=ctx.tokens)
+        try:
+            again = Checker(scalar, checker.trials).compare(left, right, conditions, step.position, None)
+        except Exception:
+            again = _Outcome("cannot_check", "")
+        if again.status == "holds":
+            again.reading = f"with {_shown(name)} any number (a rule; the document's {_shown(name)}_i are vectors)"
+            outcome = again
+    if rule and rule.group(1) in ctx.families and outcome.status == "cannot_check":
+        # z(u, v) = -\log\sigma(u^\top v), then dz/dv: u and v any vectors (the columns u_w, v_w elsewhere)
+        again = _as_any_vectors(left, right, ctx, checker, conditions, step.position)
+        if again is not None:
+            outcome = again
+    if outcome.status == "fails" and outcome.side == "left" and step.subject and outcome.reason.startswith(
+            "ill-formed"):
+        # the left side is the previous step's right side: its fault is that step's, not this one's
+        outcome = _Outcome("cannot_check", f"the left side is ill-formed ({outcome.reason[len('ill-formed: '):]}), "
+                           "as the step before found; this step's right side is compared with the chain's subject")
+    if ctx.einstein and outcome.status == "fails":
+        # which indices an author sums implicitly is gradproof's guess (a repeated index, but W_{ib}
+        # beside W^T...): a difference under that guess is no proof of a mistake
+        outcome = _Outcome("cannot_check", f"with a repeated index summed (Einstein summation, as the document "
+                           f"says), the sides differ ({outcome.reason}); which indices the author sums is read "
+                           "from the letters, so this is not reported as a failure")
+    undefined = re.match(r"undefined function (\w+)\(", outcome.reason) if outcome.status == "cannot_check" \
+        else None
+    if undefined and checker.loss is not None and checker.loss.names(undefined.group(1)):
+        fallback = _with_loss(step, checker, trials, seed, condition, role)
+        if fallback is not None:
+            return fallback
+    from .implicit import has_elision
+
+    if outcome.status in ("holds", "fails") and (has_elision(left) or has_elision(right)):
+        elided = "the terms elided by \\cdots read as the whole sum"
+        outcome.reading = f"{elided}, {outcome.reading}" if outcome.reading else elided
+    reason = outcome.reason
+    if outcome.status == "holds":
+        used = set(free_indices(left, ctx)) | set(free_indices(right, ctx)) | set(ctx.particular)
+        applied = [c for c in conditions if _letter_name(c[0]) in used and _letter_name(c[2]) in used]
+        reason = _holds_reason(ctx, outcome, applied)
+    if step.note:
+        reason = f"{reason} ({step.note})"
+    result = StepResult(step.lhs, step.rhs, outcome.status, reason, outcome.counterexample,
+                        trials if outcome.status == "holds" else outcome.checked, "", outcome.reading, **base)
+    if subject_tree is not None:
+        try:
+            against = checker.compare(subject_tree, right, conditions, step.position, subject_tree)
+        except Exception:  # the comparison with the subject is extra information only
+            return result
+        verdict = {"holds": "agrees", "fails": "differs"}.get(against.status, "")
+        result = replace(result, subject=step.subject, against_subject=verdict)
+    return result
+
+
+def _names_an_index(left, right, ctx: Context) -> bool:
+    """Prose's "the real target $y_j = 1$": an entry of a one-hot vector said to be 1 (or 0)."""
+    if not (isinstance(right, Tree) and right.data == "number") and not (isinstance(right, Token)):
+        return False
+    if isinstance(right, Tree) and right.children[0].value not in ("0", "1"):
+        return False
+    if not (isinstance(left, Tree) and left.data == "symbol" and len(left.children) == 2):
+        return False
+    return left.children[0].value in ctx.onehots
+
+
+TELLING = ("sigma", "sigmoid", "tanh", "relu", "ReLU", "softplus", "softmax")
+
+
+def _foreign(checker: Checker, left, right, position: int) -> str:
+    """A derivative of a defined loss, said equal to an expression in functions that loss never
+    uses (its J is the naive-softmax loss; the step's has sigma): the document's J here is
+    another quantity, which it does not define."""
+    from .ranges import _names_through
+
+    evaluator = checker.model(0)[1] if checker.trials else None
+    if evaluator is None:
+        return ""
+    for tree, other in ((left, right), (right, left)):
+        if not (isinstance(tree, Tree) and tree.data in ("derivative", "derivop")):
+            continue
+        numerator = tree.children[0] if tree.data == "derivative" else tree.children[1]
+        if not (isinstance(numerator, Tree) and numerator.data in ("symbol", "call")):
+            continue
+        name = numerator.children[0].value
+        definition = checker.ctx.definition(name, position)
+        if definition is None:
+            continue
+        mine = _names_through(evaluator, numerator, position, set()) | _functions(numerator)
+        try:
+            mine |= _functions(evaluator.definition_tree(definition))
+            for n in list(mine):
+                d = checker.ctx.definition(n, position)
+                if d is not None:
+                    mine |= _functions(evaluator.definition_tree(d))
+        except Exception:
+            return ""
+        theirs = _functions(other)
+        for n in _names_through(evaluator, other, position, set()):
+            d = checker.ctx.definition(n, position)
+            if d is not None:
+                try:
+                    theirs |= _functions(evaluator.definition_tree(d))
+                except Exception:
+                    pass
+        alien = sorted(f for f in theirs - mine if f in TELLING and not ({"sigma", "sigmoid"} & mine and f in ("sigma",
+                                                                                                          "sigmoid")))
+        if alien:
+            where = f" (line {definition.line})" if definition.line else ""
+            return (f"{_shown(name)} as defined{where} does not involve {alien[0]}, which this side uses: here "
+                    f"{_shown(name)} is another quantity, which the document does not define")
+    return ""
+
+
+def _functions(tree) -> set[str]:
+    out = set()
+    if not isinstance(tree, Tree):
+        return out
+    for node in tree.iter_subtrees():
+        if node.data == "func":
+            out.add(node.children[0].value)
+        elif node.data == "call":
+            out.add(node.children[0].value)
+    return out
+
+
+def _conditions(step: Step, condition) -> tuple:
+    out = []
+    for c in (step.condition, condition):
+        if not c:
+            continue
+        if isinstance(c[0], str):
+            out.append(c)
+        else:
+            out.extend(c)
+    return tuple(dict.fromkeys(out))
+
+
+def _holds_reason(ctx: Context, outcome: _Outcome, conditions) -> str:
+    under = ""
+    if conditions:
+        shown = " and ".join(f"{_shown(a)} {'=' if r == '=' else '≠'} {_shown(b)}" for a, r, b in conditions)
+        under = f", under the condition {shown}"
+    if outcome.proved:
+        sizes = ", ".join(f"{k} = {v}" for k, v in ctx.sizes.items() if v)
+        at = f" at {sizes}" if sizes else ""
+        return f"proved: an identity in the variables{at} ({outcome.checked} evaluations){under}"
+    return f"numerically: {outcome.checked} evaluations at random values{under}"
 
 
 def _unbalanced_column(text: str) -> int:
     opened = []
     for i, ch in enumerate(text):
-        if ch == "{":
+        if ch == "{" and (i == 0 or text[i - 1] != "\\"):
             opened.append(i)
-        elif ch == "}":
+        elif ch == "}" and (i == 0 or text[i - 1] != "\\"):
             if not opened:
                 return i + 1
             opened.pop()
     return opened[-1] + 1 if opened else len(text)
 
 
-def _shape(x) -> str:
-    return f"{x.shape[0]}x{x.shape[1]}" if _is_matrix(x) else "scalar"
-
-
-def check_display(display: Display, notation: Notation, trials: int = 3) -> EquationResult:
-    from dataclasses import replace
-
+def check_display(display: Display, ctx: Context, trials: int = 3, roles: dict | None = None,
+                  checker: Checker | None = None) -> EquationResult:
     from .suggest import correct_form
 
-    results = tuple(check_step(s, notation, trials, condition=display.condition) for s in display.steps)
-    if display.steps and any(r.status == "fails" for r in results):
-        correct = correct_form(display.steps[0].lhs, notation, display.condition)
-        # the issue's counterexample carries the correct right-hand side where the toolkit derives it
-        results = tuple(replace(r, correct=correct, counterexample=f"{r.counterexample}; correct form: {correct}")
-                        if r.status == "fails" and correct else r for r in results)
+    roles = roles or {}
+    checker = checker or Checker(ctx, trials)
+    results = [check_step(s, ctx, trials, condition=display.condition, role=roles.get(id(s), ""), checker=checker)
+               for s in display.steps]
+    if any(r.status == "fails" for r in results) and display.steps and ctx.source in ("shipped", "named"):
+        # the derive stage's claims are written in the shipped notation: offered under it only
+        correct = correct_form(display.steps[0].lhs, ctx, display.condition, checker)
+        results = [replace(r, correct=correct, counterexample=f"{r.counterexample}; correct form: {correct}")
+                   if r.status == "fails" and correct else r for r in results]
+    results = _blame(results)
     if not results:
         reason = "prose inside math" if display.prose else "no equality to check"
+        line, column, where = display.line, display.column, display.where
         return EquationResult(display.label, display.line, "cannot_check",
-                              (StepResult(display.source[:60], "", "cannot_check", reason),))
-    order = ("unparsed", "fails", "cannot_check", "holds")
-    status = next(s for s in order if any(r.status == s for r in results)) if any(
-        r.status == "fails" for r in results) else min((r.status for r in results), key=order.index)
-    return EquationResult(display.label, display.line, status, results)
+                              (StepResult(display.source[:60], "", "cannot_check", reason, line=line, column=column,
+                                          where=where),), display.inline, display.where)
+    order = ("fails", "unparsed", "cannot_check", "holds", "defines")
+    status = next(s for s in order if any(r.status == s for r in results))
+    if status == "defines" or (status == "holds" and all(r.status in ("holds", "defines") for r in results)):
+        status = "holds" if any(r.status == "holds" for r in results) else "defines"
+    return EquationResult(display.label, display.line, status, tuple(results), display.inline, display.where)
+
+
+def _blame(results: list[StepResult]) -> list[StepResult]:
+    """Where a chain left its subject, and where it came back to it."""
+    out, state = [], "agrees"
+    for r in results:
+        if not r.subject:
+            state = "agrees"
+            out.append(r)
+            continue
+        note = ""
+        if r.against_subject == "differs" and state == "agrees":
+            note = f"the chain goes wrong here: this no longer equals {_short(r.subject)}"
+            state = "differs"
+        elif r.against_subject == "agrees" and state == "differs":
+            note = f"the chain recovers here: this equals {_short(r.subject)} again"
+            state = "agrees"
+        out.append(replace(r, chain=note))
+    return out
+
+
+def _short(latex: str, limit: int = 50) -> str:
+    flat = " ".join(latex.split())
+    return flat if len(flat) <= limit else flat[:limit - 1] + "…"

@@ -1,17 +1,17 @@
 """The right-hand side the toolkit's own derivation gives, for a step that fails.
 
-The derive stage's proved claims are written in the skip-gram notation; a claim whose
-left-hand side parses to the same tree as the failing chain's subject, and whose right-
-hand side holds for that subject under the document's notation, is offered as the correct
-form.  Nothing here knows any document: it only compares parsed trees and checks.
+The derive stage's proved claims are written in a notation of their own; a claim whose left-
+hand side parses to the same tree as the failing chain's subject, and whose right-hand side
+holds for that subject under the document's context, is offered as the correct form.  Nothing
+here knows any document: it only compares parsed trees and checks.
 """
 from __future__ import annotations
 
 from functools import cache
 
-from .document import Step, _split_top
-from gradproof.derive.notation import Notation
-from gradproof.derive.latex import ParseError, parse
+from gradproof.derive.latex import ParseError
+
+from .document import _split_top
 
 
 @cache
@@ -24,28 +24,27 @@ def _claims() -> tuple[tuple[str, str, str], ...]:
         for claim in make().claims:
             if "\\quad" in claim.statement:
                 continue  # a statement with a side condition or two equations: not one chain
-            pieces = [p.strip() for _, p in _split_top(claim.statement)]
+            pieces = [p.strip() for _, p, _ in _split_top(claim.statement)]
             if len(pieces) >= 2:
                 eq = f", seed eq. {claim.equation}" if claim.equation else ""
                 out.append((pieces[0], pieces[-1], f"{claim.model}: {claim.name}{eq}"))
     return tuple(out)
 
 
-def correct_form(subject: str, notation: Notation, condition=None) -> str:
+def correct_form(subject: str, ctx, condition, checker) -> str:
     """'<right-hand side> (claim ...)' for the quantity ``subject``, or '' when no claim fits."""
-    from .steps import check_step  # the same checker decides that the offered form is right
-
-    names = notation.names()
     try:
-        tree = parse(subject, names).tree
+        tree = checker.parse(subject)
     except ParseError:
         return ""
+    conditions = tuple(condition or ())
     for left, right, citation in _claims():
         try:
-            if parse(left, names).tree != tree:
+            if checker.parse(left) != tree:
                 continue
+            candidate = checker.parse(right)
         except ParseError:
             continue
-        if check_step(Step(subject, right, "="), notation, condition=condition).status == "holds":
+        if checker.compare(tree, candidate, conditions, 10 ** 9).status == "holds":
             return f"{right}  (proved by gradproof derive: {citation})"
     return ""

@@ -1,0 +1,443 @@
+"""gradproof check on derivations written the way people write them (issue 12).
+
+The documents under tests/derivations/wild_* are our own, written to reproduce each idiom met in
+public derivations (CS224n-style Markdown with Jekyll front matter, an Overleaf .tex file with a
+preamble and macros, a Jupyter notebook, index notation under Einstein summation).  None names a
+notation: everything is read from the document.  Displays tagged ok-... are right and must hold;
+displays tagged bad-... carry one planted mistake each and must fail; nothing else may fail.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gradproof.verify.derivation.run import check_document
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "tests" / "derivations"
+GRAMMAR_TOKENS = re.compile(r"__ANON|\b(?:BIGOP|FUNC|NAME|NUMBER|DECOR|COMPARE|RULE|CASES|OTHERWISE|LPAR|RPAR|"
+                            r"LBRACE|RBRACE|\$END)\b")
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gradproof.verify.cli", "check", *args], capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, "COLUMNS": "200"}, timeout=300)
+
+
+def labelled(result) -> dict:
+    out = {}
+    for e in result.equations:
+        if e.label is not None:
+            assert e.label not in out, f"duplicate label {e.label}"
+            out[e.label] = e
+    return out
+
+
+def describe(eq) -> str:
+    return f"{eq.label!r} (line {eq.line}): " + "; ".join(
+        f"{s.status}: {s.lhs[:40]} = {s.rhs[:40]} ({s.reading}) ({s.reason}) {s.counterexample[:80]}" for s in eq.steps)
+
+
+def assert_planted(result, bad: set[str], ok: set[str]):
+    """Every ok display holds (each step holds or defines a name), every bad one has a failing step,
+    and no display outside the bad ones fails."""
+    eqs = labelled(result)
+    assert {label for label in eqs if label.startswith("bad")} == bad
+    assert {label for label in eqs if label.startswith("ok")} == ok
+    for label in ok:
+        eq = eqs[label]
+        assert all(s.status in ("holds", "defines") for s in eq.steps), describe(eq)
+        assert any(s.status == "holds" for s in eq.steps) or label.endswith("def") or label in (
+            "ok-loss", "ok-mse", "ok-ridge"), describe(eq)
+    for label in bad:
+        eq = eqs[label]
+        assert eq.status == "fails", describe(eq)
+        failing = [s for s in eq.steps if s.status == "fails"]
+        assert failing and all(s.counterexample.strip() or "ill-formed" in s.reason for s in failing), describe(eq)
+    for eq in result.equations:
+        if eq.label is None or not eq.label.startswith("bad"):
+            assert not (eq.status == "fails" and not eq.inline), describe(eq)
+
+
+# -- CS224n-style Markdown --------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cs224n():
+    return check_document(str(DOCS / "wild_cs224n.md"))
+
+
+def test_cs224n_planted_mistakes_found_and_nothing_else(cs224n):
+    assert_planted(cs224n,
+                   bad={"bad-shape-center", "bad-blame", "bad-sign-outside", "bad-neg-sample"},
+                   ok={"ok-loss", "ok-theta-row", "ok-component", "ok-center", "ok-outside", "ok-outside-rows",
+                       "ok-mathbf", "ok-sigma-prime", "ok-neg-outside", "ok-neg-sample", "ok-neg-center"})
+
+
+def test_cs224n_front_matter_is_metadata_and_the_notation_comes_from_the_document(cs224n):
+    # Jekyll's YAML front matter (title, layout, tags) is no notation: the check goes on without one
+    # and says where everything came from
+    said = "\n".join(cs224n.notation)
+    assert cs224n.notation[0].startswith("notation: none named")
+    assert re.search(r"^y: vector \S+, one-hot at o \(inferred from use\)$", said, re.M), said  # from the prose
+    assert re.search(r"^u_w: column w of U$", said, re.M), said
+    assert "theta = U^Tv_c (line" in said and "\\hat{y} = \\mathrm{softmax}(\\theta) (line" in said
+    assert "J_{naivesoftmax} = " in said  # a text subscript names the loss, it is no index
+
+
+def test_cs224n_wild_idioms_each_read(cs224n):
+    eqs = labelled(cs224n)
+    # \sum_{w \in \text{Vocab}}, \hat{y_w}, text subscripts: the loss is defined, then its value at o holds
+    loss = eqs["ok-loss"].steps
+    assert [s.status for s in loss] == ["defines", "holds"], describe(eqs["ok-loss"])
+    # \part and \pmb: the gradient with respect to the scores written as a row holds, read in the
+    # numerator layout (the reading is said)
+    assert eqs["ok-theta-row"].steps[0].reading == "in the numerator layout"
+    # a component written for the vector: "holds (as a component of the vector)"
+    assert eqs["ok-component"].steps[0].reading == "as a component of the vector"
+    # the numerator-layout chain rule dJ/dtheta dtheta/dv_c, with \\[1.6em] and U^Tv_c
+    center = eqs["ok-center"].steps
+    assert len(center) == 3 and all(s.status == "holds" for s in center)
+    assert "numerator layout" in center[0].reading and "transpose" in center[2].reading
+    # cases with equalities inside the rows: one equation per row, under the row's condition
+    rows = eqs["ok-outside-rows"].steps
+    assert len(rows) == 2 and "condition w ≠ o" in rows[1].reason, describe(eqs["ok-outside-rows"])
+    # a dropped transpose is a product of the wrong shapes
+    assert "ill-formed" in eqs["bad-shape-center"].steps[-1].reason
+    # \mathbf x without braces, \sigma'
+    assert eqs["ok-mathbf"].steps[0].reading.startswith("element-wise")
+    assert eqs["ok-sigma-prime"].status == "holds"
+
+
+def test_cs224n_blame_says_where_the_chain_went_wrong_and_recovered(cs224n):
+    first, wrong, back = labelled(cs224n)["bad-blame"].steps
+    assert first.status == "holds"
+    assert wrong.status == "fails" and wrong.against_subject == "differs"
+    assert wrong.chain.startswith("the chain goes wrong here")
+    # the last link differs from its neighbour but equals the chain's subject again
+    assert back.status == "fails" and back.against_subject == "agrees"
+    assert back.chain.startswith("the chain recovers here")
+
+
+def test_cs224n_negative_sampling_uses_the_shipped_loss_and_says_so(cs224n):
+    eqs = labelled(cs224n)
+    for label in ("ok-neg-outside", "ok-neg-sample", "ok-neg-center"):
+        assert "the shipped notation 'negsampling'" in eqs[label].steps[0].reading, describe(eqs[label])
+    wrong = eqs["bad-neg-sample"].steps[0]
+    assert wrong.status == "fails" and "the shipped notation 'negsampling'" in wrong.reason
+    # o is never among the samples: the sample index k is shown where it fails
+    assert re.search(r"\bk=\d", wrong.counterexample)
+
+
+def test_cs224n_inline_equations_are_checked_and_reported_apart(cs224n):
+    inline = [e for e in cs224n.equations if e.inline]
+    found = {(e.steps[0].lhs, e.steps[0].status) for e in inline}
+    assert ("\\sum_{w \\in \\text{Vocab}} \\hat{y}_w", "holds") in found, found
+    assert ("\\frac{\\partial \\hat{y}_o}{\\partial \\theta_o}", "fails") in found, found  # the planted slip
+    assert all(not e.inline for e in cs224n.equations if e.label)
+
+
+def test_cs224n_code_and_comments_are_not_checked(cs224n):
+    labels = {e.label for e in cs224n.equations}
+    assert "skipped-code" not in labels and "skipped-comment" not in labels
+    text = (DOCS / "wild_cs224n.md").read_text()
+    assert "skipped-code" in text and "skipped-comment" in text  # present, and skipped
+
+
+# -- an Overleaf file -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def overleaf():
+    return check_document(str(DOCS / "wild_overleaf.tex"))
+
+
+def test_overleaf_planted_mistakes_found_and_nothing_else(overleaf):
+    assert_planted(overleaf,
+                   bad={"bad-tanh-sigmoid", "bad-relu-indicator", "bad-quotient", "bad-db"},
+                   ok={"ok-sigmoid", "ok-sigmoid-prime", "ok-tanh", "ok-softplus", "ok-relu", "ok-relu-indicator",
+                       "ok-quotient", "ok-loss"})
+
+
+def test_overleaf_preamble_macros_and_environments(overleaf):
+    eqs = labelled(overleaf)
+    # \label names the display; align* rows, \nonumber and \\[1.6em] between them; \sig from \newcommand
+    assert len(eqs["ok-sigmoid"].steps) == 3
+    # \grad{..}{..} (\newcommand with arguments) and \softplus (\DeclareMathOperator)
+    assert eqs["ok-softplus"].status == "holds"
+    # \def\half: the loss is defined through it, and both of its derivatives are checked
+    assert [s.status for s in eqs["ok-loss"].steps] == ["defines", "holds"], describe(eqs["ok-loss"])
+    # gather*: one row each
+    assert [s.status for s in eqs["ok-tanh"].steps] == ["holds", "holds"]
+    # the commented-out equation is not checked; the preamble's definitions are no equations
+    assert "skipped-tex-comment" not in eqs
+    assert all(e.line > 10 for e in overleaf.equations)
+    said = "\n".join(overleaf.notation)
+    assert "scalar variables: a, b, t, w, x" in said  # free scalar variables, named as such
+
+
+# -- a Jupyter notebook -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def notebook():
+    return check_document(str(DOCS / "wild_notebook.ipynb"))
+
+
+def test_notebook_planted_mistakes_found_and_nothing_else(notebook):
+    assert_planted(notebook,
+                   bad={"bad-shape-input", "bad-missing-mse", "bad-ridge-grad", "bad-hadamard", "bad-matrix"},
+                   ok={"ok-loss", "ok-scores", "ok-weights", "ok-bias", "ok-input", "ok-mse", "ok-mse-grad",
+                       "ok-ridge", "ok-ridge-grad", "ok-trace", "ok-hadamard", "ok-matrix"})
+
+
+def test_notebook_markdown_cells_only_with_their_lines(notebook):
+    raw = (DOCS / "wild_notebook.ipynb").read_text().splitlines()
+    eqs = labelled(notebook)
+    for label, eq in eqs.items():
+        assert f"tag{{{label}}}" in raw[eq.line - 1], (label, eq.line)  # the JSON line holding it
+    # the code cell's "$$ ... $$" string is no equation
+    assert not any("= 0" in s.rhs for e in notebook.equations for s in e.steps)
+
+
+def test_notebook_row_vectors_declared_in_the_prose(notebook):
+    said = "\n".join(notebook.notation)
+    assert re.search(r"^x: row vector 1x\S+", said, re.M), said
+    # dL/dW = x^T (yhat - y): an outer product of rows, with the gradient shaped like W
+    assert labelled(notebook)["ok-weights"].steps[0].reading == ""
+
+
+# -- Einstein summation -------------------------------------------------------------------------------
+
+def test_einstein_sums_repeated_indices_and_claims_no_failure():
+    result = check_document(str(DOCS / "wild_einstein.md"))
+    eqs = labelled(result)
+    assert any("Einstein summation" in line for line in result.notation)
+    for label in ("ok-jacobian", "ok-weights"):
+        assert all(s.status == "holds" for s in eqs[label].steps), describe(eqs[label])
+    # which indices an author sums is read from the letters, so a difference is not called a mistake
+    swapped = eqs["einstein-swapped"].steps[0]
+    assert swapped.status == "cannot_check" and "Einstein" in swapped.reason
+
+
+# -- constructs one at a time ---------------------------------------------------------------------------
+
+def _steps(tmp_path, text: str, name: str = "doc.md", notation: str | None = None):
+    doc = tmp_path / name
+    doc.write_text(text)
+    return [s for e in check_document(str(doc), notation).equations for s in e.steps]
+
+
+@pytest.mark.parametrize("latex, status", [
+    (r"\frac{d}{dx} \max(0, x) = \mathbb{1}(x > 0)", "holds"),
+    (r"\frac{d}{dx} \max(0, x) = \mathbb{1}(x \geq 0)", "holds"),       # equal wherever it has a value
+    (r"\frac{d}{dx} \max(0, x) = \mathbb{1}(x < 0)", "fails"),
+    (r"\frac{d}{dx} \mathrm{softplus}(x) = \sigma(x)", "holds"),
+    (r"\frac{d\tanh(x)}{dx} = 1 - \tanh(x)^2", "holds"),
+    (r"\frac{d\tanh(x)}{dx} = 1 + \tanh(x)^2", "fails"),
+    (r"\frac{d}{dx} \log(1 + e^{x}) = \frac{e^x}{1 + e^x}", "holds"),
+])
+def test_scalar_calculus_with_free_variables(tmp_path, latex, status):
+    steps = _steps(tmp_path, f"For a real $x$:\n\n$$ {latex} $$\n")
+    assert [s.status for s in steps] == [status], steps
+
+
+def test_a_one_hot_at_any_index_and_sizes_of_any_name(tmp_path):
+    # the notation (here in the front matter) declares y one-hot at k and sizes D and C: no KeyError,
+    # no size called W needed
+    front = ("---\n[sizes]\nD = 3\nC = 5\n[indices]\nk = \"C\"\n[symbols.W]\nrole = \"matrix\"\n"
+             "shape = [\"D\", \"C\"]\n[symbols.x]\nrole = \"vector\"\nshape = [\"D\"]\n"
+             "[symbols.y]\nrole = \"onehot\"\nat = \"k\"\nsize = \"C\"\n[definitions]\n"
+             "s = 'W^\\top x'\np = '\\mathrm{softmax}(s)'\nL = '-\\log p_k'\n---\n")
+    steps = _steps(tmp_path, front + "$$ \\frac{\\partial L}{\\partial s} = p - y $$\n\n"
+                   "$$ \\frac{\\partial L}{\\partial x} = W(p - y) $$\n\n$$ \\frac{\\partial L}{\\partial x} = W p $$\n")
+    assert [s.status for s in steps] == ["holds", "holds", "fails"], steps
+
+
+def test_yaml_front_matter_with_a_named_notation(tmp_path):
+    doc = tmp_path / "post.md"
+    doc.write_text("---\ntitle: A post\nlayout: post\n---\n\n$$ \\frac{\\partial J}{\\partial \\mathbf{s}} = "
+                   "\\hat{\\mathbf{y}} - \\mathbf{y} $$\n")
+    proc = run_cli(str(doc), "--notation", "skipgram")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "the shipped notation 'skipgram', as named by --notation" in proc.stdout
+
+
+def test_a_shipped_notation_is_detected_and_the_reason_said(tmp_path):
+    # a skip-gram document that leans on the handout's notation (yhat, e, p never defined)
+    steps = None
+    doc = tmp_path / "handout.md"
+    doc.write_text("Word2vec skip-gram, with $u_o$ and $v_c$ as in the handout.\n\n"
+                   "$$ \\frac{\\partial J}{\\partial \\mathbf{v}_c} = U(\\hat{\\mathbf{y}} - \\mathbf{y}) $$\n")
+    result = check_document(str(doc))
+    assert result.notation[0].startswith("notation: the shipped notation 'skipgram', detected because it mentions")
+    steps = [s for e in result.equations for s in e.steps]
+    assert [s.status for s in steps] == ["holds"], steps
+
+
+# -- messages and exit codes ---------------------------------------------------------------------------
+
+UNREADABLE = r"""
+$$ J = \int_0^1 f(x)\, dx $$
+
+$$ a = b + $$
+
+$$ y = \lim_{n \to \infty} x_n $$
+
+$$ r = (a + b $$
+
+$$ s = a \,\#\, b $$
+"""
+
+
+def test_unparsed_messages_are_in_the_users_terms_and_nothing_checked_has_its_exit_code(tmp_path):
+    doc = tmp_path / "unreadable.md"
+    doc.write_text(UNREADABLE)
+    out = tmp_path / "out.json"
+    proc = run_cli(str(doc), "--json", str(out))
+    assert proc.returncode == 3, proc.stdout + proc.stderr  # nothing could be checked: its own code
+    assert proc.stderr.strip().count("\n") == 0 and "nothing in" in proc.stderr
+    data = json.loads(out.read_text())
+    steps = [s for e in data["equations"] for s in e["steps"]]
+    assert len(steps) == 5 and all(s["status"] == "unparsed" for s in steps), steps
+    for s in steps:
+        assert re.match(r"column \d+: ", s["reason"]), s
+        assert not GRAMMAR_TOKENS.search(s["reason"]), s["reason"]  # no BIGOP, no __ANON_2
+    reasons = " ".join(s["reason"] for s in steps)
+    assert "\\int" in reasons and "\\newcommand" in reasons  # the construct, and what to do about it
+    assert "never closed" in reasons and "ends too early" in reasons
+
+
+def test_bad_front_matter_in_yaml_or_toml_is_one_line_exit_2(tmp_path):
+    doc = tmp_path / "front.md"
+    doc.write_text("---\n[sizes]\nN = \"three\"\n---\n$$ J = J $$\n")
+    proc = run_cli(str(doc))
+    assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "front matter" in proc.stderr
+
+
+def test_a_notebook_that_is_not_json_is_one_line_exit_2(tmp_path):
+    doc = tmp_path / "broken.ipynb"
+    doc.write_text('{"cells": [ {"cell_type": "markdown", "source": "$$ a = a $$"  ')
+    proc = run_cli(str(doc))
+    assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0, proc.stderr
+    assert "not a readable notebook" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# -- numbered layers, out-of-order definitions, a function renamed in a chain -----------------------
+
+def test_numbered_layers_with_row_biases_planted_mistakes_found_and_nothing_else():
+    """a_1 = x M_1 + c_1: a_1, M_1, c_1 are names of their own (never entries of a, M, c), the
+    bias c_1 is a row like x M_1, a_2 may be defined before the g it uses, and g = \\sigma(a_1)
+    is a value even though g is a letter often used for functions."""
+    result = check_document(str(DOCS / "wild_layers.md"))
+    assert_planted(result, bad={"bad-weight", "bad-sign"},
+                   ok={"ok-first-def", "ok-second-def", "ok-hidden-def", "ok-output-def", "ok-second-by-hidden",
+                       "ok-first-by-input", "ok-hidden-by-first", "ok-loss-by-second"})
+    said = "\n".join(result.notation)
+    assert "c_1: row vector" in said and "c_2: row vector" in said
+
+
+def test_a_value_named_by_a_function_letter_is_differentiated_as_defined(tmp_path):
+    """g = \\sigma(a) with a = M x + c: dg/da is the diagonal Jacobian sigma'(a), never the
+    derivative of a product g a (a false alarm before)."""
+    path = tmp_path / "g.md"
+    path.write_text("$$a = M x + c$$\n$$g = \\sigma(a)$$\n\n$$\\frac{\\partial{g}}{\\partial{a}} = \\sigma'(a)$$\n\n"
+                    "$$\\frac{\\partial{g}}{\\partial{a}} = \\sigma(a)$$\n")
+    steps = [s for e in check_document(str(path)).equations for s in e.steps if s.status != "defines"]
+    assert [s.status for s in steps] == ["holds", "fails"], [(s.status, s.reason) for s in steps]
+
+
+def test_a_function_named_further_along_a_chain_is_defined_by_its_neighbour():
+    result = check_document(str(DOCS / "wild_alias.md"))
+    assert_planted(result, bad={"bad-jacobian"}, ok={"ok-jacobian"})
+    assert any(line.startswith("phi(a) = ") for line in result.notation), result.notation
+
+
+def test_a_loss_named_by_a_word_a_late_function_two_cases_of_one_size_and_an_open_sum():
+    """MLE = ... is one name (never M L E); q defined in the prose after the loss; n beside N over
+    the same axis is one size; a term after \\sum_i that uses i belongs to the sum."""
+    result = check_document(str(DOCS / "wild_logistic.md"))
+    assert_planted(result, bad={"bad-sign", "bad-logistic-derivative"},
+                   ok={"ok-loss-def", "ok-gradient", "ok-simplified"})
+    said = "\n".join(result.notation)
+    assert "MLE = " in said and " n = " not in said
+
+
+def test_a_term_after_a_sum_joins_it_only_when_it_uses_the_letter_and_nothing_binds_it():
+    from gradproof.derive.latex import parse
+    from gradproof.verify.derivation.implicit import extend_sums, free_letters
+
+    tree = parse(r"\sum_{i=1}^{N} a_i - b_i").tree
+    assert free_letters(tree) == ["i"] and free_letters(extend_sums(tree)) == []
+    assert extend_sums(tree, frozenset({"i"})) is tree  # i free on the other side: the strict reading stands
+    other = parse(r"\sum_{i=1}^{N} a_i - c").tree
+    assert extend_sums(other) is other
+
+
+def test_a_probability_the_handout_defines_is_read_from_the_detected_notation_and_said():
+    """P(O=o|C=c) used and never defined, in a skip-gram document: read over the document's own
+    u_w and v_w from the detected notation's [detect.calls], said; nothing else of the notation is
+    taken, and a comparison with a quantity the document ties to nothing claims no failure."""
+    result = check_document(str(DOCS / "wild_borrowed_probability.md"))
+    assert_planted(result, bad={"bad-wrong-word"}, ok={"ok-probability", "ok-other-word"})
+    said = "\n".join(result.notation)
+    assert "P(O=o|C=c) = " in said and "the shipped notation 'skipgram', detected because" in said
+    assert "notation: none named" in said  # the notation itself is not applied
+    tie = labelled(result)["unknown-tie"]
+    assert tie.status == "cannot_check", describe(tie)
+
+
+def test_a_sum_written_out_with_an_ellipsis_is_read_as_the_whole_sum_and_said():
+    result = check_document(str(DOCS / "wild_elided.md"))
+    assert_planted(result, bad={"bad-sign"}, ok={"ok-expansion", "ok-braced"})
+    eqs = labelled(result)
+    assert all("elided by \\cdots read as the whole sum" in s.reading for s in eqs["ok-expansion"].steps[:2])
+    unread = eqs["unread"]
+    assert unread.status == "cannot_check" and "elided" in unread.steps[0].reason, describe(unread)
+
+
+def test_a_mean_cross_entropy_stated_by_the_document_is_its_definition(tmp_path):
+    """CE(y, \\hat{y}) = -\\frac{1}{N} \\sum ...: the document's convention (a mean) defines CE; the
+    built-in CE (a sum) is not claimed to differ from it.  Stated as the built-in sum, it is a claim."""
+    path = tmp_path / "mean.md"
+    path.write_text("$$\\hat{y} = \\mathrm{softmax}(z)$$\n\n"
+                    "$$CE(y, \\hat{y}) = -\\frac{1}{N} \\sum_{i} y_i \\log\\hat{y}_i$$\n\n"
+                    "$$\\frac{\\partial CE(y, \\hat{y})}{\\partial z} = \\frac{1}{N} (\\hat{y} - y)$$\n\n"
+                    "$$\\frac{\\partial CE(y, \\hat{y})}{\\partial z} = \\frac{1}{N} (y - \\hat{y})$$\n")
+    steps = [s for e in check_document(str(path), notation_path=None).equations for s in e.steps]
+    assert [s.status for s in steps] == ["defines", "defines", "holds", "fails"], [(s.status, s.reason) for s in steps]
+
+
+def test_a_bare_loss_name_is_the_call_the_document_writes(tmp_path):
+    """CE(y, \\hat{y}) = ... then \\frac{\\partial CE}{\\partial \\theta}: the bare CE is CE(y, \\hat{y})."""
+    path = tmp_path / "ce.md"
+    path.write_text("$$\\hat{y} = \\mathrm{softmax}(\\theta)$$\n$$CE(y,\\hat{y}) = -\\sum_i y_i \\log(\\hat{y}_i)$$\n"
+                    "$$\\frac{\\partial CE}{\\partial \\theta} = \\hat{y} - y$$\n"
+                    "$$\\frac{\\partial CE}{\\partial \\theta} = y - \\hat{y}$$\n")
+    steps = [s for e in check_document(str(path)).equations for s in e.steps]
+    assert [s.status for s in steps] == ["defines", "holds", "holds", "fails"], [(s.status, s.reason) for s in steps]
+
+
+def test_a_rule_for_any_two_vectors_beside_columns_and_a_stray_parenthesis():
+    """g(a, b) = -log sigma(a^T b) differentiated for any a, b while a_o, b_c are columns elsewhere:
+    a and b are read as vectors of their own (said); a stray ) does not stop the chain."""
+    result = check_document(str(DOCS / "wild_vector_rule.md"))
+    assert_planted(result, bad={"bad-rule"}, ok={"ok-rule", "ok-columns"})
+    rule = labelled(result)["ok-rule"]
+    assert len(rule.steps) == 2 and "any vectors (a rule" in rule.steps[0].reading, describe(rule)
+    assert "too many at the end of this side ignored" in rule.steps[0].reason
+
+
+def test_words_named_through_their_index_and_a_probability_named_first():
+    """p(w_j|w_I) = y_j = ...: y_j is defined (p stays a name the document never defines); s_j is
+    introduced by substitution in the same chain; v_{w_j} is the vector of word j; I, the input
+    word, is a fixed index."""
+    result = check_document(str(DOCS / "wild_word_indices.md"))
+    assert_planted(result, bad={"bad-score"}, ok={"ok-same-word", "ok-two-words", "ok-score"})
+    said = "\n".join(result.notation)
+    assert "fixed indices (random values, different from each other): I" in said
+    assert "y_j = " in said and "s_j = " in said
