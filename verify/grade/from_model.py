@@ -1,0 +1,183 @@
+"""A function to grade, built from a model file: its signature and argument roles from the file's
+[function] (or a [[variants]] entry), its cases drawn as the file's [inputs] say, its expected
+values from the model's generated reference function, and its gradient test from
+[function.gradients].
+
+The rubric names the model, the function as students write it, the model function whose meaning
+it has (`like`: CS231n's softmax_loss_naive is the model's softmax_loss_vectorized), the sizes of
+hidden cases, and how the large-value case scales the inputs.
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gradproof.derive import catalog
+from gradproof.derive import spec as specs
+
+from .assignment import Case, Function
+
+PUBLIC_SEED = 0  # the public case: the model file's own sizes
+HIDDEN_SIZES = (2, 12)  # each size of a hidden case, unless the rubric says otherwise
+
+
+class ModelFunctionError(Exception):
+    """The rubric's [[function]] does not fit its model file (one line: what and where)."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the rubric says about one function beyond its model (hashable: functions are cached)."""
+    name: str
+    model: str                                  # a shipped model's name or a path
+    like: str                                   # the model function it is graded as
+    sizes: tuple[tuple[str, int, int], ...] = ()  # (size, low, high) for hidden cases
+    large: tuple[tuple[str, float], ...] = ()   # (input or "input[i, :]", value) for the large-value case
+
+
+def model_path(model: str, base: Path) -> Path:
+    """A shipped model by name, else a path relative to the rubric's folder."""
+    found = catalog.shipped(model)
+    return found if found is not None else (base / model).resolve()
+
+
+@functools.lru_cache(maxsize=32)
+def build(options: Options) -> Function:
+    """The Function for options (ModelFunctionError if the model file does not declare it)."""
+    try:
+        spec = specs.load(options.model)
+    except specs.SpecError as e:
+        raise ModelFunctionError(str(e)) from None
+    declared = {f.name: f for f in spec.functions()}
+    if options.like not in declared:
+        raise ModelFunctionError(f"{options.model} declares no function '{options.like}' "
+                                 f"(it declares: {', '.join(declared) or 'none'})")
+    fs = declared[options.like]
+    for size, _, _ in options.sizes:
+        if size not in spec.sizes:
+            raise ModelFunctionError(f"{options.model} has no size '{size}' (its sizes: {', '.join(spec.sizes)})")
+    for target, _ in options.large:
+        name, index = entries(target)
+        if name not in spec.inputs or index is None or len(index) > len(spec.inputs[name].shape):
+            raise ModelFunctionError(f"large: '{target}' is not an input of {Path(options.model).name} or entries of one "
+                                     f"(write NAME or NAME[0, :]; its inputs: {', '.join(spec.inputs)})")
+    reference = _reference(spec, options.model, options.like)
+    arguments = tuple(a for a in fs.arguments if a in spec.inputs)
+    arrays = tuple(a for a in arguments if spec.inputs[a].shape)
+    outputs = _outputs(fs)
+    gradients = tuple((arrays.index(wrt), outputs.index(place)) for wrt, place in fs.returns.gradients if wrt in arrays)
+
+    def make(rng: np.random.Generator, kind: str, index: int) -> Case:
+        values = draw(spec, rng, _sizes(spec, options, rng, kind))
+        if kind == "large":
+            for target, value in options.large:
+                name, index = entries(target)
+                values[name] = np.array(values[name], dtype=np.float64)
+                part = values[name][index]
+                values[name][index] = value * (1 + 0.01 * rng.standard_normal(size=np.shape(part)))
+        args = tuple({"$a": arrays.index(a)} if a in arrays else values[a] for a in arguments)
+        return Case(options.name, "", kind, args, tuple(values[a] for a in arrays), values)
+
+    def expected(case: Case, drawn: tuple) -> tuple:
+        with np.errstate(all="ignore"):  # underflow to 0 is right; the large case is checked finite at build time
+            out = reference(**{a: case.data[a] for a in arguments})
+        returned = dict(zip(fs.returns.names, out if fs.returns.is_tuple else (out,)))
+        return tuple(np.asarray(_at(returned, output), dtype=np.float64) for output in outputs)
+
+    if options.large:  # the reference is stable: a non-finite value here means the rubric's factors are too big
+        rng = np.random.default_rng(PUBLIC_SEED)
+        for _ in range(3):
+            if not all(np.all(np.isfinite(e)) for e in expected(make(rng, "large", 0), ())):
+                raise ModelFunctionError(f"its large-value case is not finite even for the model's reference "
+                                         f"(large = {dict(options.large)}): use smaller factors")
+    return Function(options.name, outputs, make, expected, fs.convention, arguments=arrays, gradients=gradients,
+                    loss=outputs.index(fs.returns.loss), overflow=_overflow(spec), arity=len(fs.returns.names),
+                    paths=tuple(_path(fs, output) for output in outputs))
+
+
+def entries(target: str) -> tuple[str, tuple | None]:
+    """'X[:, 0]' -> ('X', (slice(None), 0)); 'W' -> ('W', ()); an index that is not whole numbers and ':'
+    gives None."""
+    name, _, rest = target.partition("[")
+    if not rest:
+        return name.strip(), ()
+    if not rest.endswith("]"):
+        return name.strip(), None
+    index = []
+    for part in rest[:-1].split(","):
+        part = part.strip()
+        if part == ":":
+            index.append(slice(None))
+        elif part.lstrip("-").isdigit():
+            index.append(int(part))
+        else:
+            return name.strip(), None
+    return name.strip(), tuple(index)
+
+
+def _outputs(fs) -> tuple[str, ...]:
+    """The graded outputs: each returned value, a dict's gradients by their "name.key"."""
+    out = []
+    for name in fs.returns.names:
+        keys = [place for _, place in fs.returns.gradients if place.startswith(name + ".")]
+        out += keys or [name]
+    return tuple(out)
+
+
+def _path(fs, output: str) -> tuple:
+    head, _, key = output.partition(".")
+    return (fs.returns.names.index(head),) + ((key,) if key else ())
+
+
+def _at(returned: dict, output: str):
+    head, _, key = output.partition(".")
+    return returned[head][key] if key else returned[head]
+
+
+def _reference(spec, model: str, like: str):
+    """The model's generated function: a shipped model's committed module, else generated afresh."""
+    if catalog.is_shipped(Path(model)) and spec.model is not None and spec.model.module:
+        module = importlib.import_module("gradproof.derive." + spec.model.module[:-3].replace("/", "."))
+        return getattr(module, like)
+    from gradproof.derive.codegen import compiled_functions
+    from gradproof.derive.model import load
+    return compiled_functions(load(model))[like]
+
+
+def _sizes(spec, options: Options, rng: np.random.Generator, kind: str) -> dict[str, int]:
+    if kind == "public":
+        return dict(spec.sizes)
+    ranges = {size: (low, high) for size, low, high in options.sizes}
+    return {size: int(rng.integers(*ranges.get(size, HIDDEN_SIZES), endpoint=True)) for size in spec.sizes}
+
+
+def draw(spec, rng: np.random.Generator, sizes: dict[str, int]) -> dict[str, object]:
+    """A value for each input, as the model file says, at these sizes (index arrays as int64)."""
+    out: dict[str, object] = {}
+    for name, inp in spec.inputs.items():
+        shape = spec.shape(name, sizes)
+        if inp.role == "scalar":
+            out[name] = float(inp.value) if inp.value is not None else 0.1
+        elif inp.role == "index":
+            value = rng.integers(0, spec.size(inp.range, sizes), size=shape)
+            out[name] = int(value) if not shape else value.astype(np.int64)
+        elif inp.distribution == "uniform":
+            out[name] = rng.uniform(inp.low or 0.0, inp.high if inp.high is not None else 1.0, size=shape)
+        else:
+            out[name] = inp.mean + inp.scale * rng.standard_normal(size=shape)
+    return out
+
+
+def _overflow(spec) -> str:
+    """What a non-finite output at large values means, in the terms of the model's definitions."""
+    text = " ".join(d.latex for d in spec.definitions)
+    if "softmax" in text or "logsumexp" in text:
+        return ("overflow: exp of large scores is inf; subtract each row's maximum score before exp (softmax and "
+                "the loss are unchanged by the shift), or compute the loss with logsumexp")
+    if "\\sigma" in text or "\\log\\sigma" in text or "sigm" in text:
+        return "overflow: compute the sigmoid and its log from exp(-|x|) (np.logaddexp), never exp of a large x"
+    return "overflow: an output is inf or NaN at large values, where the right answer is finite"
