@@ -96,7 +96,7 @@ def build(options: Options) -> Function:
                                          f"(large = {dict(options.large)}): use smaller factors")
     return Function(options.name, outputs, make, expected, fs.convention, arguments=arrays, gradients=gradients,
                     loss=outputs.index(fs.returns.loss), overflow=_overflow(spec), arity=len(fs.returns.names),
-                    paths=tuple(_path(fs, output) for output in outputs))
+                    paths=tuple(_path(fs, output) for output in outputs), mutants=_mutants(options.model, fs))
 
 
 def entries(target: str) -> tuple[str, tuple | None]:
@@ -181,3 +181,12 @@ def _overflow(spec) -> str:
     if "\\sigma" in text or "\\log\\sigma" in text or "sigm" in text:
         return "overflow: compute the sigmoid and its log from exp(-|x|) (np.logaddexp), never exp of a large x"
     return "overflow: an output is inf or NaN at large values, where the right answer is finite"
+
+
+def _mutants(model: str, fs):
+    """(case, role) -> the mistakes derived from the model for that output, at the case's inputs (built on
+    first use: SymPy is slow to import, and only a wrong answer needs them)."""
+    def mutants(case: Case, role: str):
+        from .mistakes import candidates
+        return candidates(model, fs, role, case.data)
+    return mutants

@@ -1,0 +1,90 @@
+"""The softmax-classifier assignment (CS231n's softmax_loss_naive and softmax_loss_vectorized), graded
+from its model file alone: correct solutions, however written, score full marks on any seed; each
+planted mistake loses exactly the tests it concerns and is named in the derivation's terms (a
+mutant of the derived gradient or loss, or the model's overflow)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gradproof.verify.grade import rubric as rubrics
+from gradproof.verify.grade.grader import grade
+from gradproof.verify.grade.sandbox import Sandbox
+
+HERE = Path(__file__).parent / "submissions" / "softmax"
+RUBRIC = rubrics.load(assignment="softmax-classifier")
+SEED = 20240611
+NAIVE, VEC = "softmax_loss_naive", "softmax_loss_vectorized"
+GRADIENT = "gradient inconsistent with the loss"
+SHAPES = "wrong output types or shapes"
+OVERFLOW = ("overflow: exp of large scores is inf; subtract each row's maximum score before exp (softmax and the loss "
+            "are unchanged by the shift), or compute the loss with logsumexp")
+DATA_TERM = "X^T (1/N (- onehot(y) + softmax(S)))"
+
+
+def T(function: str, what: str) -> str:
+    names = [t.name for t in RUBRIC.tests if t.function == function
+             and (what in t.outputs and t.check == "values" and len(t.outputs) == 1 or what == t.check)]
+    assert len(names) == 1, (function, what, names)
+    return names[0]
+
+
+MISTAKES: dict[str, dict[str, tuple[str, ...]]] = {
+    "vec_dW_no_mean.py": {T(VEC, "dW"): (f"dW lacks the factor 1/N of its term {DATA_TERM}",), T(VEC, "gradient"): (GRADIENT,)},
+    "vec_reg_no_2.py": {T(VEC, "dW"): ("dW lacks the factor 2 of its term 2 reg W",), T(VEC, "gradient"): (GRADIENT,)},
+    "vec_sign.py": {T(VEC, "dW"): ("dW has the opposite sign",), T(VEC, "gradient"): (GRADIENT,)},
+    "vec_transposed.py": {T(VEC, "dW"): ("dW looks transposed",), T(VEC, "gradient"): (GRADIENT,),
+                          T(VEC, "hygiene"): (SHAPES,)},
+    "vec_loss_no_mean.py": {T(VEC, "loss"): ("loss lacks the factor 1/N of its term 1/N sum(logsumexp(S) - S_[y])",),
+                            T(VEC, "gradient"): (GRADIENT,)},
+    "vec_loss_reg_twice.py": {T(VEC, "loss"): ("loss has an extra factor 2 on its term reg ‖W‖_F^2",),
+                              T(VEC, "gradient"): (GRADIENT,)},
+    "naive_no_max.py": {T(NAIVE, "large"): (OVERFLOW,)},
+    "naive_no_reg_grad.py": {T(NAIVE, "dW"): ("dW lacks the term 2 reg W",), T(NAIVE, "gradient"): (GRADIENT,)},
+    "naive_reg_averaged.py": {T(NAIVE, "dW"): ("dW has an extra factor 1/N on its term 2 reg W",),
+                              T(NAIVE, "gradient"): (GRADIENT,)},
+}
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox(limits=RUBRIC.limits) as box:
+        yield box
+
+
+def correct_solutions() -> list[Path]:
+    return [HERE / "correct.py"] + sorted((HERE / "idioms").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", correct_solutions(), ids=lambda p: p.stem)
+def test_a_correct_solution_scores_full_marks_on_20_seeds(sandbox, path):
+    for seed in range(20):
+        result = grade(path, RUBRIC, sandbox, seed=seed)
+        assert result.score == result.max_score == 22, (seed, [(t.name, t.output) for t in result.tests if not t.passed])
+
+
+@pytest.mark.parametrize("name", sorted(MISTAKES))
+def test_a_planted_mistake_loses_its_tests_only_and_is_named(sandbox, name):
+    result = grade(HERE / "mistakes" / name, RUBRIC, sandbox, seed=SEED)
+    expected = MISTAKES[name]
+    for test in result.tests:
+        if test.name in expected:
+            assert test.score == 0, (test.name, test.output)
+            assert test.diagnoses == expected[test.name], (test.name, test.diagnoses)
+        else:
+            assert test.score == test.max_score, (test.name, test.output)
+
+
+def test_the_large_case_puts_scores_near_1000_where_only_an_unshifted_exp_overflows():
+    import numpy as np
+
+    from gradproof.verify.grade.assignment import cases
+
+    function = RUBRIC.functions[VEC]
+    for seed in range(5):
+        case = cases(function, "large", 1, seed)[0]
+        S = case.data["X"] @ case.data["W"]
+        gap = S.max(axis=1) - S[np.arange(len(S)), case.data["y"]]
+        assert 900 < S.max() < 1100 and gap.max() < 100  # exp(S) overflows; exp(S - max) and log p_y do not
+        assert all(np.all(np.isfinite(e)) for e in function.expected(case, ()))
