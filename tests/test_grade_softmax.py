@@ -4,6 +4,7 @@ planted mistake loses exactly the tests it concerns and is named in the derivati
 mutant of the derived gradient or loss, or the model's overflow)."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,9 @@ SEED = 20240611
 NAIVE, VEC = "softmax_loss_naive", "softmax_loss_vectorized"
 GRADIENT = "gradient inconsistent with the loss"
 SHAPES = "wrong output types or shapes"
-OVERFLOW = ("overflow: exp of large scores is inf; subtract each row's maximum score before exp (softmax and the loss "
-            "are unchanged by the shift), or compute the loss with logsumexp")
+OVERFLOW = ("overflow: at scores near +-1000, exp overflows to inf (or a row's exps all underflow to 0); subtract each "
+            "row's own maximum before exp (axis=1, keepdims=True; not the maximum of the whole matrix): softmax and the "
+            "loss are unchanged by the shift")
 DATA_TERM = "X^T (1/N (- onehot(y) + softmax(S)))"
 
 
@@ -44,12 +46,17 @@ MISTAKES: dict[str, dict[str, tuple[str, ...]]] = {
     "naive_no_reg_grad.py": {T(NAIVE, "dW"): ("dW lacks the term 2 reg W",), T(NAIVE, "gradient"): (GRADIENT,)},
     "naive_reg_averaged.py": {T(NAIVE, "dW"): ("dW has an extra factor 1/N on its term 2 reg W",),
                               T(NAIVE, "gradient"): (GRADIENT,)},
+    "vec_edits_X.py": {T(VEC, "hygiene"): ("inputs changed in place",)},
 }
+
+
+# the handout's own first lines import past.builtins (the future package): a course allows it
+HANDOUT = dataclasses.replace(RUBRIC, packages=("past",))
 
 
 @pytest.fixture(scope="module")
 def sandbox():
-    with Sandbox(limits=RUBRIC.limits) as box:
+    with Sandbox(limits=RUBRIC.limits, packages=HANDOUT.packages) as box:
         yield box
 
 
@@ -60,7 +67,7 @@ def correct_solutions() -> list[Path]:
 @pytest.mark.parametrize("path", correct_solutions(), ids=lambda p: p.stem)
 def test_a_correct_solution_scores_full_marks_on_20_seeds(sandbox, path):
     for seed in range(20):
-        result = grade(path, RUBRIC, sandbox, seed=seed)
+        result = grade(path, HANDOUT, sandbox, seed=seed)
         assert result.score == result.max_score == 22, (seed, [(t.name, t.output) for t in result.tests if not t.passed])
 
 
@@ -76,15 +83,32 @@ def test_a_planted_mistake_loses_its_tests_only_and_is_named(sandbox, name):
             assert test.score == test.max_score, (test.name, test.output)
 
 
-def test_the_large_case_puts_scores_near_1000_where_only_an_unshifted_exp_overflows():
+def test_float32_code_right_to_float32_precision_loses_only_the_dtype_points(sandbox):
+    result = grade(HERE / "float32.py", RUBRIC, sandbox, seed=SEED)
+    lost = {t.name: t.output for t in result.tests if t.score < t.max_score}
+    assert set(lost) == {T(NAIVE, "hygiene"), T(VEC, "hygiene")}, lost
+    assert all("should be a float64 array" in text for text in lost.values())
+
+
+def test_without_past_allowed_the_handouts_import_is_a_clear_import_failure():
+    with Sandbox(limits=RUBRIC.limits, packages=RUBRIC.packages) as plain:
+        result = grade(HERE / "idioms" / "past_xrange.py", RUBRIC, plain, seed=SEED)
+    assert result.score == 0 and "No module named 'past'" in result.load_error
+
+
+def test_the_large_case_puts_each_rows_scores_near_plus_or_minus_1000():
     import numpy as np
 
     from gradproof.verify.grade.assignment import cases
 
     function = RUBRIC.functions[VEC]
+    signs = set()
     for seed in range(5):
         case = cases(function, "large", 1, seed)[0]
         S = case.data["X"] @ case.data["W"]
         gap = S.max(axis=1) - S[np.arange(len(S)), case.data["y"]]
-        assert 900 < S.max() < 1100 and gap.max() < 100  # exp(S) overflows; exp(S - max) and log p_y do not
+        assert np.all((900 < np.abs(S)) & (np.abs(S) < 1100)) and gap.max() < 100  # exp(S - row max), log p_y: finite
+        assert all(len(set(np.sign(row))) == 1 for row in S)  # each row near +1000 or near -1000
+        signs.update(np.sign(S[:, 0]))
         assert all(np.all(np.isfinite(e)) for e in function.expected(case, ()))
+    assert signs == {-1.0, 1.0}  # a global maximum shift leaves the rows near -1000 at exp(-2000) = 0

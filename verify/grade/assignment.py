@@ -25,6 +25,7 @@ import numpy as np
 # while the analytic one takes milliseconds
 KINDS = ("public", "hidden", "large", "size")
 SIZE = (3000, 48)  # |V| x N: 144,000 coordinates, each a forward pass for a numerical gradient
+BASE = "__base__"  # in a case judged by another accepted convention: its data as drawn
 OVERFLOW = "an output is inf or NaN at large values, where the right answer is finite: a step overflows"
 
 
@@ -58,6 +59,7 @@ class Function:
     arity: int | None = None          # values the function returns, if not one per output (a dict of several)
     paths: tuple | None = None        # where each output sits in what is returned: (index, key, ...)
     mutants: Callable | None = None   # (case, role) -> ((message, value), ...): mistakes derived from the model
+    variants: tuple = ()              # other accepted conventions: each case.data -> the data judged instead
 
     @property
     def returns(self) -> int:

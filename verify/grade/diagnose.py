@@ -32,7 +32,13 @@ def factor(got: np.ndarray, want: np.ndarray, rtol: float, atol: float) -> float
     r = float(np.vdot(want, got) / np.vdot(want, want))
     if not np.isfinite(r) or abs(r) < 1e-12 or abs(r - 1) < 1e-6 or not close(got, r * want, rtol, atol):
         return None
+    if want.size == 1 and not _simple(r):  # any number is some multiple of another: only a simple one says something
+        return None
     return r
+
+
+def _simple(r: float) -> bool:
+    return any(abs(r - n) < 1e-6 * n or abs(r - 1 / n) < 1e-6 / n for n in range(2, 13))
 
 
 def _factor_words(r: float) -> str:

@@ -19,7 +19,7 @@ import numpy as np
 from gradproof.derive import catalog
 from gradproof.derive import spec as specs
 
-from .assignment import Case, Function
+from .assignment import BASE, Case, Function
 
 PUBLIC_SEED = 0  # the public case: the model file's own sizes
 HIDDEN_SIZES = (2, 12)  # each size of a hidden case, unless the rubric says otherwise
@@ -36,7 +36,9 @@ class Options:
     model: str                                  # a shipped model's name or a path
     like: str                                   # the model function it is graded as
     sizes: tuple[tuple[str, int, int], ...] = ()  # (size, low, high) for hidden cases
-    large: tuple[tuple[str, float], ...] = ()   # (input or "input[i, :]", value) for the large-value case
+    large: tuple[tuple[str, tuple[float, ...]], ...] = ()  # (input or "input[i, :]", values) for the large case
+    accept: tuple[tuple[str, tuple[float, ...]], ...] = ()  # (scalar input, multiples): conventions accepted
+    scale: tuple[tuple[str, float], ...] = ()   # (input, standard deviation) drawn instead of the file's
 
 
 def model_path(model: str, base: Path) -> Path:
@@ -65,6 +67,13 @@ def build(options: Options) -> Function:
         if name not in spec.inputs or index is None or len(index) > len(spec.inputs[name].shape):
             raise ModelFunctionError(f"large: '{target}' is not an input of {Path(options.model).name} or entries of one "
                                      f"(write NAME or NAME[0, :]; its inputs: {', '.join(spec.inputs)})")
+    for name, _ in options.accept:
+        if name not in spec.inputs or spec.inputs[name].role != "scalar":
+            raise ModelFunctionError(f"accept: '{name}' is not a scalar input of {Path(options.model).name}")
+    for name, _ in options.scale:
+        if name not in spec.inputs or spec.inputs[name].role not in ("parameter", "data"):
+            raise ModelFunctionError(f"scale: '{name}' is not a parameter or data input of {Path(options.model).name}")
+    scales = dict(options.scale)
     reference = _reference(spec, options.model, options.like)
     arguments = tuple(a for a in fs.arguments if a in spec.inputs)
     arrays = tuple(a for a in arguments if spec.inputs[a].shape)
@@ -72,13 +81,13 @@ def build(options: Options) -> Function:
     gradients = tuple((arrays.index(wrt), outputs.index(place)) for wrt, place in fs.returns.gradients if wrt in arrays)
 
     def make(rng: np.random.Generator, kind: str, index: int) -> Case:
-        values = draw(spec, rng, _sizes(spec, options, rng, kind))
+        values = draw(spec, rng, _sizes(spec, options, rng, kind), scales)
         if kind == "large":
             for target, value in options.large:
                 name, index = entries(target)
                 values[name] = np.array(values[name], dtype=np.float64)
-                part = values[name][index]
-                values[name][index] = value * (1 + 0.01 * rng.standard_normal(size=np.shape(part)))
+                shape = np.shape(values[name][index])
+                values[name][index] = rng.choice(value, size=shape) * (1 + 0.01 * rng.standard_normal(size=shape))
         args = tuple({"$a": arrays.index(a)} if a in arrays else values[a] for a in arguments)
         return Case(options.name, "", kind, args, tuple(values[a] for a in arrays), values)
 
@@ -96,7 +105,8 @@ def build(options: Options) -> Function:
                                          f"(large = {dict(options.large)}): use smaller factors")
     return Function(options.name, outputs, make, expected, fs.convention, arguments=arrays, gradients=gradients,
                     loss=outputs.index(fs.returns.loss), overflow=_overflow(spec), arity=len(fs.returns.names),
-                    paths=tuple(_path(fs, output) for output in outputs), mutants=_mutants(options.model, fs))
+                    paths=tuple(_path(fs, output) for output in outputs),
+                    mutants=_mutants(options.model, fs, _variants(options.accept)), variants=_variants(options.accept))
 
 
 def entries(target: str) -> tuple[str, tuple | None]:
@@ -155,8 +165,9 @@ def _sizes(spec, options: Options, rng: np.random.Generator, kind: str) -> dict[
     return {size: int(rng.integers(*ranges.get(size, HIDDEN_SIZES), endpoint=True)) for size in spec.sizes}
 
 
-def draw(spec, rng: np.random.Generator, sizes: dict[str, int]) -> dict[str, object]:
-    """A value for each input, as the model file says, at these sizes (index arrays as int64)."""
+def draw(spec, rng: np.random.Generator, sizes: dict[str, int], scales: dict | None = None) -> dict[str, object]:
+    """A value for each input, as the model file says (or at the rubric's scale), at these sizes (index
+    arrays as int64)."""
     out: dict[str, object] = {}
     for name, inp in spec.inputs.items():
         shape = spec.shape(name, sizes)
@@ -168,7 +179,7 @@ def draw(spec, rng: np.random.Generator, sizes: dict[str, int]) -> dict[str, obj
         elif inp.distribution == "uniform":
             out[name] = rng.uniform(inp.low or 0.0, inp.high if inp.high is not None else 1.0, size=shape)
         else:
-            out[name] = inp.mean + inp.scale * rng.standard_normal(size=shape)
+            out[name] = inp.mean + (scales or {}).get(name, inp.scale) * rng.standard_normal(size=shape)
     return out
 
 
@@ -176,17 +187,39 @@ def _overflow(spec) -> str:
     """What a non-finite output at large values means, in the terms of the model's definitions."""
     text = " ".join(d.latex for d in spec.definitions)
     if "softmax" in text or "logsumexp" in text:
-        return ("overflow: exp of large scores is inf; subtract each row's maximum score before exp (softmax and "
-                "the loss are unchanged by the shift), or compute the loss with logsumexp")
+        return ("overflow: at scores near +-1000, exp overflows to inf (or a row's exps all underflow to 0); subtract "
+                "each row's own maximum before exp (axis=1, keepdims=True; not the maximum of the whole matrix): "
+                "softmax and the loss are unchanged by the shift")
     if "\\sigma" in text or "\\log\\sigma" in text or "sigm" in text:
         return "overflow: compute the sigmoid and its log from exp(-|x|) (np.logaddexp), never exp of a large x"
     return "overflow: an output is inf or NaN at large values, where the right answer is finite"
 
 
-def _mutants(model: str, fs):
-    """(case, role) -> the mistakes derived from the model for that output, at the case's inputs (built on
-    first use: SymPy is slow to import, and only a wrong answer needs them)."""
+def _mutants(model: str, fs, variants: tuple):
+    """(case, role) -> the mistakes derived from the model for that output, at the case's inputs: under the
+    convention the case is judged by first, then under every other accepted one (a loss written with one
+    convention and its gradient with another).  Built on first use: SymPy is slow to import, and only a
+    wrong answer needs them."""
     def mutants(case: Case, role: str):
         from .mistakes import candidates
-        return candidates(model, fs, role, case.data)
+        base = case.data.get(BASE, case.data)
+        out = {}
+        for data in [case.data, base] + [v(base) for v in variants]:
+            for message, value in candidates(model, fs, role, data):
+                out.setdefault(message, value)
+        return tuple(out.items())
     return mutants
+
+
+def _variants(accept) -> tuple:
+    """A transform of a case's data for each other accepted convention: each scalar at each of its
+    multiples (every combination), the model's own (all 1) left out: it is the function's own."""
+    import itertools
+
+    names = [name for name, _ in accept]
+    out = []
+    for multiples in itertools.product(*[m for _, m in accept]):
+        if all(m == 1 for m in multiples):
+            continue
+        out.append(lambda data, k=dict(zip(names, multiples)): {**data, **{n: data[n] * m for n, m in k.items()}})
+    return tuple(out)

@@ -228,7 +228,33 @@ def _run_function(child: _Child, function: Function, rubric: Rubric, seed: int) 
                 stop = reply
             expected = function.expected(case, reply.drawn) if reply.ok else None
             runs[kind].append(Run(case, reply, expected, _rights(function, reply, expected, rubric)))
-    return runs
+    return _convention(function, runs, rubric) if function.variants else runs
+
+
+def _convention(function: Function, runs: dict[str, list[Run]], rubric: Rubric) -> dict[str, list[Run]]:
+    """The runs judged by the convention the submission follows, among those the rubric accepts (reg |W|^2
+    or 0.5 reg |W|^2: the same model at another value of a scalar): the one under which most outputs of
+    the ordinary cases are right, the model's own on a tie."""
+    def judged(transform) -> dict[str, list[Run]]:
+        out = {}
+        for kind, rs in runs.items():
+            out[kind] = []
+            for run in rs:
+                case = dataclasses.replace(run.case, data={**transform(run.case.data),
+                                                                  assignment.BASE: run.case.data})
+                expected = function.expected(case, run.reply.drawn) if run.reply.ok else None
+                out[kind].append(Run(case, run.reply, expected, _rights(function, run.reply, expected, rubric)))
+        return out
+
+    def right(candidate: dict[str, list[Run]]) -> int:
+        return sum(sum(run.right) for kind in ("public", "hidden", "size") for run in candidate.get(kind, ()))
+
+    best = runs
+    for transform in function.variants:
+        candidate = judged(transform)
+        if right(candidate) > right(best):
+            best = candidate
+    return best
 
 
 # -- scoring -----------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+import numpy as np
+
 from gradproof.derive import toml as tomllib
 from gradproof.derive.spec import _Locator
 
@@ -147,7 +149,7 @@ def _top_line(at: _Locator, key: str) -> int | None:
     return None
 
 
-FUNCTION_KEYS = {"name", "model", "like", "glue", "sizes", "large"}
+FUNCTION_KEYS = {"name", "model", "like", "glue", "sizes", "large", "accept", "scale"}
 
 
 def _functions(data: dict, at: _Locator, base: Path) -> tuple[dict[str, Function], str]:
@@ -193,17 +195,31 @@ def _modelled(entry: dict, name: str, base: Path, at: _Locator, index: int) -> F
                                               and v[0] <= v[1] for v in sizes.values()):
         raise RubricError(f"{_at(at, ('function', index), 'sizes')}: sizes must map each size to [low, high], whole "
                           "numbers from 1 with low <= high")
-    if not isinstance(large, dict) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
-                                              for v in large.values()):
+    large = {k: v if isinstance(v, list) else [v] for k, v in large.items()} if isinstance(large, dict) else None
+    if large is None or not all(v and _numbers(v) for v in large.values()):
         raise RubricError(f"{_at(at, ('function', index), 'large')}: large must map inputs (or entries of one, "
-                          "\"X[:, 0]\") to the positive values they take in the large-value case")
+                          "\"X[:, 0]\") to the value they take in the large-value case, or a list of values")
+    accept = entry.get("accept", {})
+    if not isinstance(accept, dict) or not all(isinstance(v, list) and v and _numbers(v) for v in accept.values()):
+        raise RubricError(f"{_at(at, ('function', index), 'accept')}: accept must map scalar inputs to lists of "
+                          "the multiples accepted (reg = [1.0, 0.5]: reg |W|^2 or 0.5 reg |W|^2)")
+    scale = entry.get("scale", {})
+    if not isinstance(scale, dict) or not all(_numbers([v]) and v > 0 for v in scale.values()):
+        raise RubricError(f"{_at(at, ('function', index), 'scale')}: scale must map inputs to the positive standard "
+                          "deviation their entries are drawn with")
     options = from_model.Options(name, str(from_model.model_path(model, base)), like,
                                  tuple((k, v[0], v[1]) for k, v in sizes.items()),
-                                 tuple((k, float(v)) for k, v in large.items()))
+                                 tuple((k, tuple(float(x) for x in v)) for k, v in large.items()),
+                                 tuple((k, tuple(float(x) for x in v)) for k, v in accept.items()),
+                                 tuple((k, float(v)) for k, v in scale.items()))
     try:
         return from_model.build(options)
     except from_model.ModelFunctionError as e:
         raise RubricError(f"{_at(at, ('function', index), 'model')}: [[function]] '{name}': {e}") from None
+
+
+def _numbers(values: list) -> bool:
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in values)
 
 
 def _glue(entry: dict, name: str, base: Path, where: str) -> Function:

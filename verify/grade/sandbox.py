@@ -428,7 +428,8 @@ class Sandbox:
             missing = ", ".join(map(str, hello["missing"]))
             self._stop_worker()
             raise SandboxError(f"the rubric allows {missing}, which {sys.executable} cannot import: "
-                               f"install it (python -m pip install {missing}) or remove it from the rubric's packages")
+                               f"install the package that provides it (python -m pip install NAME, where NAME is the "
+                               "distribution's name: future provides past) or remove it from the rubric's packages")
 
     def prove_imports(self, modules: tuple[str, ...] | None = None) -> None:
         """Import, in a confined child, every module of imports.PROBE and each allowed package;
