@@ -50,8 +50,9 @@ MISTAKES: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
-# the handout's own first lines import past.builtins (the future package): a course allows it
-HANDOUT = dataclasses.replace(RUBRIC, packages=("past",))
+# the handout's own first lines import past.builtins (the future package): the rubric allows it
+HANDOUT = RUBRIC
+assert "past" in RUBRIC.packages
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +84,19 @@ def test_a_planted_mistake_loses_its_tests_only_and_is_named(sandbox, name):
             assert test.score == test.max_score, (test.name, test.output)
 
 
+def test_the_cli_grades_the_shipped_assignment_into_valid_gradescope_results(tmp_path):
+    import json
+
+    from gradproof.verify.cli import main
+    from gradproof.verify.grade import gradescope
+
+    results = tmp_path / "results.json"
+    assert main(["grade", str(HERE / "idioms" / "past_xrange.py"), "--assignment", "softmax-classifier",
+                 "--results", str(results)]) == 0
+    data = json.loads(results.read_text())
+    assert data["score"] == 22 and gradescope.problems(data) == []
+
+
 def test_float32_code_right_to_float32_precision_loses_only_the_dtype_points(sandbox):
     result = grade(HERE / "float32.py", RUBRIC, sandbox, seed=SEED)
     lost = {t.name: t.output for t in result.tests if t.score < t.max_score}
@@ -91,8 +105,9 @@ def test_float32_code_right_to_float32_precision_loses_only_the_dtype_points(san
 
 
 def test_without_past_allowed_the_handouts_import_is_a_clear_import_failure():
-    with Sandbox(limits=RUBRIC.limits, packages=RUBRIC.packages) as plain:
-        result = grade(HERE / "idioms" / "past_xrange.py", RUBRIC, plain, seed=SEED)
+    rubric = dataclasses.replace(RUBRIC, packages=())
+    with Sandbox(limits=rubric.limits, packages=rubric.packages) as plain:
+        result = grade(HERE / "idioms" / "past_xrange.py", rubric, plain, seed=SEED)
     assert result.score == 0 and "No module named 'past'" in result.load_error
 
 

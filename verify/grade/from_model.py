@@ -203,11 +203,10 @@ def _mutants(model: str, fs, variants: tuple):
     def mutants(case: Case, role: str):
         from .mistakes import candidates
         base = case.data.get(BASE, case.data)
-        out = {}
-        for data in [case.data, base] + [v(base) for v in variants]:
-            for message, value in candidates(model, fs, role, data):
-                out.setdefault(message, value)
-        return tuple(out.items())
+        out = []  # the same mistake under another convention is another value: each is tried
+        for data in [case.data] + ([base] + [v(base) for v in variants] if base is not case.data else []):
+            out += candidates(model, fs, role, data)
+        return tuple(out)
     return mutants
 
 
