@@ -127,3 +127,36 @@ def test_the_large_case_puts_each_rows_scores_near_plus_or_minus_1000():
         signs.update(np.sign(S[:, 0]))
         assert all(np.all(np.isfinite(e)) for e in function.expected(case, ()))
     assert signs == {-1.0, 1.0}  # a global maximum shift leaves the rows near -1000 at exp(-2000) = 0
+
+
+def test_prairielearn_results_give_a_score_from_0_to_1_and_each_tests_points(tmp_path):
+    import json
+
+    from gradproof.verify.cli import main
+    from gradproof.verify.grade import prairielearn
+
+    results = tmp_path / "results.json"
+    assert main(["grade", str(HERE / "mistakes" / "vec_sign.py"), "--assignment", "softmax-classifier",
+                 "--format", "prairielearn", "--results", str(results), "--seed", "3"]) == 0
+    data = json.loads(results.read_text())
+    assert prairielearn.problems(data) == [] and data["gradable"] is True
+    assert data["score"] == pytest.approx(16 / 22)
+    sign = next(t for t in data["tests"] if t["name"] == T(VEC, "dW"))
+    assert sign["points"] == 0 and sign["max_points"] == 4 and "dW has the opposite sign" in sign["message"]
+
+
+def test_prairielearn_marks_a_syntax_error_not_gradable(tmp_path, capsys):
+    import json
+
+    from gradproof.verify.cli import main
+
+    broken = tmp_path / "softmax.py"
+    broken.write_text("def softmax_loss_naive(W, X, y, reg:\n")
+    results = tmp_path / "results.json"
+    assert main(["grade", str(broken), "--assignment", "softmax-classifier", "--format", "prairielearn",
+                 "--results", str(results)]) == 0
+    data = json.loads(results.read_text())
+    assert data["gradable"] is False and "syntax error" in data["format_errors"][0]
+    assert main(["grade", str(broken), "--assignment", "softmax-classifier", "--format", "moodle"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "moodle" in err and len(err.splitlines()) == 1
