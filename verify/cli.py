@@ -89,7 +89,7 @@ def build_parser() -> Parser:
 
     a = sub.add_parser("grade", help="grade a submission (or a class with --out) in a sandbox, for Gradescope")
     a.add_argument("submission", metavar="SUBMISSION", help="a .py file or a submission directory; with --out, a directory of them")
-    a.add_argument("--assignment", default="word2vec", metavar="NAME", help="a shipped assignment's rubric (word2vec, word2vec-math, softmax-classifier)")
+    a.add_argument("--assignment", default="word2vec", metavar="NAME", help="a shipped assignment's rubric (word2vec, word2vec-math, softmax-classifier, two-layer-net)")
     a.add_argument("--rubric", metavar="FILE", help="a TOML rubric (instead of --assignment)")
     a.add_argument("--results", default="results.json", metavar="PATH",
                    help="where to write the results file for one submission (default ./results.json)")

@@ -76,9 +76,7 @@ def _mutants(model, expr, arguments: list[str], scalar: bool) -> list[Mutant]:
             found.append((f"{{name}} lacks the factor {shown} of its term {plain(to_latex(t))}",
                           _sum(rest + [(1 / factor) * t])))
         averaged = sorted({f.base for u in terms for f in _factors(u, sizes) if f.is_Pow}, key=str)  # 1/N somewhere
-        for extra in (sp.Integer(2),) + tuple(sp.Pow(n, -1) for n in averaged):
-            if extra != 2 and extra in _factors(t, sizes):
-                continue  # 1/N twice: named as such only where the term has none
+        for extra in (sp.Integer(2),) + tuple(sp.Pow(n, -1) for n in averaged):  # (1/N where 1/N is: divided twice)
             found.append((f"{{name}} has an extra factor {plain(to_latex(extra))} on its term {plain(to_latex(t))}",
                           _sum(rest + [extra * t])))
     masked = expr.replace(lambda e: isinstance(e, HadamardProduct) and any(isinstance(a, Step) for a in e.args),
