@@ -3,6 +3,7 @@ its model file: a correct solution scores full marks on 20 seeds; planted mistak
 and are named by mutants of the derived gradients (the ReLU mask, a regularisation term, 1/N)."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,34 @@ def test_a_planted_mistake_loses_its_tests_only_and_is_named(sandbox, name):
             assert test.score == 0 and test.diagnoses == expected[test.name], (test.name, test.diagnoses)
         else:
             assert test.score == test.max_score, (test.name, test.output)
+
+
+CLASS = rubrics.load(assignment="two-layer-net-class")
+PACKAGE = dataclasses.replace(CLASS, file="cs231n/classifiers/fc_net.py")
+
+
+@pytest.mark.parametrize("path, rubric", [(HERE / "neural_net.py", CLASS), (HERE / "fc_net.py", CLASS),
+                                          (HERE / "package", PACKAGE)], ids=["neural_net", "fc_net", "package"])
+def test_cs231n_twolayernet_classes_score_full_marks_on_20_seeds(sandbox, path, rubric):
+    """neural_net.py's loss(X, y, reg) and fc_net.py's loss(X, y) with self.reg, the class built without its
+    __init__; fc_net.py in its package, importing the student's own layers relatively (from ..layers import *)."""
+    for seed in range(20):
+        result = grade(path, rubric, sandbox, seed=seed)
+        assert result.score == result.max_score == 12, (seed, [(t.name, t.output) for t in result.tests if not t.passed])
+
+
+def test_a_package_submission_is_found_inside_an_uploaded_folder_and_copied_whole(sandbox, tmp_path):
+    import shutil
+
+    upload = tmp_path / "upload" / "assignment1"
+    shutil.copytree(HERE / "package", upload)
+    assert grade(tmp_path / "upload", PACKAGE, sandbox, seed=1).score == 12
+    shutil.rmtree(upload / "cs231n" / "classifiers")
+    result = grade(tmp_path / "upload", PACKAGE, sandbox, seed=1)
+    assert result.score == 0 and "no cs231n/classifiers/fc_net.py in the submission" in result.load_error
+
+
+def test_a_method_of_a_missing_class_is_named(sandbox):
+    result = grade(HERE / "correct.py", CLASS, sandbox, seed=1)
+    assert result.score == 0
+    assert "no class named 'TwoLayerNet' in the submission" in result.tests[0].output

@@ -38,6 +38,7 @@ class Case:
     arrays: tuple       # the arrays the args refer to
     data: dict          # the same inputs by name, for the expected values and the diagnoses
     stand_ins: tuple = ()  # functions of the submission the grader computes instead during this call
+    call: dict = dataclasses.field(default_factory=dict)  # a method's: {"method", "object", "kwargs", "optional"}
 
 
 @dataclass(frozen=True, eq=False)  # compared by identity: cases are cached per function

@@ -32,8 +32,8 @@ def factor(got: np.ndarray, want: np.ndarray, rtol: float, atol: float) -> float
     r = float(np.vdot(want, got) / np.vdot(want, want))
     if not np.isfinite(r) or abs(r) < 1e-12 or abs(r - 1) < 1e-6 or not close(got, r * want, rtol, atol):
         return None
-    if want.size == 1 and not _simple(r):  # any number is some multiple of another: only a simple one says something
-        return None
+    if not _simple(r):  # a scalar, or a vector in a one-dimensional space (C = 2 entries summing to 0), is some
+        return None       # multiple of the right one: only a whole number or its inverse says something
     return r
 
 

@@ -39,6 +39,9 @@ class Options:
     large: tuple[tuple[str, tuple[float, ...]], ...] = ()  # (input or "input[i, :]", values) for the large case
     accept: tuple[tuple[str, tuple[float, ...]], ...] = ()  # (scalar input, multiples): conventions accepted
     scale: tuple[tuple[str, float], ...] = ()   # (input, standard deviation) drawn instead of the file's
+    arguments: tuple[str, ...] | None = None    # the inputs the call passes (default: the model function's)
+    attributes: tuple[tuple[str, object], ...] = ()  # a method's object: (attribute, input or tuple of inputs)
+    optional: tuple[tuple[str, str], ...] = ()  # (keyword, input): passed only where the callee takes it
 
 
 def model_path(model: str, base: Path) -> Path:
@@ -77,6 +80,12 @@ def build(options: Options) -> Function:
     reference = _reference(spec, options.model, options.like)
     arguments = tuple(a for a in fs.arguments if a in spec.inputs)
     arrays = tuple(a for a in arguments if spec.inputs[a].shape)
+    named = [n for _, v in options.attributes for n in (v if isinstance(v, tuple) else (v,))]
+    for name in list(options.arguments or ()) + named + [n for _, n in options.optional]:
+        if name not in arguments:
+            raise ModelFunctionError(f"'{name}' is not an argument of {options.like} in {Path(options.model).name} "
+                                     f"(its arguments: {', '.join(arguments)})")
+    calls = _call(options, arrays)
     outputs = _outputs(fs)
     gradients = tuple((arrays.index(wrt), outputs.index(place)) for wrt, place in fs.returns.gradients if wrt in arrays)
 
@@ -88,8 +97,10 @@ def build(options: Options) -> Function:
                 values[name] = np.array(values[name], dtype=np.float64)
                 shape = np.shape(values[name][index])
                 values[name][index] = rng.choice(value, size=shape) * (1 + 0.01 * rng.standard_normal(size=shape))
-        args = tuple({"$a": arrays.index(a)} if a in arrays else values[a] for a in arguments)
-        return Case(options.name, "", kind, args, tuple(values[a] for a in arrays), values)
+        def ref(a):
+            return {"$a": arrays.index(a)} if a in arrays else values[a]
+        args = tuple(ref(a) for a in (options.arguments if options.arguments is not None else arguments))
+        return Case(options.name, "", kind, args, tuple(values[a] for a in arrays), values, call=calls(ref))
 
     def expected(case: Case, drawn: tuple) -> tuple:
         with np.errstate(all="ignore"):  # underflow to 0 is right; the large case is checked finite at build time
@@ -107,6 +118,21 @@ def build(options: Options) -> Function:
                     loss=outputs.index(fs.returns.loss), overflow=_overflow(spec), arity=len(fs.returns.names),
                     paths=tuple(_path(fs, output) for output in outputs),
                     mutants=_mutants(options.model, fs, _variants(options.accept)), variants=_variants(options.accept))
+
+
+def _call(options: Options, arrays: tuple):
+    """ref -> how the case is called: a function by its name, or (Class.method) a method of an object built
+    with the declared attributes, with the optional keywords."""
+    if "." not in options.name:
+        return lambda ref: {}
+    cls, method = options.name.split(".", 1)
+
+    def how(ref) -> dict:
+        attributes = {key: {"$d": {n: ref(n) for n in value}} if isinstance(value, tuple) else ref(value)
+                      for key, value in options.attributes}
+        return {"method": method, "object": {"class": cls, "attributes": {"$d": attributes}},
+                "kwargs": {k: ref(n) for k, n in options.optional}, "optional": [k for k, _ in options.optional]}
+    return how
 
 
 def entries(target: str) -> tuple[str, tuple | None]:

@@ -54,6 +54,8 @@ class EntryMissing(SubmissionError):
 def submission_files(path: Path, rubric: Rubric) -> tuple[list[str], str]:
     """(files to copy into the child's directory, the entry file's name).  In a directory the
     entry is rubric.file, also one level or more down (an uploaded folder), else its only .py."""
+    if path.is_dir() and "/" in rubric.file:
+        return _package_files(path, rubric)
     if path.is_dir():
         entry = path / rubric.file
         if not entry.is_file():
@@ -75,6 +77,22 @@ def submission_files(path: Path, rubric: Rubric) -> tuple[list[str], str]:
     if path.suffix != ".py":
         raise SubmissionError(f"{path}: not a Python file (.py)")
     return [str(path)] + list(rubric.support), path.name
+
+
+def _package_files(path: Path, rubric: Rubric) -> tuple[list[str], str]:
+    """A rubric's file inside a package (cs231n/classifiers/fc_net.py): the submission is the folder that
+    holds the package, found at the top or further down (an uploaded folder); all of it is copied, so the
+    entry's imports of its own package (from ..layers import *) find the student's other files."""
+    listed = [Path(p) for p, _, is_dir in tree.entries(str(path)) if not is_dir and not _hidden(Path(p), path)]
+    found = [p for p in listed if p.as_posix().endswith("/" + rubric.file)]
+    if len(found) != 1:
+        names = [str(p.relative_to(path)) for p in listed if p.suffix == ".py"][:8]
+        raise EntryMissing(f"no {rubric.file} in the submission" if not found else
+                           f"{len(found)} copies of {rubric.file} in the submission"
+                           + (f" (found: {', '.join(names)})" if names and not found else ""))
+    root = Path(found[0].as_posix()[: -len(rubric.file)])
+    files = [str(p) for p in sorted(root.iterdir()) if not p.name.startswith(".")]
+    return files + list(rubric.support), rubric.file
 
 
 def _hidden(path: Path, root: Path) -> bool:
@@ -130,8 +148,10 @@ class _Child:
         # the full-size case has a limit of its own: an analytic gradient takes milliseconds there, one taken
         # numerically, coordinate by coordinate, seconds to minutes
         timeout = min(self.timeout, self.size_timeout) if case.kind == "size" else self.timeout
-        return self.session.call(function.name, list(case.args), arrays, function.returns,
-                                 timeout, callback, deadline=self.deadline, stand_ins=case.stand_ins)
+        how = case.call
+        return self.session.call(how.get("method", function.name), list(case.args), arrays, function.returns,
+                                 timeout, callback, kwargs=how.get("kwargs"), deadline=self.deadline,
+                                 stand_ins=case.stand_ins, extra={k: how[k] for k in ("object", "optional") if k in how})
 
     def close(self) -> None:
         if self.session is not None:

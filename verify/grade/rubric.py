@@ -149,7 +149,8 @@ def _top_line(at: _Locator, key: str) -> int | None:
     return None
 
 
-FUNCTION_KEYS = {"name", "model", "like", "glue", "sizes", "large", "accept", "scale"}
+FUNCTION_KEYS = {"name", "model", "like", "glue", "sizes", "large", "accept", "scale", "arguments", "attributes",
+                 "optional"}
 
 
 def _functions(data: dict, at: _Locator, base: Path) -> tuple[dict[str, Function], str]:
@@ -169,8 +170,8 @@ def _functions(data: dict, at: _Locator, base: Path) -> tuple[dict[str, Function
     for i, entry in enumerate(entries):
         where = _at(at, ("function", i), None)
         name = entry.get("name")
-        if not isinstance(name, str) or not name.isidentifier():
-            raise RubricError(f"{where}: a [[function]] needs a name (a Python identifier)")
+        if not isinstance(name, str) or not all(part.isidentifier() for part in name.split(".")) or name.count(".") > 1:
+            raise RubricError(f"{where}: a [[function]] needs a name (a Python identifier, or Class.method)")
         unknown = sorted(set(entry) - FUNCTION_KEYS)
         if unknown:
             raise RubricError(f"{_at(at, ('function', i), unknown[0])}: [[function]] '{name}': unknown key '{unknown[0]}' "
@@ -207,15 +208,37 @@ def _modelled(entry: dict, name: str, base: Path, at: _Locator, index: int) -> F
     if not isinstance(scale, dict) or not all(_numbers([v]) and v > 0 for v in scale.values()):
         raise RubricError(f"{_at(at, ('function', index), 'scale')}: scale must map inputs to the positive standard "
                           "deviation their entries are drawn with")
+    call = _method(entry, name, at, index)
     options = from_model.Options(name, str(from_model.model_path(model, base)), like,
                                  tuple((k, v[0], v[1]) for k, v in sizes.items()),
                                  tuple((k, tuple(float(x) for x in v)) for k, v in large.items()),
                                  tuple((k, tuple(float(x) for x in v)) for k, v in accept.items()),
-                                 tuple((k, float(v)) for k, v in scale.items()))
+                                 tuple((k, float(v)) for k, v in scale.items()), *call)
     try:
         return from_model.build(options)
     except from_model.ModelFunctionError as e:
         raise RubricError(f"{_at(at, ('function', index), 'model')}: [[function]] '{name}': {e}") from None
+
+
+def _method(entry: dict, name: str, at: _Locator, index: int) -> tuple:
+    """(arguments, attributes, optional) of a [[function]]: what the call passes, and for Class.method the
+    object's attributes and the keywords passed only where the method takes them."""
+    arguments = entry.get("arguments")
+    if arguments is not None and not (isinstance(arguments, list) and all(isinstance(a, str) for a in arguments)):
+        raise RubricError(f"{_at(at, ('function', index), 'arguments')}: arguments must be a list of the model's inputs")
+    attributes, optional = entry.get("attributes", {}), entry.get("optional", {})
+    if ("attributes" in entry or "optional" in entry) and "." not in name:
+        raise RubricError(f"{_at(at, ('function', index), None)}: attributes and optional are for a method "
+                          "(name = \"Class.method\")")
+    if not isinstance(attributes, dict) or not all(isinstance(v, str) or isinstance(v, list) and
+                                                   all(isinstance(n, str) for n in v) for v in attributes.values()):
+        raise RubricError(f"{_at(at, ('function', index), 'attributes')}: attributes must map each attribute to an "
+                          "input, or to a list of inputs (a dict of them: params = [\"W1\", \"b1\"])")
+    if not isinstance(optional, dict) or not all(isinstance(v, str) for v in optional.values()):
+        raise RubricError(f"{_at(at, ('function', index), 'optional')}: optional must map keywords to inputs")
+    return (tuple(arguments) if arguments is not None else None,
+            tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in attributes.items()),
+            tuple(optional.items()))
 
 
 def _numbers(values: list) -> bool:

@@ -141,7 +141,8 @@ class Session:
         return self.ready
 
     def call(self, function: str, args, arrays: tuple, returns: int, timeout: float, callback=None,
-             kwargs: dict | None = None, deadline: float | None = None, stand_ins: tuple = ()) -> Reply:
+             kwargs: dict | None = None, deadline: float | None = None, stand_ins: tuple = (),
+             extra: dict | None = None) -> Reply:
         """Call function(*args, **kwargs) in the child; arrays are referred to as {"$a": i}.  The call
         ends by now + timeout (or deadline, if sooner), callbacks included, however the child trickles."""
         if not self.alive:
@@ -153,8 +154,9 @@ class Session:
         # results and callbacks are the size of the inputs: a reply far bigger is an attack on our memory
         limit = 4 * sum(int(np.asarray(a).nbytes) for a in arrays) + (1 << 20)
         try:
-            wire.send(self.channel, {"op": "call", "function": function, "args": args, "kwargs": kwargs or {},
-                                     "returns": returns, "stand_ins": list(stand_ins)}, arrays)
+            # extra: a method's object ({"object": {"class", "attributes"}}) and its optional keywords
+            wire.send(self.channel, {**(extra or {}), "op": "call", "function": function, "args": args,
+                                     "kwargs": kwargs or {}, "returns": returns, "stand_ins": list(stand_ins)}, arrays)
             while True:
                 header, got = wire.receive(self.channel, limit, deadline=end, header_limit=REPLY_HEADER_LIMIT)
                 if time.monotonic() > end:
