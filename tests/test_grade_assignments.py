@@ -86,3 +86,20 @@ def test_a_bad_rubric_is_one_line_with_its_file_and_line_and_exit_2(toml, line, 
     err = capsys.readouterr().err.strip()
     assert f"{path}:{line}:" in err and message in err and len(err.splitlines()) == 1, err
     assert not (tmp_path / "r.json").exists()
+
+
+def test_a_rubrics_fingerprint_is_the_same_in_every_process_and_follows_its_functions(tmp_path):
+    """A class rerun (a new process) must find the rubric it started with, and a changed [[function]]
+    must count as another rubric."""
+    import subprocess
+    import sys
+
+    code = ("from gradproof.verify.grade.batch import rubric_fingerprint as f; from gradproof.verify.grade import "
+            "rubric as r; import sys; print(f(r.load(sys.argv[1] if len(sys.argv) > 1 else None, 'softmax-classifier')))")
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+            for _ in range(2)}
+    assert len(runs) == 1
+    changed = tmp_path / "r.toml"
+    changed.write_text((GRADE / "rubrics" / "softmax-classifier.toml").read_text().replace("N = [2, 30]", "N = [2, 31]", 1))
+    other = subprocess.run([sys.executable, "-c", code, str(changed)], capture_output=True, text=True, check=True).stdout
+    assert other not in runs

@@ -62,7 +62,10 @@ class Rubric:
     size_timeout: float = 1.0          # wall-clock seconds for the call of a full-size case
     packages: tuple[str, ...] = ()     # importable besides the standard library and numpy (scipy, ...)
     source: str = ""
-    functions: dict = field(default_factory=dict, compare=False)  # name -> assignment.Function
+    # name -> assignment.Function: code, left out of repr (a rubric's fingerprint, batch.py) and of
+    # comparisons; `declared` stands for it there: each [[function]] table as written
+    functions: dict = field(default_factory=dict, compare=False, repr=False)
+    declared: tuple = ()
 
     @property
     def max_score(self) -> float:
@@ -104,7 +107,7 @@ def parse(data: dict, where: str, text: str = "") -> Rubric:
     tests = data.get("test")
     if not isinstance(tests, list) or not tests:
         raise RubricError(f"{where}: no [[test]] entries")
-    known = {f.name for f in fields(Rubric)} - {"functions", "source", "tests"} | {"test", "function"}
+    known = {f.name for f in fields(Rubric)} - {"functions", "declared", "source", "tests"} | {"test", "function"}
     for key in data:
         if key not in known:
             raise RubricError(f"{_at(at, None, key)}: unknown key '{key}' (known: {', '.join(sorted(known))})")
@@ -125,13 +128,21 @@ def parse(data: dict, where: str, text: str = "") -> Rubric:
         hidden_seed=data.get("hidden_seed"), limits=limits,
         budget=_number(data, "budget", 120.0, at, positive=True),
         size_timeout=_number(data, "size_timeout", 1.0, at, positive=True), packages=_packages(data, at),
-        source=str(where), functions=functions)
+        source=str(where), functions=functions, declared=_declared(data))
     if rubric.hidden_seed is not None and type(rubric.hidden_seed) is not int:
         raise RubricError(f"{_at(at, None, 'hidden_seed')}: hidden_seed must be an integer")
     if rubric.budget < rubric.timeout:
         raise RubricError(f"{_at(at, None, 'budget')}: 'budget' ({rubric.budget:g} s for a whole submission) is less "
                           f"than 'timeout' ({rubric.timeout:g} s for one call)")
     return rubric
+
+
+def _declared(data: dict) -> tuple:
+    """The [[function]] tables (or the assignment they come from), as plain sorted text."""
+    entries = data.get("function")
+    if entries is None:
+        return (f"functions of {data.get('assignment', 'word2vec')}",)
+    return tuple(repr(sorted(entry.items())) for entry in entries)
 
 
 def _at(at: _Locator, table, key) -> str:

@@ -257,7 +257,8 @@ def call(module, header: dict, arrays: list, channel, path: str, output: Bounded
         kwargs = decode(header.get("kwargs") or {}, arrays, datasets, stand_ins, module)
         if not isinstance(kwargs, dict):
             kwargs = {}
-        kwargs = accepted(fn, kwargs, [str(n) for n in header.get("optional") or []])
+        if header.get("optional"):
+            kwargs = accepted(fn, kwargs, [str(n) for n in header["optional"]])
     except LookupError as e:
         return {"op": "result", "ok": False, "error": str(e), "missing": True, "output": ""}, ()
     before = [a.copy() for a in arrays]
