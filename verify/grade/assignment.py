@@ -61,6 +61,7 @@ class Function:
     paths: tuple | None = None        # where each output sits in what is returned: (index, key, ...)
     mutants: Callable | None = None   # (case, role) -> ((message, value), ...): mistakes derived from the model
     variants: tuple = ()              # other accepted conventions: each case.data -> the data judged instead
+    large_label: str = "large scores"  # what the large-value case is called in feedback (or "inputs at 0")
 
     @property
     def returns(self) -> int:
@@ -86,7 +87,7 @@ def _cases(function: Function, kind: str, count: int, seed: int) -> tuple[Case, 
     made = []
     for i in range(count):
         rng = np.random.default_rng([seed, tag, i])
-        label = {"large": "large scores", "size": "hidden case at full size"}.get(kind, f"{kind} case {i + 1}")
+        label = {"large": function.large_label, "size": "hidden case at full size"}.get(kind, f"{kind} case {i + 1}")
         case = dataclasses.replace(function.make(rng, kind, i), label=label)
         for value in list(case.arrays) + list(case.data.values()):
             if isinstance(value, np.ndarray):

@@ -42,6 +42,10 @@ class Options:
     arguments: tuple[str, ...] | None = None    # the inputs the call passes (default: the model function's)
     attributes: tuple[tuple[str, object], ...] = ()  # a method's object: (attribute, input or tuple of inputs)
     optional: tuple[tuple[str, str], ...] = ()  # (keyword, input): passed only where the callee takes it
+    returns: tuple[str, ...] | None = None      # what the graded function returns, by the model's names (a
+    # returned value or a definition); a name the model does not know (cache) is returned but not graded
+    pack: tuple[tuple[str, object], ...] = ()   # (argument, input or tuple of inputs): cache = (x, w, b)
+    large_label: str = "large scores"           # the large-value case's name in feedback
 
 
 def model_path(model: str, base: Path) -> Path:
@@ -80,14 +84,24 @@ def build(options: Options) -> Function:
     reference = _reference(spec, options.model, options.like)
     arguments = tuple(a for a in fs.arguments if a in spec.inputs)
     arrays = tuple(a for a in arguments if spec.inputs[a].shape)
-    named = [n for _, v in options.attributes for n in (v if isinstance(v, tuple) else (v,))]
-    for name in list(options.arguments or ()) + named + [n for _, n in options.optional]:
+    named = [n for _, v in list(options.attributes) + list(options.pack) for n in (v if isinstance(v, tuple) else (v,))]
+    packed = dict(options.pack)
+    for name in [a for a in options.arguments or () if a not in packed] + named + [n for _, n in options.optional]:
         if name not in arguments:
             raise ModelFunctionError(f"'{name}' is not an argument of {options.like} in {Path(options.model).name} "
                                      f"(its arguments: {', '.join(arguments)})")
     calls = _call(options, arrays)
     outputs = _outputs(fs)
-    gradients = tuple((arrays.index(wrt), outputs.index(place)) for wrt, place in fs.returns.gradients if wrt in arrays)
+    defined = {d.name for d in spec.definitions}
+    if options.returns is not None:  # the function returns other values than the model's: graded by name
+        outputs = tuple(n for n in options.returns if n in outputs or n in defined)
+        if not outputs:
+            raise ModelFunctionError(f"returns: none of {', '.join(options.returns)} is a value or a definition of "
+                                     f"{Path(options.model).name}")
+    gradients = tuple((arrays.index(wrt), outputs.index(place)) for wrt, place in fs.returns.gradients
+                      if wrt in arrays and place in outputs) if fs.returns.loss in outputs else ()
+    values_of = _definitions(options.model, tuple(n for n in outputs if n in defined and n not in _outputs(fs)),
+                             arguments)
 
     def make(rng: np.random.Generator, kind: str, index: int) -> Case:
         values = draw(spec, rng, _sizes(spec, options, rng, kind), scales)
@@ -98,6 +112,8 @@ def build(options: Options) -> Function:
                 shape = np.shape(values[name][index])
                 values[name][index] = rng.choice(value, size=shape) * (1 + 0.01 * rng.standard_normal(size=shape))
         def ref(a):
+            if a in packed:  # an argument made of inputs: a tuple of them, or one
+                return {"$t": [ref(n) for n in packed[a]]} if isinstance(packed[a], tuple) else ref(packed[a])
             return {"$a": arrays.index(a)} if a in arrays else values[a]
         args = tuple(ref(a) for a in (options.arguments if options.arguments is not None else arguments))
         return Case(options.name, "", kind, args, tuple(values[a] for a in arrays), values, call=calls(ref))
@@ -105,7 +121,8 @@ def build(options: Options) -> Function:
     def expected(case: Case, drawn: tuple) -> tuple:
         with np.errstate(all="ignore"):  # underflow to 0 is right; the large case is checked finite at build time
             out = reference(**{a: case.data[a] for a in arguments})
-        returned = dict(zip(fs.returns.names, out if fs.returns.is_tuple else (out,)))
+            returned = dict(zip(fs.returns.names, out if fs.returns.is_tuple else (out,)))
+            returned.update(values_of({a: case.data[a] for a in arguments}))
         return tuple(np.asarray(_at(returned, output), dtype=np.float64) for output in outputs)
 
     if options.large:  # the reference is stable: a non-finite value here means the rubric's factors are too big
@@ -114,10 +131,25 @@ def build(options: Options) -> Function:
             if not all(np.all(np.isfinite(e)) for e in expected(make(rng, "large", 0), ())):
                 raise ModelFunctionError(f"its large-value case is not finite even for the model's reference "
                                          f"(large = {dict(options.large)}): use smaller factors")
+    returned = options.returns if options.returns is not None else fs.returns.names
+    paths = tuple((returned.index(o),) if options.returns is not None else _path(fs, o) for o in outputs)
     return Function(options.name, outputs, make, expected, fs.convention, arguments=arrays, gradients=gradients,
-                    loss=outputs.index(fs.returns.loss), overflow=_overflow(spec), arity=len(fs.returns.names),
-                    paths=tuple(_path(fs, output) for output in outputs),
+                    loss=outputs.index(fs.returns.loss) if fs.returns.loss in outputs else 0, overflow=_overflow(spec),
+                    arity=len(returned), paths=paths, large_label=options.large_label,
                     mutants=_mutants(options.model, fs, _variants(options.accept)), variants=_variants(options.accept))
+
+
+def _definitions(model: str, names: tuple, arguments: tuple):
+    """inputs -> {name: value} of the model's definitions named (a layer's forward output), printed from
+    the model with numpy_function (SymPy: loaded only when a rubric grades a definition)."""
+    if not names:
+        return lambda inputs: {}
+    from gradproof.derive.gradients import numpy_function
+    from gradproof.derive.model import load
+
+    m = load(model)
+    compiled = {n: numpy_function(m, m.symbols[n], n, list(arguments)) for n in names}
+    return lambda inputs: {n: f(**inputs) for n, f in compiled.items()}
 
 
 def _call(options: Options, arrays: tuple):

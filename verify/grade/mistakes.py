@@ -85,6 +85,12 @@ def _mutants(model, expr, arguments: list[str], scalar: bool) -> list[Mutant]:
         steps = {plain(to_latex(a)) for a in expr.atoms(Step)} or {"the mask"}
         found.append((f"{{name}} lacks the ReLU mask {', '.join(sorted(steps))} (the derivative of max(0, z) is 0 "
                       "where z <= 0)", masked))
+        # a ⊙ [z >= 0] = a - a ⊙ [-z > 0]: the mask that lets the gradient through where z is exactly 0
+        closed = expr.replace(lambda e: isinstance(e, HadamardProduct) and any(isinstance(a, Step) for a in e.args),
+                              lambda e: _without_step(e) - HadamardProduct(*[Step(-a.args[0]) if isinstance(a, Step)
+                                                                             else a for a in e.args]))
+        found.append((f"{{name}} uses the mask {', '.join(sorted(s.replace(' > ', ' >= ') for s in steps))}: relu'(0) "
+                      "is 0, so no gradient passes where the input is exactly 0 (the mask is [z > 0])", closed))
     out, seen = [], set()
     for message, mutant in found:
         if message in seen:

@@ -161,7 +161,7 @@ def _top_line(at: _Locator, key: str) -> int | None:
 
 
 FUNCTION_KEYS = {"name", "model", "like", "glue", "sizes", "large", "accept", "scale", "arguments", "attributes",
-                 "optional"}
+                 "optional", "returns", "pack", "large_label"}
 
 
 def _functions(data: dict, at: _Locator, base: Path) -> tuple[dict[str, Function], str]:
@@ -224,7 +224,8 @@ def _modelled(entry: dict, name: str, base: Path, at: _Locator, index: int) -> F
                                  tuple((k, v[0], v[1]) for k, v in sizes.items()),
                                  tuple((k, tuple(float(x) for x in v)) for k, v in large.items()),
                                  tuple((k, tuple(float(x) for x in v)) for k, v in accept.items()),
-                                 tuple((k, float(v)) for k, v in scale.items()), *call)
+                                 tuple((k, float(v)) for k, v in scale.items()), *call,
+                                 large_label=str(entry.get("large_label", "large scores"))[:80])
     try:
         return from_model.build(options)
     except from_model.ModelFunctionError as e:
@@ -247,9 +248,18 @@ def _method(entry: dict, name: str, at: _Locator, index: int) -> tuple:
                           "input, or to a list of inputs (a dict of them: params = [\"W1\", \"b1\"])")
     if not isinstance(optional, dict) or not all(isinstance(v, str) for v in optional.values()):
         raise RubricError(f"{_at(at, ('function', index), 'optional')}: optional must map keywords to inputs")
+    returns, pack = entry.get("returns"), entry.get("pack", {})
+    if returns is not None and not (isinstance(returns, list) and returns and all(isinstance(r, str) for r in returns)):
+        raise RubricError(f"{_at(at, ('function', index), 'returns')}: returns must list the names of the returned "
+                          "values (the model's, or its definitions'; any other name is returned but not graded)")
+    if not isinstance(pack, dict) or not all(isinstance(v, str) or isinstance(v, list) and
+                                             all(isinstance(n, str) for n in v) for v in pack.values()):
+        raise RubricError(f"{_at(at, ('function', index), 'pack')}: pack must map an argument to an input or a list "
+                          "of inputs (cache = [\"x\", \"w\", \"b\"]: a tuple of them)")
     return (tuple(arguments) if arguments is not None else None,
             tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in attributes.items()),
-            tuple(optional.items()))
+            tuple(optional.items()), tuple(returns) if returns is not None else None,
+            tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in pack.items()))
 
 
 def _numbers(values: list) -> bool:
