@@ -250,7 +250,7 @@ def _overflow(spec) -> str:
                 "softmax and the loss are unchanged by the shift")
     if "\\sigma" in text or "\\log\\sigma" in text or "sigm" in text:
         return "overflow: compute the sigmoid and its log from exp(-|x|) (np.logaddexp), never exp of a large x"
-    return "overflow: an output is inf or NaN at large values, where the right answer is finite"
+    return "an output is inf or NaN where the right answer is finite (an overflow, or a division by zero such as 0/0)"
 
 
 def _mutants(model: str, fs, variants: tuple):
