@@ -14,3 +14,16 @@ def version() -> str:
         pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
         found = re.search(r'^version = "([^"]+)"', pyproject.read_text(), re.M) if pyproject.is_file() else None
         return found.group(1) if found else "unknown"
+
+
+def versions() -> str:
+    """One line for `gradproof --version`: gradproof's and what its results depend on."""
+    import platform
+
+    parts = []
+    for name in ("numpy", "sympy"):
+        try:
+            parts.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            parts.append(f"{name} not installed")
+    return f"gradproof {version()} (Python {platform.python_version()}, {', '.join(parts)})"

@@ -11,7 +11,7 @@ other definitions the notation's definitions.
 """
 from __future__ import annotations
 
-from . import toml as tomllib
+from . import toml
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,11 +55,9 @@ class Notation:
 def load(path: str | Path | None = None) -> Notation:
     file = Path(path) if path else SHIPPED / "skipgram.toml"
     try:
-        data = tomllib.loads(file.read_text())
-    except OSError as e:
-        raise NotationError(f"{file}: {e.strerror or e}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise NotationError(f"{file}: {e}") from None
+        data, _ = toml.read(file)
+    except toml.TomlFileError as e:
+        raise NotationError(str(e)) from None
     return from_dict(data, str(file))
 
 
@@ -75,8 +73,11 @@ def from_dict(data: dict, where: str = "notation") -> Notation:
             shape = tuple(spec.get("shape", ())) or ((spec["size"],) if "size" in spec else ())
             symbols[name] = Symbol(name, spec["role"], shape, spec.get("column"), spec.get("entry", "row-first"),
                                    spec.get("at"))
-    except (KeyError, TypeError, ValueError) as e:
-        raise NotationError(f"{where}: bad entry: {e}") from None
+    except KeyError as e:
+        raise NotationError(f"{where}: a symbol lacks its {e} (each [symbols.NAME] table has role and shape)") from None
+    except (AttributeError, TypeError, ValueError):
+        raise NotationError(f"{where}: [sizes] maps names to integers and each [symbols.NAME] is a table "
+                            "with role and shape") from None
     for s in symbols.values():
         unknown = [d for d in s.shape if d not in sizes]
         if unknown:

@@ -355,8 +355,9 @@ def _prove_at(address) -> ClaimResult:
     return prover.prove(prover.items()[q])
 
 
-def prove_model_items(models: Iterable[Model], jobs: int = 2) -> tuple[ClaimResult, ...]:
-    """Results in each model's order: derived gradients, then the file's claims."""
+def prove_model_items(models: Iterable[Model], jobs: int = 2, progress=None) -> tuple[ClaimResult, ...]:
+    """Results in each model's order: derived gradients, then the file's claims.  progress, if
+    given, is called as progress(done, total, what) after each proof."""
     models = list(models)
     addresses = []
     for model in models:
@@ -364,10 +365,18 @@ def prove_model_items(models: Iterable[Model], jobs: int = 2) -> tuple[ClaimResu
         prover = _WORK.setdefault(key, Prover(model))
         prover.instance  # noqa: B018 - computed once, before forking
         addresses += [(key, q) for q in range(len(prover.items()))]
+    tell = progress or (lambda done, total, what: None)
+    tell(0, len(addresses), "")
+    results = []
     if jobs <= 1 or len(addresses) < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return tuple(_prove_at(a) for a in addresses)
+        for a in addresses:
+            results.append(_prove_at(a))
+            tell(len(results), len(addresses), f"{results[-1].model}: {results[-1].name}")
+        return tuple(results)
     with multiprocessing.get_context("fork").Pool(jobs) as pool:
-        results = pool.map(_prove_at, addresses, chunksize=1)
+        for r in pool.imap(_prove_at, addresses, chunksize=1):  # in order, as map, but one at a time
+            results.append(r)
+            tell(len(results), len(addresses), f"{r.model}: {r.name}")
     return tuple(results)
 
 

@@ -183,31 +183,19 @@ class Spec:
 
 
 def load(path: str | Path) -> Spec:
-    file = Path(path)
     try:
-        text = file.read_text()
-    except UnicodeDecodeError:
-        raise SpecError(f"{file}: not a text file (TOML expected)") from None
-    except OSError as e:
-        raise SpecError(f"{file}: {e.strerror or e}") from None
-    return parse(text, str(file))
+        data, text = toml.read(path)
+    except toml.TomlFileError as e:
+        raise SpecError(str(e)) from None
+    return from_dict(data, str(path), text)
 
 
 def parse(text: str, where: str = "<spec>") -> Spec:
     try:
         data = toml.loads(text)
     except toml.TOMLDecodeError as e:
-        raise SpecError(f"{where}: {toml_message(e)}") from None
+        raise SpecError(f"{where}: {toml.message(e)}") from None
     return from_dict(data, where, text)
-
-
-def toml_message(error: Exception) -> str:
-    """'line 3, column 7: ...' from a TOML decoding error, whatever the reader's wording."""
-    message = str(error)
-    found = re.search(r"\(at line (\d+), column (\d+)\)", message)
-    if found:
-        return f"line {found.group(1)}, column {found.group(2)}: {message[:found.start()].strip()}"
-    return message
 
 
 def from_dict(data: dict, where: str = "<spec>", text: str = "") -> Spec:

@@ -64,8 +64,8 @@ def test_unwritable_json_path_is_an_input_error(cache_dir, tmp_path):
     blocker.write_text("")
     r = run_cli("derive", "--model", "logistic-regression", "--json", str(blocker / "x.json"),
                 env={"GRADPROOF_CACHE_DIR": str(cache_dir)})
-    assert r.returncode == 2 and "cannot write" in r.stderr and "Traceback" not in r.stderr
-    assert "proved" in r.stdout  # the table was shown before the write failed: nothing lost
+    assert r.returncode == 2 and "cannot be written" in r.stderr and "Traceback" not in r.stderr
+    assert r.stdout == ""  # refused before any work: no proof is thrown away
 
 
 def test_repeat_run_is_served_from_the_cache_without_sympy(cache_dir):
@@ -126,3 +126,15 @@ def test_bench_quick_prints_ratios_side_by_side():
     numpy_rows = [r for r in rows if "vs NumPy" in r.name or "vs hand-written" in r.name or "vs today's" in r.name]
     assert all(r.ratio is not None and r.ratio > 0 for r in numpy_rows)
     assert "| benchmark |" in benchmark_markdown(rows)
+
+
+def test_bench_rows_whose_inputs_are_missing_are_shown_not_run(monkeypatch, tmp_path):
+    """Installed from a wheel there is no sample class and no seed: the rows say so."""
+    from gradproof.verify import bench
+
+    monkeypatch.setattr(bench, "CLASS_DIR", tmp_path / "absent")
+    monkeypatch.setattr(bench, "SEED", tmp_path / "absent.txt")
+    rows = bench._check_rows(bench.FULL) + bench._grade_rows(bench.FULL)
+    assert [r.ours_text for r in rows] == ["not run", "not run"]
+    assert all(r.what.startswith("not run: ") and r.met is None for r in rows)
+    assert "not run" in bench.benchmark_markdown(rows)

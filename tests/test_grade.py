@@ -123,7 +123,7 @@ def test_cli_bad_input_is_one_line_with_exit_2(args, message, capsys, tmp_path, 
     ("[[test]]\nname = 'a'\nfunction = 'sigmoid'\ncheck = 'vibes'\n", "unknown check 'vibes'"),
     ("[[test]]\nname = 'a'\nfunction = 'sigmoid'\npoints = -1\n", "points must be a non-negative number"),
     ("[[test]]\nname = 'a'\nfunction = 'skipgram'\noutputs = ['gradCenterVec']\n", "skipgram has no output 'gradCenterVec'"),
-    ("[[test]\n", "not valid TOML"),
+    ("[[test]\n", "rubric.toml: line 1, column 7"),
     ("timeout = 'soon'\n[[test]]\nname = 'a'\nfunction = 'sigmoid'\n", "'timeout' must be a positive number"),
     ("timeout = 0\n[[test]]\nname = 'a'\nfunction = 'sigmoid'\n", "'timeout' must be a positive number"),
     ("hidden_cases = -1\n[[test]]\nname = 'a'\nfunction = 'sigmoid'\n", "'hidden_cases' must be a non-negative number"),
@@ -174,6 +174,14 @@ def test_a_class_gets_one_results_file_each_and_a_summary(tmp_path, sandbox):
     assert rows["dave.py"]["score"] == "0" and "syntax error" in rows["dave.py"]["import_error"]
     assert "gradCenterVec has the opposite sign" in rows["bob.py"]["diagnoses"]
     assert batch.graded == 4 and batch.skipped == 0
+    # one column per rubric test, in the rubric's order, holding the points earned
+    header = next(csv.reader((out / "summary.csv").open()))
+    assert header[3:3 + len(RUBRIC.tests)] == [t.name for t in RUBRIC.tests]
+    for name in ("alice.py", "bob.py"):
+        points = [float(rows[name][t.name]) for t in RUBRIC.tests]
+        assert sum(points) == float(rows[name]["score"])
+    assert any(float(rows["bob.py"][t.name]) < t.points for t in RUBRIC.tests)
+    assert all(float(rows["alice.py"][t.name]) == t.points for t in RUBRIC.tests)
 
 
 def test_a_rerun_grades_only_what_is_missing_on_the_same_hidden_cases(tmp_path, sandbox):

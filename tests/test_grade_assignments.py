@@ -103,3 +103,22 @@ def test_a_rubrics_fingerprint_is_the_same_in_every_process_and_follows_its_func
     changed.write_text((GRADE / "rubrics" / "softmax-classifier.toml").read_text().replace("N = [2, 30]", "N = [2, 31]", 1))
     other = subprocess.run([sys.executable, "-c", code, str(changed)], capture_output=True, text=True, check=True).stdout
     assert other not in runs
+
+
+def test_the_gradescope_zip_carries_the_model_and_glue_files_a_rubric_names(tmp_path):
+    import zipfile
+
+    out = tmp_path / "layers.zip"
+    assert main(["gradescope", "--assignment", "cs231n-layers", "--output", str(out)]) == 0
+    names = set(zipfile.ZipFile(out).namelist())
+    assert {"assignment/cs231n-layers.toml", "assignment/models/affine-layer.toml", "assignment/models/relu-layer.toml",
+            "assignment/models/softmax-loss.toml"} <= names
+    out = tmp_path / "w2v.zip"
+    assert main(["gradescope", "--output", str(out)]) == 0
+    assert "assignment/word2vec.py" in zipfile.ZipFile(out).namelist()
+
+
+def test_a_copy_of_a_shipped_rubric_with_local_models_finds_them(tmp_path):
+    copy = tmp_path / "layers.toml"
+    shutil.copy(GRADE / "rubrics" / "cs231n-layers.toml", copy)
+    assert set(rubrics.load(str(copy)).functions) == set(rubrics.load(assignment="cs231n-layers").functions)

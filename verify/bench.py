@@ -635,8 +635,10 @@ SEED = PROJECT_ROOT.parent / "shared" / "seed" / "000_3f2dd21e68b13a25.txt"
 
 def _check_rows(settings: BenchSettings) -> tuple[BenchRow, ...]:
     """`gradproof check` on the seed derivation in a cold process (goal: under 20 s)."""
-    if settings.quick or not SEED.is_file():
+    if settings.quick:
         return ()
+    if not SEED.is_file():
+        return (_not_run("check the seed derivation, cold", f"the seed derivation ({SEED}) is not on this machine"),)
     times = []
     for _ in range(3):
         start = time.perf_counter()
@@ -647,6 +649,12 @@ def _check_rows(settings: BenchSettings) -> tuple[BenchRow, ...]:
     return (BenchRow(name="check the seed derivation, cold", what="python -m verify.cli check <seed>; median of 3",
                      seconds=seconds, baseline_name="", baseline_seconds=None, ratio=None,
                      goal=f"< {CHECK_GOAL_SECONDS:g} s", met=seconds < CHECK_GOAL_SECONDS),)
+
+
+def _not_run(name: str, why: str) -> BenchRow:
+    """A row whose inputs are missing here: shown as not run, never dropped in silence."""
+    return BenchRow(name=name, what=f"not run: {why}", seconds=float("nan"), baseline_name="", baseline_seconds=None,
+                    ratio=None, goal="", met=None, ours_text="not run")
 
 
 GRADE_GOAL_SECONDS = 60.0
@@ -686,8 +694,10 @@ def measure_grading(count: int, fresh: bool, jobs: int = 2) -> float:
 
 def _grade_rows(settings: BenchSettings) -> tuple[BenchRow, ...]:
     """A class graded with the pre-forked worker, beside a fresh Python process per submission."""
+    count = 20 if settings.quick else 200
     if not (CLASS_DIR / "correct.py").is_file():
-        return ()
+        return (_not_run(f"grade {count} submissions, 2 at a time",
+                         f"the sample class ({CLASS_DIR}) is in a checkout of gradproof, not in the installed package"),)
     count = 20 if settings.quick else 200
     ours, fresh = measure_grading(count, fresh=False), measure_grading(count, fresh=True)
     return (BenchRow(name=f"grade {count} submissions, 2 at a time",
@@ -697,19 +707,33 @@ def _grade_rows(settings: BenchSettings) -> tuple[BenchRow, ...]:
                      met=None if settings.quick else ours < GRADE_GOAL_SECONDS),)
 
 
-def run_benchmarks(quick: bool = False, derive_command: list[str] | None = None) -> tuple[BenchRow, ...]:
+def run_benchmarks(quick: bool = False, derive_command: list[str] | None = None,
+                   progress=None) -> tuple[BenchRow, ...]:
     """All benchmarks in one run.  ``derive_command`` (e.g. ``[sys.executable, "-m", "gradproof.verify.cli",
     "derive"]``) is run once against an empty cache and then again against the cache it filled;
-    by default the installed command line's ``derive``."""
+    by default the installed command line's ``derive``.  progress(done, total, what), if given,
+    is called as each group starts."""
     settings = QUICK if quick else FULL
+    tell = progress or (lambda done, total, what: None)
+    groups = ("NumPy kernels", "PyTorch", "generated code", "verify", "derive", "check", "grading")
+    tell(0, len(groups), groups[0])
     numpy_times = measure_numpy(settings)
+    tell(1, len(groups), groups[1])
     torch = _measure_torch_apart(settings)
     # the proofs run last: their worker processes would otherwise compete with the kernels
+    tell(2, len(groups), groups[2])
     code_rows = _code_rows_apart(settings)
+    tell(3, len(groups), groups[3])
     verify_rows = _verify_rows(settings)
+    tell(4, len(groups), groups[4])
     derive_rows = _derive_rows(derive_command, settings)
+    tell(5, len(groups), groups[5])
+    check_rows = _check_rows(settings)
+    tell(6, len(groups), groups[6])
+    grade_rows = _grade_rows(settings)
+    tell(7, len(groups), "")
     return (*_kernel_rows(settings, numpy_times, torch), *code_rows, *verify_rows, *derive_rows,
-            *_check_rows(settings), *_grade_rows(settings))
+            *check_rows, *grade_rows)
 
 
 # ---------------------------------------------------------------- rendering

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
@@ -14,8 +15,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from gradproof.derive import cache, catalog
+from gradproof.derive import about, cache, catalog
 from gradproof.derive.results import ClaimResult
+
+from .progress import bar as progress_bar
 
 from .render import derive_json, derive_markdown, derive_table
 
@@ -33,6 +36,7 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> Parser:
     parser = Parser(prog="gradproof", description="Prove, generate and verify gradient derivations.")
+    parser.add_argument("--version", action="version", version=about.versions())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
 
@@ -41,7 +45,7 @@ def build_parser() -> Parser:
                    help=f"a shipped model or a model file (repeatable; default all shipped: {', '.join(catalog.names())})")
     d.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     d.add_argument("--no-cache", action="store_true", help="prove again even if nothing changed")
-    d.add_argument("--jobs", type=int, default=2, metavar="N", help="worker processes (default 2)")
+    d.add_argument("--jobs", type=_positive, default=2, metavar="N", help="worker processes (default 2)")
 
     g = sub.add_parser("generate", help="write the NumPy module generated from a model's proved forms")
     g.add_argument("--model", metavar="NAME|FILE", help="one model (default: every shipped model's module)")
@@ -57,7 +61,7 @@ def build_parser() -> Parser:
                    help="a function with a known signature (default: the generated reference of every model)")
     v.add_argument("--vocab", type=_positive, default=5000, metavar="N", help="vocabulary size |V| (default 5000)")
     v.add_argument("--dim", type=_positive, default=100, metavar="D", help="embedding size N (default 100)")
-    v.add_argument("--seed", type=int, default=0, metavar="S", help="seed for inputs and probes (default 0)")
+    v.add_argument("--seed", type=_seed, default=0, metavar="S", help="seed for inputs and probes (default 0)")
     v.add_argument("--signature", metavar="NAME", help="the known signature FUNCTION has, when its name differs")
     v.add_argument("--model", metavar="NAME|FILE", help="draw the inputs a model file declares (its function of the "
                    "target's name, else its [function]); with no target, check the model's generated functions")
@@ -79,6 +83,7 @@ def build_parser() -> Parser:
     m.add_argument("--zoo-seeds", type=_positive, default=20, metavar="K",
                    help="seeds for their correct versions (default 20)")
     m.add_argument("--report", default="reports/mutation.md", metavar="PATH", help="Markdown report (default reports/mutation.md)")
+    m.add_argument("--json", metavar="PATH", help="also write the table as JSON ('-': standard output)")
 
     k = sub.add_parser("check", help="check every equation of a LaTeX derivation, step by step")
     k.add_argument("document", metavar="DOC", help="a Markdown or LaTeX document")
@@ -95,14 +100,21 @@ def build_parser() -> Parser:
                    help="where to write the results file for one submission (default ./results.json)")
     a.add_argument("--out", metavar="OUTDIR", help="grade every submission in SUBMISSION/ and write OUTDIR/<name>.json and summary.csv")
     a.add_argument("--jobs", type=_positive, default=2, metavar="N", help="submissions graded at once (default 2)")
-    a.add_argument("--seed", type=int, metavar="S", help="the hidden cases' seed (default: the rubric's, else fresh)")
+    a.add_argument("--seed", type=_seed, metavar="S", help="the hidden cases' seed (default: the rubric's, else fresh)")
     a.add_argument("--json", action="store_true", help="print the results JSON instead of the table")
     a.add_argument("--format", choices=("gradescope", "prairielearn"), default="gradescope",
                    help="the results file's format: Gradescope's results.json (default) or PrairieLearn's")
 
+    z = sub.add_parser("gradescope", help="write a Gradescope autograder zip: setup.sh, run_autograder, "
+                       "gradproof's wheel, the rubric and its support files")
+    z.add_argument("--assignment", default="word2vec", metavar="NAME", help="a shipped rubric (default word2vec)")
+    z.add_argument("--rubric", metavar="FILE", help="a TOML rubric (instead of --assignment)")
+    z.add_argument("--output", default="autograder.zip", metavar="PATH", help="the zip (default ./autograder.zip)")
+
     b = sub.add_parser("bench", help="benchmarks: proof time cold and cached, generated code against baselines")
     b.add_argument("--quick", action="store_true", help="small sizes, few repeats (a smoke test)")
     b.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
+    b.add_argument("--json", metavar="PATH", help="also write the rows as JSON ('-': standard output)")
     return parser
 
 
@@ -113,6 +125,16 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: '{text}'") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive: {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not '{text}'") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a seed is a number from 0 up, not {value}")
     return value
 
 
@@ -168,7 +190,8 @@ def prove(models: list[tuple[str, Path]], use_cache: bool, jobs: int) -> tuple[t
         from gradproof.derive.proofs import prove_model_items
 
         loaded = [load_model(path if not catalog.shipped(name) else name) for name, path, _ in missing]
-        results = prove_model_items(loaded, jobs=max(1, jobs))
+        with progress_bar(Console(stderr=True), "proving") as update:
+            results = prove_model_items(loaded, jobs=max(1, jobs), progress=update)
         for (name, path, content), model in zip(missing, loaded):
             mine = tuple(r for r in results if r.model == model.name)
             found[name] = mine
@@ -177,6 +200,10 @@ def prove(models: list[tuple[str, Path]], use_cache: bool, jobs: int) -> tuple[t
 
 
 def _write(path: str, text: str) -> None:
+    if path == STDOUT:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
     target = Path(path)
     try:
         if target.parent and not target.parent.exists():
@@ -260,7 +287,8 @@ def cmd_run(args, out: Console) -> int:
     out.print(f"wrote {report}")
     from .render import check_markdown, check_table
 
-    checks, sizes = run_checks(seed=0)
+    with progress_bar(Console(stderr=True), "verifying") as update:
+        checks, sizes = run_checks(seed=0, progress=update)
     for check in checks:
         out.print(check_table(check))
     report = Path(args.reports) / "verify.md"
@@ -272,44 +300,74 @@ def cmd_run(args, out: Console) -> int:
     return EXIT_OK if proved and status == EXIT_OK else EXIT_FAILED
 
 
-def run_checks(seed: int = 0):
-    """(checks, their sizes in words): what `gradproof run` verifies and reports/verify.md shows."""
-    checks = verify_built_in(*RUN_SIZE, seed=seed) + verify_models(seed=seed)
+def run_checks(seed: int = 0, progress=None):
+    """(checks, their sizes in words): what `gradproof run` verifies and reports/verify.md shows.
+    progress(done, total, what), if given, is called as each check starts."""
+    from gradproof.derive.codegen import shipped_modules
+
+    tasks = [(name, lambda name=name: verify_built_in(*RUN_SIZE, seed=seed, names=(name,))[0]) for name in BUILT_IN]
+    for module, names in shipped_modules().items():
+        if module == "reference.py":
+            continue  # the word2vec reference is checked above, at the course's sizes
+        for name in names:
+            tasks += model_tasks(load_model(name), seed, scale=4)
+    checks = []
+    for what, task in tasks:
+        if progress:
+            progress(len(checks), len(tasks), what)
+        checks.append(task())
+    if progress:
+        progress(len(tasks), len(tasks), "")
     return checks, (f"word2vec's reference at |V| = {RUN_SIZE[0]:,}, N = {RUN_SIZE[1]}; "
                     "the other shipped models' functions at 4 times their files' sizes")
 
 
-def verify_models(seed: int = 0, scale: int = 4):
-    """Every function generated from a shipped model outside the word2vec reference, checked
-    against finite differences at its file's sizes times scale."""
-    import importlib
-
-    from gradproof.derive.codegen import shipped_modules
+def model_tasks(model, seed: int, sizes: dict | None = None, scale: int = 1) -> list:
+    """(name, check) for each function generated from a model whose arguments are all inputs of
+    its file, at the file's sizes (overridden by sizes) times scale."""
+    from gradproof.derive.codegen import compiled_functions
 
     from .model_check import check_function
 
-    checks = []
-    for module, names in shipped_modules().items():
-        if module == "reference.py":
-            continue  # verify_built_in checks these, at the course's sizes
-        python = importlib.import_module("gradproof.derive." + module[:-3].replace("/", "."))
-        for name in names:
-            model = load_model(name)
-            for function in model.spec.functions():
-                sizes = {k: v * scale for k, v in model.spec.sizes.items()}
-                checks.append(check_function(getattr(python, function.name), model.spec, function, seed, sizes))
-    return checks
+    functions = compiled_functions(model)
+    chosen = {k: v * scale for k, v in {**model.spec.sizes, **(sizes or {})}.items()}
+    return [(f.name, lambda f=f: check_function(functions[f.name], model.spec, f, seed, chosen))
+            for f in model.spec.functions()
+            if f.name in functions and all(a in model.spec.inputs for a in f.arguments)]
 
 
 def cmd_bench(args, out: Console) -> int:
     from .bench import benchmark_markdown, benchmark_table, run_benchmarks
 
     # the derive rows time the real command, interpreter start and all
-    rows = run_benchmarks(quick=args.quick, derive_command=[sys.executable, "-m", "gradproof.verify.cli", "derive"])
+    with progress_bar(Console(stderr=True), "benchmarks") as update:
+        rows = run_benchmarks(quick=args.quick, derive_command=[sys.executable, "-m", "gradproof.verify.cli", "derive"],
+                              progress=update)
     out.print(benchmark_table(rows))
     if args.markdown:
         _write(args.markdown, benchmark_markdown(rows))
+    if args.json:
+        _write(args.json, _dataclass_json({"version": about.version(), "rows": list(rows)}))
     return EXIT_OK
+
+
+def _dataclass_json(data) -> str:
+    """Results (frozen dataclasses, tuples of them) as strict JSON; a NaN or infinity is null."""
+    import dataclasses
+    import math
+
+    def plain(x):
+        if dataclasses.is_dataclass(x):
+            return {f.name: plain(getattr(x, f.name)) for f in dataclasses.fields(x)}
+        if isinstance(x, dict):
+            return {str(k): plain(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [plain(v) for v in x]
+        if isinstance(x, float) and not math.isfinite(x):
+            return None
+        return x
+
+    return json.dumps(plain(data), indent=2, allow_nan=False) + "\n"
 
 
 def _sizes(text: str) -> tuple[tuple[int, int], ...]:
@@ -319,6 +377,9 @@ def _sizes(text: str) -> tuple[tuple[int, int], ...]:
         sizes = ()
     if not sizes or any(len(s) != 2 or min(s) <= 0 for s in sizes):
         raise UsageError(f"--sizes '{text}': expected sizes like 5000x100,50000x300")
+    if any(vocab < 2 for vocab, _ in sizes):
+        raise UsageError(f"--sizes '{text}': |V| must be at least 2 (negative sampling draws words other than "
+                         "the outside word)")
     return sizes
 
 
@@ -330,15 +391,18 @@ def cmd_mutants(args, out: Console) -> int:
     zoo_sizes = tuple(z for z in args.zoo_sizes.split(",") if z and z != "none")
     if any(z not in ("small", "large") for z in zoo_sizes):
         raise UsageError(f"--zoo-sizes '{args.zoo_sizes}': expected small, large or none")
-    with out.status("running the mutation table") as status:
+    with progress_bar(Console(stderr=True), "mutants") as update:
         table = mutation_table(sizes, args.seeds, with_torch=False if args.no_torch else None,
-                               progress=lambda text: status.update(text), zoo_sizes=zoo_sizes,
+                               progress=update, zoo_sizes=zoo_sizes,
                                zoo_seed_count=args.zoo_seeds, with_jax=False if args.no_jax else None)
     out.print(mutation_rich(table))
     command = "gradproof mutants" + ("" if args.sizes == "5000x100,50000x300" else f" --sizes {args.sizes}") + \
         ("" if args.zoo_sizes == "small,large" else f" --zoo-sizes {args.zoo_sizes}")
     _write(args.report, mutation_markdown(table, command))
-    out.print(f"wrote {args.report}")
+    if args.report != STDOUT:
+        out.print(f"wrote {args.report}")
+    if args.json:
+        _write(args.json, _dataclass_json({"version": about.version(), "command": command, "table": table}))
     ok = all(r.caught for r in table.mutants) and all(s.false_alarms == 0 for s in table.seeds) and \
         all(r.caught for r in table.zoo) and all(s.false_alarms == 0 for s in table.zoo_seeds)
     return EXIT_OK if ok else EXIT_FAILED
@@ -365,15 +429,16 @@ BUILT_IN = ("naiveSoftmaxLossAndGradient", "negSamplingLossAndGradient", "skipgr
             "naiveSoftmaxLossAndGradientBatch", "naive_softmax_loss_and_gradients", "neg_sampling_loss_and_gradients")
 
 
-def verify_built_in(vocab: int, dim: int, seed: int, progress=None):
-    """The generated reference of every model, checked in this process (it is our own code)."""
+def verify_built_in(vocab: int, dim: int, seed: int, progress=None, names: tuple[str, ...] = BUILT_IN):
+    """The generated word2vec reference's functions (course signatures), checked in this process
+    (it is our own code)."""
     from gradproof.derive import reference
     from gradproof.verify.check import check_problem
     from gradproof.verify.signatures import problem_for
 
     companions = {"naiveSoftmaxLossAndGradient": reference.naiveSoftmaxLossAndGradient}
     return [check_problem(problem_for(getattr(reference, name), vocab, dim, seed, companions=companions),
-                          seed=seed, progress=progress) for name in BUILT_IN]
+                          seed=seed, progress=progress) for name in names]
 
 
 def cmd_verify(args, out: Console) -> int:
@@ -422,24 +487,15 @@ def cmd_verify(args, out: Console) -> int:
 def verify_model_functions(name: str, seed: int, sizes: dict):
     """The functions generated from one model (our own code, checked in this process): those of
     a shipped model from the package, those of a model file generated afresh."""
-    from gradproof.derive.codegen import compiled_functions
-
-    from .model_check import check_function
-
     model = load_model(name)
     unknown = [k for k in sizes if k not in model.spec.sizes]
     if unknown:
         raise UsageError(f"--size {unknown[0]}: no such size in {name} (sizes: {', '.join(model.spec.sizes)})")
-    chosen = {**model.spec.sizes, **sizes}
-    functions = compiled_functions(model)
-    checks = []
-    for function in model.spec.functions():
-        if function.name in functions and all(a in model.spec.inputs for a in function.arguments):
-            checks.append(check_function(functions[function.name], model.spec, function, seed, chosen))
-    if not checks:
+    tasks = model_tasks(model, seed, sizes)
+    if not tasks:
         raise UsageError(f"{name}: no generated function whose arguments are all inputs of the file "
                          "(a course signature is checked with FILE.py:FUNCTION --signature)")
-    return checks
+    return [task() for _, task in tasks]
 
 
 def check_from_json(data: dict):
@@ -488,11 +544,45 @@ def cmd_grade(args, out: Console) -> int:
         from .grade.batch import submissions
         if not submissions(path):
             raise UsageError(f"{path}: no submissions in it (a .py file or a directory each)")
+    else:
+        _not_over(Path(args.results), path, "the submission")
+        if args.rubric:
+            _not_over(Path(args.results), Path(args.rubric), "the rubric")
     previous = signal.signal(signal.SIGTERM, _interrupt)  # a killed grading job cleans up as after Ctrl-C
     try:
         return _grade(args, out, rubric, path)
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def cmd_gradescope(args, out: Console) -> int:
+    from .grade import rubric as rubrics
+    from .grade.autograder import AutograderError, build
+
+    try:
+        rubric = rubrics.load(args.rubric, args.assignment)
+    except rubrics.RubricError as e:
+        raise UsageError(str(e)) from None
+    path = Path(args.rubric) if args.rubric else rubrics.SHIPPED / f"{args.assignment}.toml"
+    try:
+        packed = build(path, rubric.packages, rubric.support + rubric.files, Path(args.output))
+    except AutograderError as e:
+        raise UsageError(str(e)) from None
+    except OSError as e:
+        raise UsageError(f"cannot write {args.output}: {e.strerror or e}") from None
+    out.print(f"wrote {packed.path}: {len(packed.files)} files ({packed.wheel}, setup.sh, run_autograder, "
+              f"assignment/{path.name}{' and its support files' if rubric.support else ''})", highlight=False)
+    out.print("Upload it as the autograder (Configure Autograder > Zip file upload; Ubuntu 22.04 or newer).",
+              highlight=False)
+    return EXIT_OK
+
+
+def _not_over(results: Path, given: Path, what: str) -> None:
+    """--results must not overwrite the file it grades (or anything inside the directory)."""
+    target, source = results.resolve(), given.resolve()
+    if target == source or source in target.parents:
+        raise UsageError(f"--results {results}: that is {what} (or inside it); writing the results there would "
+                         "overwrite it: give another path")
 
 
 def _grade(args, out, rubric, path) -> int:
@@ -557,13 +647,47 @@ def _grade_class(args, out, rubric, sandbox, path) -> int:
 
 COMMANDS = {"derive": cmd_derive, "generate": cmd_generate, "run": cmd_run, "bench": cmd_bench, "verify": cmd_verify,
             "mutants": cmd_mutants, "check": cmd_check,
-            "grade": cmd_grade}
+            "grade": cmd_grade, "gradescope": cmd_gradescope}
+
+
+STDOUT = "-"  # an output path that means standard output (the report then goes to standard error)
+OUTPUTS = ("json", "markdown", "report", "results")
+
+
+def _check_outputs(args) -> None:
+    """Every path the command will write, checked before any work: minutes of work must not end
+    in a path that cannot be written."""
+    for name in OUTPUTS + ("output",):
+        value = getattr(args, name, None)
+        if isinstance(value, str) and value != STDOUT:
+            if Path(value).is_dir():
+                raise UsageError(f"--{name} {value}: a directory; give the path of a file")
+            _check_parent(name, value)
+    for name in ("reports", "out"):
+        value = getattr(args, name, None)
+        if isinstance(value, str):
+            if Path(value).exists() and not Path(value).is_dir():
+                raise UsageError(f"--{name} {value}: exists and is not a directory")
+            _check_parent(name, value)
+
+
+def _check_parent(name: str, value: str) -> None:
+    ancestor = Path(value).absolute().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise UsageError(f"--{name} {value}: cannot be written ({ancestor} is not a directory)")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise UsageError(f"--{name} {value}: cannot be written ({ancestor} is not writable)")
 
 
 def main(argv: list[str] | None = None) -> int:
     out, err = Console(), Console(stderr=True)
     try:
         args = build_parser().parse_args(argv)
+        if any(getattr(args, name, None) == STDOUT for name in OUTPUTS):
+            out = err  # standard output carries the file alone, for a pipe
+        _check_outputs(args)
         return COMMANDS[args.command](args, out)
     except UsageError as e:
         err.print(f"gradproof: error: {e}", markup=False, highlight=False, soft_wrap=True)

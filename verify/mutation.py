@@ -211,14 +211,21 @@ def zoo_seeds(case, size: str, seeds: int, with_torch: bool, with_jax: bool) -> 
 
 
 def mutation_table(sizes: Sequence[tuple[int, int]] = SIZES, seeds: int = 100, with_torch: bool | None = None,
-                   progress: Callable[[str], None] | None = None, zoo_sizes: Sequence[str] = ZOO_SIZES,
+                   progress: Callable[[int, int, str], None] | None = None, zoo_sizes: Sequence[str] = ZOO_SIZES,
                    zoo_seed_count: int = 20, with_jax: bool | None = None) -> MutationTable:
     from .jax_gradcheck import jax_available
     from .zoo import CASES
 
     with_torch = torch_available() if with_torch is None else with_torch
     with_jax = jax_available() if with_jax is None else with_jax
-    say = progress or (lambda text: None)
+    total = len(sizes) * (len(MUTANTS) + len(CORRECT) + 1) + 2 * len(zoo_sizes) * len(CASES)
+    done = [0]
+
+    def say(text: str) -> None:  # called as each row starts: done counts the rows finished
+        if progress:
+            progress(done[0], total, text)
+        done[0] += 1
+
     rows, seed_rows, entries, zoo, zoo_seed_rows = [], [], [], [], []
     for vocab, dim in sizes:
         for m in MUTANTS:
@@ -235,4 +242,6 @@ def mutation_table(sizes: Sequence[tuple[int, int]] = SIZES, seeds: int = 100, w
             zoo += zoo_rows(case, size, with_torch, with_jax)
             say(f"{case.name}, {size}: the correct version over {zoo_seed_count} seeds")
             zoo_seed_rows.append(zoo_seeds(case, size, zoo_seed_count, with_torch, with_jax))
+    if progress:
+        progress(total, total, "")
     return MutationTable(tuple(rows), tuple(seed_rows), source_hash(), tuple(entries), tuple(zoo), tuple(zoo_seed_rows))

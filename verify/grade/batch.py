@@ -32,6 +32,7 @@ class Row:
     load_error: str | None
     seconds: float
     error: str | None = None   # the grader failed on it: no results file, a rerun retries it
+    tests: tuple[tuple[str, float], ...] = ()  # (test name, points earned), in the results file's order
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def _row_from(path: Path, submission: Path, rubric: Rubric) -> Row | None:
         if extra["submission_sha256"] != fingerprint(submission, rubric):
             return None  # the submission changed since: grade it again
         return Row(submission.name, float(data["score"]), float(extra["max_score"]), tuple(extra["diagnoses"]),
-                   extra.get("load_error"), float(data.get("execution_time", 0.0)))
+                   extra.get("load_error"), float(data.get("execution_time", 0.0)), tests=_tests(data))
     except (OSError, ValueError, KeyError, TypeError):
         return None  # unfinished or damaged: grade it again
 
@@ -141,7 +142,7 @@ def grade_directory(directory: Path, out: Path, rubric: Rubric, sandbox: Sandbox
             _atomic(results_path(out, sub), json.dumps(data, indent=1, allow_nan=False) + "\n")
         except OSError as e:  # e.g. a full disk: this one is retried on a rerun, the others go on
             return Row(sub.name, None, rubric.max_score, (), None, 0.0, f"grader error: cannot write its results: {e}")
-        return Row(sub.name, g.score, g.max_score, g.diagnoses, g.load_error, g.seconds)
+        return Row(sub.name, g.score, g.max_score, g.diagnoses, g.load_error, g.seconds, tests=_tests(data))
 
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     try:
@@ -153,21 +154,31 @@ def grade_directory(directory: Path, out: Path, rubric: Rubric, sandbox: Sandbox
     except BaseException:  # Ctrl-C, SIGTERM, a grader failure: keep what is finished, start nothing new
         stopping.set()
         pool.shutdown(wait=False, cancel_futures=True)
-        write_summary(out / "summary.csv", tuple(rows[name] for name in sorted(rows)))
+        write_summary(out / "summary.csv", tuple(rows[name] for name in sorted(rows)), rubric)
         raise
     pool.shutdown()
     ordered = tuple(rows[name] for name in sorted(rows))
-    write_summary(out / "summary.csv", ordered)
+    write_summary(out / "summary.csv", ordered, rubric)
     return Batch(ordered, len(todo), skipped, time.perf_counter() - start, seed)
 
 
-def write_summary(path: Path, rows: tuple[Row, ...]) -> None:
+def _tests(data: dict) -> tuple[tuple[str, float], ...]:
+    return tuple((str(t.get("name", "")), float(t.get("score", 0.0))) for t in data.get("tests", ()))
+
+
+def write_summary(path: Path, rows: tuple[Row, ...], rubric: Rubric) -> None:
+    """One row per submission: the score, then the points of each rubric test (its own column,
+    in the rubric's order; empty where the grader failed), the diagnoses and errors."""
+    names = [t.name for t in rubric.tests]
     tmp = path.with_name(f".{path.name}.tmp")
     with tmp.open("w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["submission", "score", "max_score", "diagnoses", "import_error", "grader_error", "seconds"])
+        writer.writerow(["submission", "score", "max_score", *(cell(n) for n in names), "diagnoses", "import_error",
+                         "grader_error", "seconds"])
         for r in rows:
+            earned = dict(r.tests)
             writer.writerow([cell(r.submission), "" if r.score is None else f"{r.score:g}", f"{r.max_score:g}",
+                             *("" if n not in earned else f"{earned[n]:g}" for n in names),
                              cell("; ".join(r.diagnoses)), cell(r.load_error or ""), cell(r.error or ""),
                              f"{r.seconds:.3f}"])
     os.replace(tmp, path)

@@ -48,10 +48,17 @@ class Options:
     large_label: str = "large scores"           # the large-value case's name in feedback
 
 
+RUBRICS = Path(__file__).resolve().parent / "rubrics"
+
+
 def model_path(model: str, base: Path) -> Path:
-    """A shipped model by name, else a path relative to the rubric's folder."""
+    """A shipped model by name, else a path relative to the rubric's folder (or, for a copy of a shipped
+    rubric, to the shipped rubrics' folder, where its models are)."""
     found = catalog.shipped(model)
-    return found if found is not None else (base / model).resolve()
+    if found is not None:
+        return found
+    beside = (base / model).resolve()
+    return beside if beside.is_file() or not (RUBRICS / model).is_file() else (RUBRICS / model).resolve()
 
 
 @functools.lru_cache(maxsize=32)

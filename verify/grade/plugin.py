@@ -128,10 +128,24 @@ def _encode(value, arrays: list):
                     "tuples, lists, dicts, sandbox_dataset or submission functions only)")
 
 
+def _seconds(text: str) -> float:
+    """A call's time limit: a positive number of seconds (0 would fail every call and blame the code)."""
+    import argparse
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, not '{text}'") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"a time limit is a positive number of seconds, not {text}")
+    return value
+
+
 def pytest_addoption(parser):
     group = parser.getgroup("gradproof", "grading a submission in gradproof's sandbox")
     group.addoption("--submission", metavar="PATH", help="the submission under test (.py file or directory)")
-    group.addoption("--submission-timeout", type=float, default=10.0, metavar="SECONDS",
+    group.addoption("--submission-timeout", type=_seconds, default=10.0, metavar="SECONDS",
                     help="wall-clock limit per call (default 10)")
     group.addoption("--submission-rubric", metavar="FILE",
                     help="a gradproof rubric whose 'file', 'support' and [limits] apply (default: word2vec's)")

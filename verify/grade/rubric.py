@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gradproof.derive import toml as tomllib
+from gradproof.derive import toml
 from gradproof.derive.spec import _Locator
 
 from . import from_model
@@ -66,6 +66,7 @@ class Rubric:
     # comparisons; `declared` stands for it there: each [[function]] table as written
     functions: dict = field(default_factory=dict, compare=False, repr=False)
     declared: tuple = ()
+    files: tuple[str, ...] = ()        # the glue and model files its [[function]] tables name beside it
 
     @property
     def max_score(self) -> float:
@@ -82,14 +83,9 @@ def load(path: str | None = None, assignment: str = "word2vec") -> Rubric:
             raise RubricError(f"unknown assignment '{assignment}' (known: {', '.join(shipped())})")
         path = str(SHIPPED / f"{assignment}.toml")
     try:
-        text = Path(path).read_text()
-        data = tomllib.loads(text)
-    except OSError as e:
-        raise RubricError(f"{path}: cannot read the rubric ({e.strerror})") from None
-    except UnicodeDecodeError:
-        raise RubricError(f"{path}: not a text file (a TOML rubric expected)") from None
-    except tomllib.TOMLDecodeError as e:
-        raise RubricError(f"{path}: not valid TOML ({e})") from None
+        data, text = toml.read(path)
+    except toml.TomlFileError as e:
+        raise RubricError(f"rubric {e}") from None
     return parse(data, path, text)
 
 
@@ -107,7 +103,7 @@ def parse(data: dict, where: str, text: str = "") -> Rubric:
     tests = data.get("test")
     if not isinstance(tests, list) or not tests:
         raise RubricError(f"{where}: no [[test]] entries")
-    known = {f.name for f in fields(Rubric)} - {"functions", "declared", "source", "tests"} | {"test", "function"}
+    known = {f.name for f in fields(Rubric)} - {"functions", "declared", "files", "source", "tests"} | {"test", "function"}
     for key in data:
         if key not in known:
             raise RubricError(f"{_at(at, None, key)}: unknown key '{key}' (known: {', '.join(sorted(known))})")
@@ -128,13 +124,24 @@ def parse(data: dict, where: str, text: str = "") -> Rubric:
         hidden_seed=data.get("hidden_seed"), limits=limits,
         budget=_number(data, "budget", 120.0, at, positive=True),
         size_timeout=_number(data, "size_timeout", 1.0, at, positive=True), packages=_packages(data, at),
-        source=str(where), functions=functions, declared=_declared(data))
+        source=str(where), functions=functions, declared=_declared(data), files=_beside(data, base))
     if rubric.hidden_seed is not None and type(rubric.hidden_seed) is not int:
         raise RubricError(f"{_at(at, None, 'hidden_seed')}: hidden_seed must be an integer")
     if rubric.budget < rubric.timeout:
         raise RubricError(f"{_at(at, None, 'budget')}: 'budget' ({rubric.budget:g} s for a whole submission) is less "
                           f"than 'timeout' ({rubric.timeout:g} s for one call)")
     return rubric
+
+
+def _beside(data: dict, base: Path) -> tuple[str, ...]:
+    """The files the [[function]] tables name that sit beside the rubric (what an autograder zip must carry)."""
+    out = []
+    for entry in data.get("function") or []:
+        for key in ("glue", "model"):
+            name = entry.get(key) if isinstance(entry, dict) else None
+            if isinstance(name, str) and (base / name).is_file() and str((base / name).resolve()) not in out:
+                out.append(str((base / name).resolve()))
+    return tuple(out)
 
 
 def _declared(data: dict) -> tuple:
