@@ -176,3 +176,51 @@ def test_vectorized(submission):
 ''')
     result = pytester.runpytest_subprocess("--submission", str(SOFTMAX), "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+def test_staff_tests_become_gradescope_results_with_points_and_visibility_from_markers(pytester, tmp_path):
+    import json
+
+    from gradproof.verify.grade import gradescope
+
+    pytester.makepyfile(test_staff='''
+import numpy as np
+import pytest
+from gradproof.derive.generated.softmax_classifier import softmax_loss_vectorized as reference
+
+W, X, y = 0.01 * np.ones((4, 3)), np.arange(20.0).reshape(5, 4) / 10, np.array([0, 1, 2, 1, 0])
+
+@pytest.mark.points(3)
+def test_loss(submission):
+    assert np.isclose(submission.softmax_loss_vectorized(W, X, y, 0.1)[0], reference(W, X, y, 0.1)[0])
+
+@pytest.mark.points(2)
+@pytest.mark.visibility("after_published")
+def test_gradient(submission):
+    assert np.allclose(submission.softmax_loss_vectorized(W, X, y, 0.1)[1], reference(W, X, y, 0.1)[1])
+
+def test_naive_exists(submission):
+    submission.softmax_loss_naive(W, X, y, 0.1)
+''')
+    results = tmp_path / "results.json"
+    wrong = SUBMISSIONS / "softmax" / "mistakes" / "vec_sign.py"
+    out = pytester.runpytest_subprocess("--submission", str(wrong), "--gradescope-results", str(results),
+                                        "-p", "no:cacheprovider")
+    out.assert_outcomes(passed=2, failed=1)
+    data = json.loads(results.read_text())
+    assert gradescope.problems(data) == []
+    tests = {t["name"]: t for t in data["tests"]}
+    assert data["score"] == 4 and data["extra_data"]["gradproof"]["max_score"] == 6
+    assert tests["test_gradient"]["score"] == 0 and tests["test_gradient"]["visibility"] == "after_published"
+    assert "assert" in tests["test_gradient"]["output"] and tests["test_loss"]["score"] == 3
+    pytester.makepyfile(test_bad='''
+import pytest
+
+@pytest.mark.points(-1)
+def test_x(submission):
+    pass
+''')
+    bad = pytester.runpytest_subprocess("test_bad.py", "--submission", str(SOFTMAX), "--gradescope-results",
+                                        str(tmp_path / "r.json"), "-p", "no:cacheprovider")
+    said = str(bad.stderr) + str(bad.stdout)
+    assert bad.ret != 0 and "test_bad.py:3: test_x: @pytest.mark.points takes a non-negative number" in said, said

@@ -149,6 +149,19 @@ def pytest_addoption(parser):
                     help="wall-clock limit per call (default 10)")
     group.addoption("--submission-rubric", metavar="FILE",
                     help="a gradproof rubric whose 'file', 'support' and [limits] apply (default: word2vec's)")
+    group.addoption("--gradescope-results", metavar="PATH",
+                    help="write Gradescope's results.json: each test worth its @pytest.mark.points (default 1), "
+                         "seen as its @pytest.mark.visibility says")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "points(n): what a staff test is worth in --gradescope-results (default 1)")
+    config.addinivalue_line("markers", "visibility(v): a staff test's Gradescope visibility (hidden, after_due_date, "
+                                       "after_published, visible)")
+    path = config.getoption("--gradescope-results", None)
+    if path:
+        from .staff import StaffResults
+        config.pluginmanager.register(StaffResults(path), "gradproof-staff-results")
 
 
 @pytest.fixture(scope="session")
