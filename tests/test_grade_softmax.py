@@ -47,6 +47,9 @@ MISTAKES: dict[str, dict[str, tuple[str, ...]]] = {
     "naive_reg_averaged.py": {T(NAIVE, "dW"): ("dW has an extra factor 1/N on its term 2 reg W",),
                               T(NAIVE, "gradient"): (GRADIENT,)},
     "vec_edits_X.py": {T(VEC, "hygiene"): ("inputs changed in place",)},
+    # every output wrong: stability, hygiene and the gradient check are not credited (nothing to diagnose there)
+    "vec_wrong_axis.py": {T(VEC, "dW"): ("dW takes softmax(S) over each column, not over each row (the wrong axis)",),
+                          T(VEC, "loss"): (), T(VEC, "large"): (), T(VEC, "gradient"): (), T(VEC, "hygiene"): ()},
 }
 
 

@@ -91,6 +91,7 @@ def _mutants(model, expr, arguments: list[str], scalar: bool) -> list[Mutant]:
                                                                              else a for a in e.args]))
         found.append((f"{{name}} uses the mask {', '.join(sorted(s.replace(' > ', ' >= ') for s in steps))}: relu'(0) "
                       "is 0, so no gradient passes where the input is exactly 0 (the mask is [z > 0])", closed))
+    found += _wrong_axis(expr)
     out, seen = [], set()
     for message, mutant in found:
         if message in seen:
@@ -100,6 +101,20 @@ def _mutants(model, expr, arguments: list[str], scalar: bool) -> list[Mutant]:
     if not scalar:
         right = _compiled(model, expr, arguments, scalar)
         out.append(Mutant("{name} looks transposed", lambda inputs, f=right: _transposed(f(inputs))))
+    return out
+
+
+def _wrong_axis(expr) -> list:
+    """Each softmax, log-softmax or logsumexp taken over the other axis (columns for rows), one at a time."""
+    from gradproof.derive.algebra import LogSoftmax, LogSumExp, Softmax
+    from gradproof.derive.printer import to_latex
+
+    out = []
+    for node in {n for n in expr.atoms(Softmax, LogSoftmax, LogSumExp)}:
+        other = type(node)(node.args[0], 1 - node.axis)
+        which = "each column" if node.axis == 1 else "each row"
+        out.append((f"{{name}} takes {plain(to_latex(node))} over {which}, not over each "
+                    f"{'row' if node.axis == 1 else 'column'} (the wrong axis)", expr.xreplace({node: other})))
     return out
 
 
