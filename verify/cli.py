@@ -98,14 +98,16 @@ def build_parser() -> Parser:
 
     a = sub.add_parser("grade", help="grade a submission (or a class with --out) in a sandbox, for Gradescope")
     a.add_argument("submission", metavar="SUBMISSION", help="a .py file or a submission directory; with --out, a directory of them")
-    a.add_argument("--assignment", default="word2vec", metavar="NAME", help="a shipped rubric (word2vec, word2vec-math)")
+    a.add_argument("--assignment", default="word2vec", metavar="NAME", help="a shipped assignment's rubric (word2vec, word2vec-math, softmax-classifier, two-layer-net)")
     a.add_argument("--rubric", metavar="FILE", help="a TOML rubric (instead of --assignment)")
     a.add_argument("--results", default="results.json", metavar="PATH",
-                   help="where to write Gradescope's results.json for one submission (default ./results.json)")
+                   help="where to write the results file for one submission (default ./results.json)")
     a.add_argument("--out", metavar="OUTDIR", help="grade every submission in SUBMISSION/ and write OUTDIR/<name>.json and summary.csv")
     a.add_argument("--jobs", type=_positive, default=2, metavar="N", help="submissions graded at once (default 2)")
     a.add_argument("--seed", type=_seed, metavar="S", help="the hidden cases' seed (default: the rubric's, else fresh)")
     a.add_argument("--json", action="store_true", help="print the results JSON instead of the table")
+    a.add_argument("--format", choices=("gradescope", "prairielearn"), default="gradescope",
+                   help="the results file's format: Gradescope's results.json (default) or PrairieLearn's")
 
     z = sub.add_parser("gradescope", help="write a Gradescope autograder zip: setup.sh, run_autograder, "
                        "gradproof's wheel, the rubric and its support files")
@@ -550,6 +552,9 @@ def cmd_grade(args, out: Console) -> int:
             raise UsageError(f"{args.out}: exists and is not a directory (--out is where the results go)")
         if args.json:
             raise UsageError("--json prints one submission's results; with --out they are in OUTDIR/<name>.json")
+        if args.format != "gradescope":
+            raise UsageError("--format prairielearn writes one submission's results (PrairieLearn grades one at a "
+                             "time); a class run (--out) writes Gradescope's")
         from .grade.batch import submissions
         if not submissions(path):
             raise UsageError(f"{path}: no submissions in it (a .py file or a directory each)")
@@ -574,7 +579,7 @@ def cmd_gradescope(args, out: Console) -> int:
         raise UsageError(str(e)) from None
     path = Path(args.rubric) if args.rubric else rubrics.SHIPPED / f"{args.assignment}.toml"
     try:
-        packed = build(path, rubric.packages, rubric.support, Path(args.output))
+        packed = build(path, rubric.packages, rubric.support + rubric.files, Path(args.output))
     except AutograderError as e:
         raise UsageError(str(e)) from None
     except OSError as e:
@@ -619,15 +624,16 @@ def _interrupt(signum, frame):
 
 
 def _grade_one(args, out, rubric, sandbox, path) -> int:
-    from .grade import gradescope
+    from .grade import gradescope, prairielearn
     from .grade.grader import GraderError, grade
     from .grade.render import grade_table
 
     result = grade(path, rubric, sandbox, args.seed)
-    data = gradescope.results_json(result, rubric.assignment)
-    wrong = gradescope.problems(data)
+    writer = prairielearn if args.format == "prairielearn" else gradescope
+    data = writer.results_json(result, rubric.assignment)
+    wrong = writer.problems(data)
     if wrong:
-        raise GraderError(f"the results do not fit Gradescope's format: {wrong[0]}")
+        raise GraderError(f"the results do not fit {args.format}'s format: {wrong[0]}")
     _write(args.results, json.dumps(data, indent=1, allow_nan=False) + "\n")
     if args.json:
         out.print_json(data=data)

@@ -21,10 +21,10 @@ import numpy as np
 from ..check import check_gradient
 from . import assignment, tree
 from .assignment import Case, Function
-from .diagnose import close, diagnose, role, where_wrong
+from .diagnose import close, diagnose, where_wrong
 from .results import Grade, TestResult, distinct_diagnoses
 from .rubric import Rubric, Test
-from .sandbox import ProbeFailed, Reply, Sandbox, Session
+from .sandbox import ProbeFailed, Reply, Sandbox, Session, float_view
 
 GRADIENT_SEED = 7
 
@@ -54,6 +54,8 @@ class EntryMissing(SubmissionError):
 def submission_files(path: Path, rubric: Rubric) -> tuple[list[str], str]:
     """(files to copy into the child's directory, the entry file's name).  In a directory the
     entry is rubric.file, also one level or more down (an uploaded folder), else its only .py."""
+    if path.is_dir() and "/" in rubric.file:
+        return _package_files(path, rubric)
     if path.is_dir():
         entry = path / rubric.file
         if not entry.is_file():
@@ -75,6 +77,22 @@ def submission_files(path: Path, rubric: Rubric) -> tuple[list[str], str]:
     if path.suffix != ".py":
         raise SubmissionError(f"{path}: not a Python file (.py)")
     return [str(path)] + list(rubric.support), path.name
+
+
+def _package_files(path: Path, rubric: Rubric) -> tuple[list[str], str]:
+    """A rubric's file inside a package (cs231n/classifiers/fc_net.py): the submission is the folder that
+    holds the package, found at the top or further down (an uploaded folder); all of it is copied, so the
+    entry's imports of its own package (from ..layers import *) find the student's other files."""
+    listed = [Path(p) for p, _, is_dir in tree.entries(str(path)) if not is_dir and not _hidden(Path(p), path)]
+    found = [p for p in listed if p.as_posix().endswith("/" + rubric.file)]
+    if len(found) != 1:
+        names = [str(p.relative_to(path)) for p in listed if p.suffix == ".py"][:8]
+        raise EntryMissing(f"no {rubric.file} in the submission" if not found else
+                           f"{len(found)} copies of {rubric.file} in the submission"
+                           + (f" (found: {', '.join(names)})" if names and not found else ""))
+    root = Path(found[0].as_posix()[: -len(rubric.file)])
+    files = [str(p) for p in sorted(root.iterdir()) if not p.name.startswith(".")]
+    return files + list(rubric.support), rubric.file
 
 
 def _hidden(path: Path, root: Path) -> bool:
@@ -120,7 +138,7 @@ class _Child:
         self.confinement = self.confinement or self.session.confinement
         return ready
 
-    def call(self, function: str, case: Case, arrays: tuple, callback: Callable | None = None) -> Reply:
+    def call(self, function: Function, case: Case, arrays: tuple, callback: Callable | None = None) -> Reply:
         if self.deadline is not None and time.monotonic() >= self.deadline:
             return Reply(False, error="not run: the submission's time budget is spent", budget=True)
         if not self.session.alive:
@@ -130,8 +148,10 @@ class _Child:
         # the full-size case has a limit of its own: an analytic gradient takes milliseconds there, one taken
         # numerically, coordinate by coordinate, seconds to minutes
         timeout = min(self.timeout, self.size_timeout) if case.kind == "size" else self.timeout
-        return self.session.call(function, list(case.args), arrays, assignment.FUNCTIONS[function].returns,
-                                 timeout, callback, deadline=self.deadline, stand_ins=case.stand_ins)
+        how = case.call
+        return self.session.call(how.get("method", function.name), list(case.args), arrays, function.returns,
+                                 timeout, callback, kwargs=how.get("kwargs"), deadline=self.deadline,
+                                 stand_ins=case.stand_ins, extra={k: how[k] for k in ("object", "optional") if k in how})
 
     def close(self) -> None:
         if self.session is not None:
@@ -157,7 +177,7 @@ def grade(path: Path, rubric: Rubric, sandbox: Sandbox, seed: int | None = None)
             tests = tuple(_not_run(test, i + 1, f"The submission could not be imported: `{_code(load_error)}`")
                           for i, test in enumerate(rubric.tests))
         else:
-            runs = {name: _run_function(child, assignment.FUNCTIONS[name], rubric, seed)
+            runs = {name: _run_function(child, rubric.functions[name], rubric, seed)
                     for name in dict.fromkeys(t.function for t in rubric.tests)}
             for reply in (r.reply for kinds in runs.values() for rs in kinds.values() for r in rs if not r.reply.ok):
                 _environment_failure(sandbox, reply.error, rubric)
@@ -222,20 +242,46 @@ def _run_function(child: _Child, function: Function, rubric: Rubric, seed: int) 
                 runs[kind].append(Run(case, Reply(False, error=why, timed_out=stop.timed_out, missing=stop.missing,
                                                   budget=stop.budget), None))
                 continue
-            callback = assignment.pair_callback(case) if function.name == "skipgram" else None
-            reply = child.call(function.name, case, case.arrays, callback)
+            callback = function.callback(case, None) if function.callback else None
+            reply = child.call(function, case, case.arrays, callback)
             if reply.timed_out or reply.missing or reply.budget:
                 stop = reply
             expected = function.expected(case, reply.drawn) if reply.ok else None
             runs[kind].append(Run(case, reply, expected, _rights(function, reply, expected, rubric)))
-    return runs
+    return _convention(function, runs, rubric) if function.variants else runs
+
+
+def _convention(function: Function, runs: dict[str, list[Run]], rubric: Rubric) -> dict[str, list[Run]]:
+    """The runs judged by the convention the submission follows, among those the rubric accepts (reg |W|^2
+    or 0.5 reg |W|^2: the same model at another value of a scalar): the one under which most outputs of
+    the ordinary cases are right, the model's own on a tie."""
+    def judged(transform) -> dict[str, list[Run]]:
+        out = {}
+        for kind, rs in runs.items():
+            out[kind] = []
+            for run in rs:
+                case = dataclasses.replace(run.case, data={**transform(run.case.data),
+                                                                  assignment.BASE: run.case.data})
+                expected = function.expected(case, run.reply.drawn) if run.reply.ok else None
+                out[kind].append(Run(case, run.reply, expected, _rights(function, run.reply, expected, rubric)))
+        return out
+
+    def right(candidate: dict[str, list[Run]]) -> int:
+        return sum(sum(run.right) for kind in ("public", "hidden", "size") for run in candidate.get(kind, ()))
+
+    best = runs
+    for transform in function.variants:
+        candidate = judged(transform)
+        if right(candidate) > right(best):
+            best = candidate
+    return best
 
 
 # -- scoring -----------------------------------------------------------------------------------
 
 
 def _score(test: Test, number: int, runs: dict[str, list[Run]], rubric: Rubric, child: _Child, seed: int) -> TestResult:
-    function = assignment.FUNCTIONS[test.function]
+    function = rubric.functions[test.function]
     if test.check in ("large", "gradient", "hygiene") and not _anything_right(function, runs, rubric):
         # stability, self-consistency and tidiness earn points only for code that computes something
         # right: a function returning zeros is finite, consistent and well shaped
@@ -277,8 +323,8 @@ def _rights(function: Function, reply: Reply, expected, rubric: Rubric) -> tuple
     if not reply.ok or not isinstance(expected, tuple):
         return ()
     got = _outputs(function, reply)
-    return tuple(have is not None and close(_as_expected(have, want), want, *_tolerance(rubric, kind))
-                 for have, want, kind in zip(got, expected, list(reply.kinds) + [""] * len(expected)))
+    return tuple(have is not None and close(_as_expected(have, want), want, *_tolerance(rubric, _kind(function, reply, i)))
+                 for i, (have, want) in enumerate(zip(got, expected)))
 
 
 FLOAT32 = (1e-3, 1e-6)  # (rtol, atol) for an output computed in float32, whose epsilon is 1.2e-7
@@ -314,29 +360,29 @@ def _verdict(test: Test, function: Function, run: Run, rubric: Rubric,
                "coordinate, cannot finish)") if run.case.kind == "size" and reply.timed_out and not reply.budget else ""
         return False, [f"{label}: `{_code(reply.error)}`{why}"], [_error_diagnosis(reply)]
     if isinstance(run.expected, str):
-        return False, [f"{label}: {run.expected}"], ["draws from the dataset differ from getNegativeSamples"]
+        return False, [f"{label}: {run.expected}"], ["the draws it made cannot be followed by the reference"]
     if test.check == "hygiene":
         return _hygiene(function, run)
     got = _outputs(function, reply)
-    expected = {role(function.name, i): e for i, e in enumerate(run.expected)}
+    expected = {function.role(i): e for i, e in enumerate(run.expected)}
     lines, diagnoses = [], []
     for i, name in enumerate(function.outputs):
         if name not in test.outputs:
             continue
         want, have = run.expected[i], got[i]
         if have is None:
-            lines.append(f"{label}: {name} is `{_code(reply.kinds[i]) if i < len(reply.kinds) else 'missing'}`, not an array of numbers")
+            lines.append(f"{label}: {name} is `{_code(_kind(function, reply, i))}`, not an array of numbers")
             diagnoses.append(f"{name} is not an array of numbers")
             continue
         have = _as_expected(have, want)
-        rtol, atol = _tolerance(rubric, reply.kinds[i] if i < len(reply.kinds) else "")
+        rtol, atol = _tolerance(rubric, _kind(function, reply, i))
         if _right(function, run, i, rubric):
             continue
         if name not in values and np.all(np.isfinite(have)):
             continue
         try:  # the full-size case shows the same mistakes as the others, at 100 times their cost to name
-            found = None if run.case.kind == "size" else diagnose(run.case, expected, reply.drawn, i, name, have,
-                                                                   rtol, atol)
+            found = None if run.case.kind == "size" else diagnose(function, run.case, expected, reply.drawn, i, name,
+                                                                   have, rtol, atol)
         except Exception:  # a diagnosis is advice: a failure to find one must not stop the grading
             found = None
         if found:
@@ -346,8 +392,34 @@ def _verdict(test: Test, function: Function, run: Run, rubric: Rubric,
 
 
 def _outputs(function: Function, reply: Reply) -> list[np.ndarray | None]:
+    """Each output as float64 numbers, or None where it is missing or not numbers."""
+    if function.paths is not None:  # outputs inside what is returned: a dict's entries
+        return [_float_at(reply.values, path) for path in function.paths]
     arrays = iter(reply.arrays)
     return [next(arrays, None) if ok else None for ok in reply.valid] + [None] * (function.returns - len(reply.valid))
+
+
+def _float_at(values: tuple, path: tuple) -> np.ndarray | None:
+    value = values
+    for step in path:
+        if isinstance(step, int) and isinstance(value, (tuple, list)) and step < len(value):
+            value = value[step]
+        elif isinstance(step, str) and isinstance(value, dict) and step in value:
+            value = value[step]
+        else:
+            return None
+    return float_view(value)
+
+
+def _kind(function: Function, reply: Reply, index: int) -> str:
+    """How output index was returned ('ndarray float32 (3, 4)', 'float'), as far as is known."""
+    if function.paths is not None:
+        path = function.paths[index]
+        if len(path) == 1 and path[0] < len(reply.kinds):
+            return reply.kinds[path[0]]
+        got = _float_at(reply.values, path)
+        return "missing" if got is None else f"ndarray float64 {tuple(got.shape)}"  # nested: float32 crossed as float64
+    return reply.kinds[index] if index < len(reply.kinds) else "missing"
 
 
 def _difference(name: str, have: np.ndarray, want: np.ndarray, kind: str, rubric: Rubric) -> str:
@@ -369,7 +441,7 @@ def _short(x: np.ndarray) -> str:
 def _hygiene(function: Function, run: Run) -> tuple[bool, list[str], list[str]]:
     lines, reply = [], run.reply
     for i, name in enumerate(function.outputs):
-        kind = reply.kinds[i] if i < len(reply.kinds) else "missing"
+        kind = _kind(function, reply, i)
         want = run.expected[i]
         ok_float = kind in ("float", "float64") or kind.startswith("ndarray float64")
         if want.ndim == 0 and not (kind in ("float", "float64") or kind.startswith("ndarray float64 ()")):
@@ -383,21 +455,12 @@ def _hygiene(function: Function, run: Run) -> tuple[bool, list[str], list[str]]:
                              "its values are right, its shape is not")
             else:
                 lines.append(f"{name} should be a float64 array of shape {tuple(want.shape)}, it is `{_code(kind)}`")
-    mutated = [_argument_name(function, i) for i in reply.mutated]
+    mutated = [function.argument(i) for i in reply.mutated]
     if mutated:
         lines.append(f"the function changed its input {', '.join(mutated)} in place")
     label = run.case.label
     return not lines, [f"{label}: {line}" for line in lines], (["inputs changed in place"] if mutated else []) + \
         (["wrong output types or shapes"] if len(lines) > len(mutated and [1]) else [])
-
-
-def _argument_name(function: Function, index: int) -> str:
-    names = {"course": ("centerWordVec", "outsideVectors"), "math": ("v_c", "U")}[function.convention]
-    if function.name == "skipgram":
-        names = ("centerWordVectors", "outsideVectors")
-    if function.name == "sigmoid":
-        names = ("x",)
-    return names[index] if index < len(names) else f"array {index}"
 
 
 def _error_diagnosis(reply: Reply) -> str:
@@ -440,8 +503,11 @@ def _test_output(passed: int, verdicts: list, diagnoses: tuple[str, ...]) -> str
 
 
 def _gradient_test(test: Test, number: int, function: Function, rubric: Rubric, child: _Child, seed: int) -> TestResult:
+    """Whether the returned gradients are the derivatives of the returned loss, at the public case's point
+    moved in random directions: each array the function declares a gradient of is differentiated."""
     case = assignment.cases(function, "public", 1, seed + GRADIENT_SEED)[0]
-    names = ("v", "U") if function.name != "skipgram" else ("V", "U")
+    wrt = function.gradients  # (array, output)
+    names = tuple(function.argument(a) for a, _ in wrt)
 
     failures: list[str] = []
 
@@ -449,8 +515,11 @@ def _gradient_test(test: Test, number: int, function: Function, rubric: Rubric, 
         values = tuple(arrays[n] for n in names)
         if any(np.iscomplexobj(a) for a in values):
             raise TypeError("the sandbox passes real float64 arrays only")
-        callback = assignment.pair_callback(_with(case, values)) if function.name == "skipgram" else None
-        reply = child.call(function.name, case, tuple(np.asarray(a, dtype=np.float64) for a in values), callback)
+        sent = list(case.arrays)
+        for (index, _), value in zip(wrt, values):
+            sent[index] = np.asarray(value, dtype=np.float64)
+        callback = function.callback(case, tuple(sent)) if function.callback else None
+        reply = child.call(function, case, tuple(sent), callback)
         if not reply.ok:
             failures.append(reply.error)
             raise RuntimeError(reply.error)
@@ -460,12 +529,12 @@ def _gradient_test(test: Test, number: int, function: Function, rubric: Rubric, 
             raise TypeError(failures[-1])
         # the derivative is judged on the values, in the precision the code computes in: a (1, d) gradient
         # of a (d,) input is checked as (d,) (its shape is the hygiene test's), float32 code as float32
-        likes = (None,) + values
-        return tuple(_as_computed(g, reply.kinds[i] if i < len(reply.kinds) else "", likes[i] if i < len(likes) else None)
-                     for i, g in enumerate(got))
+        loss = _as_computed(got[function.loss], _kind(function, reply, function.loss), None)
+        return (loss,) + tuple(_as_computed(got[o], _kind(function, reply, o), value)
+                               for (_, o), value in zip(wrt, values))
 
-    inputs = dict(zip(names, case.arrays))
-    labels = dict(zip(names, function.outputs[1:]))
+    inputs = {name: case.arrays[index] for name, (index, _) in zip(names, wrt)}
+    labels = {name: function.outputs[o] for name, (_, o) in zip(names, wrt)}
     # random directions, not every coordinate: each evaluation is a round trip to the sandbox, and a few
     # directions decide consistency as surely (a failure is then localised to its entries)
     result = check_gradient(proxy, inputs, labels=labels, seed=seed % (2**32), name=function.name, full_limit=0)
@@ -497,11 +566,6 @@ def _as_computed(value: np.ndarray, kind: str, like: np.ndarray | None) -> np.nd
     if kind.split(" (")[0] in ("float32", "ndarray float32") or kind.startswith("ndarray float32 "):
         value = value.astype(np.float32)
     return value
-
-
-def _with(case: Case, values: tuple) -> Case:
-    data = {**case.data, "V": values[0], "U": values[1]}
-    return Case(case.function, case.label, case.kind, case.args, values, data)
 
 
 # -- the whole -----------------------------------------------------------------------------------

@@ -8,9 +8,12 @@ same sandbox as `gradproof grade` (its own confined process, nothing shared but 
         loss, g_center, g_outside = submission.naiveSoftmaxLossAndGradient(v, 3, U, sandbox_dataset([1, 2, 3]))
         assert np.allclose(g_center, reference.naiveSoftmaxLossAndGradient(v, 3, U, None)[1])
 
-Arguments may be arrays (sent as float64), numbers, strings, lists and dicts of them, a
-`sandbox_dataset(sequence)`, or another of the submission's functions (`submission.name`).
-Results come back as float64 arrays (a scalar as a float).  A call that raises, hangs past
+Arguments may be arrays (float, integer or boolean: a label array stays integer), numbers, strings,
+None, tuples, lists and dicts of them, a `sandbox_dataset(sequence)`, or another of the
+submission's functions (`submission.name`).  Results come back as they were returned: arrays in
+their kind (float arrays as float64, integer ones as int64, boolean ones as bool), numbers, strings,
+None, tuples, lists and dicts of them (`(out, cache)`, `(loss, grads)`); an object of the
+submission's own class crosses as a placeholder naming its type (wire.Opaque).  A call that raises, hangs past
 the timeout or kills its process raises SubmissionFailed in the test; the next call gets a
 fresh process.
 """
@@ -21,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from . import wire
 
 
 class SubmissionFailed(Exception):
@@ -85,11 +90,10 @@ class Submission:
         reply = self._session.call(name, encoded, tuple(arrays), 0, self._timeout, kwargs=named)
         if not reply.ok:
             raise SubmissionFailed(f"{name}: {reply.error}")
-        if not all(reply.valid):
-            bad = [k for k, ok in zip(reply.kinds, reply.valid) if not ok]
-            raise SubmissionFailed(f"{name} returned {', '.join(bad)}, not numbers")
         self.last = Call(reply.drawn, reply.mutated, reply.output)
-        values = [float(a) if a.ndim == 0 else a for a in reply.arrays]
+        values = [_scalar(v) for v in reply.values]
+        if not values:
+            return ()
         return tuple(values) if reply.many else values[0]
 
     def close(self) -> None:
@@ -97,26 +101,31 @@ class Submission:
             self._session.close()
 
 
+def _scalar(value):
+    """A 0-d array as the Python number it holds (as the submission's value would be used); the rest as is."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return float(value) if value.dtype.kind == "f" else value.item()
+    return value
+
+
 def _encode(value, arrays: list):
+    """value packed for the wire (wire.pack), with the plugin's own markers: a submission function, a
+    replayed dataset.  Anything else that cannot cross is refused here, not turned into a placeholder."""
     if isinstance(value, _Function):
         return {"$function": value.name}
     if isinstance(value, sandbox_dataset):
         return {"$dataset": list(value.sequence), "vocab": value.vocab}
-    if isinstance(value, np.ndarray) and value.dtype.kind in "iub" and value.ndim == 1:
-        return [int(v) for v in value]
-    if isinstance(value, (np.ndarray, np.floating)):
-        arrays.append(np.asarray(value, dtype=np.float64))
-        return {"$a": len(arrays) - 1}
-    if isinstance(value, np.integer):
-        return int(value)
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
+    if isinstance(value, np.ndarray) and value.dtype.kind not in "biuf":
+        raise TypeError(f"cannot send an array of {value.dtype} into the sandbox (float, integer or boolean only)")
     if isinstance(value, (list, tuple)):
-        return [_encode(v, arrays) for v in value]
+        items = [_encode(v, arrays) for v in value]
+        return items if isinstance(value, list) else {"$t": items}
     if isinstance(value, dict):
-        return {str(k): _encode(v, arrays) for k, v in value.items()}
-    raise TypeError(f"cannot send a {type(value).__name__} into the sandbox (arrays, numbers, strings, "
-                    "lists, dicts, sandbox_dataset or submission functions only)")
+        return {"$d": {str(k): _encode(v, arrays) for k, v in value.items()}}
+    if value is None or isinstance(value, (bool, int, float, str, np.ndarray, np.generic)):
+        return wire.pack(value, arrays)
+    raise TypeError(f"cannot send a {type(value).__name__} into the sandbox (arrays, numbers, strings, None, "
+                    "tuples, lists, dicts, sandbox_dataset or submission functions only)")
 
 
 def _seconds(text: str) -> float:
@@ -140,6 +149,19 @@ def pytest_addoption(parser):
                     help="wall-clock limit per call (default 10)")
     group.addoption("--submission-rubric", metavar="FILE",
                     help="a gradproof rubric whose 'file', 'support' and [limits] apply (default: word2vec's)")
+    group.addoption("--gradescope-results", metavar="PATH",
+                    help="write Gradescope's results.json: each test worth its @pytest.mark.points (default 1), "
+                         "seen as its @pytest.mark.visibility says")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "points(n): what a staff test is worth in --gradescope-results (default 1)")
+    config.addinivalue_line("markers", "visibility(v): a staff test's Gradescope visibility (hidden, after_due_date, "
+                                       "after_published, visible)")
+    path = config.getoption("--gradescope-results", None)
+    if path:
+        from .staff import StaffResults
+        config.pluginmanager.register(StaffResults(path), "gradproof-staff-results")
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,9 @@
 """The child's serve loop: load the submission, then answer call requests over the channel.
 
-Only plain data crosses: arguments arrive as JSON and float64 bytes, results leave the
-same way.  Whatever a submission returns is converted here to float64 numbers (an
-ndarray subclass or an object with a lying __eq__ becomes its plain values, or an
-error); the grader re-checks shapes and values itself and trusts nothing else it is told.
+Only plain data crosses: arguments arrive as JSON and array bytes (verify.grade.wire), results
+leave the same way.  Whatever a submission returns is packed here as plain values (an ndarray
+subclass becomes its plain entries, an object of its own only its type's name); the grader
+re-checks shapes and values itself and trusts nothing else it is told.
 """
 from __future__ import annotations
 
@@ -67,9 +67,20 @@ class RecordingDataset:
         return {f"w{i}": i for i in range(self._vocab)}
 
 
+def module_name(path: str, root: str) -> str:
+    """The entry's module name: its file's stem, or, for a file inside folders of the submission
+    (cs231n/classifiers/fc_net.py), its dotted path, so that its relative imports (from ..layers import *)
+    find its package."""
+    relative = os.path.relpath(os.path.realpath(path), os.path.realpath(root))
+    parts = relative[:-3].split(os.sep) if relative.endswith(".py") else []
+    if len(parts) > 1 and not relative.startswith("..") and all(p.isidentifier() for p in parts):
+        return ".".join(parts)
+    return os.path.splitext(os.path.basename(path))[0]
+
+
 def load(path: str):
     """(module, None) or (None, a one-line reason naming the file and line)."""
-    name = os.path.splitext(os.path.basename(path))[0]
+    name = module_name(path, os.getcwd())  # the child runs in its working directory, on sys.path
     if not os.path.isfile(path):  # confine.copy_submission copies no symbolic link
         return None, f"{os.path.basename(path)}: not in the submission (a symbolic link is not followed)"
     spec = importlib.util.spec_from_file_location(name, path)
@@ -78,6 +89,8 @@ def load(path: str):
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
+        if "." in name:  # its packages first, as an import of the dotted name would (their __init__.py run)
+            importlib.import_module(name.rpartition(".")[0])
         spec.loader.exec_module(module)
     except SyntaxError as e:
         return None, f"{os.path.basename(path)}, line {e.lineno}: syntax error: {e.msg}"
@@ -101,43 +114,46 @@ def describe(error: BaseException, path: str) -> str:
     return f"{type(error).__name__}: {message}{where}" if message else f"{type(error).__name__}{where}"
 
 
-def to_array(value) -> tuple[np.ndarray | None, str]:
-    """(plain float64 array or None, what the value was) - never trusting the value's own methods
-    for comparison; an ndarray subclass is read through its buffer."""
+def kind_of(value) -> str:
+    """What a returned value is, for messages and the dtype check: 'ndarray float32 (3, 4)', 'float',
+    'ndarray float64 (3,) (subclass Lying)' - read without calling the value's own methods."""
     kind = type(value).__name__
     if isinstance(value, np.ndarray):
         try:  # the base class's own view: a subclass cannot override what is read
             plain = np.ndarray.view(value, np.ndarray)
         except TypeError:
-            return None, kind
-        kind = f"ndarray {plain.dtype} {tuple(plain.shape)}" + ("" if type(value) is np.ndarray else f" (subclass {kind})")
-        if plain.dtype.kind not in "biuf":
-            return None, kind
-        return np.ascontiguousarray(plain, dtype=np.float64), kind  # sent at once: no copy needed
-    if isinstance(value, (bool, int, float, np.floating, np.integer)):
-        return np.array(float(value)), kind
-    return None, kind
+            return kind
+        return f"ndarray {plain.dtype} {tuple(plain.shape)}" + ("" if type(value) is np.ndarray else f" (subclass {kind})")
+    return kind
+
+
+def _pack(value, arrays: list):
+    """wire.pack, where a value that cannot be read safely is one that did not cross."""
+    try:
+        return wire.pack(value, arrays)
+    except wire.ProtocolError:
+        raise
+    except Exception:  # an ndarray subclass whose buffer cannot be viewed, a dict whose items() raises
+        return {"$o": type(value).__name__[:60]}
 
 
 def decode(value, arrays: list, datasets: list, stand_ins: dict, module=None):
-    if isinstance(value, dict):
-        if "$a" in value:
-            return arrays[value["$a"]]
-        if "$function" in value:  # one of the submission's own functions, passed as an argument
-            fn = getattr(module, str(value["$function"]), None)
+    """The arguments a call request carries (wire.unpack), with the markers only the child knows:
+    one of the submission's own functions, a replayed dataset, a stand-in the grader computes."""
+    def special(tree: dict):
+        if "$function" in tree:  # one of the submission's own functions, passed as an argument
+            fn = getattr(module, str(tree["$function"]), None)
             if not callable(fn):
-                raise LookupError(f"no function named '{value['$function']}' in the submission")
+                raise LookupError(f"no function named '{tree['$function']}' in the submission")
             return fn
-        if "$dataset" in value:
-            dataset = RecordingDataset(value["$dataset"], value["vocab"])
+        if "$dataset" in tree:
+            dataset = RecordingDataset(tree["$dataset"], tree["vocab"])
             datasets.append(dataset)
             return dataset
-        if "$callback" in value:
-            return stand_ins[str(value["$callback"])]
-        return {k: decode(v, arrays, datasets, stand_ins, module) for k, v in value.items()}
-    if isinstance(value, list):
-        return [decode(v, arrays, datasets, stand_ins, module) for v in value]
-    return value
+        if "$callback" in tree:
+            return stand_ins[str(tree["$callback"])]
+        return NotImplemented
+    return wire.unpack(value, arrays, special)
 
 
 def _encode(value, arrays: list):
@@ -193,8 +209,43 @@ def with_stand_ins(fn, module, stand_ins: dict):
     return copy
 
 
+def instance(module, target: dict, arrays: list):
+    """An object of the submission's class, built without its __init__ (whose signature differs between
+    handouts), with the attributes the rubric declares (self.params, self.reg): (object, None) or (None,
+    why not)."""
+    name = str(target.get("class"))
+    cls = getattr(module, name, None)
+    if not isinstance(cls, type):
+        return None, f"no class named '{name}' in the submission"
+    attributes = wire.unpack(target.get("attributes") or {}, arrays)
+    try:
+        obj = cls.__new__(cls)
+        for key, value in attributes.items():
+            setattr(obj, str(key), value)
+    except Exception as e:  # a class that cannot be built so: its own code raised
+        return None, f"cannot build a {name} without its __init__ ({type(e).__name__}: {e})"
+    return obj, None
+
+
+def accepted(fn, kwargs: dict, optional) -> dict:
+    """kwargs without the optional ones fn does not take (reg: neural_net.py's loss takes it, fc_net.py's
+    reads self.reg)."""
+    try:
+        parameters = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return kwargs
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return kwargs
+    return {k: v for k, v in kwargs.items() if k in parameters or k not in optional}
+
+
 def call(module, header: dict, arrays: list, channel, path: str, output: BoundedText) -> tuple[dict, tuple]:
-    fn = getattr(module, header["function"], None)
+    owner = module
+    if isinstance(header.get("object"), dict):
+        owner, why = instance(module, header["object"], arrays)
+        if owner is None:
+            return {"op": "result", "ok": False, "error": why, "missing": True, "output": ""}, ()
+    fn = getattr(owner, header["function"], None)
     if not callable(fn):
         return {"op": "result", "ok": False, "error": f"no function named '{header['function']}' in the submission",
                 "missing": True, "output": ""}, ()
@@ -206,6 +257,8 @@ def call(module, header: dict, arrays: list, channel, path: str, output: Bounded
         kwargs = decode(header.get("kwargs") or {}, arrays, datasets, stand_ins, module)
         if not isinstance(kwargs, dict):
             kwargs = {}
+        if header.get("optional"):
+            kwargs = accepted(fn, kwargs, [str(n) for n in header["optional"]])
     except LookupError as e:
         return {"op": "result", "ok": False, "error": str(e), "missing": True, "output": ""}, ()
     before = [a.copy() for a in arrays]
@@ -235,12 +288,17 @@ def call(module, header: dict, arrays: list, channel, path: str, output: Bounded
     if returns > 1 and (not isinstance(value, (tuple, list)) or len(value) != returns):
         return {"op": "result", "ok": False, "output": output.take(),
                 "error": f"returned {type(value).__name__}{_length(value)}, expected a tuple of {header['returns']}"}, ()
-    converted = [to_array(item) for item in items[:MAX_RESULTS]]
+    items = items[:MAX_RESULTS]
+    arrays_out: list = []
+    try:
+        packed = [_pack(item, arrays_out) for item in items]
+    except wire.ProtocolError as e:
+        return {"op": "result", "ok": False, "output": output.take(), "error": f"returned a value too big to grade ({e})"}, ()
     mutated = [i for i, (a, b) in enumerate(zip(before, arrays)) if a.shape != b.shape or not np.array_equal(a, b, equal_nan=True)]
-    reply = {"op": "result", "ok": True, "kinds": [kind for _, kind in converted], "tuple": isinstance(value, (tuple, list)),
-             "valid": [a is not None for a, _ in converted], "mutated": mutated,
-             "drawn": [d.drawn for d in datasets], "seconds": seconds, "output": output.take()}
-    return reply, tuple(a for a, _ in converted if a is not None)
+    reply = {"op": "result", "ok": True, "kinds": [kind_of(item) for item in items], "tuple": isinstance(value, (tuple, list)),
+             "values": packed, "mutated": mutated, "drawn": [d.drawn for d in datasets], "seconds": seconds,
+             "output": output.take()}
+    return reply, tuple(arrays_out)
 
 
 def _length(value) -> str:

@@ -3,7 +3,7 @@ can import what a submission may, open a confined child per submission, call its
 by an absolute deadline, and kill it and all it started.
 
 Nothing from the child is trusted once the submission has run: a reply is plain JSON (every
-field bounded by what a call can return) and float64 bytes (verify.grade.wire), and whoever
+field bounded by what a call can return) and array bytes (verify.grade.wire), and whoever
 calls `Session.call` checks shapes and values against its own expectations.  The one record
 taken from the child, which layers of confinement hold, is sent before any of the
 submission's code runs.
@@ -70,7 +70,9 @@ def _strings(value, count: int, length: int) -> tuple | None:
 
 @dataclass(frozen=True)
 class Reply:
-    """What one call gave: ok with float64 arrays, or an error message; timing and output."""
+    """What one call gave: ok with its values, or an error message; timing and output.  values: each
+    returned item as it crossed (arrays in their wire dtype, tuples, dicts, numbers, strings); arrays:
+    the float64 view of each item that is a number or a numeric array (valid says which)."""
     ok: bool
     arrays: tuple = ()
     error: str = ""
@@ -84,6 +86,7 @@ class Reply:
     missing: bool = False
     many: bool = True      # the function returned a tuple or list (not a single value)
     budget: bool = False   # not run: the submission's time budget was spent
+    values: tuple = ()
 
 
 class Session:
@@ -138,7 +141,8 @@ class Session:
         return self.ready
 
     def call(self, function: str, args, arrays: tuple, returns: int, timeout: float, callback=None,
-             kwargs: dict | None = None, deadline: float | None = None, stand_ins: tuple = ()) -> Reply:
+             kwargs: dict | None = None, deadline: float | None = None, stand_ins: tuple = (),
+             extra: dict | None = None) -> Reply:
         """Call function(*args, **kwargs) in the child; arrays are referred to as {"$a": i}.  The call
         ends by now + timeout (or deadline, if sooner), callbacks included, however the child trickles."""
         if not self.alive:
@@ -150,8 +154,9 @@ class Session:
         # results and callbacks are the size of the inputs: a reply far bigger is an attack on our memory
         limit = 4 * sum(int(np.asarray(a).nbytes) for a in arrays) + (1 << 20)
         try:
-            wire.send(self.channel, {"op": "call", "function": function, "args": args, "kwargs": kwargs or {},
-                                     "returns": returns, "stand_ins": list(stand_ins)}, arrays)
+            # extra: a method's object ({"object": {"class", "attributes"}}) and its optional keywords
+            wire.send(self.channel, {**(extra or {}), "op": "call", "function": function, "args": args,
+                                     "kwargs": kwargs or {}, "returns": returns, "stand_ins": list(stand_ins)}, arrays)
             while True:
                 header, got = wire.receive(self.channel, limit, deadline=end, header_limit=REPLY_HEADER_LIMIT)
                 if time.monotonic() > end:
@@ -279,17 +284,33 @@ def _reply(header, arrays: list, returns: int, sent: int) -> Reply | None:
                      missing=header.get("missing") is True)
     most = returns or 64
     kinds = _strings(header.get("kinds", []), most, 120)
-    valid, mutated, drawn = header.get("valid", []), header.get("mutated", []), header.get("drawn", [])
-    if kinds is None or not isinstance(valid, list) or len(valid) != len(kinds) or not all(type(v) is bool for v in valid):
+    packed, mutated, drawn = header.get("values", []), header.get("mutated", []), header.get("drawn", [])
+    if kinds is None or not isinstance(packed, list) or len(packed) != len(kinds):
         return None
     if not isinstance(mutated, list) or len(mutated) > sent or not all(type(i) is int and 0 <= i < sent for i in mutated):
         return None
     if not isinstance(drawn, list) or len(drawn) > 16 or not all(type(n) is int and n >= 0 for n in drawn):
         return None
-    if sum(valid) != len(arrays):
+    try:
+        values = tuple(wire.unpack(v, arrays) for v in packed)
+    except wire.ProtocolError:
         return None
-    return Reply(True, tuple(arrays), kinds=kinds, valid=tuple(valid), mutated=tuple(mutated), drawn=tuple(drawn),
-                 output=output[:4500], many=header.get("tuple") is not False)
+    floats = [float_view(v) for v in values]
+    return Reply(True, tuple(f for f in floats if f is not None), kinds=kinds, valid=tuple(f is not None for f in floats),
+                 mutated=tuple(mutated), drawn=tuple(drawn), output=output[:4500], many=header.get("tuple") is not False,
+                 values=values)
+
+
+def float_view(value) -> np.ndarray | None:
+    """A returned value as float64 numbers, if it is a number or a numeric array (else None)."""
+    if isinstance(value, np.ndarray):
+        return np.asarray(value, dtype=np.float64)
+    if isinstance(value, (bool, int, float)):
+        try:
+            return np.array(float(value))
+        except OverflowError:  # an integer too big for a float
+            return None
+    return None
 
 
 class ProbeFailed(SandboxError):
@@ -409,7 +430,8 @@ class Sandbox:
             missing = ", ".join(map(str, hello["missing"]))
             self._stop_worker()
             raise SandboxError(f"the rubric allows {missing}, which {sys.executable} cannot import: "
-                               f"install it (python -m pip install {missing}) or remove it from the rubric's packages")
+                               f"install the package that provides it (python -m pip install NAME, where NAME is the "
+                               "distribution's name: future provides past) or remove it from the rubric's packages")
 
     def prove_imports(self, modules: tuple[str, ...] | None = None) -> None:
         """Import, in a confined child, every module of imports.PROBE and each allowed package;

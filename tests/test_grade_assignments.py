@@ -1,0 +1,124 @@
+"""An assignment is data: a rubric's [[function]] tables name a model file (or the assignment's own
+glue file) for each function; the grading engine names no assignment's function."""
+from __future__ import annotations
+
+import ast
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gradproof.verify.cli import main
+from gradproof.verify.grade import rubric as rubrics
+
+ROOT = Path(__file__).parent.parent
+GRADE = ROOT / "verify" / "grade"
+SUBMISSIONS = Path(__file__).parent / "submissions"
+CORRECT = SUBMISSIONS / "correct.py"
+SOFTMAX = SUBMISSIONS / "softmax" / "correct.py"
+
+
+def test_no_grading_module_names_a_function_of_a_shipped_assignment():
+    names = {name for assignment in rubrics.shipped() for name in rubrics.load(assignment=assignment).functions}
+    assert {"skipgram", "sigmoid", "softmax_loss_naive"} <= names
+    for path in GRADE.glob("*.py"):  # the engine's code: its identifiers, and strings that are exactly a name
+        tree = ast.parse(path.read_text())
+        used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} | \
+               {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)} | \
+               {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+        assert not names & used, (path.name, names & used)
+
+
+def test_a_copy_of_a_shipped_rubric_keeps_its_functions(tmp_path):
+    copy = tmp_path / "mine.toml"
+    shutil.copy(GRADE / "rubrics" / "word2vec.toml", copy)
+    assert list(rubrics.load(str(copy)).functions) == list(rubrics.load().functions)
+
+
+def test_a_rubric_without_functions_grades_those_of_the_assignment_it_names(tmp_path):
+    path = tmp_path / "r.toml"
+    path.write_text('assignment = "softmax-classifier"\n[[test]]\nname = "a"\nfunction = "softmax_loss_naive"\n')
+    rubric = rubrics.load(str(path))
+    assert rubric.file == "softmax.py" and set(rubric.functions) == {"softmax_loss_naive", "softmax_loss_vectorized"}
+
+
+def test_a_rubric_may_grade_a_model_file_of_its_own(tmp_path):
+    model = (ROOT / "derive" / "models" / "softmax-classifier.toml").read_text().replace(
+        'module = "generated/softmax_classifier.py"\n', "")
+    (tmp_path / "mine.toml").write_text(model)
+    (tmp_path / "r.toml").write_text('file = "softmax.py"\n[[function]]\nname = "softmax_loss_vectorized"\n'
+                                     'model = "mine.toml"\n[[test]]\nname = "a"\nfunction = "softmax_loss_vectorized"\n'
+                                     '[[test]]\nname = "b"\nfunction = "softmax_loss_vectorized"\ncheck = "gradient"\n')
+    results = tmp_path / "results.json"
+    assert main(["grade", str(SOFTMAX), "--rubric", str(tmp_path / "r.toml"), "--results", str(results)]) == 0
+    import json
+    assert json.loads(results.read_text())["score"] == 2
+
+
+BAD = [
+    ('[[function]]\nname = "f"\n[[test]]\nname = "a"\nfunction = "f"\n', 1, "needs either model"),
+    ('[[function]]\nname = "f"\nmodel = "no-such-model.toml"\n[[test]]\nname = "a"\nfunction = "f"\n', 3, "no-such-model"),
+    ('[[function]]\nname = "f"\nmodel = "softmax-classifier"\n[[test]]\nname = "a"\nfunction = "f"\n', 3,
+     "declares no function 'f'"),
+    ('[[function]]\nname = "softmax_loss_vectorized"\nmodel = "softmax-classifier"\nsizes = { Q = [1, 2] }\n'
+     '[[test]]\nname = "a"\nfunction = "softmax_loss_vectorized"\n', 3, "no size 'Q'"),
+    ('[[function]]\nname = "softmax_loss_vectorized"\nmodel = "softmax-classifier"\nsizes = { N = [5, 2] }\n'
+     '[[test]]\nname = "a"\nfunction = "softmax_loss_vectorized"\n', 4, "low <= high"),
+    ('[[function]]\nname = "softmax_loss_vectorized"\nmodel = "softmax-classifier"\nlarge = { "X[a]" = 1.0 }\n'
+     '[[test]]\nname = "a"\nfunction = "softmax_loss_vectorized"\n', 3, "'X[a]' is not an input"),
+    ('[[function]]\nname = "softmax_loss_vectorized"\nmodel = "softmax-classifier"\nlarge = { W = 1e200 }\n'
+     '[[test]]\nname = "a"\nfunction = "softmax_loss_vectorized"\n', 3, "not finite"),
+    ('[[function]]\nname = "f"\nglue = "nothing.py"\n[[test]]\nname = "a"\nfunction = "f"\n', 1, "no glue file"),
+    ('[[function]]\nname = "f"\nmodel = "softmax-classifier"\ncolour = 1\n[[test]]\nname = "a"\nfunction = "f"\n', 4,
+     "unknown key 'colour'"),
+    ('[[function]]\nname = "softmax_loss_vectorized"\nmodel = "softmax-classifier"\n\n[[test]]\nname = "a"\n'
+     'function = "softmax_loss_naive"\n', 5, "unknown function 'softmax_loss_naive'"),
+    ('assignment = "mine"\n[[test]]\nname = "a"\nfunction = "f"\n', 1, "not a shipped assignment"),
+    ('timeout = -1\n[[test]]\nname = "a"\nfunction = "sigmoid"\n', 1, "'timeout' must be a positive number"),
+]
+
+
+@pytest.mark.parametrize("toml, line, message", BAD, ids=[m for _, _, m in BAD])
+def test_a_bad_rubric_is_one_line_with_its_file_and_line_and_exit_2(toml, line, message, tmp_path, capsys):
+    path = tmp_path / "rubric.toml"
+    path.write_text(toml)
+    assert main(["grade", str(CORRECT), "--rubric", str(path), "--results", str(tmp_path / "r.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"{path}:{line}:" in err and message in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_a_rubrics_fingerprint_is_the_same_in_every_process_and_follows_its_functions(tmp_path):
+    """A class rerun (a new process) must find the rubric it started with, and a changed [[function]]
+    must count as another rubric."""
+    import subprocess
+    import sys
+
+    code = ("from gradproof.verify.grade.batch import rubric_fingerprint as f; from gradproof.verify.grade import "
+            "rubric as r; import sys; print(f(r.load(sys.argv[1] if len(sys.argv) > 1 else None, 'softmax-classifier')))")
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+            for _ in range(2)}
+    assert len(runs) == 1
+    changed = tmp_path / "r.toml"
+    changed.write_text((GRADE / "rubrics" / "softmax-classifier.toml").read_text().replace("N = [2, 30]", "N = [2, 31]", 1))
+    other = subprocess.run([sys.executable, "-c", code, str(changed)], capture_output=True, text=True, check=True).stdout
+    assert other not in runs
+
+
+def test_the_gradescope_zip_carries_the_model_and_glue_files_a_rubric_names(tmp_path):
+    import zipfile
+
+    out = tmp_path / "layers.zip"
+    assert main(["gradescope", "--assignment", "cs231n-layers", "--output", str(out)]) == 0
+    names = set(zipfile.ZipFile(out).namelist())
+    assert {"assignment/cs231n-layers.toml", "assignment/models/affine-layer.toml", "assignment/models/relu-layer.toml",
+            "assignment/models/softmax-loss.toml"} <= names
+    out = tmp_path / "w2v.zip"
+    assert main(["gradescope", "--output", str(out)]) == 0
+    assert "assignment/word2vec.py" in zipfile.ZipFile(out).namelist()
+
+
+def test_a_copy_of_a_shipped_rubric_with_local_models_finds_them(tmp_path):
+    copy = tmp_path / "layers.toml"
+    shutil.copy(GRADE / "rubrics" / "cs231n-layers.toml", copy)
+    assert set(rubrics.load(str(copy)).functions) == set(rubrics.load(assignment="cs231n-layers").functions)

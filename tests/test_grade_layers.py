@@ -1,0 +1,69 @@
+"""CS231n's layers (affine, ReLU, softmax loss), each graded from a model file beside the rubric: forward
+passes return (out, cache) and only out is graded; backward passes are given the handout's cache as
+a tuple; the ReLU layer is tested at inputs exactly 0, the softmax loss at scores near +-1000."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gradproof.verify.grade import rubric as rubrics
+from gradproof.verify.grade.grader import grade
+from gradproof.verify.grade.sandbox import Sandbox
+
+HERE = Path(__file__).parent / "submissions" / "layers"
+RUBRIC = rubrics.load(assignment="cs231n-layers")
+SEED = 20240611
+SHAPES = "wrong output types or shapes"
+
+
+def T(function: str, what: str) -> str:
+    names = [t.name for t in RUBRIC.tests if t.function == function
+             and (what in t.outputs and t.check == "values" and len(t.outputs) == 1 or what == t.check)]
+    assert len(names) == 1, (function, what, names)
+    return names[0]
+
+
+MISTAKES = {
+    "relu_mask_ge.py": {T("relu_backward", "large"): ("dx uses the mask [x >= 0]: relu'(0) is 0, so no gradient passes "
+                                                      "where the input is exactly 0 (the mask is [z > 0])",)},
+    "relu_inplace.py": {T("relu_backward", "hygiene"): ("inputs changed in place",)},
+    "softmax_no_max.py": {T("softmax_loss", "large"): (
+        "overflow: at scores near +-1000, exp overflows to inf (or a row's exps all underflow to 0); subtract each "
+        "row's own maximum before exp (axis=1, keepdims=True; not the maximum of the whole matrix): softmax and the "
+        "loss are unchanged by the shift",)},
+    "db_keepdims.py": {T("affine_backward", "hygiene"): (SHAPES,)},  # right values in a (1, M) shape: charged once
+    "dw_transposed.py": {T("affine_backward", "dw"): ("dw looks transposed",), T("affine_backward", "hygiene"): (SHAPES,)},
+}
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox(limits=RUBRIC.limits, packages=RUBRIC.packages) as box:
+        yield box
+
+
+def test_correct_layers_score_full_marks_on_20_seeds(sandbox):
+    for seed in range(20):
+        result = grade(HERE / "correct.py", RUBRIC, sandbox, seed=seed)
+        assert result.score == result.max_score == 15, (seed, [(t.name, t.output) for t in result.tests if not t.passed])
+
+
+@pytest.mark.parametrize("name", sorted(MISTAKES))
+def test_a_planted_mistake_loses_its_tests_only_and_is_named(sandbox, name):
+    result = grade(HERE / "mistakes" / name, RUBRIC, sandbox, seed=SEED)
+    expected = MISTAKES[name]
+    for test in result.tests:
+        if test.name in expected:
+            assert test.score < test.max_score and test.diagnoses == expected[test.name], (test.name, test.diagnoses)
+        else:
+            assert test.score == test.max_score, (test.name, test.output)
+
+
+def test_a_forward_pass_returns_its_own_cache_which_is_not_graded(sandbox, tmp_path):
+    odd = tmp_path / "layers.py"
+    text = (HERE / "correct.py").read_text()
+    assert "return out, (x, w, b)" in text
+    odd.write_text(text.replace("return out, (x, w, b)", "return out, {'mine': object()}"))
+    result = grade(odd, RUBRIC, sandbox, seed=SEED)
+    assert next(t for t in result.tests if t.name == T("affine_forward", "out")).passed

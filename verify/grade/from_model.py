@@ -1,0 +1,289 @@
+"""A function to grade, built from a model file: its signature and argument roles from the file's
+[function] (or a [[variants]] entry), its cases drawn as the file's [inputs] say, its expected
+values from the model's generated reference function, and its gradient test from
+[function.gradients].
+
+The rubric names the model, the function as students write it, the model function whose meaning
+it has (`like`: CS231n's softmax_loss_naive is the model's softmax_loss_vectorized), the sizes of
+hidden cases, and how the large-value case scales the inputs.
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gradproof.derive import catalog
+from gradproof.derive import spec as specs
+
+from .assignment import BASE, Case, Function
+
+PUBLIC_SEED = 0  # the public case: the model file's own sizes
+HIDDEN_SIZES = (2, 12)  # each size of a hidden case, unless the rubric says otherwise
+
+
+class ModelFunctionError(Exception):
+    """The rubric's [[function]] does not fit its model file (one line: what and where)."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the rubric says about one function beyond its model (hashable: functions are cached)."""
+    name: str
+    model: str                                  # a shipped model's name or a path
+    like: str                                   # the model function it is graded as
+    sizes: tuple[tuple[str, int, int], ...] = ()  # (size, low, high) for hidden cases
+    large: tuple[tuple[str, tuple[float, ...]], ...] = ()  # (input or "input[i, :]", values) for the large case
+    accept: tuple[tuple[str, tuple[float, ...]], ...] = ()  # (scalar input, multiples): conventions accepted
+    scale: tuple[tuple[str, float], ...] = ()   # (input, standard deviation) drawn instead of the file's
+    arguments: tuple[str, ...] | None = None    # the inputs the call passes (default: the model function's)
+    attributes: tuple[tuple[str, object], ...] = ()  # a method's object: (attribute, input or tuple of inputs)
+    optional: tuple[tuple[str, str], ...] = ()  # (keyword, input): passed only where the callee takes it
+    returns: tuple[str, ...] | None = None      # what the graded function returns, by the model's names (a
+    # returned value or a definition); a name the model does not know (cache) is returned but not graded
+    pack: tuple[tuple[str, object], ...] = ()   # (argument, input or tuple of inputs): cache = (x, w, b)
+    large_label: str = "large scores"           # the large-value case's name in feedback
+
+
+RUBRICS = Path(__file__).resolve().parent / "rubrics"
+
+
+def model_path(model: str, base: Path) -> Path:
+    """A shipped model by name, else a path relative to the rubric's folder (or, for a copy of a shipped
+    rubric, to the shipped rubrics' folder, where its models are)."""
+    found = catalog.shipped(model)
+    if found is not None:
+        return found
+    beside = (base / model).resolve()
+    return beside if beside.is_file() or not (RUBRICS / model).is_file() else (RUBRICS / model).resolve()
+
+
+@functools.lru_cache(maxsize=32)
+def build(options: Options) -> Function:
+    """The Function for options (ModelFunctionError if the model file does not declare it)."""
+    try:
+        spec = specs.load(options.model)
+    except specs.SpecError as e:
+        raise ModelFunctionError(str(e)) from None
+    declared = {f.name: f for f in spec.functions()}
+    if options.like not in declared:
+        raise ModelFunctionError(f"{options.model} declares no function '{options.like}' "
+                                 f"(it declares: {', '.join(declared) or 'none'})")
+    fs = declared[options.like]
+    for size, _, _ in options.sizes:
+        if size not in spec.sizes:
+            raise ModelFunctionError(f"{options.model} has no size '{size}' (its sizes: {', '.join(spec.sizes)})")
+    for target, _ in options.large:
+        name, index = entries(target)
+        if name not in spec.inputs or index is None or len(index) > len(spec.inputs[name].shape):
+            raise ModelFunctionError(f"large: '{target}' is not an input of {Path(options.model).name} or entries of one "
+                                     f"(write NAME or NAME[0, :]; its inputs: {', '.join(spec.inputs)})")
+    for name, _ in options.accept:
+        if name not in spec.inputs or spec.inputs[name].role != "scalar":
+            raise ModelFunctionError(f"accept: '{name}' is not a scalar input of {Path(options.model).name}")
+    for name, _ in options.scale:
+        if name not in spec.inputs or spec.inputs[name].role not in ("parameter", "data"):
+            raise ModelFunctionError(f"scale: '{name}' is not a parameter or data input of {Path(options.model).name}")
+    scales = dict(options.scale)
+    reference = _reference(spec, options.model, options.like)
+    arguments = tuple(a for a in fs.arguments if a in spec.inputs)
+    arrays = tuple(a for a in arguments if spec.inputs[a].shape)
+    named = [n for _, v in list(options.attributes) + list(options.pack) for n in (v if isinstance(v, tuple) else (v,))]
+    packed = dict(options.pack)
+    for name in [a for a in options.arguments or () if a not in packed] + named + [n for _, n in options.optional]:
+        if name not in arguments:
+            raise ModelFunctionError(f"'{name}' is not an argument of {options.like} in {Path(options.model).name} "
+                                     f"(its arguments: {', '.join(arguments)})")
+    calls = _call(options, arrays)
+    outputs = _outputs(fs)
+    defined = {d.name for d in spec.definitions}
+    if options.returns is not None:  # the function returns other values than the model's: graded by name
+        outputs = tuple(n for n in options.returns if n in outputs or n in defined)
+        if not outputs:
+            raise ModelFunctionError(f"returns: none of {', '.join(options.returns)} is a value or a definition of "
+                                     f"{Path(options.model).name}")
+    gradients = tuple((arrays.index(wrt), outputs.index(place)) for wrt, place in fs.returns.gradients
+                      if wrt in arrays and place in outputs) if fs.returns.loss in outputs else ()
+    values_of = _definitions(options.model, tuple(n for n in outputs if n in defined and n not in _outputs(fs)),
+                             arguments)
+
+    def make(rng: np.random.Generator, kind: str, index: int) -> Case:
+        values = draw(spec, rng, _sizes(spec, options, rng, kind), scales)
+        if kind == "large":
+            for target, value in options.large:
+                name, index = entries(target)
+                values[name] = np.array(values[name], dtype=np.float64)
+                shape = np.shape(values[name][index])
+                values[name][index] = rng.choice(value, size=shape) * (1 + 0.01 * rng.standard_normal(size=shape))
+        def ref(a):
+            if a in packed:  # an argument made of inputs: a tuple of them, or one
+                return {"$t": [ref(n) for n in packed[a]]} if isinstance(packed[a], tuple) else ref(packed[a])
+            return {"$a": arrays.index(a)} if a in arrays else values[a]
+        args = tuple(ref(a) for a in (options.arguments if options.arguments is not None else arguments))
+        return Case(options.name, "", kind, args, tuple(values[a] for a in arrays), values, call=calls(ref))
+
+    def expected(case: Case, drawn: tuple) -> tuple:
+        with np.errstate(all="ignore"):  # underflow to 0 is right; the large case is checked finite at build time
+            out = reference(**{a: case.data[a] for a in arguments})
+            returned = dict(zip(fs.returns.names, out if fs.returns.is_tuple else (out,)))
+            returned.update(values_of({a: case.data[a] for a in arguments}))
+        return tuple(np.asarray(_at(returned, output), dtype=np.float64) for output in outputs)
+
+    if options.large:  # the reference is stable: a non-finite value here means the rubric's factors are too big
+        rng = np.random.default_rng(PUBLIC_SEED)
+        for _ in range(3):
+            if not all(np.all(np.isfinite(e)) for e in expected(make(rng, "large", 0), ())):
+                raise ModelFunctionError(f"its large-value case is not finite even for the model's reference "
+                                         f"(large = {dict(options.large)}): use smaller factors")
+    returned = options.returns if options.returns is not None else fs.returns.names
+    paths = tuple((returned.index(o),) if options.returns is not None else _path(fs, o) for o in outputs)
+    return Function(options.name, outputs, make, expected, fs.convention, arguments=arrays, gradients=gradients,
+                    loss=outputs.index(fs.returns.loss) if fs.returns.loss in outputs else 0, overflow=_overflow(spec),
+                    arity=len(returned), paths=paths, large_label=options.large_label,
+                    mutants=_mutants(options.model, fs, _variants(options.accept)), variants=_variants(options.accept))
+
+
+def _definitions(model: str, names: tuple, arguments: tuple):
+    """inputs -> {name: value} of the model's definitions named (a layer's forward output), printed from
+    the model with numpy_function (SymPy: loaded only when a rubric grades a definition)."""
+    if not names:
+        return lambda inputs: {}
+    from gradproof.derive.gradients import numpy_function
+    from gradproof.derive.model import load
+
+    m = load(model)
+    compiled = {n: numpy_function(m, m.symbols[n], n, list(arguments)) for n in names}
+    return lambda inputs: {n: f(**inputs) for n, f in compiled.items()}
+
+
+def _call(options: Options, arrays: tuple):
+    """ref -> how the case is called: a function by its name, or (Class.method) a method of an object built
+    with the declared attributes, with the optional keywords."""
+    if "." not in options.name:
+        return lambda ref: {}
+    cls, method = options.name.split(".", 1)
+
+    def how(ref) -> dict:
+        attributes = {key: {"$d": {n: ref(n) for n in value}} if isinstance(value, tuple) else ref(value)
+                      for key, value in options.attributes}
+        return {"method": method, "object": {"class": cls, "attributes": {"$d": attributes}},
+                "kwargs": {k: ref(n) for k, n in options.optional}, "optional": [k for k, _ in options.optional]}
+    return how
+
+
+def entries(target: str) -> tuple[str, tuple | None]:
+    """'X[:, 0]' -> ('X', (slice(None), 0)); 'W' -> ('W', ()); an index that is not whole numbers and ':'
+    gives None."""
+    name, _, rest = target.partition("[")
+    if not rest:
+        return name.strip(), ()
+    if not rest.endswith("]"):
+        return name.strip(), None
+    index = []
+    for part in rest[:-1].split(","):
+        part = part.strip()
+        if part == ":":
+            index.append(slice(None))
+        elif part.lstrip("-").isdigit():
+            index.append(int(part))
+        else:
+            return name.strip(), None
+    return name.strip(), tuple(index)
+
+
+def _outputs(fs) -> tuple[str, ...]:
+    """The graded outputs: each returned value, a dict's gradients by their "name.key"."""
+    out = []
+    for name in fs.returns.names:
+        keys = [place for _, place in fs.returns.gradients if place.startswith(name + ".")]
+        out += keys or [name]
+    return tuple(out)
+
+
+def _path(fs, output: str) -> tuple:
+    head, _, key = output.partition(".")
+    return (fs.returns.names.index(head),) + ((key,) if key else ())
+
+
+def _at(returned: dict, output: str):
+    head, _, key = output.partition(".")
+    return returned[head][key] if key else returned[head]
+
+
+def _reference(spec, model: str, like: str):
+    """The model's generated function: a shipped model's committed module, else generated afresh."""
+    if catalog.is_shipped(Path(model)) and spec.model is not None and spec.model.module:
+        module = importlib.import_module("gradproof.derive." + spec.model.module[:-3].replace("/", "."))
+        return getattr(module, like)
+    from gradproof.derive.codegen import compiled_functions
+    from gradproof.derive.model import load
+    return compiled_functions(load(model))[like]
+
+
+def _sizes(spec, options: Options, rng: np.random.Generator, kind: str) -> dict[str, int]:
+    if kind == "public":
+        return dict(spec.sizes)
+    ranges = {size: (low, high) for size, low, high in options.sizes}
+    return {size: int(rng.integers(*ranges.get(size, HIDDEN_SIZES), endpoint=True)) for size in spec.sizes}
+
+
+def draw(spec, rng: np.random.Generator, sizes: dict[str, int], scales: dict | None = None) -> dict[str, object]:
+    """A value for each input, as the model file says (or at the rubric's scale), at these sizes (index
+    arrays as int64)."""
+    out: dict[str, object] = {}
+    for name, inp in spec.inputs.items():
+        shape = spec.shape(name, sizes)
+        if inp.role == "scalar":
+            out[name] = float(inp.value) if inp.value is not None else 0.1
+        elif inp.role == "index":
+            value = rng.integers(0, spec.size(inp.range, sizes), size=shape)
+            out[name] = int(value) if not shape else value.astype(np.int64)
+        elif inp.distribution == "uniform":
+            out[name] = rng.uniform(inp.low or 0.0, inp.high if inp.high is not None else 1.0, size=shape)
+        else:
+            out[name] = inp.mean + (scales or {}).get(name, inp.scale) * rng.standard_normal(size=shape)
+    return out
+
+
+def _overflow(spec) -> str:
+    """What a non-finite output at large values means, in the terms of the model's definitions."""
+    text = " ".join(d.latex for d in spec.definitions)
+    if "softmax" in text or "logsumexp" in text:
+        return ("overflow: at scores near +-1000, exp overflows to inf (or a row's exps all underflow to 0); subtract "
+                "each row's own maximum before exp (axis=1, keepdims=True; not the maximum of the whole matrix): "
+                "softmax and the loss are unchanged by the shift")
+    if "\\sigma" in text or "\\log\\sigma" in text or "sigm" in text:
+        return "overflow: compute the sigmoid and its log from exp(-|x|) (np.logaddexp), never exp of a large x"
+    return "an output is inf or NaN where the right answer is finite (an overflow, or a division by zero such as 0/0)"
+
+
+def _mutants(model: str, fs, variants: tuple):
+    """(case, role) -> the mistakes derived from the model for that output, at the case's inputs: under the
+    convention the case is judged by first, then under every other accepted one (a loss written with one
+    convention and its gradient with another).  Built on first use: SymPy is slow to import, and only a
+    wrong answer needs them."""
+    def mutants(case: Case, role: str):
+        from .mistakes import candidates
+        base = case.data.get(BASE, case.data)
+        out = []  # the same mistake under another convention is another value: each is tried
+        for data in [case.data] + ([base] + [v(base) for v in variants] if base is not case.data else []):
+            out += candidates(model, fs, role, data)
+        return tuple(out)
+    return mutants
+
+
+def _variants(accept) -> tuple:
+    """A transform of a case's data for each other accepted convention: each scalar at each of its
+    multiples (every combination), the model's own (all 1) left out: it is the function's own."""
+    import itertools
+
+    names = [name for name, _ in accept]
+    out = []
+    for multiples in itertools.product(*[m for _, m in accept]):
+        if all(m == 1 for m in multiples):
+            continue
+        out.append(lambda data, k=dict(zip(names, multiples)): {**data, **{n: data[n] * m for n, m in k.items()}})
+    return tuple(out)

@@ -1,0 +1,187 @@
+"""Mistakes derived from a model: symbolic mutants of each derived gradient and of the loss, named
+in the derivation's terms.
+
+For an output (the loss, or the gradient of an input) the model gives an expression, a sum of
+terms.  Each mutant is one mistake a student makes: the sign flipped, a term dropped ("dW lacks
+the term 2 reg W"), a scalar factor of a term missing or extra (2, 1/N, the regularisation
+strength), a ReLU mask missing, the result transposed.  Each is printed to NumPy by
+derive.gradients.numpy_function and evaluated on a case's inputs; the grader names the mutant a
+wrong output matches.  Built once per model function (SymPy is slow to import), and only when a
+wrong answer needs a name.
+"""
+from __future__ import annotations
+
+import functools
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Mutant:
+    message: str                                   # {name} is the output's name
+    value: Callable[[dict], np.ndarray | None]     # the case's inputs by name -> the mutant's value
+
+
+def candidates(model: str, function, role: str, data: dict) -> tuple[tuple[str, np.ndarray], ...]:
+    """(message, value) of each mutant of the output named role, at the case's inputs."""
+    out = []
+    inputs = {k: v for k, v in data.items()}
+    for mutant in mutants(model, function.name, function.returns.loss,
+                          tuple(function.returns.gradients)).get(role, ()):
+        try:
+            with np.errstate(all="ignore"):
+                value = mutant.value(inputs)
+        except (ValueError, IndexError, TypeError, ArithmeticError):
+            continue
+        if value is not None:
+            out.append((mutant.message, value))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=16)
+def mutants(model: str, function: str, loss: str, gradients: tuple[tuple[str, str], ...]) -> dict[str, tuple[Mutant, ...]]:
+    """For each output (the loss's name, each gradient's place), its mutants."""
+    from gradproof.derive.gradients import gradients as derived
+
+    g = derived(model)
+    arguments = list(g.model.spec.inputs)
+    out: dict[str, tuple[Mutant, ...]] = {loss: tuple(_mutants(g.model, g.loss, arguments, scalar=True))}
+    for wrt, place in gradients:
+        if wrt in g.gradients:
+            out[place] = tuple(_mutants(g.model, g.gradients[wrt].expression, arguments, scalar=False))
+    return out
+
+
+def _mutants(model, expr, arguments: list[str], scalar: bool) -> list[Mutant]:
+    import sympy as sp
+    from sympy import HadamardProduct, MatAdd
+
+    from gradproof.derive.algebra import Step
+    from gradproof.derive.printer import to_latex
+
+    terms = list(expr.args) if isinstance(expr, MatAdd) else [expr]
+    sizes = set(model.sizes.values())
+    found: list[tuple[str, object]] = [("{name} has the opposite sign", -expr)]
+    if len(terms) > 1:
+        found += [(f"{{name}} lacks the term {plain(to_latex(t))}", _sum([u for u in terms if u is not t]))
+                  for t in terms]
+    for t in terms:
+        rest = [u for u in terms if u is not t]
+        for factor in _factors(t, sizes):
+            shown = plain(to_latex(factor))
+            found.append((f"{{name}} lacks the factor {shown} of its term {plain(to_latex(t))}",
+                          _sum(rest + [(1 / factor) * t])))
+        averaged = sorted({f.base for u in terms for f in _factors(u, sizes) if f.is_Pow}, key=str)  # 1/N somewhere
+        for extra in (sp.Integer(2),) + tuple(sp.Pow(n, -1) for n in averaged):  # (1/N where 1/N is: divided twice)
+            found.append((f"{{name}} has an extra factor {plain(to_latex(extra))} on its term {plain(to_latex(t))}",
+                          _sum(rest + [extra * t])))
+    masked = expr.replace(lambda e: isinstance(e, HadamardProduct) and any(isinstance(a, Step) for a in e.args),
+                          lambda e: _without_step(e))
+    if masked != expr:
+        steps = {plain(to_latex(a)) for a in expr.atoms(Step)} or {"the mask"}
+        found.append((f"{{name}} lacks the ReLU mask {', '.join(sorted(steps))} (the derivative of max(0, z) is 0 "
+                      "where z <= 0)", masked))
+        # a ⊙ [z >= 0] = a - a ⊙ [-z > 0]: the mask that lets the gradient through where z is exactly 0
+        closed = expr.replace(lambda e: isinstance(e, HadamardProduct) and any(isinstance(a, Step) for a in e.args),
+                              lambda e: _without_step(e) - HadamardProduct(*[Step(-a.args[0]) if isinstance(a, Step)
+                                                                             else a for a in e.args]))
+        found.append((f"{{name}} uses the mask {', '.join(sorted(s.replace(' > ', ' >= ') for s in steps))}: relu'(0) "
+                      "is 0, so no gradient passes where the input is exactly 0 (the mask is [z > 0])", closed))
+    found += _wrong_axis(expr)
+    out, seen = [], set()
+    for message, mutant in found:
+        if message in seen:
+            continue
+        seen.add(message)
+        out.append(Mutant(message, _compiled(model, mutant, arguments, scalar)))
+    if not scalar:
+        right = _compiled(model, expr, arguments, scalar)
+        out.append(Mutant("{name} looks transposed", lambda inputs, f=right: _transposed(f(inputs))))
+    return out
+
+
+def _wrong_axis(expr) -> list:
+    """Each softmax, log-softmax or logsumexp taken over the other axis (columns for rows), one at a time."""
+    from gradproof.derive.algebra import LogSoftmax, LogSumExp, Softmax
+    from gradproof.derive.printer import to_latex
+
+    out = []
+    for node in {n for n in expr.atoms(Softmax, LogSoftmax, LogSumExp)}:
+        other = type(node)(node.args[0], 1 - node.axis)
+        which = "each column" if node.axis == 1 else "each row"
+        out.append((f"{{name}} takes {plain(to_latex(node))} over {which}, not over each "
+                    f"{'row' if node.axis == 1 else 'column'} (the wrong axis)", expr.xreplace({node: other})))
+    return out
+
+
+def _sum(terms: list):
+    """The terms added up with SymPy's own operator (a MatAdd built by hand keeps scalar products the
+    printer cannot print)."""
+    return functools.reduce(operator.add, terms)
+
+
+def _without_step(e):
+    from sympy import HadamardProduct
+
+    from gradproof.derive.algebra import Step
+    kept = [a for a in e.args if not isinstance(a, Step)]
+    return kept[0] if len(kept) == 1 else HadamardProduct(*kept)
+
+
+def _factors(term, sizes: set) -> list:
+    """The scalar factors of a term worth naming as missing: whole numbers other than 1, sizes and their
+    inverses (1/N), found in the term's products however deeply nested."""
+    import sympy as sp
+    from sympy import MatMul
+
+    out = []
+    for node in sp.preorder_traversal(term):
+        if isinstance(node, MatMul):
+            for arg in node.args:
+                if getattr(arg, "is_Matrix", False):
+                    continue
+                for factor in sp.Mul.make_args(arg):
+                    if factor.is_Integer and abs(factor) != 1 or factor in sizes or factor.is_Pow and factor.base in sizes:
+                        if factor not in out:
+                            out.append(factor)
+    return out
+
+
+def _compiled(model, expr, arguments: list[str], scalar: bool):
+    from gradproof.derive.gradients import numpy_function
+
+    try:
+        f = numpy_function(model, expr, "mutant", arguments)
+    except Exception:  # an expression the printer cannot print: no such mutant
+        return lambda inputs: None
+
+    def value(inputs: dict):
+        got = np.asarray(f(**{a: inputs[a] for a in arguments}), dtype=np.float64)
+        return got.reshape(()) if scalar and got.size == 1 else got
+    return value
+
+
+def _transposed(value):
+    if value is None or np.ndim(value) != 2:
+        return None
+    return value.T
+
+
+WORDS = [("\\left", ""), ("\\right", ""), ("\\|", "‖"), ("\\odot", "⊙"), ("\\cdot", "·"), ("\\mathbf{1}", "1"),
+         ("^{T}", "^T"), ("_{F}", "_F")]
+LATEX = [(r"\\frac\{1\}\{([^{}]+)\}", r"1/\1"), (r"\\frac\{([^{}]+)\}\{([^{}]+)\}", r"\1/\2"),
+         (r"\\(?:mathrm|operatorname)\{([^{}]+)\}", r"\1"), (r"\\", ""), (r"[{}]", ""), (r"\s+", " ")]
+
+
+def plain(latex: str) -> str:
+    """LaTeX as a student reads it in plain text: 1/N (softmax(S) - onehot(y)), X^T, ‖W‖^2."""
+    text = latex
+    for word, replacement in WORDS:
+        text = text.replace(word, replacement)
+    for pattern, replacement in LATEX:
+        text = re.sub(pattern, replacement, text)
+    return text.strip()

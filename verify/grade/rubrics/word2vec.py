@@ -1,0 +1,440 @@
+"""The word2vec assignment's own glue (CS224n assignment 2): what its model files cannot say yet.
+
+Its functions take a dataset whose sampleTokenIdx the grader replays, and skipgram calls a pair
+function the grader stands in for; each case is made here, its expected values come from the
+generated reference (derive.reference), and its suspects (mistakes students make, named in the
+derivation's terms) are listed here.  The rubrics word2vec.toml and word2vec-math.toml name these
+functions ([[function]] glue = "word2vec.py:NAME"); the grading engine names none of them.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from gradproof.derive import reference as ref
+from gradproof.verify.grade.assignment import SIZE, Case, Function
+from gradproof.verify.grade.diagnose import Suspect, close  # noqa: F401 - close: for glue that needs it
+from gradproof.verify.mutants import negSamplingLossAndGradient_sign_on_u_k, skipgram_wrong_column
+
+PAIR_FUNCTIONS = ("naiveSoftmaxLossAndGradient", "negSamplingLossAndGradient")
+
+
+def _sizes(rng, kind):
+    if kind == "public":
+        return 5, 3
+    if kind == "size":
+        return SIZE
+    return int(rng.integers(5, 41)), int(rng.integers(3, 13))
+
+
+def _rows(rng, vocab, dim):
+    """Unit rows, as the course's normalizeRows gives."""
+    x = rng.normal(size=(vocab, dim))
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def _pair_inputs(rng, kind):
+    vocab, dim = _sizes(rng, kind)
+    U, v, o = _rows(rng, vocab, dim), rng.normal(size=dim), int(rng.integers(vocab))
+    if kind == "large":  # every score near 1000 (within +-10): exp overflows unless the maximum is
+        # subtracted first, while no probability underflows, so a stable -log(y_hat_o) stays finite
+        U[:, 0] = 1.0 + 0.01 * rng.normal(size=vocab)
+        v = np.concatenate([[1000.0], rng.normal(size=dim - 1)])
+    return v, o, U, vocab
+
+
+# -- sigmoid -------------------------------------------------------------------------------------
+
+
+def _sigmoid_case(rng, kind, index):
+    shape = (5,) if kind == "public" else tuple(int(n) for n in rng.integers(1, 7, size=int(rng.integers(1, 3))))
+    x = rng.normal(scale=3.0, size=shape)
+    if kind == "large":
+        x = np.array([-1000.0, -745.5, -40.0, 0.0, 40.0, 745.5, 1000.0])
+    return Case("sigmoid", "", kind, ({"$a": 0},), (x,), {"x": x})
+
+
+# -- naive softmax ---------------------------------------------------------------------------------
+
+
+def _naive_case(rng, kind, index):
+    v, o, U, vocab = _pair_inputs(rng, kind)
+    return Case("naiveSoftmaxLossAndGradient", "", kind, ({"$a": 0}, o, {"$a": 1}, {"$dataset": [], "vocab": vocab}),
+                (v, U), {"v": v, "o": o, "U": U})
+
+
+def _naive_expected(case, drawn):
+    d = case.data
+    return _triple(ref.naiveSoftmaxLossAndGradient(d["v"], d["o"], d["U"], None))
+
+
+# -- negative sampling -----------------------------------------------------------------------------
+
+
+def _neg_case(rng, kind, index):
+    v, o, U, vocab = _pair_inputs(rng, kind)
+    if kind == "large":  # scores near +-40: exp(40) and sigma(-40) are still normal floats
+        v = v / 25.0
+    K = 3 if kind == "public" else int(rng.integers(2, 11))
+    # every case has what a sampler must get right: a word drawn twice in a row (its terms add up)
+    # and the outside word among the first draws (skipped, and drawn again)
+    sequence = rng.integers(vocab, size=8 * K + 16)
+    repeated = (o + 1 + int(rng.integers(vocab - 1))) % vocab
+    sequence[0] = sequence[1] = repeated
+    sequence[2 + int(rng.integers(K))] = o
+    sequence = [int(s) for s in sequence]
+    return Case("negSamplingLossAndGradient", "", kind,
+                ({"$a": 0}, o, {"$a": 1}, {"$dataset": sequence, "vocab": vocab}, K), (v, U),
+                {"v": v, "o": o, "U": U, "K": K, "sequence": sequence})
+
+
+def negatives(case: Case, drawn: int) -> list[int] | str:
+    """The negative samples a correct getNegativeSamples makes of the draws the submission made."""
+    d = case.data
+    taken = [s for s in d["sequence"][:drawn] if s != d["o"]][: d["K"]]
+    if len(taken) < d["K"]:
+        return (f"the submission drew {drawn} samples from the dataset, too few for K={d['K']} negative samples "
+                "(getNegativeSamples draws until it has K words other than the outside word)")
+    return taken
+
+
+class _Replay:
+    def __init__(self, sequence):
+        self._it = iter(sequence)
+
+    def sampleTokenIdx(self):  # noqa: N802
+        return next(self._it)
+
+
+def _neg_expected(case, drawn):
+    taken = negatives(case, drawn[0] if drawn else 0)
+    if isinstance(taken, str):
+        return taken
+    d = case.data
+    return _triple(ref.negSamplingLossAndGradient(d["v"], d["o"], d["U"], _Replay(taken), d["K"]))
+
+
+# -- skipgram --------------------------------------------------------------------------------------
+
+
+def _skipgram_case(rng, kind, index):
+    """A window of at least two outside words, none of them the center word, with a window size of
+    2 to 5 (a mistake that scales by the window size shows at every case); the pair function handed
+    in is the grader's naive softmax, or (every other hidden case) its negative sampling with
+    samples fixed per outside word, so a skipgram that ignores the argument is caught.  The first
+    hidden case leaves the pair function out, as the handout's own test does: the default must be
+    naive softmax."""
+    vocab, dim = _sizes(rng, kind)
+    words = [f"w{i}" for i in range(vocab)]
+    word2ind = {w: i for i, w in enumerate(words)}
+    V, U = rng.normal(size=(vocab, dim)), _rows(rng, vocab, dim)
+    # never the first, middle or last row: a gradient written into a fixed row shows on every case
+    c = int(rng.choice([i for i in range(vocab) if i not in (0, vocab // 2, vocab - 1)]))
+    window = int(rng.integers(5, 8))  # 5 to 7: a window-size scaling never looks like a factor 2 or 3 mistake
+    others = [i for i in range(vocab) if i != c]
+    # two to four outside words (a window of 5 to 7 could hold 14, but any two show every mistake)
+    outside = [words[others[i]] for i in rng.integers(len(others), size=int(rng.integers(2, 5)))]
+    default = kind == "hidden" and index == 0
+    pair = "neg" if kind == "hidden" and index % 2 == 1 else "naive"
+    K = int(rng.integers(2, 6))
+    samples = {o: [int(w) for w in rng.choice([i for i in range(vocab) if i != o], size=K)] for o in range(vocab)}
+    name = PAIR_FUNCTIONS[1] if pair == "neg" else PAIR_FUNCTIONS[0]
+    args = (words[c], window, outside, word2ind, {"$a": 0}, {"$a": 1}, {"$dataset": [], "vocab": vocab})
+    return Case("skipgram", "", kind, args if default else args + ({"$callback": name},),
+                (V, U), {"V": V, "U": U, "c": c, "outside": [word2ind[w] for w in outside], "pair": pair,
+                         "samples": samples, "window": window, "default": default}, PAIR_FUNCTIONS)
+
+
+def pair_function(case: Case, pair: str | None = None):
+    """The grader's pair function of a skipgram case (course signature)."""
+    samples = case.data["samples"]
+    if (pair or case.data["pair"]) == "neg":
+        return lambda v, o, U, _: ref.negSamplingLossAndGradient(v, o, U, _Replay(samples[o]), len(samples[o]))
+    return lambda v, o, U, _: ref.naiveSoftmaxLossAndGradient(v, o, U, None)
+
+
+def _skipgram_expected(case, drawn):
+    d = case.data
+    words = {f"w{i}": i for i in range(len(d["U"]))}
+    outside = [f"w{i}" for i in d["outside"]]
+    return _triple(ref.skipgram(f"w{d['c']}", d["window"], outside, words, d["V"], d["U"], None, pair_function(case)))
+
+
+def pair_callback(case: Case):
+    """Answer skipgram's calls of a pair function (the one it was handed, or one it calls by name),
+    but only for the inputs this case passes: the center word's own row, the case's outside
+    vectors, an index of the window."""
+    d = case.data
+
+    def answer(header: dict, arrays: list):
+        name, args = header.get("name"), header.get("args")
+        if name not in PAIR_FUNCTIONS or not isinstance(args, list) or len(args) < 3 or len(arrays) != 2:
+            return None
+        index = args[1]
+        if (args[0] != {"$a": 0} or args[2] != {"$a": 1} or type(index) is not int or index not in d["outside"]
+                or arrays[0].shape != d["V"][d["c"]].shape or not np.array_equal(arrays[0], d["V"][d["c"]])
+                or arrays[1].shape != d["U"].shape or not np.array_equal(arrays[1], d["U"])):
+            return None
+        pair = pair_function(case, "neg" if name == PAIR_FUNCTIONS[1] else "naive")
+        loss, gc, go = pair(arrays[0], index, arrays[1], None)
+        return np.array(loss), gc, go
+    return answer
+
+
+# -- the math convention ----------------------------------------------------------------------------
+
+
+def _math_naive_case(rng, kind, index):
+    v, o, U, vocab = _pair_inputs(rng, kind)
+    return Case("naive_softmax_loss_and_gradients", "", kind, ({"$a": 0}, o, {"$a": 1}), (v, U.T.copy()),
+                {"v": v, "o": o, "U": U.T.copy()})
+
+
+def _math_neg_case(rng, kind, index):
+    v, o, U, vocab = _pair_inputs(rng, kind)
+    if kind == "large":
+        v = v / 25.0
+    w = rng.integers(vocab, size=3 if kind == "public" else int(rng.integers(2, 11)))
+    w = np.where(w == o, (o + 1) % vocab, w)
+    w[-1] = w[0]  # a repeated sample
+    return Case("neg_sampling_loss_and_gradients", "", kind, ({"$a": 0}, o, {"$a": 1}, [int(i) for i in w]),
+                (v, U.T.copy()), {"v": v, "o": o, "U": U.T.copy(), "w": w})
+
+
+def _triple(out):
+    loss, a, b = out
+    return np.array(float(loss)), np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+
+
+
+
+
+# -- suspects ---------
+
+PAIRS = ("naiveSoftmaxLossAndGradient", "naive_softmax_loss_and_gradients")
+NEGS = ("negSamplingLossAndGradient", "neg_sampling_loss_and_gradients")
+ROLES = ("loss", "center", "outside")
+
+
+def _math(case: Case) -> bool:
+    return case.function in ("naive_softmax_loss_and_gradients", "neg_sampling_loss_and_gradients")
+
+
+def _case_rows(case: Case):
+    """(v, o, U with rows u_w) whatever the convention."""
+    d = case.data
+    return d["v"], d["o"], (d["U"].T if _math(case) else d["U"])
+
+
+def _outside(case: Case, rows: np.ndarray) -> np.ndarray:
+    """A gradient with respect to the outside vectors, from the row layout to the function's."""
+    return rows.T if _math(case) else rows
+
+
+def _one_hot_outer(case: Case, scale: float = 1.0) -> np.ndarray:
+    v, o, U = _case_rows(case)
+    rows = np.zeros_like(U)
+    rows[o] = scale * v
+    return _outside(case, rows)
+
+
+def _samples(case: Case, drawn: tuple) -> list[int] | None:
+    if _math(case):
+        return [int(i) for i in case.data["w"]]
+    taken = negatives(case, drawn[0] if drawn else 0)
+    return None if isinstance(taken, str) else taken
+
+
+def _repeats_once(case, E, drawn):
+    w = _samples(case, drawn)
+    if w is None or len(set(w)) == len(w):
+        return None
+    v, o, U = _case_rows(case)
+    rows = (E["outside"].T if _math(case) else E["outside"]).copy()
+    for k in set(w):
+        rows[k] -= (w.count(k) - 1) * ref.sigmoid(U[k] @ v) * v
+    return _outside(case, rows)
+
+
+def _neg_sign(case, E, drawn, role):
+    w = _samples(case, drawn)
+    if w is None:
+        return None
+    v, o, U = _case_rows(case)
+    out = negSamplingLossAndGradient_sign_on_u_k(v, o, U, _Replay(w), len(w))
+    return {"loss": np.array(out[0]), "center": out[1], "outside": _outside(case, out[2])}[role]
+
+
+def _u_k_opposite(case, E, drawn, role):
+    """The sampled words' terms with the opposite sign: -sigma(u_k.v_c) u_k and -sigma(u_k.v_c) v_c."""
+    w = _samples(case, drawn)
+    if w is None:
+        return None
+    v, o, U = _case_rows(case)
+    s = ref.sigmoid(U[w] @ v)
+    if role == "center":
+        return E["center"] - 2 * (s @ U[w])
+    rows = np.zeros_like(U)
+    np.add.at(rows, w, np.outer(s, v))
+    return E["outside"] - 2 * _outside(case, rows)
+
+
+def _log_sigma_plus(case, E, drawn, role):
+    """+log sigma(u_k.v_c) in place of -log sigma(-u_k.v_c) for each sample: the loss and its own gradient."""
+    w = _samples(case, drawn)
+    if w is None:
+        return None
+    v, o, U = _case_rows(case)
+    s = U[w] @ v
+    if role == "loss":
+        return np.asarray(E["loss"] + np.sum(np.log(ref.sigmoid(s))) + np.sum(np.log(ref.sigmoid(-s))))
+    if role == "center":
+        return E["center"] + (1 - 2 * ref.sigmoid(s)) @ U[w]
+    rows = np.zeros_like(U)
+    np.add.at(rows, w, np.outer(1 - 2 * ref.sigmoid(s), v))
+    return E["outside"] + _outside(case, rows)
+
+
+def _sigmoid_flipped(case, E, drawn, role):
+    """sigma(-x) in place of sigma(x) throughout: J and dJ/dv_c are the right ones at -v_c, dJ/dU minus the right one."""
+    w = _samples(case, drawn)
+    if w is None:
+        return None
+    v, o, U = _case_rows(case)
+    loss, center, columns = ref.neg_sampling_loss_and_gradients(-v, o, U.T, w)
+    return {"loss": np.array(loss), "center": center, "outside": -_outside(case, columns.T)}[role]
+
+
+def _skipgram_variant(case, role, words):
+    d = case.data
+    names = {f"w{i}": i for i in range(len(d["U"]))}
+    pair, outside = pair_function(case), [f"w{i}" for i in d["outside"]]
+    if words == "wrong row":
+        out = skipgram_wrong_column(f"w{d['c']}", 1, outside, names, d["V"], d["U"], None, pair)
+    elif words == "naive always":
+        if d["pair"] == "naive":
+            return None
+        out = ref.skipgram(f"w{d['c']}", 1, outside, names, d["V"], d["U"], None, pair_function(case, "naive"))
+    elif words == "default neg":
+        if not d.get("default"):
+            return None
+        out = ref.skipgram(f"w{d['c']}", 1, outside, names, d["V"], d["U"], None, pair_function(case, "neg"))
+    else:
+        out = ref.skipgram(f"w{d['c']}", 1, outside[-1:], names, d["V"], d["U"], None, pair)
+    return {"loss": np.array(out[0]), "center": out[1], "outside": out[2]}[role]
+
+
+ALL = PAIRS + NEGS + ("skipgram",)
+SUSPECTS: tuple[Suspect, ...] = (
+    Suspect(ALL, "center", "{name} has the opposite sign", lambda c, E, d: -E["center"]),
+    Suspect(ALL, "outside", "{name} has the opposite sign", lambda c, E, d: -E["outside"]),
+    Suspect(ALL, "loss", "the loss has the opposite sign (J = -log of a probability is positive)", lambda c, E, d: -E["loss"]),
+    Suspect(ALL, "outside", "{name} looks transposed: it must have one {row} per word (the shape of the outside vectors)",
+            lambda c, E, d: E["outside"].T),
+    Suspect(ALL, "outside", "{name} looks transposed: an outer product taken the other way round, then reshaped",
+            lambda c, E, d: E["outside"].T.reshape(E["outside"].shape)),
+    Suspect(PAIRS, "center", "the -y term (the true outside word's -u_o) is missing from {name}: it is U y_hat, not U (y_hat - y)",
+            lambda c, E, d: E["center"] + _case_rows(c)[2][_case_rows(c)[1]]),
+    Suspect(PAIRS, "outside", "the -y term is missing from {name}: the true outside word's {row} needs -v_c (y_hat - y, not y_hat)",
+            lambda c, E, d: E["outside"] + _one_hot_outer(c)),
+    Suspect(PAIRS, "center", "the y_hat term is missing from {name}: only -u_o is left of U (y_hat - y)",
+            lambda c, E, d: -_case_rows(c)[2][_case_rows(c)[1]]),
+    Suspect(PAIRS, "outside", "the y_hat term is missing from {name}: only the -v_c in the true outside word's {row} is left",
+            lambda c, E, d: -_one_hot_outer(c)),
+    Suspect(PAIRS, "center", "y used in place of y_hat: y - y is zero, so {name} vanishes", lambda c, E, d: 0 * E["center"]),
+    Suspect(PAIRS, "outside", "y used in place of y_hat: y - y is zero, so {name} vanishes", lambda c, E, d: 0 * E["outside"]),
+    Suspect(PAIRS, "loss", "the loss is missing its -u_o.v_c term (only log sum exp is left)",
+            lambda c, E, d: E["loss"] + _case_rows(c)[2][_case_rows(c)[1]] @ _case_rows(c)[0]),
+    Suspect(NEGS, "center", "the sampled words' terms have the wrong sign: sigma(u_k.v_c) u_k belongs where sigma(-u_k.v_c) u_k is used",
+            lambda c, E, d: _neg_sign(c, E, d, "center")),
+    Suspect(NEGS, "outside", "the sampled words' terms have the wrong sign: sigma(u_k.v_c) v_c belongs in {row} k",
+            lambda c, E, d: _neg_sign(c, E, d, "outside")),
+    Suspect(NEGS, "outside", "a word sampled more than once gets the gradient of one of its draws only, not the sum of "
+            "all of them: each draw's term must be added to its {row} (with +=, or np.add.at where the {row}s are "
+            "indexed with an array, since {name}{at} += ... adds a repeated index once)", _repeats_once),
+    *(Suspect(NEGS, r, "the sampled words' terms use +log sigma(u_k.v_c) in place of -log sigma(-u_k.v_c): "
+              "{name} is what that loss gives",
+              lambda c, E, d, r=r: _log_sigma_plus(c, E, d, r)) for r in ROLES),
+    Suspect(NEGS, "center", "the true outside word's term (sigma(u_o.v_c) - 1) u_o is missing from {name}",
+            lambda c, E, d: E["center"] - (ref.sigmoid(_case_rows(c)[2][_case_rows(c)[1]] @ _case_rows(c)[0]) - 1) * _case_rows(c)[2][_case_rows(c)[1]]),
+    Suspect(NEGS, "center", "the sampled words' terms have the opposite sign: d/dv_c of -log sigma(-u_k.v_c) is +sigma(u_k.v_c) u_k "
+            "(the chain rule's -1 from -u_k.v_c is lost)", lambda c, E, d: _u_k_opposite(c, E, d, "center")),
+    Suspect(NEGS, "outside", "the sampled words' terms have the opposite sign: d/du_k of -log sigma(-u_k.v_c) is +sigma(u_k.v_c) v_c "
+            "(the chain rule's -1 from -u_k.v_c is lost)", lambda c, E, d: _u_k_opposite(c, E, d, "outside")),
+    *(Suspect(NEGS[:1], r, "{name} is what sigma(-x) in place of sigma(x) gives: the exponent's sign in sigmoid is flipped "
+              "(see the sigmoid test)", lambda c, E, d, r=r: _sigmoid_flipped(c, E, d, r)) for r in ROLES),
+    Suspect(("skipgram",), "center", "{name} is added to the outside words' rows: it belongs in the center word's row",
+            lambda c, E, d: _skipgram_variant(c, "center", "wrong row")),
+    *(Suspect(("skipgram",), role, "skipgram ignores its word2vecLossAndGradient argument: it always uses naive softmax",
+              lambda c, E, d, r=role: _skipgram_variant(c, r, "naive always")) for role in ROLES),
+    Suspect(("skipgram",), "loss", "only the last outside word counts: add each pair's loss with +=",
+            lambda c, E, d: _skipgram_variant(c, "loss", "last")),
+    Suspect(("skipgram",), "outside", "only the last outside word counts: add each pair's gradient with +=",
+            lambda c, E, d: _skipgram_variant(c, "outside", "last")),
+    Suspect(("skipgram",), "center", "only the last outside word counts: add each pair's gradient with +=",
+            lambda c, E, d: _skipgram_variant(c, "center", "last")),
+    *(Suspect(("skipgram",), role, "skipgram's default word2vecLossAndGradient is negSamplingLossAndGradient: the "
+              "handout's default (used when the argument is left out) is naiveSoftmaxLossAndGradient",
+              lambda c, E, d, r=role: _skipgram_variant(c, r, "default neg")) for role in ROLES),
+    *(Suspect(("skipgram",), role, "{name} is scaled by the window size: each outside word counts once, whatever "
+              "windowSize is", lambda c, E, d, r=role, f=f: f(c.data["window"]) * E[r])
+      for role in ROLES for f in (lambda w: w, lambda w: 1 / w, lambda w: 2 * w, lambda w: 1 / (2 * w))),
+    Suspect(("sigmoid",), "value", "the exponent's sign is flipped: sigmoid(x) = 1 / (1 + exp(-x))",
+            lambda c, E, d: ref.sigmoid(-c.data["x"])),
+)
+
+
+OVERFLOW = {
+    "sigmoid": "overflow in exp for large |x|: compute sigmoid from exp(-|x|) (or use np.where on the sign of x)",
+    "naiveSoftmaxLossAndGradient": "overflow: subtract max(s) before exp (softmax is unchanged by the shift)",
+    "naive_softmax_loss_and_gradients": "overflow: subtract max(s) before exp (softmax is unchanged by the shift)",
+    "skipgram": "overflow: subtract max(s) before exp (softmax is unchanged by the shift)",
+}
+LOG_SIGMOID = ("overflow: log(sigmoid(x)) reached log(0) at a large score; compute log sigmoid(x) as "
+               "-np.logaddexp(0, -x)")
+
+
+
+
+def _words(case: Case) -> dict:
+    """How the messages name a word's slice of a gradient in the function's convention."""
+    extra = {"window": case.data.get("window", ""),
+             "moved": "they belong in the row of the word they are the gradient of (for skipgram's center gradient, "
+                      "word2Ind[currentCenterWord])"}
+    return {"row": "column", "at": "[:, indices]", **extra} if _math(case) else {"row": "row", "at": "[indices]", **extra}
+
+
+def _with(case: Case, values: tuple) -> Case:
+    data = {**case.data, "V": values[0], "U": values[1]}
+    return Case(case.function, case.label, case.kind, case.args, values, data)
+
+
+def _skipgram_callback(case: Case, arrays: tuple | None = None):
+    """The grader's answers to skipgram's calls of its pair function, for the case's arrays (or others:
+    the gradient test moves them)."""
+    return pair_callback(case if arrays is None else _with(case, arrays))
+
+
+def _function(name, outputs, make, expected, arguments, convention="course", sized=False, gradients=((0, 1), (1, 2)),
+              roles=ROLES, callback=None) -> Function:
+    return Function(name, outputs, make, expected, convention, sized, arguments=arguments, roles=roles,
+                    gradients=gradients, suspects=SUSPECTS, overflow=OVERFLOW.get(name, LOG_SIGMOID), words=_words,
+                    callback=callback)
+
+
+_PAIR_ARGS, _MATH_ARGS = ("centerWordVec", "outsideVectors"), ("v_c", "U")
+sigmoid = _function("sigmoid", ("sigmoid(x)",), _sigmoid_case, lambda case, drawn: (ref.sigmoid(case.data["x"]),),
+                    ("x",), gradients=(), roles=("value",))
+naiveSoftmaxLossAndGradient = _function("naiveSoftmaxLossAndGradient", ("loss", "gradCenterVec", "gradOutsideVecs"),
+                                        _naive_case, _naive_expected, _PAIR_ARGS, sized=True)
+negSamplingLossAndGradient = _function("negSamplingLossAndGradient", ("loss", "gradCenterVec", "gradOutsideVecs"),
+                                       _neg_case, _neg_expected, _PAIR_ARGS, sized=True)
+skipgram = _function("skipgram", ("loss", "gradCenterVecs", "gradOutsideVectors"), _skipgram_case, _skipgram_expected,
+                     ("centerWordVectors", "outsideVectors"), callback=_skipgram_callback)
+naive_softmax_loss_and_gradients = _function(
+    "naive_softmax_loss_and_gradients", ("loss", "grad_v_c", "grad_U"), _math_naive_case,
+    lambda case, drawn: _triple(ref.naive_softmax_loss_and_gradients(case.data["v"], case.data["o"], case.data["U"])),
+    _MATH_ARGS, "math", sized=True)
+neg_sampling_loss_and_gradients = _function(
+    "neg_sampling_loss_and_gradients", ("loss", "grad_v_c", "grad_U"), _math_neg_case,
+    lambda case, drawn: _triple(ref.neg_sampling_loss_and_gradients(case.data["v"], case.data["o"], case.data["U"],
+                                                                    case.data["w"])), _MATH_ARGS, "math", sized=True)
