@@ -86,3 +86,12 @@ def test_a_support_file_outside_the_rubric_folder_is_refused(tmp_path, capsys):
                  "--output", str(tmp_path / "a.zip")]) == 2
     assert "outside the rubric's folder" in capsys.readouterr().err
     assert not (tmp_path / "a.zip").exists()
+
+
+def test_setup_installs_the_distributions_of_the_allowed_modules_pinned(tmp_path):
+    from gradproof.verify.grade.autograder import AutograderError, distributions
+    import importlib.metadata
+
+    assert distributions(("numpy",)) == (f"numpy=={importlib.metadata.version('numpy')}",)
+    with pytest.raises(AutograderError, match="not installed here"):
+        distributions(("no_such_module_here",))

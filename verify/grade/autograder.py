@@ -78,7 +78,7 @@ def build(rubric_path: Path, packages: tuple[str, ...], support: tuple[str, ...]
         for f in files:
             if "__pycache__" not in f.parts:
                 members[f"assignment/{f.relative_to(base).as_posix()}"] = (f.read_bytes(), 0o644)
-    extra = "".join(f" {p}" for p in packages)
+    extra = "".join(f" {d}" for d in distributions(packages))
     members["setup.sh"] = (SETUP.format(wheel=wheel_name, packages=extra).encode(), 0o755)
     members["run_autograder"] = (RUN.format(rubric=rubric_path.name).encode(), 0o755)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -89,6 +89,24 @@ def build(rubric_path: Path, packages: tuple[str, ...], support: tuple[str, ...]
             info.compress_type = zipfile.ZIP_DEFLATED
             z.writestr(info, data)
     return Packed(out, wheel_name, tuple(sorted(members)))
+
+
+def distributions(modules: tuple[str, ...]) -> tuple[str, ...]:
+    """What pip installs for the modules a rubric allows, pinned to the versions graded here: a
+    module's distribution can have another name (past comes with future, sklearn with
+    scikit-learn); a module not installed here is refused (it could not be tested)."""
+    found = importlib.metadata.packages_distributions()
+    out = []
+    for module in modules:
+        names = found.get(module.split(".")[0])
+        if not names:
+            raise AutograderError(f"the rubric allows '{module}', which is not installed here: install it and try "
+                                  "the rubric locally first, so the autograder installs the version you tried")
+        for name in names:
+            pinned = f"{name}=={importlib.metadata.version(name)}"
+            if pinned not in out:
+                out.append(pinned)
+    return tuple(out)
 
 
 def _package_files() -> list[tuple[str, Path]]:
