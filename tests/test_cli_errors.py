@@ -109,3 +109,11 @@ def test_dash_writes_the_file_to_standard_output(files, capsys):
     captured = capsys.readouterr()
     assert json.loads(captured.out)["claims"]  # stdout is the JSON alone; the table went to stderr
     assert "logistic" in captured.err
+
+
+def test_a_notation_without_the_skipgram_sizes_is_no_traceback(files, capsys):
+    """A notation naming none of the skip-gram exercise's sizes (W, N) once gave KeyError: 'W'."""
+    (files / "sizes.toml").write_text('[sizes]\nD = 3\n[symbols.v]\nrole = "vector"\nshape = ["D"]\n')
+    code = main(["check", "doc.md", "--notation", "sizes.toml"])
+    captured = capsys.readouterr()
+    assert code in (0, 1, 3) and "Traceback" not in captured.err + captured.out

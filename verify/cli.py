@@ -418,7 +418,8 @@ def cmd_check(args, out: Console) -> int:
     from .render import derivation_json, derivation_markdown, derivation_table, notation_text
 
     try:
-        result = check_document(args.document, args.notation, args.trials)
+        with progress_bar(Console(stderr=True), "checking") as update:
+            result = check_document(args.document, args.notation, args.trials, progress=update)
     except DocumentError as e:
         raise UsageError(str(e)) from None
     out.print(notation_text(result))

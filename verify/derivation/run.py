@@ -150,10 +150,11 @@ def describe(ctx: Context) -> list[str]:
 
 
 def check_document(path: str, notation_path: str | None = None, trials: int = 3,
-                   proof_budget: int | None = None) -> DocumentResult:
+                   proof_budget: int | None = None, progress=None) -> DocumentResult:
     """Every equation of the document at path, checked.  proof_budget bounds the work spent on
     symbolic proofs of the steps that hold numerically, in operations (default:
-    Checker.DOCUMENT_PROOF_BUDGET); a count, not seconds, so that a report is the same everywhere."""
+    Checker.DOCUMENT_PROOF_BUDGET); a count, not seconds, so that a report is the same everywhere.
+    progress(done, total, what), if given, is called as each equation starts."""
     start = time.perf_counter()
     source = read(path)
     found = displays(source)
@@ -177,7 +178,13 @@ def check_document(path: str, notation_path: str | None = None, trials: int = 3,
             said += _borrow_calls(detected, ctx, parsed)
     checker = Checker(ctx, trials, proof_budget=proof_budget)
     checker.loss = _loss_fallback(source.text, ctx, parsed) if not (source.front or notation_path) else None
-    results = tuple(check_display(d, ctx, trials, roles, checker) for d in found)
+    tell = progress or (lambda done, total, what: None)
+    results = []
+    for d in found:
+        tell(len(results), len(found), f"line {d.line}")
+        results.append(check_display(d, ctx, trials, roles, checker))
+    tell(len(found), len(found), "")
+    results = tuple(results)
     return DocumentResult(path, results, time.perf_counter() - start, tuple(said + describe(ctx)), source.notes)
 
 
