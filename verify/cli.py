@@ -666,13 +666,13 @@ COMMANDS = {"derive": cmd_derive, "generate": cmd_generate, "run": cmd_run, "ben
 
 
 STDOUT = "-"  # an output path that means standard output (the report then goes to standard error)
-OUTPUTS = ("json", "markdown", "report", "results")
+OUTPUTS = ("json", "markdown", "report", "results", "output")
 
 
 def _check_outputs(args) -> None:
     """Every path the command will write, checked before any work: minutes of work must not end
     in a path that cannot be written."""
-    for name in OUTPUTS + ("output",):
+    for name in OUTPUTS:
         value = getattr(args, name, None)
         if isinstance(value, str) and value != STDOUT:
             if Path(value).is_dir():
