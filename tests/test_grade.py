@@ -416,18 +416,38 @@ def test_interrupting_a_class_run_stops_it_and_leaves_no_process_or_unfair_resul
     import time
     import uuid
 
-    def sandboxed() -> set[str]:  # the worker and every child it forked carry its command line
-        found = set()
+    def started(pid: str) -> str | None:  # a process's start time: a pid reused later is another process
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[19]
+        except (OSError, IndexError):
+            return None
+
+    def sandboxed(root: int) -> set[tuple[str, str]]:
+        """The worker and every child it forked (they carry its command line), among root's
+        descendants only: CI runs two suites at once on one machine."""
+        parent = {}
         for pid in filter(str.isdigit, os.listdir("/proc")):
             try:
+                with open(f"/proc/{pid}/stat") as f:
+                    parent[pid] = f.read().rsplit(")", 1)[1].split()[1]
+            except (OSError, IndexError):
+                pass
+        mine, grown = {str(root)}, True
+        while grown:
+            more = {pid for pid, up in parent.items() if up in mine} - mine
+            mine |= more
+            grown = bool(more)
+        found = set()
+        for pid in mine:
+            try:
                 with open(f"/proc/{pid}/cmdline", "rb") as f:
-                    if b"gradproof.verify.grade.zygote" in f.read():
-                        found.add(pid)
+                    if b"gradproof.verify.grade.zygote" in f.read() and started(pid):
+                        found.add((pid, started(pid)))
             except OSError:
                 pass
         return found
 
-    before = sandboxed()
     marker = f"gradproof-interrupt-{uuid.uuid4().hex[:10]}"
     directory = tmp_path / "class"
     directory.mkdir()
@@ -439,9 +459,12 @@ def test_interrupting_a_class_run_stops_it_and_leaves_no_process_or_unfair_resul
     process = subprocess.Popen([sys.executable, "-m", "gradproof.verify.cli", "grade", str(directory), "--out", str(out),
                                 "--rubric", str(rubric)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     ready = time.monotonic() + 60  # the worker, the import probe, then two submissions in their 30 s loops
-    while not ((out / "batch.json").is_file() and len(sandboxed() - before) >= 3) and time.monotonic() < ready:
+    seen: set[tuple[str, str]] = set()
+    while not ((out / "batch.json").is_file() and len(seen) >= 3) and time.monotonic() < ready:
+        seen |= sandboxed(process.pid)
         time.sleep(0.1)
     time.sleep(1)
+    seen |= sandboxed(process.pid)
     start = time.monotonic()
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=20)
@@ -449,10 +472,14 @@ def test_interrupting_a_class_run_stops_it_and_leaves_no_process_or_unfair_resul
     assert time.monotonic() - start < 10  # not after every remaining submission's timeout
     assert not list(out.glob("s*.json"))  # a child killed by the interrupt is not a result
     assert (out / "summary.csv").is_file()
+    def alive() -> set[tuple[str, str]]:
+        return {(pid, start) for pid, start in seen if started(pid) == start}
+
+    assert len(seen) >= 3  # the worker and two looping children were running when it was interrupted
     deadline = time.monotonic() + 5
-    while sandboxed() - before and time.monotonic() < deadline:
+    while alive() and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not sandboxed() - before  # neither the worker nor a looping child outlives the run
+    assert not alive()  # neither the worker nor a looping child outlives the run
 
 
 @pytest.mark.parametrize("path", sorted(p for p in (SUBMISSIONS / "mistakes").glob("*.py") if not p.name.startswith("math_")),

@@ -1,9 +1,11 @@
 """gradproof verify on files: exit codes, JSON, isolation from crashing and hanging code; report freshness."""
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
+import uuid
 from pathlib import Path
 
 import pytest
@@ -31,7 +33,7 @@ STUDENT = textwrap.dedent('''
 
     def loops_forever(centerWordVec, outsideWordIdx, outsideVectors, dataset):
         import subprocess, sys
-        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])  # a child that must not survive
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)  # TOKEN"])  # a child that must not survive
         while True:
             pass
 
@@ -43,8 +45,10 @@ STUDENT = textwrap.dedent('''
 
 @pytest.fixture()
 def student(tmp_path):
+    """The student file; its sleeping grandchild carries a token of this test run, so that no other
+    run on the machine (CI runs two suites at once) is mistaken for it."""
     path = tmp_path / "student.py"
-    path.write_text(STUDENT)
+    path.write_text(STUDENT.replace("TOKEN", f"gradproof-hang-{uuid.uuid4().hex[:12]}"))
     return path
 
 
@@ -78,7 +82,8 @@ def test_a_hang_is_killed_with_its_children(student):
                   "--vocab", "50", "--dim", "4", "--timeout", "3")
     assert r.returncode == 2
     assert "no result after 3 s" in r.stderr and "Traceback" not in r.stderr
-    assert not _processes_running("time.sleep(600)"), "a process started by the target outlived the check"
+    token = re.search(r"gradproof-hang-\w+", student.read_text()).group(0)
+    assert not _processes_running(token), "a process started by the target outlived the check"
 
 
 def _processes_running(fragment: str) -> list[int]:
