@@ -645,16 +645,12 @@ def _grade_one(args, out, rubric, sandbox, path) -> int:
 
 
 def _grade_class(args, out, rubric, sandbox, path) -> int:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from .grade.batch import grade_directory
     from .grade.render import batch_summary
 
-    with Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("grading", total=None)
+    with progress_bar(Console(stderr=True), "grading") as update:
         batch = grade_directory(path, Path(args.out), rubric, sandbox, args.jobs,
-                                lambda done, total: bar.update(task, completed=done, total=total), args.seed)
+                                lambda done, total: update(done, total, ""), args.seed)
     out.print(batch_summary(batch))
     out.print(f"wrote {args.out}/<submission>.json and {args.out}/summary.csv", highlight=False)
     return EXIT_FAILED if any(r.error and r.error.startswith("grader error") for r in batch.rows) else EXIT_OK

@@ -22,6 +22,8 @@ from pathlib import Path
 from gradproof import derive, verify
 from gradproof.derive.about import version
 
+from .imports import providers
+
 # A shebang first: Gradescope executes run_autograder directly (without one: "Exec format error").
 SETUP = """#!/usr/bin/env bash
 # Written by `gradproof gradescope`: Gradescope runs this once, as root, in /autograder/source.
@@ -95,10 +97,9 @@ def distributions(modules: tuple[str, ...]) -> tuple[str, ...]:
     """What pip installs for the modules a rubric allows, pinned to the versions graded here: a
     module's distribution can have another name (past comes with future, sklearn with
     scikit-learn); a module not installed here is refused (it could not be tested)."""
-    found = _module_distributions()
     out = []
     for module in modules:
-        names = found.get(module.split(".")[0])
+        names = providers(module.split(".")[0])
         if not names:
             raise AutograderError(f"the rubric allows '{module}', which is not installed here: install it and try "
                                   "the rubric locally first, so the autograder installs the version you tried")
@@ -107,22 +108,6 @@ def distributions(modules: tuple[str, ...]) -> tuple[str, ...]:
             if pinned not in out:
                 out.append(pinned)
     return tuple(out)
-
-
-def _module_distributions() -> dict[str, list[str]]:
-    """Top-level module -> the installed distributions that provide it.  Python 3.10's
-    packages_distributions reads only top_level.txt, which wheels built by most tools lack, so
-    the modules are read from each distribution's file list as 3.11's does."""
-    out: dict[str, list[str]] = {}
-    for dist in importlib.metadata.distributions():
-        name = dist.metadata["Name"]
-        declared = (dist.read_text("top_level.txt") or "").split()
-        inferred = {f.parts[0] if len(f.parts) > 1 else f.with_suffix("").name
-                    for f in dist.files or () if f.suffix == ".py" and not f.parts[0].startswith("..")}
-        for module in declared or inferred:
-            if name not in out.setdefault(module, []):
-                out[module].append(name)
-    return out
 
 
 def _package_files() -> list[tuple[str, Path]]:

@@ -82,12 +82,25 @@ def _distribution(name: str):
         return importlib.metadata.distribution(name)
     except importlib.metadata.PackageNotFoundError:
         pass
-    for dist_name in importlib.metadata.packages_distributions().get(name, []):
+    for dist_name in providers(name):
         try:
             return importlib.metadata.distribution(dist_name)
         except importlib.metadata.PackageNotFoundError:
             continue
     return None
+
+
+def providers(module: str) -> list[str]:
+    """The installed distributions whose files hold the top-level module (past comes with future).
+    Read from each distribution's own files: Python 3.10's packages_distributions reads only
+    top_level.txt, which most wheels lack."""
+    names = []
+    for dist in importlib.metadata.distributions():
+        declared = (dist.read_text("top_level.txt") or "").split()
+        if module in declared or module in {_module_name(e) for e in _top_level(dist)}:
+            if dist.metadata["Name"] not in names:
+                names.append(dist.metadata["Name"])
+    return names
 
 
 def _requirements(dist) -> list[str]:
