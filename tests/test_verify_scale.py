@@ -52,6 +52,28 @@ def test_db1_missing_mask_is_caught_at_a_million_parameters():
     assert wrong_inputs(r) == ["grad[b1]"], r
 
 
+def test_one_wrong_entry_of_a_relu_network_at_a_million_parameters_is_found():
+    """A few of 64,000 ReLU units cross their kink inside the first stencil and widen its
+    error estimate 1000x; W1[333, 333] off by 1e-2 then passed.  Shrinking the step while that
+    makes the estimate more precise finds it."""
+    net = case("two-layer ReLU net")
+    inputs, fixed = net.make("large", 0)
+    r = check_gradient(bug(net, "one entry +1e-2"), inputs, fixed=fixed, seed=0)
+    assert wrong_inputs(r) == ["grad[W1]"], r
+    found = [e.index for c in r.checks for e in c.worst]
+    assert found in ([], ["grad[W1][333, 333]"]), found  # named, unless a loaded machine spent the search's time
+
+
+def test_one_wrong_entry_of_a_loss_summing_a_hundred_thousand_terms_is_caught():
+    """GloVe at 10^6 parameters: the loss is 2e6, so rounding, not truncation, bounds the first
+    step's precision and an entry off by 1e-2 (0.25% of a typical entry) passed.  A larger step,
+    taken while it makes the estimate more precise, catches it."""
+    glove = case("GloVe")
+    inputs, fixed = glove.make("large", 0)
+    r = check_gradient(bug(glove, "one entry +1e-2"), inputs, fixed=fixed, seed=0, localise_seconds=2)
+    assert not r.passed and "grad[W]" in wrong_inputs(r), r
+
+
 def abs_and_square(a, b):
     """sum|a| crosses kinks inside any stencil when a has 200,000 entries; b is smooth."""
     return float(np.sum(np.abs(a)) + np.sum(b ** 3)), np.sign(a), 3 * b ** 2
@@ -97,6 +119,17 @@ def test_right_gradients_at_several_kinks_pass_over_20_seeds(shape, zero_rows):
         if not r.passed:
             alarms.append(seed)
     assert alarms == []
+
+
+def test_right_gradients_at_exact_kinks_pass_at_a_million_parameters():
+    """Seed 10: the one-sided slopes at the point nearly agree with each other (units moving up
+    and units moving down add about the same), both differ from relu'(0) = 0's gradient, and no
+    step made them look like a kink: the right gradient was called wrong."""
+    net = case("two-layer ReLU net at exact kinks")
+    inputs, fixed = net.make("large", 10)
+    r = check_gradient(net.correct, inputs, fixed=fixed, seed=10)
+    assert r.passed, r
+    assert any("not differentiable here" in m for m in messages(r)), messages(r)
 
 
 def test_kinks_at_the_point_are_reported_and_wrong_masks_still_caught():

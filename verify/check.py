@@ -305,19 +305,40 @@ class Slope:
 
     numeric: float  # d/dt loss(x + t d) at t = 0
     tolerance: float
-    factor: float  # the step multiplier of LADDER that gave it
+    factor: float  # the step multiplier that gave it
     kink: OneSided | None  # one-sided slopes that still disagreed at the smallest step
     defined: bool  # False: no step kept the stencil where the loss is a number
+    truncation: float = 0.0  # the parts of the estimate's error: the h^2 term removed (kinks crossed
+    rounding: float = 0.0  # inside the stencil show here) and the rounding bound of the stencil
+    sided: OneSided | None = None  # one-sided slopes whose jump, however small, curvature does not explain
+
+    @property
+    def rough(self) -> bool:
+        """Truncation (or kinks crossed) dominates: a 16x smaller step would be at least twice as
+        precise (truncation shrinks 256x, rounding grows 16x)."""
+        return self.truncation > ROUGH * self.rounding
+
+    @property
+    def fine(self) -> bool:
+        """Rounding dominates so far that the step is far below the one balancing the two: the h^2
+        term measured is rounding noise itself, and a larger step is likely more precise."""
+        return self.truncation * FINE < self.rounding
 
 
 # Each evaluation of a float32 loss is rounded to a few eps of its size: the a-priori bound
 # per evaluation, in eps |phi| (float64 keeps the wider bound its 100-seed record was made with).
 ROUNDING = {np.dtype(np.float64): 16.0, np.dtype(np.float32): 4.0}
-GROW = (4.0, 16.0, 64.0)  # float32: larger steps tried while they make the estimate more precise
+# Larger steps tried while they make the estimate more precise: rounding shrinks like 1/step,
+# truncation grows.  float32 always (it is rounded so coarsely); float64 only when its estimate
+# is far from balanced (Slope.fine), as in a loss that sums 10^5 terms to 10^6.
+GROW = {np.dtype(np.float32): (4.0, 16.0, 64.0), np.dtype(np.float64): (16.0, 256.0)}
+ROUGH, FINE = 64.0, 16.0
+FINEST = 1 / 4096  # the smallest step multiplier a rough estimate is refined to
 
 
 def slope(ctx: _Context, direction: Point, magnitude: float, placement: float | None = None,
-          analytic: float | None = None, phi_of: Callable | None = None) -> Slope:
+          analytic: float | None = None, phi_of: Callable | None = None, refine: bool = False,
+          start: float | None = None) -> Slope:
     """Richardson along factor * d for factor in LADDER, until the stencil neither leaves the
     domain (a NaN from our own step) nor crosses a kink.  Given the analytic slope, a
     disagreement is confirmed at the next smaller step: kinks crossed inside the stencil bias
@@ -327,8 +348,14 @@ def slope(ctx: _Context, direction: Point, magnitude: float, placement: float | 
     the larger step was rough and the smaller one is believed; if the two estimates are
     consistent, the larger step (the more precise) keeps its verdict.
 
-    float32 code is rounded so coarsely that the step is first grown (x4, x16, x64) for as long
-    as that makes the estimate more precise: rounding shrinks like 1/step, truncation grows."""
+    The step is first grown (x4, x16, x64 for float32; x16, x256 for float64 far from balance)
+    for as long as that makes the estimate more precise: rounding shrinks like 1/step,
+    truncation grows.  With ``refine``, an agreement whose error is dominated by truncation
+    (kinks crossed inside the stencil: a few ReLU units among 10^5 widen it 1000x) is not
+    the verdict yet: the step shrinks while that makes the estimate more precise, so a crossed
+    kink never widens the tolerance of the whole check, and the most precise estimate decides.
+    ``start`` skips the search for a step: the step multiplier a probe along the same direction
+    settled on (a block of it has the same rounding and no more kinks)."""
     phi_of = phi_of or (lambda factor: ctx.phi(direction, factor))
     placement = ctx.placement(direction) if placement is None else placement
     memo: dict[float, tuple[Slope | None, OneSided | None]] = {}
@@ -343,18 +370,17 @@ def slope(ctx: _Context, direction: Point, magnitude: float, placement: float | 
                 if found is not None:
                     memo[factor] = (None, OneSided(found.forward / factor, found.backward / factor, found.jump / factor))
                 else:
+                    weak = is_kink(dict(d.values), ctx.loss, 1.0, ctx.eps, relative=0.0)
+                    sided = weak and OneSided(weak.forward / factor, weak.backward / factor, weak.jump / factor)
                     memo[factor] = (Slope(d.value / factor, ctx.tolerance(d, magnitude * factor, placement) / factor,
-                                          factor, None, True), None)
+                                          factor, None, True, (d.error - d.rounding) / factor, d.rounding / factor,
+                                          sided), None)
         return memo[factor]
 
-    top = 1.0
-    if ctx.dtype == np.float32:
-        best, _ = estimate(1.0)
-        for factor in GROW if best is not None else ():
-            grown, _ = estimate(factor)
-            if grown is None or grown.tolerance >= best.tolerance:
-                break
-            best, top = grown, factor
+    def agrees(found: Slope) -> bool:
+        return analytic is None or abs(analytic - found.numeric) <= found.tolerance
+
+    top = _grown(ctx, estimate, refine) if start is None else start
     kink, defined, previous = None, False, None
     for factor in (top * f for f in LADDER):
         found, kinked = estimate(factor)
@@ -363,21 +389,74 @@ def slope(ctx: _Context, direction: Point, magnitude: float, placement: float | 
             defined = defined or kinked is not None
             continue
         defined = True
-        agrees = analytic is None or abs(analytic - found.numeric) <= found.tolerance
         if previous is None:
-            if agrees:
-                return found
+            if agrees(found):
+                return _refined(found, estimate, agrees) if refine and analytic is not None else found
             previous = found  # a disagreement, to be confirmed at a smaller step
             continue
         consistent = abs(previous.numeric - found.numeric) <= previous.tolerance + found.tolerance
-        if consistent:
-            return previous  # two estimates agree with each other: the larger step's is the more precise
-        if agrees:
+        if consistent:  # two estimates agree with each other: the larger step's is the more precise...
+            smallest, kinked = estimate(top * LADDER[-1])
+            sided = kinked or (smallest.sided if smallest is not None else None)
+            if sided is None:
+                return previous
+            # ...unless the smallest step shows one-sided slopes apart: both were their average
+            return Slope(float("nan"), float("inf"), top * LADDER[-1], sided, True)
+        if agrees(found):
             return found  # the larger step was rough (kinks crossed), the smaller one is clean and agrees
         previous = found  # rough and still disagreeing: one step smaller again
-    if previous is not None:
+    if previous is not None and kink is None and previous.sided is None:
         return previous
-    return Slope(float("nan"), float("inf"), top * LADDER[-1], kink, defined)
+    # A kink at the point itself, seen once the step was small enough to cross nothing else; or,
+    # where every step disagrees, one-sided slopes that differ by more than curvature explains,
+    # however little: at a sum of kinks (several ReLU units at 0) the forward slope adds the
+    # units moving up, the backward slope those moving down, relu'(0) = 0 neither, and their
+    # jump can nearly cancel.  No verdict here: the caller checks beside the point.
+    return Slope(float("nan"), float("inf"), top * LADDER[-1], kink or previous.sided, defined)
+
+
+def _grown(ctx: _Context, estimate, refine: bool) -> float:
+    """The step multiplier to start from: 1, or larger while that makes the estimate more precise
+    (float64 only for the probes of large inputs, where one direction carries 10^6 coordinates:
+    a single coordinate's partial is precise enough at the first step)."""
+    float32 = ctx.dtype == np.float32
+    if not (float32 or refine):
+        return 1.0
+    best, _ = estimate(1.0)
+    top = 1.0
+    for factor in GROW[ctx.dtype]:
+        if best is None or not (float32 or best.fine):
+            break
+        grown, _ = estimate(factor)
+        if grown is None or grown.tolerance >= best.tolerance / (1.0 if float32 else 2.0):
+            break
+        best, top = grown, factor
+    return top
+
+
+def _refined(found: Slope, estimate, agrees) -> Slope:
+    """A rough agreement refined: 16x smaller steps while the best so far is rough, each kept if at
+    least twice as precise (a step that still crosses kinks may not be; the next may cross none).
+    The most precise estimate decides; a disagreement it shows is confirmed one step smaller again
+    (a kink crossed by that step alone is no verdict)."""
+    factor = found.factor
+    while found.rough and factor / 16 >= FINEST * (1 - 1e-12):
+        factor /= 16
+        finer, kinked = estimate(factor)
+        if finer is None:
+            if kinked is None:
+                break  # the loss is not a number there
+            continue  # one kink close to the point: a smaller step may pass beside it
+        if finer.tolerance * 2 <= found.tolerance:
+            found = finer
+        elif not finer.rough:
+            break  # clean, and no more precise: rounding bounds it from here on
+    if agrees(found):
+        return found
+    check, _ = estimate(found.factor / 16)
+    if check is not None and agrees(check) and abs(check.numeric - found.numeric) > check.tolerance + found.tolerance:
+        return check  # the refined step crossed a kink the smaller one does not
+    return found
 
 
 # -- small inputs: every coordinate ------------------------------------------------------------
@@ -610,7 +689,7 @@ class _Outcome:
 
 def _probe(ctx: _Context, what: str, direction: dict, known: tuple[float, float] | None = None) -> _Outcome:
     analytic, size = known or ctx.analytic(direction)
-    return _Outcome(what, direction, analytic, slope(ctx, direction, size, analytic=analytic))
+    return _Outcome(what, direction, analytic, slope(ctx, direction, size, analytic=analytic, refine=True))
 
 
 def _unresolved(ctx: _Context, outcome: _Outcome) -> list[str]:
@@ -673,7 +752,8 @@ def _directional(ctx: _Context, budget: int, seconds: float, large: bool,
         return _joint_pass(ctx, outcomes, method, note), findings
     worst = max(failing, key=lambda o: o.excess)
     ctx.report("localising", 0, 1)
-    checks, search = _localised(ctx, worst.direction, method + "; localised by group testing", budget, seconds)
+    checks, search = _localised(ctx, worst.direction, method + "; localised by group testing", budget, seconds,
+                                worst.slope.factor)
     if not all(c.passed for c in checks):
         taylor = taylor_test(ctx.phi(worst.direction), ctx.loss, worst.analytic, 8.0)
         findings.append(Finding("taylor", "info",
@@ -705,7 +785,8 @@ def _joint_pass(ctx, outcomes: list[_Outcome], method, note="") -> list[InputChe
                        note=note) for k, x in ctx.problem.point.items()]
 
 
-def _localised(ctx: _Context, direction: Point, method: str, budget: int, seconds: float) -> tuple[list[InputCheck], Search]:
+def _localised(ctx: _Context, direction: Point, method: str, budget: int, seconds: float,
+               step: float = 1.0) -> tuple[list[InputCheck], Search]:
     def test(name, start, stop):
         """The block's slope with the ladder (kinks crossed in a block are no wrong entry), as a
         Derivative whose error is the tolerance over SAFETY."""
@@ -717,7 +798,7 @@ def _localised(ctx: _Context, direction: Point, method: str, budget: int, second
         # verdicts; blocks between them only steer the search
         confirm = analytic if stop - start == 1 or (start, stop) == (0, ctx.base[name].size) else None
         found = slope(ctx, {name: direction[name]}, size, placement, confirm,
-                      lambda factor: ctx.block_phi(name, start, stop, direction, factor))
+                      lambda factor: ctx.block_phi(name, start, stop, direction, factor), start=step)
         if not found.defined or found.kink is not None:  # no verdict on this block: never called wrong
             return Derivative(analytic, float("inf"), 3)
         return Derivative(found.numeric, found.tolerance / SAFETY, 3)

@@ -24,6 +24,7 @@ class Derivative:
     error: float  # an estimate of |value - phi'(0)|: truncation plus rounding
     evaluations: int
     values: tuple[tuple[float, float], ...] = ()  # (t, phi(t)) pairs used, for reuse
+    rounding: float = 0.0  # the part of error that is rounding (the rest is the truncation estimate)
 
     @property
     def finite(self) -> bool:
@@ -46,7 +47,7 @@ def richardson(phi: Phi, h: float, phi0: float, eps: float, rounding: float = 16
     scale = max(abs(phi0), abs(plus), abs(minus), abs(far))
     rounding = rounding * eps * scale / h
     return Derivative(central - correction, abs(correction) + rounding, 3,
-                      ((h, plus), (-h, minus), (2 * h, far)))
+                      ((h, plus), (-h, minus), (2 * h, far)), rounding)
 
 
 def complex_step(phi_c: Callable[[complex], complex], h: float) -> float:
@@ -61,18 +62,20 @@ class OneSided:
     jump: float  # |forward - backward|
 
 
-def is_kink(values: dict[float, float], phi0: float, h: float, eps: float) -> OneSided | None:
+def is_kink(values: dict[float, float], phi0: float, h: float, eps: float, relative: float = 1e-3) -> OneSided | None:
     """One-sided slopes that disagree by more than curvature explains mark a kink.
 
     For a smooth phi the forward slopes at h and 2h differ by about h phi''/2, and the
     forward and backward slopes at h by h phi'': twice as much.  At a kink the forward
-    slopes agree while the jump between forward and backward stays.
+    slopes agree while the jump between forward and backward stays.  ``relative``: the smallest
+    jump, relative to the slopes, that counts (0: any jump curvature and rounding do not explain,
+    as at a sum of kinks whose one-sided slopes nearly cancel).
     """
     forward, wide, backward = (values[h] - phi0) / h, (values[2 * h] - phi0) / (2 * h), (phi0 - values[-h]) / h
     jump, curvature = abs(forward - backward), 2 * abs(wide - forward)
     noise = 16 * eps * max(abs(phi0), abs(values[h]), abs(values[-h]), abs(values[2 * h])) / h
     slope = max(abs(forward), abs(backward), noise)
-    if jump > 4 * curvature + noise and jump > 1e-3 * slope:
+    if jump > 4 * curvature + noise and jump > relative * slope:
         return OneSided(forward, backward, jump)
     return None
 
