@@ -182,6 +182,7 @@ def plan(model: Model, f: FunctionSpec) -> Function:
     out_steps = _common_subexpressions(out_steps, taken)
     out_steps = _fuse_softmax(out_steps, taken)
     out_steps = _no_aliases(out_steps, set(gradient_names[a][0] for a in gradient_names))
+    out_steps = _in_dependency_order(out_steps)
 
     printer_names = {}
     for old, new in rename.items():
@@ -425,6 +426,22 @@ def _name_inline_softmax(steps, taken):
                     new.insert(first, Step((name,), node, "common subexpression"))
                     return _name_inline_softmax(new, taken)
     return steps
+
+
+def _in_dependency_order(steps):
+    """Every line after the lines it uses, otherwise in the order given (a stable topological
+    sort): fusing a softmax with a log-sum-exp the loss line uses can leave the loss first."""
+    defined_by = {name: k for k, step in enumerate(steps) for name in step.names}
+    needs = [{defined_by[x.name] for x in _subexpressions(step.expr)
+              if isinstance(x, MatrixSymbol) and defined_by.get(x.name, k) != k} for k, step in enumerate(steps)]
+    done, order = set(), []
+    while len(order) < len(steps):
+        k = next((k for k in range(len(steps)) if k not in done and needs[k] <= done), None)
+        if k is None:  # a cycle cannot come from the proved forms; keep the order rather than loop
+            return steps
+        done.add(k)
+        order.append(steps[k])
+    return order
 
 
 def _no_aliases(steps, outputs):

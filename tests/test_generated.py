@@ -108,3 +108,60 @@ def test_glove_ignores_the_pairs_never_seen():
 def test_generated_functions_do_not_loop(f):
     tree = ast.parse(inspect.getsource(f))
     assert not [n for n in ast.walk(tree) if isinstance(n, (ast.For, ast.While, ast.ListComp))]
+
+
+SCORES_MODEL = r"""
+[model]
+name = "scores-softmax"
+title = "softmax cross-entropy of raw scores"
+objective = "L"
+
+[sizes]
+N = 3
+C = 4
+
+[inputs.x]
+role = "parameter"
+shape = ["N", "C"]
+
+[inputs.y]
+role = "index"
+shape = ["N"]
+range = "C"
+example = [0, 3, 1]
+
+[definitions]
+L = '\mathrm{mean}(\mathrm{logsumexp}(x) - x_y)'
+
+[function]
+name = "scores_loss"
+arguments = ["x", "y"]
+returns = ["loss", "dx"]
+
+[function.gradients]
+x = "dx"
+"""
+
+
+def test_a_loss_fused_with_the_softmax_of_an_input_computes_after_it(tmp_path):
+    """The softmax of the gradient and the log-sum-exp of the loss share one exp; the loss line
+    used to come before the line that fuses them (NameError on lse)."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    from scipy.special import log_softmax, softmax
+
+    (tmp_path / "scores.toml").write_text(SCORES_MODEL)
+    done = subprocess.run([sys.executable, "-m", "gradproof.verify.cli", "generate", "--model", "scores.toml",
+                           "--output", "scores.py"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    spec = importlib.util.spec_from_file_location("scores", tmp_path / "scores.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    x, y = np.random.default_rng(0).normal(size=(5, 4)), np.array([0, 3, 1, 2, 0])
+    loss, dx = module.scores_loss(x, y)
+    assert np.isclose(loss, -log_softmax(x, axis=1)[np.arange(5), y].mean())
+    expected = softmax(x, axis=1)
+    expected[np.arange(5), y] -= 1
+    assert np.allclose(dx, expected / 5)
