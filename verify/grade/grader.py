@@ -123,15 +123,16 @@ class _Child:
     call ends by the submission's deadline (the rubric's budget), however many calls remain."""
 
     def __init__(self, sandbox: Sandbox, files: list[str], entry: str, timeout: float, deadline: float | None = None,
-                 size_timeout: float = 1.0):
+                 size_timeout: float = 1.0, compat: tuple = ()):
         self.sandbox, self.files, self.entry, self.timeout, self.deadline = sandbox, files, entry, timeout, deadline
+        self.compat = compat
         self.size_timeout = size_timeout
         self.session: Session | None = None
         self.confinement: dict = {}
         self.ready = self._open()
 
     def _open(self) -> dict:
-        self.session, ready = self.sandbox.open(self.files, self.entry, self.timeout, self.deadline)
+        self.session, ready = self.sandbox.open(self.files, self.entry, self.timeout, self.deadline, self.compat)
         if ready.get("setup_error"):
             self.session.close()
             raise GraderError(f"the sandbox could not start: {ready['setup_error']}")
@@ -169,7 +170,8 @@ def grade(path: Path, rubric: Rubric, sandbox: Sandbox, seed: int | None = None)
         grade_ = _grade(str(path), tests, rubric, time.perf_counter() - start, str(e), {}, "", missing=True)
         return dataclasses.replace(grade_, seed=seed, fingerprint=fingerprint(path, rubric))
     stamp = {"seed": seed, "fingerprint": _digest(files)}
-    child = _Child(sandbox, files, entry, rubric.timeout, time.monotonic() + rubric.budget, rubric.size_timeout)
+    child = _Child(sandbox, files, entry, rubric.timeout, time.monotonic() + rubric.budget, rubric.size_timeout,
+                   rubric.compat)
     try:
         load_error = child.ready.get("error")
         _environment_failure(sandbox, load_error, rubric)

@@ -498,11 +498,11 @@ class Sandbox:
             remove_tree(self._base)
             self._base = None
 
-    def _request(self, files: list[str], entry: str, workdir: str, uid: int) -> dict:
+    def _request(self, files: list[str], entry: str, workdir: str, uid: int, compat: tuple = ()) -> dict:
         # absolute, not resolved: a symbolic link among a student's files is not followed (confine skips it)
         return {"op": "setup", "files": [os.path.abspath(f) for f in files], "entry": entry, "hide": list(self.hide),
                 "workdir": workdir, "namespaces": self.namespaces, "landlock": self.landlock, "uid": uid,
-                "protected": self._protected, "limits": asdict(self.limits)}
+                "protected": self._protected, "limits": asdict(self.limits), "compat": list(compat)}
 
     def _slot(self) -> int:
         """The lowest slot no open session holds: each concurrent child runs as a user of its own."""
@@ -511,14 +511,16 @@ class Sandbox:
             self._slots.add(slot)
             return slot
 
-    def open(self, files: list[str], entry: str, timeout: float, deadline: float | None = None) -> tuple[Session, dict]:
-        """A child with the submission's files copied into its working directory and entry imported."""
+    def open(self, files: list[str], entry: str, timeout: float, deadline: float | None = None,
+             compat: tuple = ()) -> tuple[Session, dict]:
+        """A child with the submission's files copied into its working directory and entry imported (after
+        the old names of each kind in compat are provided: verify.grade.compat)."""
         if self._closed:
             raise SandboxError("the sandbox is closed (grading was interrupted)")
         ours, theirs = socket.socketpair()
         workdir = tempfile.mkdtemp(prefix="sub-", dir=self._base)
         slot = self._slot()
-        request = self._request(files, entry, workdir, FIRST_UID + slot)
+        request = self._request(files, entry, workdir, FIRST_UID + slot, compat)
         try:
             if self.fresh:
                 process = subprocess.Popen([sys.executable, "-m", "gradproof.verify.grade.zygote", "--once",
