@@ -34,6 +34,9 @@ MISTAKES = {
         "loss are unchanged by the shift",)},
     "db_keepdims.py": {T("affine_backward", "hygiene"): (SHAPES,)},  # right values in a (1, M) shape: charged once
     "dw_transposed.py": {T("affine_backward", "dw"): ("dw looks transposed",), T("affine_backward", "hygiene"): (SHAPES,)},
+    "db_wrong_axis.py": {T("affine_backward", "db"): ("db sums dout over axis 1 (along each row), not over axis 0 (down "
+                                                      "each column) (the wrong axis)",),
+                         T("affine_backward", "hygiene"): (SHAPES,)},
 }
 
 

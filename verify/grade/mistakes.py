@@ -4,7 +4,8 @@ in the derivation's terms.
 For an output (the loss, or the gradient of an input) the model gives an expression, a sum of
 terms.  Each mutant is one mistake a student makes: the sign flipped, a term dropped ("dW lacks
 the term 2 reg W"), a scalar factor of a term missing or extra (2, 1/N, the regularisation
-strength), a ReLU mask missing, the result transposed.  Each is printed to NumPy by
+strength), a ReLU mask missing, a softmax or a plain sum over the wrong axis, two indices
+swapped (or one used where the other belongs), the result transposed.  Each is printed to NumPy by
 derive.gradients.numpy_function and evaluated on a case's inputs; the grader names the mutant a
 wrong output matches.  Built once per model function (SymPy is slow to import), and only when a
 wrong answer needs a name.
@@ -49,14 +50,16 @@ def mutants(model: str, function: str, loss: str, gradients: tuple[tuple[str, st
 
     g = derived(model)
     arguments = list(g.model.spec.inputs)
-    out: dict[str, tuple[Mutant, ...]] = {loss: tuple(_mutants(g.model, g.loss, arguments, scalar=True))}
+    out: dict[str, tuple[Mutant, ...]] = {
+        loss: tuple(_mutants(g.model, g.loss, arguments, scalar=True, inline=g.model.inline(g.loss)))}
     for wrt, place in gradients:
         if wrt in g.gradients:
-            out[place] = tuple(_mutants(g.model, g.gradients[wrt].expression, arguments, scalar=False))
+            out[place] = tuple(_mutants(g.model, g.gradients[wrt].expression, arguments, scalar=False,
+                                        inline=g.gradients[wrt].inline))
     return out
 
 
-def _mutants(model, expr, arguments: list[str], scalar: bool) -> list[Mutant]:
+def _mutants(model, expr, arguments: list[str], scalar: bool, inline=None) -> list[Mutant]:
     import sympy as sp
     from sympy import HadamardProduct, MatAdd
 
@@ -92,11 +95,13 @@ def _mutants(model, expr, arguments: list[str], scalar: bool) -> list[Mutant]:
         found.append((f"{{name}} uses the mask {', '.join(sorted(s.replace(' > ', ' >= ') for s in steps))}: relu'(0) "
                       "is 0, so no gradient passes where the input is exactly 0 (the mask is [z > 0])", closed))
     found += _wrong_axis(expr)
+    found += _wrong_sum_axis(expr)
+    found += _swapped_indices(model, inline if inline is not None else expr)
     out, seen = [], set()
-    for message, mutant in found:
-        if message in seen:
+    for message, mutant in found:  # one message may stand for several mutants (an index at each of its uses)
+        if (message, mutant) in seen:
             continue
-        seen.add(message)
+        seen.add((message, mutant))
         out.append(Mutant(message, _compiled(model, mutant, arguments, scalar)))
     if not scalar:
         right = _compiled(model, expr, arguments, scalar)
@@ -116,6 +121,84 @@ def _wrong_axis(expr) -> list:
         out.append((f"{{name}} takes {plain(to_latex(node))} over {which}, not over each "
                     f"{'row' if node.axis == 1 else 'column'} (the wrong axis)", expr.xreplace({node: other})))
     return out
+
+
+def _wrong_sum_axis(expr) -> list:
+    """Each plain sum over one axis of a matrix taken over the other one (np.sum(dout, axis=1) for the
+    bias gradient np.sum(dout, axis=0)): a product M 1 with a column of ones sums M along each row, so
+    M^T 1 sums it down each column; the mutant swaps the two.  Vectors (a dimension of 1) are left out:
+    summing one over its other axis is no sum."""
+    import sympy as sp
+    from sympy import MatMul, OneMatrix, Transpose
+
+    from gradproof.derive.printer import to_latex
+
+    out = []
+    for node in sp.preorder_traversal(expr):
+        if not (isinstance(node, MatMul) and isinstance(node.args[-1], OneMatrix) and node.args[-1].shape[1] == 1):
+            continue
+        summed = MatMul(*node.args[:-1]).doit() if len(node.args) > 2 else node.args[0]
+        if not getattr(summed, "is_Matrix", False) or 1 in summed.shape:
+            continue
+        other = MatMul(summed.T, OneMatrix(summed.shape[0], 1))
+        # in the student's terms: a transposed product X^T 1 is np.sum(X, axis=0); M 1 is np.sum(M, axis=1)
+        shown, right = (summed.args[0], 0) if isinstance(summed, Transpose) else (summed, 1)
+        words = {0: "axis 0 (down each column)", 1: "axis 1 (along each row)"}
+        out.append((f"{{name}} sums {plain(to_latex(shown))} over {words[1 - right]}, not over {words[right]} "
+                    "(the wrong axis)", expr.xreplace({node: other})))
+    return out
+
+
+def _swapped_indices(model, inline) -> list:
+    """Two index inputs of the same shape and range exchanged (the center word's index where the outside
+    word's belongs, and back), or one used where the other belongs; over the expression with its
+    definitions expanded, so that an index used inside a definition is exchanged too."""
+    inputs = model.spec.inputs
+    present = {s.name: s for s in getattr(inline, "free_symbols", ())}
+    names = [n for n, i in inputs.items() if i.role == "index" and n in present]
+    out = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            if tuple(inputs[a].shape or ()) != tuple(inputs[b].shape or ()) or inputs[a].range != inputs[b].range:
+                continue
+            A, B = present[a], present[b]
+            out.append((f"{{name}} has the indices {a} and {b} swapped ({b} where {a} belongs, {a} where {b} belongs)",
+                        inline.xreplace({A: B, B: A})))
+            for old, new in ((A, B), (B, A)):  # one use at a time: the gradient put in the other word's row
+                for k in range(_uses(inline, old)):
+                    out.append((f"{{name}} uses the index {new.name} where {old.name} belongs",
+                                _replace_use(inline, old, new, k)[0]))
+    return out
+
+
+def _uses(expr, symbol) -> int:
+    return sum(1 for _ in _places(expr, symbol))
+
+
+def _places(expr, symbol):
+    for arg in expr.args:
+        if arg == symbol:
+            yield arg
+        else:
+            yield from _places(arg, symbol)
+
+
+def _replace_use(expr, symbol, new, k: int):
+    """(expr with the k-th use of symbol, in preorder, replaced by new; how many uses remain to skip)."""
+    if not expr.args:
+        return expr, k
+    args, changed = [], False
+    for arg in expr.args:
+        if k >= 0 and arg == symbol:
+            args.append(new if k == 0 else arg)
+            changed, k = changed or k == 0, k - 1
+        elif k >= 0:
+            rebuilt, k = _replace_use(arg, symbol, new, k)
+            changed = changed or rebuilt is not arg
+            args.append(rebuilt)
+        else:
+            args.append(arg)
+    return (expr.func(*args) if changed else expr), k
 
 
 def _sum(terms: list):
