@@ -118,6 +118,17 @@ def _digest(files: list[str]) -> str:
     return digest.hexdigest()
 
 
+WAITED = 0.5        # an import that timed out having computed less than this share of the time was kept waiting
+IMPORT_RETRY = 3.0  # ... and is tried once more with this many times the timeout (within the submission's budget)
+
+
+def kept_waiting(ready: dict, timeout: float) -> bool:
+    """Whether an import that timed out spent its time waiting (for a CPU or the disk, on a busy machine)
+    rather than computing: it used less than WAITED of the time on a CPU."""
+    cpu = ready.get("cpu_seconds")
+    return bool(ready.get("timed_out")) and isinstance(cpu, (int, float)) and cpu < WAITED * timeout
+
+
 class _Child:
     """The submission's current sandboxed process; after a timeout or a crash, a fresh one.  Every
     call ends by the submission's deadline (the rubric's budget), however many calls remain."""
@@ -131,12 +142,16 @@ class _Child:
         self.confinement: dict = {}
         self.ready = self._open()
 
-    def _open(self) -> dict:
-        self.session, ready = self.sandbox.open(self.files, self.entry, self.timeout, self.deadline, self.compat)
+    def _open(self, timeout: float | None = None) -> dict:
+        self.session, ready = self.sandbox.open(self.files, self.entry, timeout or self.timeout, self.deadline,
+                                                self.compat)
         if ready.get("setup_error"):
             self.session.close()
             raise GraderError(f"the sandbox could not start: {ready['setup_error']}")
         self.confinement = self.confinement or self.session.confinement
+        if timeout is None and kept_waiting(ready, self.timeout):
+            # the machine's fault, never the student's: once more, longer (a submission that sleeps gains nothing)
+            return self._open(IMPORT_RETRY * self.timeout)
         return ready
 
     def call(self, function: Function, case: Case, arrays: tuple, callback: Callable | None = None) -> Reply:

@@ -124,8 +124,10 @@ class Session:
         try:
             header, _ = wire.receive(self.channel, limit=0, deadline=end, header_limit=REPLY_HEADER_LIMIT)
         except socket.timeout:
+            cpu = cpu_seconds(self.pid)  # read before the child is killed: did it compute, or wait?
             self.close()
-            return {"error": f"importing the submission took longer than {timeout:g} s", "timed_out": True}
+            return {"error": f"importing the submission took longer than {timeout:g} s", "timed_out": True,
+                    "cpu_seconds": cpu}
         except (wire.ChannelClosed, wire.ProtocolError, OSError, ValueError, TypeError, RecursionError, struct.error):
             self.close()
             return {"error": "the submission ended the process while being imported (os._exit, a crash, "
@@ -250,6 +252,33 @@ def remove_owned(uid: int) -> None:
                     os.unlink(entry.path)
             except OSError:
                 continue
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """The CPU time (user and system) a process and its descendants have used, from /proc (the submission
+    runs in a child of the process the grader knows, inside its own pid namespace)."""
+    stats: dict[int, list[str]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    stats[int(entry)] = f.read().rpartition(")")[2].split()  # after the name, which may hold spaces
+            except OSError:
+                continue
+    if pid not in stats:
+        return None
+    total, todo, seen = 0, [pid], set()
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            total += sum(int(x) for x in stats[current][11:15])  # utime, stime and its waited-for children's
+        except (ValueError, IndexError):
+            pass
+        todo += [p for p, fields in stats.items() if len(fields) > 1 and fields[1] == str(current)]
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _record(value) -> dict:
