@@ -37,6 +37,8 @@ def test_every_kind_of_mutant_is_built_where_the_model_has_what_it_mutates():
         assert any(m.startswith(start) for m in w1), (kind, w1)
     assert any(m.startswith("{name} lacks the factor 1/N") for m in (m.message for m in net["grads.W2"]))
     b1 = [m.message for m in net["grads.b1"]]
+    assert "{name} has a regularisation term reg b1, but the loss regularises only W1, W2" in b1  # biases too
+    assert not any("regularisation term" in m.message for m in net["grads.W1"])
     assert any(m.startswith("{name} sums ") and "over axis 1 (along each row), not over axis 0" in m for m in b1), b1
     pair = mutants("naive-softmax", "skipgram_pair_loss_and_gradients", "loss", (("V", "grad_V"), ("U", "grad_U")))
     for role in ("loss", "grad_V", "grad_U"):

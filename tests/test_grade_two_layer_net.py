@@ -26,6 +26,10 @@ def T(what: str) -> str:
 MISTAKES = {
     "no_mask.py": {T("grads.W1"): (f"grads.W1 {MASK}",), T("grads.b1"): (f"grads.b1 {MASK}",), T("gradient"): (GRADIENT,)},
     "w2_no_reg.py": {T("grads.W2"): ("grads.W2 lacks the term reg W2",), T("gradient"): (GRADIENT,)},
+    "biases_regularised.py": {T("grads.b1"): ("grads.b1 has a regularisation term reg b1, but the loss regularises "
+                                              "only W1, W2",),
+                              T("grads.b2"): ("grads.b2 has a regularisation term reg b2, but the loss regularises "
+                                              "only W1, W2",), T("gradient"): (GRADIENT,)},
     "no_max_shift.py": {T("large"): ("overflow: at scores near +-1000, exp overflows to inf (or a row's exps all "
                                      "underflow to 0); subtract each row's own maximum before exp (axis=1, "
                                      "keepdims=True; not the maximum of the whole matrix): softmax and the loss are "

@@ -5,7 +5,8 @@ For an output (the loss, or the gradient of an input) the model gives an express
 terms.  Each mutant is one mistake a student makes: the sign flipped, a term dropped ("dW lacks
 the term 2 reg W"), a scalar factor of a term missing or extra (2, 1/N, the regularisation
 strength), a ReLU mask missing, a softmax or a plain sum over the wrong axis, two indices
-swapped (or one used where the other belongs), the result transposed.  Each is printed to NumPy by
+swapped (or one used where the other belongs), a bias given the weights' regularisation term,
+the result transposed.  Each is printed to NumPy by
 derive.gradients.numpy_function and evaluated on a case's inputs; the grader names the mutant a
 wrong output matches.  Built once per model function (SymPy is slow to import), and only when a
 wrong answer needs a name.
@@ -52,14 +53,46 @@ def mutants(model: str, function: str, loss: str, gradients: tuple[tuple[str, st
     arguments = list(g.model.spec.inputs)
     out: dict[str, tuple[Mutant, ...]] = {
         loss: tuple(_mutants(g.model, g.loss, arguments, scalar=True, inline=g.model.inline(g.loss)))}
+    regularised = _regularised(g)
     for wrt, place in gradients:
         if wrt in g.gradients:
             out[place] = tuple(_mutants(g.model, g.gradients[wrt].expression, arguments, scalar=False,
-                                        inline=g.gradients[wrt].inline))
+                                        inline=g.gradients[wrt].inline, more=_regularised_too(g, wrt, regularised)))
     return out
 
 
-def _mutants(model, expr, arguments: list[str], scalar: bool, inline=None) -> list[Mutant]:
+def _regularised(g) -> dict:
+    """Each input whose gradient has a term c P of the input P itself (a regularisation, reg W1): P -> c."""
+    import sympy as sp
+    from sympy import MatAdd, MatMul, MatrixSymbol
+
+    out = {}
+    for wrt, gradient in g.gradients.items():
+        expr = gradient.expression
+        own = MatrixSymbol(wrt, *expr.shape)
+        for term in (expr.args if isinstance(expr, MatAdd) else (expr,)):
+            if isinstance(term, MatMul) and [a for a in term.args if getattr(a, "is_Matrix", False)] == [own]:
+                out[wrt] = sp.Mul(*[a for a in term.args if not getattr(a, "is_Matrix", False)])
+    return out
+
+
+def _regularised_too(g, wrt: str, regularised: dict) -> list:
+    """A parameter the loss does not regularise (a bias) given the others' regularisation term all the
+    same: the mistake of regularising the biases too."""
+    from sympy import MatrixSymbol
+
+    from gradproof.derive.printer import to_latex
+
+    coefficients = set(regularised.values())
+    if wrt in regularised or len(coefficients) != 1 or g.model.spec.inputs[wrt].role != "parameter":
+        return []
+    expr = g.gradients[wrt].expression
+    term = next(iter(coefficients)) * MatrixSymbol(wrt, *expr.shape)
+    return [(f"{{name}} has a regularisation term {plain(to_latex(term))}, but the loss regularises only "
+             f"{', '.join(sorted(regularised))}", expr + term)]
+
+
+def _mutants(model, expr, arguments: list[str], scalar: bool, inline=None, more=()) -> list[Mutant]:
     import sympy as sp
     from sympy import HadamardProduct, MatAdd
 
@@ -97,6 +130,7 @@ def _mutants(model, expr, arguments: list[str], scalar: bool, inline=None) -> li
     found += _wrong_axis(expr)
     found += _wrong_sum_axis(expr)
     found += _swapped_indices(model, inline if inline is not None else expr)
+    found += list(more)  # the mutants only the whole model shows (a bias regularised like the weights)
     out, seen = [], set()
     for message, mutant in found:  # one message may stand for several mutants (an index at each of its uses)
         if (message, mutant) in seen:
