@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import re
 import secrets
 import sys
@@ -54,6 +55,7 @@ class EntryMissing(SubmissionError):
 def submission_files(path: Path, rubric: Rubric) -> tuple[list[str], str]:
     """(files to copy into the child's directory, the entry file's name).  In a directory the
     entry is rubric.file, also one level or more down (an uploaded folder), else its only .py."""
+    path = Path(os.path.abspath(path))  # as tree lists its files (a relative folder was refused with a traceback)
     if path.is_dir() and "/" in rubric.file:
         return _package_files(path, rubric)
     if path.is_dir():

@@ -6,7 +6,7 @@ terms.  Each mutant is one mistake a student makes: the sign flipped, a term dro
 the term 2 reg W"), a scalar factor of a term missing or extra (2, 1/N, the regularisation
 strength), a ReLU mask missing, a softmax or a plain sum over the wrong axis, two indices
 swapped (or one used where the other belongs), a bias given the weights' regularisation term,
-the result transposed.  Each is printed to NumPy by
+a term reg W written reg sum(W), the model without its ReLU, the result transposed.  Each is printed to NumPy by
 derive.gradients.numpy_function and evaluated on a case's inputs; the grader names the mutant a
 wrong output matches.  Built once per model function (SymPy is slow to import), and only when a
 wrong answer needs a name.
@@ -131,6 +131,8 @@ def _mutants(model, expr, arguments: list[str], scalar: bool, inline=None, more=
     found += _wrong_sum_axis(expr)
     found += _swapped_indices(model, inline if inline is not None else expr)
     found += list(more)  # the mutants only the whole model shows (a bias regularised like the weights)
+    found += _summed_term(model, terms, expr)
+    found += _without_relu(model, inline if inline is not None else expr)
     out, seen = [], set()
     for message, mutant in found:  # one message may stand for several mutants (an index at each of its uses)
         if (message, mutant) in seen:
@@ -233,6 +235,48 @@ def _replace_use(expr, symbol, new, k: int):
         else:
             args.append(arg)
     return (expr.func(*args) if changed else expr), k
+
+
+def _summed_term(model, terms: list, expr) -> list:
+    """A term c P of an input P (the regularisation reg W) written with the sum of P's entries, added to
+    every entry (reg * np.sum(W) for reg * W)."""
+    import sympy as sp
+    from sympy import MatMul, MatrixSymbol, OneMatrix
+
+    from gradproof.derive.algebra import Total
+    from gradproof.derive.printer import to_latex
+
+    out = []
+    for t in terms:
+        matrices = [a for a in t.args if getattr(a, "is_Matrix", False)] if isinstance(t, MatMul) else []
+        if len(matrices) != 1 or not isinstance(matrices[0], MatrixSymbol) or matrices[0].name not in model.spec.inputs:
+            continue
+        P = matrices[0]
+        c = sp.Mul(*[a for a in t.args if not getattr(a, "is_Matrix", False)])
+        summed = c * (OneMatrix(P.shape[0], 1) * Total(P) * OneMatrix(1, P.shape[1]))
+        out.append((f"{{name}} adds {plain(to_latex(c))} sum({P.name}) to every entry where its term "
+                    f"{plain(to_latex(t))} belongs (the sum of {P.name}'s entries, not {P.name} itself)",
+                    expr.xreplace({t: summed})))
+    return out
+
+
+def _without_relu(model, inline) -> list:
+    """The model without its ReLU (a network whose hidden layer is left linear): each max(0, z) taken as z,
+    each mask [z > 0] as 1."""
+    from sympy import HadamardProduct
+
+    from gradproof.derive.algebra import Relu, Step
+    from gradproof.derive.printer import to_latex
+
+    if not inline.atoms(Relu):
+        return []
+    linear = inline.replace(lambda e: isinstance(e, Relu), lambda e: e.args[0])
+    linear = linear.replace(lambda e: isinstance(e, HadamardProduct) and any(isinstance(a, Step) for a in e.args),
+                            lambda e: _without_step(e))
+    relus = [(n, d) for n, d in model.definitions.items() if isinstance(d, Relu)]
+    which = "; ".join(f"{n} = {plain(to_latex(d))} taken as {n} = {plain(to_latex(d.args[0]))}" for n, d in relus)
+    which = f" ({which})" if which else ""
+    return [(f"{{name}} is what the model gives without its ReLU{which}", linear)]
 
 
 def _sum(terms: list):
