@@ -39,6 +39,7 @@ def test_every_kind_of_mutant_is_built_where_the_model_has_what_it_mutates():
     b1 = [m.message for m in net["grads.b1"]]
     assert "{name} has a regularisation term reg b1, but the loss regularises only W1, W2" in b1  # biases too
     assert not any("regularisation term" in m.message for m in net["grads.W1"])
+    assert "{name} regularises b1, b2 too, but the model regularises only W1, W2" in [m.message for m in net["loss"]]
     assert "{name} adds reg sum(W1) to every entry where its term reg W1 belongs (the sum of W1's entries, not W1 " \
            "itself)" in w1
     for role in net:  # the network without its ReLU: every output has it

@@ -34,6 +34,10 @@ MISTAKES = {
     "no_relu.py": {**{T(out): (f"{out} is what the model gives without its ReLU (A = relu(Z) taken as A = Z)",)
                       for out in ("loss", "grads.W1", "grads.b1", "grads.W2", "grads.b2")},
                    T("large"): (), T("gradient"): (), T("hygiene"): ()},
+    "biases_regularised_everywhere.py": {
+        T("loss"): ("loss regularises b1, b2 too, but the model regularises only W1, W2",),
+        T("grads.b1"): ("grads.b1 has a regularisation term reg b1, but the loss regularises only W1, W2",),
+        T("grads.b2"): ("grads.b2 has a regularisation term reg b2, but the loss regularises only W1, W2",)},
     "biases_regularised.py": {T("grads.b1"): ("grads.b1 has a regularisation term reg b1, but the loss regularises "
                                               "only W1, W2",),
                               T("grads.b2"): ("grads.b2 has a regularisation term reg b2, but the loss regularises "

@@ -5,7 +5,8 @@ For an output (the loss, or the gradient of an input) the model gives an express
 terms.  Each mutant is one mistake a student makes: the sign flipped, a term dropped ("dW lacks
 the term 2 reg W"), a scalar factor of a term missing or extra (2, 1/N, the regularisation
 strength), a ReLU mask missing, a softmax or a plain sum over the wrong axis, two indices
-swapped (or one used where the other belongs), a bias given the weights' regularisation term,
+swapped (or one used where the other belongs), a bias given the weights' regularisation term
+(or put inside the loss's norms),
 a term reg W written reg sum(W), the model without its ReLU, the result transposed.  Each is printed to NumPy by
 derive.gradients.numpy_function and evaluated on a case's inputs; the grader names the mutant a
 wrong output matches.  Built once per model function (SymPy is slow to import), and only when a
@@ -51,9 +52,10 @@ def mutants(model: str, function: str, loss: str, gradients: tuple[tuple[str, st
 
     g = derived(model)
     arguments = list(g.model.spec.inputs)
-    out: dict[str, tuple[Mutant, ...]] = {
-        loss: tuple(_mutants(g.model, g.loss, arguments, scalar=True, inline=g.model.inline(g.loss)))}
     regularised = _regularised(g)
+    out: dict[str, tuple[Mutant, ...]] = {
+        loss: tuple(_mutants(g.model, g.loss, arguments, scalar=True, inline=g.model.inline(g.loss),
+                             more=_loss_regularises_too(g, regularised)))}
     for wrt, place in gradients:
         if wrt in g.gradients:
             out[place] = tuple(_mutants(g.model, g.gradients[wrt].expression, arguments, scalar=False,
@@ -74,6 +76,26 @@ def _regularised(g) -> dict:
             if isinstance(term, MatMul) and [a for a in term.args if getattr(a, "is_Matrix", False)] == [own]:
                 out[wrt] = sp.Mul(*[a for a in term.args if not getattr(a, "is_Matrix", False)])
     return out
+
+
+def _loss_regularises_too(g, regularised: dict) -> list:
+    """The loss with the parameters it does not regularise (the biases) inside its regularisation
+    (reg/2 (|W1|^2 + |W2|^2 + |b1|^2 + |b2|^2)), as the gradients of _regularised_too would belong to."""
+    from sympy import MatrixSymbol
+
+    from gradproof.derive.algebra import FrobeniusSq
+
+    norms = sorted(g.loss.atoms(FrobeniusSq), key=str)
+    if not norms or not regularised:
+        return []
+    others = [w for w, i in g.model.spec.inputs.items()
+              if i.role == "parameter" and w in g.gradients and w not in regularised]
+    if not others:
+        return []
+    added = [FrobeniusSq(MatrixSymbol(w, *g.gradients[w].expression.shape)) for w in others]
+    widened = g.loss.xreplace({norms[0]: norms[0] + sum(added[1:], added[0])})
+    return [(f"{{name}} regularises {', '.join(others)} too, but the model regularises only "
+             f"{', '.join(sorted(regularised))}", widened)]
 
 
 def _regularised_too(g, wrt: str, regularised: dict) -> list:
