@@ -34,6 +34,9 @@ MISTAKES = {
         "loss are unchanged by the shift",)},
     "db_keepdims.py": {T("affine_backward", "hygiene"): (SHAPES,)},  # right values in a (1, M) shape: charged once
     "dw_transposed.py": {T("affine_backward", "dw"): ("dw looks transposed",), T("affine_backward", "hygiene"): (SHAPES,)},
+    "db_wrong_axis.py": {T("affine_backward", "db"): ("db sums dout over axis 1 (along each row), not over axis 0 (down "
+                                                      "each column) (the wrong axis)",),
+                         T("affine_backward", "hygiene"): (SHAPES,)},
 }
 
 
@@ -67,3 +70,25 @@ def test_a_forward_pass_returns_its_own_cache_which_is_not_graded(sandbox, tmp_p
     odd.write_text(text.replace("return out, (x, w, b)", "return out, {'mine': object()}"))
     result = grade(odd, RUBRIC, sandbox, seed=SEED)
     assert next(t for t in result.tests if t.name == T("affine_forward", "out")).passed
+
+
+@pytest.mark.parametrize("path", sorted((HERE / "idioms").glob("*.py")), ids=lambda p: p.stem)
+def test_correct_layers_written_for_numpy_1_score_full_marks_on_20_seeds(sandbox, path):
+    for seed in range(20):
+        result = grade(path, RUBRIC, sandbox, seed=seed)
+        assert result.score == result.max_score == 15, (seed, [(t.name, t.output) for t in result.tests if not t.passed])
+
+
+def test_a_handout_module_the_layers_import_comes_from_the_rubrics_support(sandbox):
+    """The 2016 handout's layers.py imports cs231n.im2col, a file of the course: without it the import
+    fails with the reason (what a submission may import); with the handout's folder as the rubric's
+    support, the same file scores full marks."""
+    import dataclasses
+
+    alone = grade(HERE / "im2col_handout.py", RUBRIC, sandbox, seed=SEED)
+    assert alone.score == 0 and "No module named 'cs231n'" in alone.load_error
+    assert "its own files" in alone.load_error
+    handout = dataclasses.replace(RUBRIC, support=(str(HERE / "handout2016" / "cs231n"),))
+    for seed in range(3):
+        result = grade(HERE / "im2col_handout.py", handout, sandbox, seed=seed)
+        assert result.score == result.max_score == 15, [(t.name, t.output) for t in result.tests if not t.passed]

@@ -674,8 +674,8 @@ def test_a_reply_trickled_byte_by_byte_ends_at_the_deadline(sandbox, tmp_path, w
     start = time.monotonic()
     result = graded(sandbox, submission("trickle.py", tmp_path, TRICKLE_WHERE=where), QUICK)
     assert time.monotonic() - start < 20  # 1 s per call, not a byte's wait each
-    if where == "import":
-        assert result.load_error == "importing the submission took longer than 1 s"
+    if where == "import":  # it waits between bytes, as an import on a busy machine does: a second chance, 3 s
+        assert result.load_error == "importing the submission took longer than 3 s"
     else:
         lost(result, SIG, "no answer within 1 s")
         untouched(result, NS)

@@ -26,6 +26,22 @@ def T(what: str) -> str:
 MISTAKES = {
     "no_mask.py": {T("grads.W1"): (f"grads.W1 {MASK}",), T("grads.b1"): (f"grads.b1 {MASK}",), T("gradient"): (GRADIENT,)},
     "w2_no_reg.py": {T("grads.W2"): ("grads.W2 lacks the term reg W2",), T("gradient"): (GRADIENT,)},
+    "reg_sum.py": {T("grads.W1"): ("grads.W1 adds reg sum(W1) to every entry where its term reg W1 belongs (the sum "
+                                   "of W1's entries, not W1 itself)",),
+                   T("grads.W2"): ("grads.W2 adds reg sum(W2) to every entry where its term reg W2 belongs (the sum "
+                                   "of W2's entries, not W2 itself)",), T("gradient"): (GRADIENT,)},
+    # every output wrong: the large case, the gradient check and the shapes are not credited (nothing to name)
+    "no_relu.py": {**{T(out): (f"{out} is what the model gives without its ReLU (A = relu(Z) taken as A = Z)",)
+                      for out in ("loss", "grads.W1", "grads.b1", "grads.W2", "grads.b2")},
+                   T("large"): (), T("gradient"): (), T("hygiene"): ()},
+    "biases_regularised_everywhere.py": {
+        T("loss"): ("loss regularises b1, b2 too, but the model regularises only W1, W2",),
+        T("grads.b1"): ("grads.b1 has a regularisation term reg b1, but the loss regularises only W1, W2",),
+        T("grads.b2"): ("grads.b2 has a regularisation term reg b2, but the loss regularises only W1, W2",)},
+    "biases_regularised.py": {T("grads.b1"): ("grads.b1 has a regularisation term reg b1, but the loss regularises "
+                                              "only W1, W2",),
+                              T("grads.b2"): ("grads.b2 has a regularisation term reg b2, but the loss regularises "
+                                              "only W1, W2",), T("gradient"): (GRADIENT,)},
     "no_max_shift.py": {T("large"): ("overflow: at scores near +-1000, exp overflows to inf (or a row's exps all "
                                      "underflow to 0); subtract each row's own maximum before exp (axis=1, "
                                      "keepdims=True; not the maximum of the whole matrix): softmax and the loss are "
@@ -87,3 +103,9 @@ def test_a_method_of_a_missing_class_is_named(sandbox):
     result = grade(HERE / "correct.py", CLASS, sandbox, seed=1)
     assert result.score == 0
     assert "no class named 'TwoLayerNet' in the submission" in result.tests[0].output
+
+
+def test_a_package_submission_given_by_a_relative_path_is_graded(sandbox, monkeypatch):
+    """(A relative folder once raised a ValueError traceback: tree lists absolute paths.)"""
+    monkeypatch.chdir(HERE)
+    assert grade(Path("package"), PACKAGE, sandbox, seed=1).score == 12

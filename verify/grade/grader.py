@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import re
 import secrets
 import sys
@@ -54,6 +55,7 @@ class EntryMissing(SubmissionError):
 def submission_files(path: Path, rubric: Rubric) -> tuple[list[str], str]:
     """(files to copy into the child's directory, the entry file's name).  In a directory the
     entry is rubric.file, also one level or more down (an uploaded folder), else its only .py."""
+    path = Path(os.path.abspath(path))  # as tree lists its files (a relative folder was refused with a traceback)
     if path.is_dir() and "/" in rubric.file:
         return _package_files(path, rubric)
     if path.is_dir():
@@ -118,24 +120,40 @@ def _digest(files: list[str]) -> str:
     return digest.hexdigest()
 
 
+WAITED = 0.5        # an import that timed out having computed less than this share of the time was kept waiting
+IMPORT_RETRY = 3.0  # ... and is tried once more with this many times the timeout (within the submission's budget)
+
+
+def kept_waiting(ready: dict, timeout: float) -> bool:
+    """Whether an import that timed out spent its time waiting (for a CPU or the disk, on a busy machine)
+    rather than computing: it used less than WAITED of the time on a CPU."""
+    cpu = ready.get("cpu_seconds")
+    return bool(ready.get("timed_out")) and isinstance(cpu, (int, float)) and cpu < WAITED * timeout
+
+
 class _Child:
     """The submission's current sandboxed process; after a timeout or a crash, a fresh one.  Every
     call ends by the submission's deadline (the rubric's budget), however many calls remain."""
 
     def __init__(self, sandbox: Sandbox, files: list[str], entry: str, timeout: float, deadline: float | None = None,
-                 size_timeout: float = 1.0):
+                 size_timeout: float = 1.0, compat: tuple = ()):
         self.sandbox, self.files, self.entry, self.timeout, self.deadline = sandbox, files, entry, timeout, deadline
+        self.compat = compat
         self.size_timeout = size_timeout
         self.session: Session | None = None
         self.confinement: dict = {}
         self.ready = self._open()
 
-    def _open(self) -> dict:
-        self.session, ready = self.sandbox.open(self.files, self.entry, self.timeout, self.deadline)
+    def _open(self, timeout: float | None = None) -> dict:
+        self.session, ready = self.sandbox.open(self.files, self.entry, timeout or self.timeout, self.deadline,
+                                                self.compat)
         if ready.get("setup_error"):
             self.session.close()
             raise GraderError(f"the sandbox could not start: {ready['setup_error']}")
         self.confinement = self.confinement or self.session.confinement
+        if timeout is None and kept_waiting(ready, self.timeout):
+            # the machine's fault, never the student's: once more, longer (a submission that sleeps gains nothing)
+            return self._open(IMPORT_RETRY * self.timeout)
         return ready
 
     def call(self, function: Function, case: Case, arrays: tuple, callback: Callable | None = None) -> Reply:
@@ -169,7 +187,8 @@ def grade(path: Path, rubric: Rubric, sandbox: Sandbox, seed: int | None = None)
         grade_ = _grade(str(path), tests, rubric, time.perf_counter() - start, str(e), {}, "", missing=True)
         return dataclasses.replace(grade_, seed=seed, fingerprint=fingerprint(path, rubric))
     stamp = {"seed": seed, "fingerprint": _digest(files)}
-    child = _Child(sandbox, files, entry, rubric.timeout, time.monotonic() + rubric.budget, rubric.size_timeout)
+    child = _Child(sandbox, files, entry, rubric.timeout, time.monotonic() + rubric.budget, rubric.size_timeout,
+                   rubric.compat)
     try:
         load_error = child.ready.get("error")
         _environment_failure(sandbox, load_error, rubric)

@@ -4,7 +4,10 @@ in the derivation's terms.
 For an output (the loss, or the gradient of an input) the model gives an expression, a sum of
 terms.  Each mutant is one mistake a student makes: the sign flipped, a term dropped ("dW lacks
 the term 2 reg W"), a scalar factor of a term missing or extra (2, 1/N, the regularisation
-strength), a ReLU mask missing, the result transposed.  Each is printed to NumPy by
+strength), a ReLU mask missing, a softmax or a plain sum over the wrong axis, two indices
+swapped (or one used where the other belongs), a bias given the weights' regularisation term
+(or put inside the loss's norms),
+a term reg W written reg sum(W), the model without its ReLU, the result transposed.  Each is printed to NumPy by
 derive.gradients.numpy_function and evaluated on a case's inputs; the grader names the mutant a
 wrong output matches.  Built once per model function (SymPy is slow to import), and only when a
 wrong answer needs a name.
@@ -49,14 +52,69 @@ def mutants(model: str, function: str, loss: str, gradients: tuple[tuple[str, st
 
     g = derived(model)
     arguments = list(g.model.spec.inputs)
-    out: dict[str, tuple[Mutant, ...]] = {loss: tuple(_mutants(g.model, g.loss, arguments, scalar=True))}
+    regularised = _regularised(g)
+    out: dict[str, tuple[Mutant, ...]] = {
+        loss: tuple(_mutants(g.model, g.loss, arguments, scalar=True, inline=g.model.inline(g.loss),
+                             more=_loss_regularises_too(g, regularised)))}
     for wrt, place in gradients:
         if wrt in g.gradients:
-            out[place] = tuple(_mutants(g.model, g.gradients[wrt].expression, arguments, scalar=False))
+            out[place] = tuple(_mutants(g.model, g.gradients[wrt].expression, arguments, scalar=False,
+                                        inline=g.gradients[wrt].inline, more=_regularised_too(g, wrt, regularised)))
     return out
 
 
-def _mutants(model, expr, arguments: list[str], scalar: bool) -> list[Mutant]:
+def _regularised(g) -> dict:
+    """Each input whose gradient has a term c P of the input P itself (a regularisation, reg W1): P -> c."""
+    import sympy as sp
+    from sympy import MatAdd, MatMul, MatrixSymbol
+
+    out = {}
+    for wrt, gradient in g.gradients.items():
+        expr = gradient.expression
+        own = MatrixSymbol(wrt, *expr.shape)
+        for term in (expr.args if isinstance(expr, MatAdd) else (expr,)):
+            if isinstance(term, MatMul) and [a for a in term.args if getattr(a, "is_Matrix", False)] == [own]:
+                out[wrt] = sp.Mul(*[a for a in term.args if not getattr(a, "is_Matrix", False)])
+    return out
+
+
+def _loss_regularises_too(g, regularised: dict) -> list:
+    """The loss with the parameters it does not regularise (the biases) inside its regularisation
+    (reg/2 (|W1|^2 + |W2|^2 + |b1|^2 + |b2|^2)), as the gradients of _regularised_too would belong to."""
+    from sympy import MatrixSymbol
+
+    from gradproof.derive.algebra import FrobeniusSq
+
+    norms = sorted(g.loss.atoms(FrobeniusSq), key=str)
+    if not norms or not regularised:
+        return []
+    others = [w for w, i in g.model.spec.inputs.items()
+              if i.role == "parameter" and w in g.gradients and w not in regularised]
+    if not others:
+        return []
+    added = [FrobeniusSq(MatrixSymbol(w, *g.gradients[w].expression.shape)) for w in others]
+    widened = g.loss.xreplace({norms[0]: norms[0] + sum(added[1:], added[0])})
+    return [(f"{{name}} regularises {', '.join(others)} too, but the model regularises only "
+             f"{', '.join(sorted(regularised))}", widened)]
+
+
+def _regularised_too(g, wrt: str, regularised: dict) -> list:
+    """A parameter the loss does not regularise (a bias) given the others' regularisation term all the
+    same: the mistake of regularising the biases too."""
+    from sympy import MatrixSymbol
+
+    from gradproof.derive.printer import to_latex
+
+    coefficients = set(regularised.values())
+    if wrt in regularised or len(coefficients) != 1 or g.model.spec.inputs[wrt].role != "parameter":
+        return []
+    expr = g.gradients[wrt].expression
+    term = next(iter(coefficients)) * MatrixSymbol(wrt, *expr.shape)
+    return [(f"{{name}} has a regularisation term {plain(to_latex(term))}, but the loss regularises only "
+             f"{', '.join(sorted(regularised))}", expr + term)]
+
+
+def _mutants(model, expr, arguments: list[str], scalar: bool, inline=None, more=()) -> list[Mutant]:
     import sympy as sp
     from sympy import HadamardProduct, MatAdd
 
@@ -92,11 +150,16 @@ def _mutants(model, expr, arguments: list[str], scalar: bool) -> list[Mutant]:
         found.append((f"{{name}} uses the mask {', '.join(sorted(s.replace(' > ', ' >= ') for s in steps))}: relu'(0) "
                       "is 0, so no gradient passes where the input is exactly 0 (the mask is [z > 0])", closed))
     found += _wrong_axis(expr)
+    found += _wrong_sum_axis(expr)
+    found += _swapped_indices(model, inline if inline is not None else expr)
+    found += list(more)  # the mutants only the whole model shows (a bias regularised like the weights)
+    found += _summed_term(model, terms, expr)
+    found += _without_relu(model, inline if inline is not None else expr)
     out, seen = [], set()
-    for message, mutant in found:
-        if message in seen:
+    for message, mutant in found:  # one message may stand for several mutants (an index at each of its uses)
+        if (message, mutant) in seen:
             continue
-        seen.add(message)
+        seen.add((message, mutant))
         out.append(Mutant(message, _compiled(model, mutant, arguments, scalar)))
     if not scalar:
         right = _compiled(model, expr, arguments, scalar)
@@ -116,6 +179,126 @@ def _wrong_axis(expr) -> list:
         out.append((f"{{name}} takes {plain(to_latex(node))} over {which}, not over each "
                     f"{'row' if node.axis == 1 else 'column'} (the wrong axis)", expr.xreplace({node: other})))
     return out
+
+
+def _wrong_sum_axis(expr) -> list:
+    """Each plain sum over one axis of a matrix taken over the other one (np.sum(dout, axis=1) for the
+    bias gradient np.sum(dout, axis=0)): a product M 1 with a column of ones sums M along each row, so
+    M^T 1 sums it down each column; the mutant swaps the two.  Vectors (a dimension of 1) are left out:
+    summing one over its other axis is no sum."""
+    import sympy as sp
+    from sympy import MatMul, OneMatrix, Transpose
+
+    from gradproof.derive.printer import to_latex
+
+    out = []
+    for node in sp.preorder_traversal(expr):
+        if not (isinstance(node, MatMul) and isinstance(node.args[-1], OneMatrix) and node.args[-1].shape[1] == 1):
+            continue
+        summed = MatMul(*node.args[:-1]).doit() if len(node.args) > 2 else node.args[0]
+        if not getattr(summed, "is_Matrix", False) or 1 in summed.shape:
+            continue
+        other = MatMul(summed.T, OneMatrix(summed.shape[0], 1))
+        # in the student's terms: a transposed product X^T 1 is np.sum(X, axis=0); M 1 is np.sum(M, axis=1)
+        shown, right = (summed.args[0], 0) if isinstance(summed, Transpose) else (summed, 1)
+        words = {0: "axis 0 (down each column)", 1: "axis 1 (along each row)"}
+        out.append((f"{{name}} sums {plain(to_latex(shown))} over {words[1 - right]}, not over {words[right]} "
+                    "(the wrong axis)", expr.xreplace({node: other})))
+    return out
+
+
+def _swapped_indices(model, inline) -> list:
+    """Two index inputs of the same shape and range exchanged (the center word's index where the outside
+    word's belongs, and back), or one used where the other belongs; over the expression with its
+    definitions expanded, so that an index used inside a definition is exchanged too."""
+    inputs = model.spec.inputs
+    present = {s.name: s for s in getattr(inline, "free_symbols", ())}
+    names = [n for n, i in inputs.items() if i.role == "index" and n in present]
+    out = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            if tuple(inputs[a].shape or ()) != tuple(inputs[b].shape or ()) or inputs[a].range != inputs[b].range:
+                continue
+            A, B = present[a], present[b]
+            out.append((f"{{name}} has the indices {a} and {b} swapped ({b} where {a} belongs, {a} where {b} belongs)",
+                        inline.xreplace({A: B, B: A})))
+            for old, new in ((A, B), (B, A)):  # one use at a time: the gradient put in the other word's row
+                for k in range(_uses(inline, old)):
+                    out.append((f"{{name}} uses the index {new.name} where {old.name} belongs",
+                                _replace_use(inline, old, new, k)[0]))
+    return out
+
+
+def _uses(expr, symbol) -> int:
+    return sum(1 for _ in _places(expr, symbol))
+
+
+def _places(expr, symbol):
+    for arg in expr.args:
+        if arg == symbol:
+            yield arg
+        else:
+            yield from _places(arg, symbol)
+
+
+def _replace_use(expr, symbol, new, k: int):
+    """(expr with the k-th use of symbol, in preorder, replaced by new; how many uses remain to skip)."""
+    if not expr.args:
+        return expr, k
+    args, changed = [], False
+    for arg in expr.args:
+        if k >= 0 and arg == symbol:
+            args.append(new if k == 0 else arg)
+            changed, k = changed or k == 0, k - 1
+        elif k >= 0:
+            rebuilt, k = _replace_use(arg, symbol, new, k)
+            changed = changed or rebuilt is not arg
+            args.append(rebuilt)
+        else:
+            args.append(arg)
+    return (expr.func(*args) if changed else expr), k
+
+
+def _summed_term(model, terms: list, expr) -> list:
+    """A term c P of an input P (the regularisation reg W) written with the sum of P's entries, added to
+    every entry (reg * np.sum(W) for reg * W)."""
+    import sympy as sp
+    from sympy import MatMul, MatrixSymbol, OneMatrix
+
+    from gradproof.derive.algebra import Total
+    from gradproof.derive.printer import to_latex
+
+    out = []
+    for t in terms:
+        matrices = [a for a in t.args if getattr(a, "is_Matrix", False)] if isinstance(t, MatMul) else []
+        if len(matrices) != 1 or not isinstance(matrices[0], MatrixSymbol) or matrices[0].name not in model.spec.inputs:
+            continue
+        P = matrices[0]
+        c = sp.Mul(*[a for a in t.args if not getattr(a, "is_Matrix", False)])
+        summed = c * (OneMatrix(P.shape[0], 1) * Total(P) * OneMatrix(1, P.shape[1]))
+        out.append((f"{{name}} adds {plain(to_latex(c))} sum({P.name}) to every entry where its term "
+                    f"{plain(to_latex(t))} belongs (the sum of {P.name}'s entries, not {P.name} itself)",
+                    expr.xreplace({t: summed})))
+    return out
+
+
+def _without_relu(model, inline) -> list:
+    """The model without its ReLU (a network whose hidden layer is left linear): each max(0, z) taken as z,
+    each mask [z > 0] as 1."""
+    from sympy import HadamardProduct
+
+    from gradproof.derive.algebra import Relu, Step
+    from gradproof.derive.printer import to_latex
+
+    if not inline.atoms(Relu):
+        return []
+    linear = inline.replace(lambda e: isinstance(e, Relu), lambda e: e.args[0])
+    linear = linear.replace(lambda e: isinstance(e, HadamardProduct) and any(isinstance(a, Step) for a in e.args),
+                            lambda e: _without_step(e))
+    relus = [(n, d) for n, d in model.definitions.items() if isinstance(d, Relu)]
+    which = "; ".join(f"{n} = {plain(to_latex(d))} taken as {n} = {plain(to_latex(d.args[0]))}" for n, d in relus)
+    which = f" ({which})" if which else ""
+    return [(f"{{name}} is what the model gives without its ReLU{which}", linear)]
 
 
 def _sum(terms: list):

@@ -62,14 +62,15 @@ class _Function:
 class Submission:
     """The submission's functions, each proxied into its sandboxed process."""
 
-    def __init__(self, sandbox, files: list[str], entry: str, timeout: float):
+    def __init__(self, sandbox, files: list[str], entry: str, timeout: float, compat: tuple = ()):
         self._sandbox, self._files, self._entry, self._timeout = sandbox, files, entry, timeout
+        self._compat = compat
         self._session = None
         self.last = Call()
         self.import_error = self._open()
 
     def _open(self) -> str | None:
-        self._session, ready = self._sandbox.open(self._files, self._entry, self._timeout)
+        self._session, ready = self._sandbox.open(self._files, self._entry, self._timeout, compat=self._compat)
         if ready.get("setup_error"):
             raise RuntimeError(f"the gradproof sandbox could not start: {ready['setup_error']}")
         return ready.get("error")
@@ -180,7 +181,7 @@ def submission(request):
     except (SubmissionError, RubricError) as e:
         pytest.fail(str(e), pytrace=False)
     with Sandbox(limits=rubric.limits, packages=rubric.packages) as sandbox:
-        proxy = Submission(sandbox, files, entry, request.config.getoption("--submission-timeout"))
+        proxy = Submission(sandbox, files, entry, request.config.getoption("--submission-timeout"), rubric.compat)
         yield proxy
         proxy.close()
 

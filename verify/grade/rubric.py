@@ -21,6 +21,7 @@ import numpy as np
 from gradproof.derive import toml
 from gradproof.derive.spec import _Locator
 
+from . import compat as compat_names
 from . import from_model
 from .assignment import Function
 from .confine import Limits
@@ -67,6 +68,7 @@ class Rubric:
     functions: dict = field(default_factory=dict, compare=False, repr=False)
     declared: tuple = ()
     files: tuple[str, ...] = ()        # the glue and model files its [[function]] tables name beside it
+    compat: tuple[str, ...] = ()       # old names provided in the sandbox (verify.grade.compat: numpy1, python2)
 
     @property
     def max_score(self) -> float:
@@ -124,7 +126,8 @@ def parse(data: dict, where: str, text: str = "") -> Rubric:
         hidden_seed=data.get("hidden_seed"), limits=limits,
         budget=_number(data, "budget", 120.0, at, positive=True),
         size_timeout=_number(data, "size_timeout", 1.0, at, positive=True), packages=_packages(data, at),
-        source=str(where), functions=functions, declared=_declared(data), files=_beside(data, base))
+        source=str(where), functions=functions, declared=_declared(data), files=_beside(data, base),
+        compat=_compat(data, at))
     if rubric.hidden_seed is not None and type(rubric.hidden_seed) is not int:
         raise RubricError(f"{_at(at, None, 'hidden_seed')}: hidden_seed must be an integer")
     if rubric.budget < rubric.timeout:
@@ -313,6 +316,14 @@ def _packages(data: dict, at: _Locator) -> tuple[str, ...]:
     if not isinstance(packages, list) or not all(isinstance(p, str) and p.replace("-", "_").isidentifier() for p in packages):
         raise RubricError(f"{_at(at, None, 'packages')}: 'packages' must be a list of package names, such as [\"scipy\"]")
     return tuple(p for p in packages if p != "numpy")
+
+
+def _compat(data: dict, at: _Locator) -> tuple[str, ...]:
+    kinds = data.get("compat", [])
+    if not isinstance(kinds, list) or not all(isinstance(k, str) and k in compat_names.KINDS for k in kinds):
+        raise RubricError(f"{_at(at, None, 'compat')}: 'compat' must be a list of {', '.join(compat_names.KINDS)} "
+                          "(old names a submission may use: NumPy 1's np.float, np.reshape(newshape=); Python 2's xrange)")
+    return tuple(dict.fromkeys(kinds))
 
 
 def _number(data, key, default, at: _Locator, positive=False):

@@ -18,7 +18,7 @@ import types
 
 import numpy as np
 
-from . import wire
+from . import compat, wire
 
 OUTPUT_HEAD = OUTPUT_TAIL = 2000
 MAX_RESULTS = 64  # values one call may return: more is not a function's result, but an attack on the reply
@@ -308,9 +308,10 @@ def _length(value) -> str:
         return ""
 
 
-def serve(channel, path: str) -> None:
+def serve(channel, path: str, compat_kinds: tuple = ()) -> None:
     output = BoundedText()
     sys.stdout = sys.stderr = output
+    compat.apply(compat_kinds)  # before any of the submission's code: its imports see the old names
     module, error = load(path)
     functions = sorted(k for k, v in vars(module).items() if callable(v)) if module else []
     wire.send(channel, {"op": "ready", "error": error, "output": output.take(), "functions": functions[:200]})

@@ -124,8 +124,10 @@ class Session:
         try:
             header, _ = wire.receive(self.channel, limit=0, deadline=end, header_limit=REPLY_HEADER_LIMIT)
         except socket.timeout:
+            cpu = cpu_seconds(self.pid)  # read before the child is killed: did it compute, or wait?
             self.close()
-            return {"error": f"importing the submission took longer than {timeout:g} s", "timed_out": True}
+            return {"error": f"importing the submission took longer than {timeout:g} s", "timed_out": True,
+                    "cpu_seconds": cpu}
         except (wire.ChannelClosed, wire.ProtocolError, OSError, ValueError, TypeError, RecursionError, struct.error):
             self.close()
             return {"error": "the submission ended the process while being imported (os._exit, a crash, "
@@ -250,6 +252,33 @@ def remove_owned(uid: int) -> None:
                     os.unlink(entry.path)
             except OSError:
                 continue
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """The CPU time (user and system) a process and its descendants have used, from /proc (the submission
+    runs in a child of the process the grader knows, inside its own pid namespace)."""
+    stats: dict[int, list[str]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    stats[int(entry)] = f.read().rpartition(")")[2].split()  # after the name, which may hold spaces
+            except OSError:
+                continue
+    if pid not in stats:
+        return None
+    total, todo, seen = 0, [pid], set()
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            total += sum(int(x) for x in stats[current][11:15])  # utime, stime and its waited-for children's
+        except (ValueError, IndexError):
+            pass
+        todo += [p for p, fields in stats.items() if len(fields) > 1 and fields[1] == str(current)]
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _record(value) -> dict:
@@ -498,11 +527,11 @@ class Sandbox:
             remove_tree(self._base)
             self._base = None
 
-    def _request(self, files: list[str], entry: str, workdir: str, uid: int) -> dict:
+    def _request(self, files: list[str], entry: str, workdir: str, uid: int, compat: tuple = ()) -> dict:
         # absolute, not resolved: a symbolic link among a student's files is not followed (confine skips it)
         return {"op": "setup", "files": [os.path.abspath(f) for f in files], "entry": entry, "hide": list(self.hide),
                 "workdir": workdir, "namespaces": self.namespaces, "landlock": self.landlock, "uid": uid,
-                "protected": self._protected, "limits": asdict(self.limits)}
+                "protected": self._protected, "limits": asdict(self.limits), "compat": list(compat)}
 
     def _slot(self) -> int:
         """The lowest slot no open session holds: each concurrent child runs as a user of its own."""
@@ -511,14 +540,16 @@ class Sandbox:
             self._slots.add(slot)
             return slot
 
-    def open(self, files: list[str], entry: str, timeout: float, deadline: float | None = None) -> tuple[Session, dict]:
-        """A child with the submission's files copied into its working directory and entry imported."""
+    def open(self, files: list[str], entry: str, timeout: float, deadline: float | None = None,
+             compat: tuple = ()) -> tuple[Session, dict]:
+        """A child with the submission's files copied into its working directory and entry imported (after
+        the old names of each kind in compat are provided: verify.grade.compat)."""
         if self._closed:
             raise SandboxError("the sandbox is closed (grading was interrupted)")
         ours, theirs = socket.socketpair()
         workdir = tempfile.mkdtemp(prefix="sub-", dir=self._base)
         slot = self._slot()
-        request = self._request(files, entry, workdir, FIRST_UID + slot)
+        request = self._request(files, entry, workdir, FIRST_UID + slot, compat)
         try:
             if self.fresh:
                 process = subprocess.Popen([sys.executable, "-m", "gradproof.verify.grade.zygote", "--once",

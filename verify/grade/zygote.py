@@ -32,19 +32,19 @@ def child(channel_fd: int, importable: imports.Importable) -> None:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         channel = socket.socket(fileno=channel_fd)
         try:  # the request is never bound to a name here: no frame the submission can walk up to keeps it
-            entry, applied = _setup(runner.wire.receive(channel, limit=0)[0], channel_fd, importable)
+            entry, applied, compat = _setup(runner.wire.receive(channel, limit=0)[0], channel_fd, importable)
         except Exception as e:  # the sandbox itself failed: the grader must say so, not blame the submission
             runner.wire.send(channel, {"op": "setup_error", "error": f"{type(e).__name__}: {e}"})
             raise
         # sent before any of the submission's code runs: the grader can trust this record
         runner.wire.send(channel, {"op": "confined", "confinement": applied})
-        runner.serve(channel, entry)
+        runner.serve(channel, entry, compat)
     except BaseException:  # the grader sees the channel close and reports it
         code = 1
     os._exit(code)  # no atexit hook or finalizer of the submission ever runs
 
 
-def _setup(request: dict, channel_fd: int, importable: imports.Importable) -> tuple[str, dict]:
+def _setup(request: dict, channel_fd: int, importable: imports.Importable) -> tuple[str, dict, tuple]:
     workdir = request.get("workdir") or tempfile.mkdtemp(prefix="gradproof-sub-")  # the grader removes it
     copied = confine.copy_submission(request["files"], workdir)
     applied = confine.confine(workdir, channel_fd, request["hide"], request["protected"],
@@ -52,7 +52,8 @@ def _setup(request: dict, channel_fd: int, importable: imports.Importable) -> tu
                               request.get("namespaces", True) is True, request.get("landlock", True) is True)
     workdir = applied.pop("workdir")  # possibly its own tmpfs inside the given one
     applied["skipped_files"] = copied.skipped
-    return os.path.join(workdir, request["entry"]), applied
+    compat = tuple(str(k) for k in request.get("compat") or ())
+    return os.path.join(workdir, request["entry"]), applied, compat
 
 
 def serve(control: socket.socket, importable: imports.Importable) -> None:
