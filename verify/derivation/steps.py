@@ -336,9 +336,10 @@ class LossFallback:
     tags: tuple[str, ...] = ()  # J_{neg-sample}: a tag with one of these words names this loss too
     tagged: tuple[str, ...] = ()  # the tagged names of the document that do (Jtagnegsample)
     indices: tuple[str, ...] = ()  # the notation's fixed indices (c, o): fixed here too where the document leaves them free
+    tagged_only: bool = False  # only its tagged names (J_{naive-softmax}) mean it, never the plain J
 
     def names(self, name: str) -> bool:
-        return name == self.name or name in self.tagged
+        return (name == self.name and not self.tagged_only) or name in self.tagged
 
 
 class Checker:
@@ -370,32 +371,47 @@ class Checker:
         self.proof_work = 0
         self.proofs = 0
         self.loss: LossFallback | None = None  # a shipped loss for a J the document defines otherwise
-        self._loss_checker: Checker | None = None
+        self.losses: tuple[LossFallback, ...] = ()  # every shipped loss detected (the plain J's and tagged ones)
+        self._loss_checkers: dict[str, Checker | None] = {}
 
-    def for_loss(self) -> "Checker | None":
+    def loss_named(self, name: str) -> LossFallback | None:
+        """The shipped loss a name of the document stands for (J_{naive-softmax}, or the plain J)."""
+        for loss in self.losses:
+            if name in loss.tagged:
+                return loss
+        return self.loss if self.loss is not None and self.loss.names(name) else None
+
+    def for_loss(self, loss: LossFallback | None = None) -> "Checker | None":
         """A checker in which the fallback loss is what the loss's name means."""
-        if self.loss is None:
+        loss = loss or self.loss
+        if loss is None:
             return None
-        if self._loss_checker is None:
-            ctx = self.ctx
-            name = self.loss.name
-            if "K" not in ctx.sizes or not all(x in ctx.families for x in ("u", "v")):
-                self.loss = None
-                return None
-            definitions = {k: v for k, v in ctx.definitions.items() if k != name and not k.startswith(name + "tag")}
-            definitions[name] = [Definition(name, self.loss.latex, origin="shipped")]
-            for tagged in self.loss.tagged:
-                definitions[tagged] = [Definition(tagged, self.loss.latex, origin="shipped")]
-            particular = dict(ctx.particular)
-            family = ctx.families["u"]
-            matrix = ctx.arrays.get(family.matrix)
-            count = (matrix.cols if family.axis == "column" else matrix.rows) if matrix is not None else ""
-            for letter in self.loss.indices:
-                if letter not in particular and letter not in ctx.sizes:
-                    particular[letter] = count  # c, o: one word each, as the loss's notation says
-            self._loss_checker = Checker(replace(ctx, definitions=definitions, particular=particular), self.trials,
-                                         self.seed)
-        return self._loss_checker
+        if loss.notation not in self._loss_checkers:
+            self._loss_checkers[loss.notation] = self._loss_checker_for(loss)
+        return self._loss_checkers[loss.notation]
+
+    def _loss_checker_for(self, loss: LossFallback) -> "Checker | None":
+        ctx = self.ctx
+        name = loss.name
+        needs_samples = re.search(r"\\sum_\{?k", loss.latex) is not None
+        if (needs_samples and "K" not in ctx.sizes) or not all(x in ctx.families for x in ("u", "v")):
+            return None
+        definitions = {k: v for k, v in ctx.definitions.items() if k != name and not k.startswith(name + "tag")}
+        if not loss.tagged_only:
+            definitions[name] = [Definition(name, loss.latex, origin="shipped")]
+        else:  # the plain J keeps the document's meaning; only the tagged names are the shipped loss
+            definitions.update({k: v for k, v in ctx.definitions.items() if k == name or
+                                (k.startswith(name + "tag") and k not in loss.tagged)})
+        for tagged in loss.tagged:
+            definitions[tagged] = [Definition(tagged, loss.latex, origin="shipped")]
+        particular = dict(ctx.particular)
+        family = ctx.families["u"]
+        matrix = ctx.arrays.get(family.matrix)
+        count = (matrix.cols if family.axis == "column" else matrix.rows) if matrix is not None else ""
+        for letter in loss.indices:
+            if letter not in particular and letter not in ctx.sizes:
+                particular[letter] = count  # c, o: one word each, as the loss's notation says
+        return Checker(replace(ctx, definitions=definitions, particular=particular), self.trials, self.seed)
 
     def parse(self, text: str):
         return parse_tree(text, self.names, macros_key(self.ctx.macros))
@@ -821,13 +837,14 @@ def _particular_in(tree, ctx: Context) -> list[str]:
     return out
 
 
-def _with_loss(step: Step, checker: Checker, trials, seed, condition, role) -> StepResult | None:
+def _with_loss(step: Step, checker: Checker, trials, seed, condition, role,
+               loss: LossFallback | None = None) -> StepResult | None:
     """The step checked with the shipped loss for the document's J (the handout's loss, which the
     document uses without restating it), and said so."""
-    fallback = checker.for_loss()
+    loss = loss or checker.loss
+    fallback = checker.for_loss(loss)
     if fallback is None:
         return None
-    loss = checker.loss
     result = check_step(step, fallback.ctx, trials, seed, condition, role, fallback)
     said = f"{_shown(loss.name)} read as the loss of the shipped notation '{loss.notation}' ({loss.why})"
     if result.status == "holds":
@@ -1075,8 +1092,9 @@ def check_step(step: Step, ctx: Context, trials: int = 3, seed: int = 0, conditi
                            "from the letters, so this is not reported as a failure")
     undefined = re.match(r"undefined function (\w+)\(", outcome.reason) if outcome.status == "cannot_check" \
         else None
-    if undefined and checker.loss is not None and checker.loss.names(undefined.group(1)):
-        fallback = _with_loss(step, checker, trials, seed, condition, role)
+    named_loss = checker.loss_named(undefined.group(1)) if undefined else None
+    if named_loss is not None:
+        fallback = _with_loss(step, checker, trials, seed, condition, role, named_loss)
         if fallback is not None:
             return fallback
     from .implicit import has_elision
@@ -1145,6 +1163,8 @@ def _foreign(checker: Checker, left, right, position: int) -> str:
                     mine |= _functions(evaluator.definition_tree(d))
         except Exception:
             return ""
+        if "exp" in mine:
+            mine.add("softmax")  # a softmax written out: exponentials over their sum
         theirs = _functions(other)
         for n in _names_through(evaluator, other, position, set()):
             d = checker.ctx.definition(n, position)
