@@ -441,3 +441,23 @@ def test_words_named_through_their_index_and_a_probability_named_first():
     said = "\n".join(result.notation)
     assert "fixed indices (random values, different from each other): I" in said
     assert "y_j = " in said and "s_j = " in said
+
+
+def test_losses_named_by_their_tags_are_the_handouts_and_said():
+    """J_{naive-softmax}(v_c, o, U) and J_{neg-sample}(v_c, o, U) differentiated, never defined, in a
+    document naming both: each tag reads the shipped loss it names (said at the step); the plain J
+    is never taken for the naive-softmax loss.  y_w = 1 if w = o: y's length is the vocabulary's."""
+    result = check_document(str(DOCS / "wild_tagged_loss.md"))
+    assert_planted(result, bad={"bad-missing-term", "bad-shape"}, ok={"ok-center", "ok-other", "ok-neg"})
+    eqs = labelled(result)
+    assert "the shipped notation 'naivesoftmax'" in eqs["ok-center"].steps[0].reading, describe(eqs["ok-center"])
+    assert "the shipped notation 'negsampling'" in eqs["ok-neg"].steps[0].reading, describe(eqs["ok-neg"])
+    assert "ill-formed" in eqs["bad-shape"].steps[0].reason, describe(eqs["bad-shape"])
+
+
+def test_a_loss_in_the_vectors_differentiated_through_a_score_named_later():
+    """J written in u_w and v_c, then theta = U^T v_c and dJ/dtheta: J is re-expressed in theta
+    (each entry of theta occurs in J, nothing of U and v_c is left outside them); the chain rule
+    through the 3-tensor dtheta/dU contracts dJ/dtheta as a value, never differentiating it."""
+    result = check_document(str(DOCS / "wild_intermediate.md"))
+    assert_planted(result, bad={"bad-sign", "bad-no-transpose"}, ok={"ok-scores", "ok-chain", "ok-matrix"})

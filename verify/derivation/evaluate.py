@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import sympy as sp
 from lark import Token, Tree
 
@@ -51,8 +52,9 @@ class Tensor3:
         return f"the derivative of a {len(self.ys)}-vector with respect to a {_shape(self.wrt)} matrix"
 
     def contract(self, g: list):
-        total = sum((gk * yk for gk, yk in zip(g, self.ys)), sp.Integer(0))
-        return self.wrt.applyfunc(lambda x: self.sign * sp.diff(total, x))
+        # sum_k g_k dy_k/dW: g is a value at the point (dJ/dtheta there), never differentiated itself
+        return self.wrt.applyfunc(lambda x: self.sign * sum((gk * sp.diff(yk, x) for gk, yk in zip(g, self.ys)),
+                                                             sp.Integer(0)))
 
     def __neg__(self):
         return Tensor3(self.ys, self.wrt, -self.sign)
@@ -682,6 +684,8 @@ class Evaluator:
             self._not_through_a_sum(definition, numerator, name, env)
         top = self.value(numerator, inner)
         wrt = self.value(variable, inner)
+        if kept:
+            top = self._in_terms_of(top, wrt)
         self._depends(top, wrt, numerator, variable, name, kept, inner)
         if _is_matrix(top) and top.shape == (1, 1):
             top = top[0, 0]
@@ -723,6 +727,47 @@ class Evaluator:
         if kept and name not in env.stop:
             d = _xreplace(d, self.substitution())
         return d
+
+    def _in_terms_of(self, top, holder):
+        """J written in u and v, differentiated by theta = U^T v_c: J re-expressed in theta, when
+        every entry of theta's value occurs in J's and nothing of u and v is left outside them.
+        The entries must be independent functions (a Jacobian of full rank at a random point),
+        so that J as a function of theta, and so its derivative, is the only one there is."""
+        cells = list(holder) if _is_matrix(holder) else [holder]
+        if not cells or not all(isinstance(x, sp.Symbol) for x in cells):
+            return top
+        free = top.free_symbols if hasattr(top, "free_symbols") else set()
+        if free & set(cells):
+            return top  # J already written in theta
+        full = self.substitution()
+        values = [full.get(x) for x in cells]
+        if any(v is None or not getattr(v, "free_symbols", None) or isinstance(v, sp.Symbol) for v in values) or \
+                len(set(values)) != len(values):
+            return top
+        base = set().union(*(v.free_symbols for v in values))
+        if not free & base or len(cells) > len(base):
+            return top
+        replaced = _xreplace(top, {v: x for v, x in zip(values, cells)})
+        if not hasattr(replaced, "free_symbols"):
+            return top
+        if replaced.free_symbols & base:
+            try:  # an entry may sit inside a larger sum or product: SymPy's subs finds it there
+                replaced = top.subs(list(zip(values, cells)), simultaneous=True) if not _is_matrix(top) else \
+                    top.applyfunc(lambda e: e.subs(list(zip(values, cells)), simultaneous=True))
+            except Exception:
+                return top
+        if replaced.free_symbols & base or not replaced.free_symbols & set(cells):
+            return top
+        order = sorted(base, key=str)
+        rng = np.random.default_rng(len(order))
+        point = {b: sp.Float(rng.normal()) for b in order}
+        jacobian = sp.Matrix([[sp.diff(v, b).xreplace(point) for b in order] for v in values])
+        try:
+            if np.linalg.matrix_rank(np.array(jacobian.evalf(), dtype=float)) < len(values):
+                return top
+        except (TypeError, ValueError):
+            return top
+        return replaced
 
     def _resolve_alias(self, name: str, definition, env: Env):
         """(name, definition to keep symbolic, or None when the name stands for variables)."""
