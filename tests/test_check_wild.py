@@ -461,3 +461,13 @@ def test_a_loss_in_the_vectors_differentiated_through_a_score_named_later():
     through the 3-tensor dtheta/dU contracts dJ/dtheta as a value, never differentiating it."""
     result = check_document(str(DOCS / "wild_intermediate.md"))
     assert_planted(result, bad={"bad-sign", "bad-no-transpose"}, ok={"ok-scores", "ok-chain", "ok-matrix"})
+
+
+def test_a_score_written_with_the_samples_letter_is_one_score_per_sample():
+    """b = -u_k^T v_c inside J = g(a) + \\sum_k g(b): dJ/db db/dv_c, with no k of its own, is the chain
+    rule through every b_k (summed over k, said); with the step's own k (dJ/du_k) it is dJ/db_k, and
+    that k is one of the K samples."""
+    result = check_document(str(DOCS / "wild_sample_family.md"))
+    assert_planted(result, bad={"bad-sign", "bad-center"}, ok={"ok-center", "ok-sample"})
+    center = labelled(result)["ok-center"]
+    assert "the chain rule through every b_k" in center.steps[0].reading, describe(center)

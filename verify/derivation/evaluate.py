@@ -74,6 +74,7 @@ class Env:
     position: int = 0  # where in the document: which definition is in force
     layout: str = "denominator"
     elementwise: bool = False  # u v of two vectors of one shape: element by element, not a dot product
+    written: frozenset[str] = frozenset()  # index letters the step writes, or a sum around here binds
 
     def with_values(self, **values) -> "Env":
         return replace(self, values={**self.values, **values})
@@ -582,7 +583,7 @@ class Evaluator:
         size = self._range(letter, body, sup, env)
         values = []
         for k in range(first, size):
-            inner = env.with_values(**{letter: k})
+            inner = replace(env.with_values(**{letter: k}), written=env.written | {letter})
             if exclude is not None and k == self._resolve(exclude, inner):
                 continue
             if self._vanishes(body, inner):
@@ -812,6 +813,10 @@ class Evaluator:
                 if node.data == "bigop" and len(node.children) >= 3:
                     letter = _binder(node.children[1])[0]
                     if letter in own and _mentions_name(node.children[-1], name):
+                        if letter in env.values and letter in env.written:
+                            continue  # the step's own k, or a sum's around: dJ/db_k for that k
+                        # the sum, for a reading of the chain rule through every b_k (steps.py)
+                        self.model.expanded["#family"] = (name, node)
                         raise CannotCheck(f"{_shown(name)} depends on {_shown(letter)}, which a sum runs over: "
                                           f"a derivative with respect to {_shown(name)} is one for each {_shown(letter)}")
 

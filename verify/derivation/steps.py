@@ -176,6 +176,9 @@ def _draw(ctx: Context, rng, trial: int, sides_symbols=None) -> tuple[dict[str, 
             n = max([v for v in ctx.sizes.values() if v] or [3])
         taken = {v for k, v in values.items() if ctx.particular.get(k) == size_name}
         low = samples_size if samples_size and samples_size + 2 <= n and not letter.startswith("#") else 0
+        bound = ctx.size(ctx.letter_bounds[letter]) if letter in ctx.letter_bounds else None
+        if bound:  # u_k with k the sums' k = 1..K: one of the K, not a word beside them as c and o are
+            n, low = min(n, bound), 0
         choices = [v for v in range(low, n) if v not in taken] or [v for v in range(n) if v not in taken] or list(range(n))
         values[letter] = int(rng.choice(choices))
     samples: dict[str, list[int]] = {}
@@ -442,7 +445,10 @@ class Checker:
         key = (id(tree), t, tuple(sorted(assignment.items())), position, layout, elementwise)
         if key not in self._values:
             model, evaluator, numbers, values, samples = self.model(t)
-            env = Env({**values, **assignment}, position=position, layout=layout, elementwise=elementwise)
+            from .implicit import subscript_letters
+
+            env = Env({**values, **assignment}, position=position, layout=layout, elementwise=elementwise,
+                      written=frozenset(subscript_letters(tree)))
             self._values[key] = _evaluate(evaluator, tree, env)
         return self._values[key]
 
@@ -852,6 +858,48 @@ def _with_loss(step: Step, checker: Checker, trials, seed, condition, role,
     return replace(result, reason=f"{result.reason} [{said}]")
 
 
+def _through_every_member(left, right, checker: Checker, conditions, position, subject) -> _Outcome | None:
+    """b = -u_k^T v_c, J = f(a) + \\sum_k f(b), then dJ/db db/dv_c with no k of its own: the chain
+    rule through every b_k, so each term that differentiates by b is summed over k as J's sum runs
+    (dJ/db_k db_k/dv_c summed), and said."""
+    evaluator = checker.model(0)[1] if checker.trials else None
+    found = evaluator.model.expanded.get("#family") if evaluator is not None else None
+    if not found:
+        return None
+    name, node = found
+
+    def by_name(tree) -> bool:
+        return isinstance(tree, Tree) and any(
+            n.data in ("derivative", "derivop") and isinstance(n.children[1 if n.data == "derivative" else 0], Tree)
+            and n.children[1 if n.data == "derivative" else 0].data == "symbol"
+            and len(n.children[1 if n.data == "derivative" else 0].children) == 1
+            and n.children[1 if n.data == "derivative" else 0].children[0].value == name
+            for n in tree.iter_subtrees())
+
+    def summed(tree):
+        if isinstance(tree, Tree) and tree.data in ("add", "sub"):
+            return Tree(tree.data, [summed(c) for c in tree.children])
+        if by_name(tree):
+            return Tree("bigop", list(node.children[:-1]) + [tree])
+        return tree
+
+    new_left, new_right = summed(left), summed(right)
+    if new_left == left and new_right == right:
+        return None
+    new_subject = summed(subject) if subject is not None else None
+    try:
+        again = checker.compare(new_left, new_right, conditions, position, new_subject)
+    except Exception:
+        return None
+    if again.status not in ("holds", "fails"):
+        return None
+    letter = _binder(node.children[1])[0]
+    said = (f"the chain rule through every {_shown(name)}_{_shown(letter)}: each term by {_shown(name)} summed over "
+            f"{_shown(letter)}, as the sum that {_shown(name)} is in runs")
+    again.reading = f"{said}, {again.reading}" if again.reading else said
+    return again
+
+
 def _as_any_vectors(left, right, ctx: Context, checker: Checker, conditions, position) -> _Outcome | None:
     """The step again with each column letter it writes bare (u, v) read as a vector of its own, as
     long as one column; reported as that reading when it holds (or fails: a rule stated wrong)."""
@@ -1060,6 +1108,10 @@ def check_step(step: Step, ctx: Context, trials: int = 3, seed: int = 0, conditi
             again = _Outcome("cannot_check", "")
         if again.status == "holds":
             again.reading = "reading the index 0 as the letter o" + (f", {again.reading}" if again.reading else "")
+            outcome = again
+    if outcome.status == "cannot_check" and ", which a sum runs over: a derivative with respect to" in outcome.reason:
+        again = _through_every_member(left, right, checker, conditions, step.position, subject_tree)
+        if again is not None:
             outcome = again
     rule = re.match(r"(\S+) needs one or two indices", outcome.reason) if outcome.status == "cannot_check" else None
     if rule and _differentiates_bare(left, right, rule.group(1)):
