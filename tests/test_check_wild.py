@@ -471,3 +471,22 @@ def test_a_score_written_with_the_samples_letter_is_one_score_per_sample():
     assert_planted(result, bad={"bad-sign", "bad-center"}, ok={"ok-center", "ok-sample"})
     center = labelled(result)["ok-center"]
     assert "the chain rule through every b_k" in center.steps[0].reading, describe(center)
+
+
+def test_a_derivative_with_respect_to_a_score_written_out():
+    """dE / d(s_o^T h): each occurrence of the expression in E taken as the variable, the rest held
+    fixed (said); one that E does not write as such, or one ill-formed as read, is not differentiated by."""
+    result = check_document(str(DOCS / "wild_by_expression.md"))
+    assert_planted(result, bad={"bad-extra-factor", "bad-sample-sign"}, ok={"ok-score", "ok-chain"})
+    eqs = labelled(result)
+    assert "its every occurrence taken as the variable" in eqs["ok-score"].steps[0].reading, describe(eqs["ok-score"])
+    assert eqs["unwritten"].status == "cannot_check", describe(eqs["unwritten"])
+
+
+def test_a_derivative_by_an_expression_ill_formed_as_read_claims_nothing(tmp_path):
+    path = tmp_path / "rowcol.md"
+    path.write_text("$$\\hat{y} = \\mathrm{softmax}(U^\\top v_c)$$\n\n"
+                    "$$\\frac{\\partial CE(y, \\hat{y})}{\\partial v_c} = \\frac{\\partial CE(y, \\hat{y})}{\\partial v_cU} "
+                    "\\frac{\\partial v_cU}{\\partial v_c} = (\\hat{y} - y) U^\\top$$\n")
+    steps = [s for e in check_document(str(path)).equations for s in e.steps]
+    assert "fails" not in [s.status for s in steps], [(s.status, s.reason) for s in steps]

@@ -651,7 +651,38 @@ class Evaluator:
         return self.derivative(t.children[1], t.children[0], env)
 
     def _derivative_by_expression(self, t, env):
-        raise CannotCheck("a derivative with respect to an expression, not a variable")
+        """dE / d(v'_j . u_I): every occurrence of the expression's value in E's value taken as the
+        variable, everything else held fixed (E as a function of its scores); a number only."""
+        numerator, expression = t.children[0], t.children[1]
+        try:
+            x = self.value(expression, env)
+        except ShapeError as e:  # v_c U with v_c a column: which orientation the author means is unsaid
+            raise CannotCheck(f"a derivative with respect to an expression that is ill-formed as read ({e})") from None
+        if _is_matrix(x):
+            if x.shape != (1, 1):
+                raise CannotCheck("a derivative with respect to an array expression, not a variable")
+            x = x[0, 0]
+        x = sp.sympify(x)
+        if not x.free_symbols or isinstance(x, sp.Symbol) or not isinstance(x, (sp.Add, sp.Mul)):
+            raise CannotCheck("a derivative with respect to an expression, not a variable")
+        top = self.value(numerator, env)
+        free = top.free_symbols if hasattr(top, "free_symbols") else set()
+        if not free & x.free_symbols:  # as with a variable: 0 whatever the author meant, refused
+            raise CannotCheck("the quantity differentiated does not involve the expression as the document "
+                              "defines it: how it depends on it is not written")
+        mark = sp.Dummy("by")
+
+        def through(e):
+            e = sp.sympify(e)
+            if not e.free_symbols & x.free_symbols:
+                return sp.Integer(0)
+            replaced = e.subs(x, mark)
+            if mark not in replaced.free_symbols:
+                raise CannotCheck("a derivative with respect to an expression that this quantity does not "
+                                  "write as such")
+            return sp.diff(replaced, mark).xreplace({mark: x})
+
+        return top.applyfunc(through) if _is_matrix(top) else through(top)
 
     def derivative(self, numerator, variable: Tree, env: Env):
         if not (isinstance(variable, Tree) and variable.data == "symbol"):

@@ -1151,6 +1151,11 @@ def check_step(step: Step, ctx: Context, trials: int = 3, seed: int = 0, conditi
             return fallback
     from .implicit import has_elision
 
+    if outcome.status in ("holds", "fails") and any(
+            isinstance(side, Tree) and any(n.data == "derivative_by_expression" for n in side.iter_subtrees())
+            for side in (left, right)):
+        by = "a derivative by an expression: its every occurrence taken as the variable, the rest held fixed"
+        outcome.reading = f"{by}, {outcome.reading}" if outcome.reading else by
     if outcome.status in ("holds", "fails") and (has_elision(left) or has_elision(right)):
         elided = "the terms elided by \\cdots read as the whole sum"
         outcome.reading = f"{elided}, {outcome.reading}" if outcome.reading else elided
