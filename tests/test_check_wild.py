@@ -490,3 +490,14 @@ def test_a_derivative_by_an_expression_ill_formed_as_read_claims_nothing(tmp_pat
                     "\\frac{\\partial v_cU}{\\partial v_c} = (\\hat{y} - y) U^\\top$$\n")
     steps = [s for e in check_document(str(path)).equations for s in e.steps]
     assert "fails" not in [s.status for s in steps], [(s.status, s.reason) for s in steps]
+
+
+def test_a_loss_defined_again_with_colon_equals_and_a_probability_of_particular_words():
+    """... := L for an L the document defined before: a := is a definition in the author's words and
+    takes over from where it stands (the softmax loss's gradient is wrong for the new L);
+    p(w_o|w_c) = ... stated once defines that call as written, for the steps that use it."""
+    result = check_document(str(DOCS / "wild_redefined.md"))
+    assert_planted(result, bad={"bad-old-loss", "bad-sign"},
+                   ok={"ok-softmax", "ok-probability-def", "ok-log", "ok-sampled"})
+    eqs = labelled(result)
+    assert eqs["ok-probability-def"].steps[0].reason.startswith("defines p(w_o|w_c)"), describe(eqs["ok-probability-def"])

@@ -213,6 +213,31 @@ def _defined(ctx: Context, name: str, authoritative: bool, tree=None) -> bool:
     return not (mine - theirs)
 
 
+def _define_literal_call(ctx: Context, link: Parsed, roles: dict[int, str]) -> None:
+    """p(w_{j^*}|w_I) = \\sigma(u_{j^*}) \\prod_k ...: a probability of particular words, stated once,
+    defines that call as written (the same words, the same meaning wherever it is written)."""
+    from .evaluate import _bare, _text
+
+    head, args = link.lhs.children[0].value, link.lhs.children[1].children
+    if any(isinstance(a, Tree) and a.data != "symbol" for a in args) or head in KNOWN_CALLS:
+        return
+    key = _bare(f"{head}({', '.join(''.join(_text(a)) for a in args)})")
+    if key in ctx.calls or _undefined_calls(link.rhs, ctx):
+        return
+    _add(ctx, Definition(key, link.step.rhs, "call", (), link.step.position, link.step.line))
+    written = re.sub(r"\\(?:left|right)\b", "", link.step.lhs).strip()
+    roles[id(link.step)] = f"defines {written}"
+
+
+def _redefined_by_the_document(ctx: Context, name: str, authoritative: bool) -> bool:
+    """... := E again, for an E the document defined before (the softmax loss, then the negative-
+    sampling one): a := is a definition in the author's own words, never a claim, so it takes over
+    from where it stands.  Not over a notation the user named."""
+    found = ctx.definitions.get(name)
+    return bool(found) and not authoritative and all(d.origin == "document" for d in found) and \
+        name not in ctx.arrays and name not in ctx.families and name not in ctx.scalars
+
+
 def _bare_call(key: str) -> str:
     return re.sub(r"[^A-Za-z(]", "", key.split("(")[0]) + "(" + str(key.count(",") + key.count("|") + 1)
 
@@ -253,7 +278,8 @@ def _define_in_chain(ctx: Context, links: list[Parsed], roles: dict[int, str], a
     for i, p in enumerate(links):
         if p.step.relation in (":=", "\\coloneqq") and p.rhs is not None:
             what = definable(p.rhs, p.step.rhs)
-            if what and what[0] in ("value", "negated", "component") and not _defined(ctx, what[1], authoritative):
+            if what and what[0] in ("value", "negated", "component") and (
+                    not _defined(ctx, what[1], authoritative) or _redefined_by_the_document(ctx, what[1], authoritative)):
                 kind, name, params, _ = what
                 latex = p.step.lhs if kind != "negated" else f"-({p.step.lhs})"
                 _add(ctx, Definition(name, latex, "component" if kind == "component" else "value", params,
@@ -288,6 +314,9 @@ def _define_in_chain(ctx: Context, links: list[Parsed], roles: dict[int, str], a
             # p(w_j|w_I) = y_j = \frac{...}{...}: a probability named in a notation of its own, then the
             # quantity the chain defines
             _define_in_chain(ctx, links[1:], roles, authoritative)
+        elif len(links) == 1 and first.lhs is not None and first.lhs.data == "call" and "|" in first.step.lhs \
+                and first.rhs is not None and not any(id(p.step) in roles for p in links):
+            _define_literal_call(ctx, first, roles)
         return
     k = len(prefix)
     if k >= len(expressions):
