@@ -222,8 +222,9 @@ def _define_literal_call(ctx: Context, link: Parsed, roles: dict[int, str]) -> N
     if any(isinstance(a, Tree) and a.data != "symbol" for a in args) or head in KNOWN_CALLS:
         return
     key = _bare(f"{head}({', '.join(''.join(_text(a)) for a in args)})")
-    if key in ctx.calls or _undefined_calls(link.rhs, ctx):
-        return
+    if key in ctx.calls or _undefined_calls(link.rhs, ctx) or ctx.definition(head, link.step.position) is not None \
+            or any(k.split("(")[0] == head for k in ctx.calls) or _defined(ctx, head, False):
+        return  # J(\theta|y_i, X) with J defined, P(O|C) of a notation: a claim about a known quantity
     _add(ctx, Definition(key, link.step.rhs, "call", (), link.step.position, link.step.line))
     written = re.sub(r"\\(?:left|right)\b", "", link.step.lhs).strip()
     roles[id(link.step)] = f"defines {written}"
