@@ -501,3 +501,13 @@ def test_a_loss_defined_again_with_colon_equals_and_a_probability_of_particular_
                    ok={"ok-softmax", "ok-probability-def", "ok-log", "ok-sampled"})
     eqs = labelled(result)
     assert eqs["ok-probability-def"].steps[0].reason.startswith("defines p(w_o|w_c)"), describe(eqs["ok-probability-def"])
+
+
+def test_a_sampled_words_gradient_constrains_only_the_indices_that_matter():
+    """dJ/du_w for w among the K samples, with o and c free letters (a notation fixing only sizes):
+    the step holds for w among the samples and o not, whatever c is (constraining c too left some
+    instantiations without index values: a false failure on a public derivation)."""
+    result = check_document(str(DOCS / "wild_sampled_word.md"), notation_path=str(DOCS / "wild_sampled_word.toml"))
+    assert_planted(result, bad={"bad-sign"}, ok={"ok-sampled-word"})
+    reading = labelled(result)["ok-sampled-word"].steps[0].reading
+    assert "w among them" in reading and "o not among" in reading and "c " not in reading, reading

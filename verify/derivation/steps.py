@@ -666,17 +666,24 @@ class Checker:
         if not k:
             return None
         free = [x for x in letters if x not in self.ctx.letter_bounds][:3]
-        regimes = sorted(itertools.product((False, True), repeat=len(free)), key=sum)
+        # each free index among the samples (True), not (False), or either (None: c in dJ/du_w matters
+        # not, and constraining it would leave some instantiation without index values); the
+        # fewest constraints first
+        regimes = sorted((r for r in itertools.product((None, False, True), repeat=len(free))
+                          if any(x is not None for x in r)),
+                         key=lambda r: (sum(x is not None for x in r), sum(bool(x) for x in r),
+                                        tuple(x is None for x in r)))
         for regime in regimes:
             restricted = {t: [a for a in assignments[t]
-                              if all((a.get(x, -1) < k) == inside for x, inside in zip(free, regime))]
+                              if all(inside is None or (a.get(x, -1) < k) == inside
+                                     for x, inside in zip(free, regime))]
                           for t in assignments}
             if not all(restricted.values()) or restricted == assignments:
                 continue
             outcome = self._plain_readings(left, right, restricted, position)
             if outcome.status == "holds":
                 among = [_shown(x) for x, inside in zip(free, regime) if inside]
-                outside = [_shown(x) for x, inside in zip(free, regime) if not inside]
+                outside = [_shown(x) for x, inside in zip(free, regime) if inside is False]
                 words = " and ".join(([f"{', '.join(outside)} not among the K sampled indices"] if outside else []) +
                                      ([f"{', '.join(among)} among them"] if among else []))
                 outcome.reading = f"for {words}" + (f", {outcome.reading}" if outcome.reading else "")
