@@ -511,3 +511,17 @@ def test_a_sampled_words_gradient_constrains_only_the_indices_that_matter():
     assert_planted(result, bad={"bad-sign"}, ok={"ok-sampled-word"})
     reading = labelled(result)["ok-sampled-word"].steps[0].reading
     assert "w among them" in reading and "o not among" in reading and "c " not in reading, reading
+
+
+def test_a_total_the_prose_calls_a_sum_of_the_per_example_losses(tmp_path):
+    """L_i = ... per example, and the prose: "the total loss $\\mathcal{L}$ is the sum of the losses":
+    the bare L is their sum (said); without such a sentence, which quantity it is stays unsaid."""
+    result = check_document(str(DOCS / "wild_total.md"))
+    assert_planted(result, bad={"bad-one-example"}, ok={"ok-total"})
+    assert any("the sum of its entries L_i" in line for line in result.notation), result.notation
+    untold = tmp_path / "untold.md"
+    untold.write_text((DOCS / "wild_total.md").read_text().replace(
+        "The total loss $\\mathcal{L}$ is the sum of the losses over all $N$ examples, so", "Then"))
+    steps = [s for e in check_document(str(untold)).equations for s in e.steps]
+    assert [s.status for s in steps][-2:] == ["cannot_check", "cannot_check"], [(s.status, s.reason) for s in steps]
+    assert "their sum?" in steps[-1].reason

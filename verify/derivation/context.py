@@ -74,6 +74,7 @@ class Context:
     tokens: frozenset[str] | None = None
     letter_bounds: dict[str, str] = field(default_factory=dict)  # k -> K: a free k runs as far as the sums over k
     orientation: dict[str, str] = field(default_factory=dict)  # "$\\tilde{y}$: ..., row vector": row or column
+    totals: dict[str, str] = field(default_factory=dict)  # L -> "sum": the prose says the bare L is the sum of the L_i
     notes: list[str] = field(default_factory=list)  # what was taken from where, for the report
     source: str = "the document"
 

@@ -706,15 +706,20 @@ class Evaluator:
             pass
         bare = numerator if isinstance(numerator, Tree) and numerator.data == "symbol" and \
             len(numerator.children) == 1 else None
+        summed = None
         if bare is not None:
             d = self.ctx.definition(bare.children[0].value, env.position)
-            if d is not None and d.kind == "component" and d.condition is None:
+            if d is not None and d.kind == "component" and d.condition is None and \
+                    self.ctx.totals.get(bare.children[0].value) == "sum":
+                # the prose says the bare L is the sum of the L_i: differentiate that sum
+                summed = sum(list(self.component_vector(d, inner)), sp.Integer(0))
+            elif d is not None and d.kind == "component" and d.condition is None:
                 n = bare.children[0].value
                 raise CannotCheck(f"{_shown(n)} is defined entry by entry ({_shown(n)}_{d.params[0]}); without its "
                                   "index, which quantity it stands for (their sum?) is not written")
         if kept:
             self._not_through_a_sum(definition, numerator, name, env)
-        top = self.value(numerator, inner)
+        top = self.value(numerator, inner) if summed is None else summed
         wrt = self.value(variable, inner)
         if kept:
             top = self._in_terms_of(top, wrt)

@@ -1070,11 +1070,34 @@ def infer(ctx: Context, source, found: list[Display], authoritative: bool = Fals
     _shapes(ctx, parsed, kinds)
     _onehots(ctx, parsed, text)
     _entrywise_definitions(ctx, parsed)
+    _stated_totals(ctx, text)
     _declared_rows(ctx, parsed)
     _letter_bounds(ctx)
     _dependent(ctx, parsed)
     _anchored(ctx, parsed)
     return ctx, roles, {id(p.step): p for p in parsed}
+
+
+TOTAL_WORDS = re.compile(r"\b(?:sum|summation|summed|summing|total)\b", re.I)
+
+
+def _stated_totals(ctx: Context, text: str) -> None:
+    """"The total loss $\\mathcal{L}$ is obtained as the summation of the losses across all N
+    observations": a name defined entry by entry (L_i = ...) that the prose, in the sentence that
+    names it bare, calls a sum or a total, is the sum of its entries where it is written bare."""
+    for name, defs in ctx.definitions.items():
+        if not defs or not all(d.kind == "component" and d.condition is None and len(d.params) == 1 for d in defs):
+            continue
+        if len(name) != 1 or not name.isalpha():
+            continue
+        bare = re.compile(r"\$\s*(?:\\(?:mathcal|mathrm|mathbf|boldsymbol)\s*\{?\s*)?" + re.escape(name) +
+                          r"\s*\}?\s*\$")
+        for m in bare.finditer(text):
+            start = max(text.rfind(".", 0, m.start()), text.rfind("\n\n", 0, m.start())) + 1
+            end = min([i for i in (text.find(".", m.end()), text.find("\n\n", m.end())) if i >= 0] or [len(text)])
+            if TOTAL_WORDS.search(text[start:end]) and not re.search(r"\b(?:mean|average)\b", text[start:end], re.I):
+                ctx.totals[name] = "sum"
+                break
 
 
 def _defined_words(found: list[Display]) -> set[str]:

@@ -149,6 +149,9 @@ def describe(ctx: Context) -> list[str]:
         for d in defs:
             if d.origin != "borrowed":  # a borrowed call has its own line, saying where it comes from
                 lines.append(f"{d.name} = {d.latex.strip()[:60]}")
+    for name in sorted(ctx.totals):
+        lines.append(f"{wild.shown(name)} written bare: the sum of its entries {wild.shown(name)}_i (the prose calls it "
+                     "a sum or total)")
     if ctx.einstein:
         lines.append("Einstein summation: a repeated index is summed (the document says so)")
     if ctx.dependent:
