@@ -525,3 +525,13 @@ def test_a_total_the_prose_calls_a_sum_of_the_per_example_losses(tmp_path):
     steps = [s for e in check_document(str(untold)).equations for s in e.steps]
     assert [s.status for s in steps][-2:] == ["cannot_check", "cannot_check"], [(s.status, s.reason) for s in steps]
     assert "their sum?" in steps[-1].reason
+
+
+def test_a_name_used_before_its_one_definition_is_read_so_only_when_the_step_holds():
+    """\\hat{y}_x written in one part, \\hat{y} = softmax(theta) defined in the next: the step is checked
+    with that one definition, reported only when it holds (said); a difference there claims nothing."""
+    result = check_document(str(DOCS / "wild_defined_later.md"))
+    assert_planted(result, bad={"bad-missing-one"}, ok={"ok-early"})
+    eqs = labelled(result)
+    assert "as defined further on (line" in eqs["ok-early"].steps[0].reading, describe(eqs["ok-early"])
+    assert eqs["unclaimed-early"].status == "cannot_check", describe(eqs["unclaimed-early"])

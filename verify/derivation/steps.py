@@ -865,6 +865,35 @@ def _with_loss(step: Step, checker: Checker, trials, seed, condition, role,
     return replace(result, reason=f"{result.reason} [{said}]")
 
 
+def _defined_further_on(left, right, ctx: Context, checker: Checker, conditions, position,
+                        subject) -> _Outcome | None:
+    """\\hat{y}_x used before "let \\hat{y} = softmax(theta)", its one definition in the document: the
+    step again with that definition; only a step that then holds is reported (as that reading), since
+    before its definition the letter may mean another quantity."""
+    names = set()
+    for tree in (left, right):
+        for node in (tree.iter_subtrees() if isinstance(tree, Tree) else ()):
+            if node.data in ("symbol", "call"):
+                names.add(node.children[0].value)
+    later = []
+    for name in sorted(names):
+        found = ctx.definitions.get(name, [])
+        if len(found) == 1 and found[0].origin == "document" and found[0].position > position:
+            later.append(found[0])
+    if not later:
+        return None
+    ahead = replace(ctx, ahead=True, tokens=ctx.tokens)
+    try:
+        again = Checker(ahead, checker.trials, checker.seed).compare(left, right, conditions, position, subject)
+    except Exception:
+        return None
+    if again.status != "holds":
+        return None
+    shown = ", ".join(f"{_shown(d.name)} as defined further on (line {d.line})" for d in later)
+    again.reading = f"reading {shown}" + (f", {again.reading}" if again.reading else "")
+    return again
+
+
 def _through_every_member(left, right, checker: Checker, conditions, position, subject) -> _Outcome | None:
     """b = -u_k^T v_c, J = f(a) + \\sum_k f(b), then dJ/db db/dv_c with no k of its own: the chain
     rule through every b_k, so each term that differentiates by b is summed over k as J's sum runs
@@ -1118,6 +1147,12 @@ def check_step(step: Step, ctx: Context, trials: int = 3, seed: int = 0, conditi
             outcome = again
     if outcome.status == "cannot_check" and ", which a sum runs over: a derivative with respect to" in outcome.reason:
         again = _through_every_member(left, right, checker, conditions, step.position, subject_tree)
+        if again is not None:
+            outcome = again
+    if outcome.status == "cannot_check" and re.search(
+            r"appears on one side only and the document does not define it|does not involve .* as the document "
+            r"defines it", outcome.reason):
+        again = _defined_further_on(left, right, ctx, checker, conditions, step.position, subject_tree)
         if again is not None:
             outcome = again
     rule = re.match(r"(\S+) needs one or two indices", outcome.reason) if outcome.status == "cannot_check" else None
