@@ -441,3 +441,97 @@ def test_words_named_through_their_index_and_a_probability_named_first():
     said = "\n".join(result.notation)
     assert "fixed indices (random values, different from each other): I" in said
     assert "y_j = " in said and "s_j = " in said
+
+
+def test_losses_named_by_their_tags_are_the_handouts_and_said():
+    """J_{naive-softmax}(v_c, o, U) and J_{neg-sample}(v_c, o, U) differentiated, never defined, in a
+    document naming both: each tag reads the shipped loss it names (said at the step); the plain J
+    is never taken for the naive-softmax loss.  y_w = 1 if w = o: y's length is the vocabulary's."""
+    result = check_document(str(DOCS / "wild_tagged_loss.md"))
+    assert_planted(result, bad={"bad-missing-term", "bad-shape"}, ok={"ok-center", "ok-other", "ok-neg"})
+    eqs = labelled(result)
+    assert "the shipped notation 'naivesoftmax'" in eqs["ok-center"].steps[0].reading, describe(eqs["ok-center"])
+    assert "the shipped notation 'negsampling'" in eqs["ok-neg"].steps[0].reading, describe(eqs["ok-neg"])
+    assert "ill-formed" in eqs["bad-shape"].steps[0].reason, describe(eqs["bad-shape"])
+
+
+def test_a_loss_in_the_vectors_differentiated_through_a_score_named_later():
+    """J written in u_w and v_c, then theta = U^T v_c and dJ/dtheta: J is re-expressed in theta
+    (each entry of theta occurs in J, nothing of U and v_c is left outside them); the chain rule
+    through the 3-tensor dtheta/dU contracts dJ/dtheta as a value, never differentiating it."""
+    result = check_document(str(DOCS / "wild_intermediate.md"))
+    assert_planted(result, bad={"bad-sign", "bad-no-transpose"}, ok={"ok-scores", "ok-chain", "ok-matrix"})
+
+
+def test_a_score_written_with_the_samples_letter_is_one_score_per_sample():
+    """b = -u_k^T v_c inside J = g(a) + \\sum_k g(b): dJ/db db/dv_c, with no k of its own, is the chain
+    rule through every b_k (summed over k, said); with the step's own k (dJ/du_k) it is dJ/db_k, and
+    that k is one of the K samples."""
+    result = check_document(str(DOCS / "wild_sample_family.md"))
+    assert_planted(result, bad={"bad-sign", "bad-center"}, ok={"ok-center", "ok-sample"})
+    center = labelled(result)["ok-center"]
+    assert "the chain rule through every b_k" in center.steps[0].reading, describe(center)
+
+
+def test_a_derivative_with_respect_to_a_score_written_out():
+    """dE / d(s_o^T h): each occurrence of the expression in E taken as the variable, the rest held
+    fixed (said); one that E does not write as such, or one ill-formed as read, is not differentiated by."""
+    result = check_document(str(DOCS / "wild_by_expression.md"))
+    assert_planted(result, bad={"bad-extra-factor", "bad-sample-sign"}, ok={"ok-score", "ok-chain"})
+    eqs = labelled(result)
+    assert "its every occurrence taken as the variable" in eqs["ok-score"].steps[0].reading, describe(eqs["ok-score"])
+    assert eqs["unwritten"].status == "cannot_check", describe(eqs["unwritten"])
+
+
+def test_a_derivative_by_an_expression_ill_formed_as_read_claims_nothing(tmp_path):
+    path = tmp_path / "rowcol.md"
+    path.write_text("$$\\hat{y} = \\mathrm{softmax}(U^\\top v_c)$$\n\n"
+                    "$$\\frac{\\partial CE(y, \\hat{y})}{\\partial v_c} = \\frac{\\partial CE(y, \\hat{y})}{\\partial v_cU} "
+                    "\\frac{\\partial v_cU}{\\partial v_c} = (\\hat{y} - y) U^\\top$$\n")
+    steps = [s for e in check_document(str(path)).equations for s in e.steps]
+    assert "fails" not in [s.status for s in steps], [(s.status, s.reason) for s in steps]
+
+
+def test_a_loss_defined_again_with_colon_equals_and_a_probability_of_particular_words():
+    """... := L for an L the document defined before: a := is a definition in the author's words and
+    takes over from where it stands (the softmax loss's gradient is wrong for the new L);
+    p(w_o|w_c) = ... stated once defines that call as written, for the steps that use it."""
+    result = check_document(str(DOCS / "wild_redefined.md"))
+    assert_planted(result, bad={"bad-old-loss", "bad-sign"},
+                   ok={"ok-softmax", "ok-probability-def", "ok-log", "ok-sampled"})
+    eqs = labelled(result)
+    assert eqs["ok-probability-def"].steps[0].reason.startswith("defines p(w_o|w_c)"), describe(eqs["ok-probability-def"])
+
+
+def test_a_sampled_words_gradient_constrains_only_the_indices_that_matter():
+    """dJ/du_w for w among the K samples, with o and c free letters (a notation fixing only sizes):
+    the step holds for w among the samples and o not, whatever c is (constraining c too left some
+    instantiations without index values: a false failure on a public derivation)."""
+    result = check_document(str(DOCS / "wild_sampled_word.md"), notation_path=str(DOCS / "wild_sampled_word.toml"))
+    assert_planted(result, bad={"bad-sign"}, ok={"ok-sampled-word"})
+    reading = labelled(result)["ok-sampled-word"].steps[0].reading
+    assert "w among them" in reading and "o not among" in reading and "c " not in reading, reading
+
+
+def test_a_total_the_prose_calls_a_sum_of_the_per_example_losses(tmp_path):
+    """L_i = ... per example, and the prose: "the total loss $\\mathcal{L}$ is the sum of the losses":
+    the bare L is their sum (said); without such a sentence, which quantity it is stays unsaid."""
+    result = check_document(str(DOCS / "wild_total.md"))
+    assert_planted(result, bad={"bad-one-example"}, ok={"ok-total"})
+    assert any("the sum of its entries L_i" in line for line in result.notation), result.notation
+    untold = tmp_path / "untold.md"
+    untold.write_text((DOCS / "wild_total.md").read_text().replace(
+        "The total loss $\\mathcal{L}$ is the sum of the losses over all $N$ examples, so", "Then"))
+    steps = [s for e in check_document(str(untold)).equations for s in e.steps]
+    assert [s.status for s in steps][-2:] == ["cannot_check", "cannot_check"], [(s.status, s.reason) for s in steps]
+    assert "their sum?" in steps[-1].reason
+
+
+def test_a_name_used_before_its_one_definition_is_read_so_only_when_the_step_holds():
+    """\\hat{y}_x written in one part, \\hat{y} = softmax(theta) defined in the next: the step is checked
+    with that one definition, reported only when it holds (said); a difference there claims nothing."""
+    result = check_document(str(DOCS / "wild_defined_later.md"))
+    assert_planted(result, bad={"bad-missing-one"}, ok={"ok-early"})
+    eqs = labelled(result)
+    assert "as defined further on (line" in eqs["ok-early"].steps[0].reading, describe(eqs["ok-early"])
+    assert eqs["unclaimed-early"].status == "cannot_check", describe(eqs["unclaimed-early"])

@@ -74,6 +74,8 @@ class Context:
     tokens: frozenset[str] | None = None
     letter_bounds: dict[str, str] = field(default_factory=dict)  # k -> K: a free k runs as far as the sums over k
     orientation: dict[str, str] = field(default_factory=dict)  # "$\\tilde{y}$: ..., row vector": row or column
+    totals: dict[str, str] = field(default_factory=dict)  # L -> "sum": the prose says the bare L is the sum of the L_i
+    ahead: bool = False  # a use before a name's only definition reads that definition (a retry, "holds" only)
     notes: list[str] = field(default_factory=list)  # what was taken from where, for the report
     source: str = "the document"
 
@@ -115,6 +117,8 @@ class Context:
         # another quantity before it is defined
         if found and all(d.condition for d in found) and len({d.params for d in found}) == 1:
             return found[0] if found[0].origin == "document" else None
+        if self.ahead and len(found) == 1 and found[0].origin == "document":
+            return found[0]  # the name's one definition, stated further on
         return None
 
     def pieces(self, name: str, position: int) -> list[Definition]:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import sympy as sp
 from lark import Token, Tree
 
@@ -51,8 +52,9 @@ class Tensor3:
         return f"the derivative of a {len(self.ys)}-vector with respect to a {_shape(self.wrt)} matrix"
 
     def contract(self, g: list):
-        total = sum((gk * yk for gk, yk in zip(g, self.ys)), sp.Integer(0))
-        return self.wrt.applyfunc(lambda x: self.sign * sp.diff(total, x))
+        # sum_k g_k dy_k/dW: g is a value at the point (dJ/dtheta there), never differentiated itself
+        return self.wrt.applyfunc(lambda x: self.sign * sum((gk * sp.diff(yk, x) for gk, yk in zip(g, self.ys)),
+                                                             sp.Integer(0)))
 
     def __neg__(self):
         return Tensor3(self.ys, self.wrt, -self.sign)
@@ -72,6 +74,7 @@ class Env:
     position: int = 0  # where in the document: which definition is in force
     layout: str = "denominator"
     elementwise: bool = False  # u v of two vectors of one shape: element by element, not a dot product
+    written: frozenset[str] = frozenset()  # index letters the step writes, or a sum around here binds
 
     def with_values(self, **values) -> "Env":
         return replace(self, values={**self.values, **values})
@@ -580,7 +583,7 @@ class Evaluator:
         size = self._range(letter, body, sup, env)
         values = []
         for k in range(first, size):
-            inner = env.with_values(**{letter: k})
+            inner = replace(env.with_values(**{letter: k}), written=env.written | {letter})
             if exclude is not None and k == self._resolve(exclude, inner):
                 continue
             if self._vanishes(body, inner):
@@ -648,7 +651,38 @@ class Evaluator:
         return self.derivative(t.children[1], t.children[0], env)
 
     def _derivative_by_expression(self, t, env):
-        raise CannotCheck("a derivative with respect to an expression, not a variable")
+        """dE / d(v'_j . u_I): every occurrence of the expression's value in E's value taken as the
+        variable, everything else held fixed (E as a function of its scores); a number only."""
+        numerator, expression = t.children[0], t.children[1]
+        try:
+            x = self.value(expression, env)
+        except ShapeError as e:  # v_c U with v_c a column: which orientation the author means is unsaid
+            raise CannotCheck(f"a derivative with respect to an expression that is ill-formed as read ({e})") from None
+        if _is_matrix(x):
+            if x.shape != (1, 1):
+                raise CannotCheck("a derivative with respect to an array expression, not a variable")
+            x = x[0, 0]
+        x = sp.sympify(x)
+        if not x.free_symbols or isinstance(x, sp.Symbol) or not isinstance(x, (sp.Add, sp.Mul)):
+            raise CannotCheck("a derivative with respect to an expression, not a variable")
+        top = self.value(numerator, env)
+        free = top.free_symbols if hasattr(top, "free_symbols") else set()
+        if not free & x.free_symbols:  # as with a variable: 0 whatever the author meant, refused
+            raise CannotCheck("the quantity differentiated does not involve the expression as the document "
+                              "defines it: how it depends on it is not written")
+        mark = sp.Dummy("by")
+
+        def through(e):
+            e = sp.sympify(e)
+            if not e.free_symbols & x.free_symbols:
+                return sp.Integer(0)
+            replaced = e.subs(x, mark)
+            if mark not in replaced.free_symbols:
+                raise CannotCheck("a derivative with respect to an expression that this quantity does not "
+                                  "write as such")
+            return sp.diff(replaced, mark).xreplace({mark: x})
+
+        return top.applyfunc(through) if _is_matrix(top) else through(top)
 
     def derivative(self, numerator, variable: Tree, env: Env):
         if not (isinstance(variable, Tree) and variable.data == "symbol"):
@@ -672,16 +706,23 @@ class Evaluator:
             pass
         bare = numerator if isinstance(numerator, Tree) and numerator.data == "symbol" and \
             len(numerator.children) == 1 else None
+        summed = None
         if bare is not None:
             d = self.ctx.definition(bare.children[0].value, env.position)
-            if d is not None and d.kind == "component" and d.condition is None:
+            if d is not None and d.kind == "component" and d.condition is None and \
+                    self.ctx.totals.get(bare.children[0].value) == "sum":
+                # the prose says the bare L is the sum of the L_i: differentiate that sum
+                summed = sum(list(self.component_vector(d, inner)), sp.Integer(0))
+            elif d is not None and d.kind == "component" and d.condition is None:
                 n = bare.children[0].value
                 raise CannotCheck(f"{_shown(n)} is defined entry by entry ({_shown(n)}_{d.params[0]}); without its "
                                   "index, which quantity it stands for (their sum?) is not written")
         if kept:
             self._not_through_a_sum(definition, numerator, name, env)
-        top = self.value(numerator, inner)
+        top = self.value(numerator, inner) if summed is None else summed
         wrt = self.value(variable, inner)
+        if kept:
+            top = self._in_terms_of(top, wrt)
         self._depends(top, wrt, numerator, variable, name, kept, inner)
         if _is_matrix(top) and top.shape == (1, 1):
             top = top[0, 0]
@@ -723,6 +764,47 @@ class Evaluator:
         if kept and name not in env.stop:
             d = _xreplace(d, self.substitution())
         return d
+
+    def _in_terms_of(self, top, holder):
+        """J written in u and v, differentiated by theta = U^T v_c: J re-expressed in theta, when
+        every entry of theta's value occurs in J's and nothing of u and v is left outside them.
+        The entries must be independent functions (a Jacobian of full rank at a random point),
+        so that J as a function of theta, and so its derivative, is the only one there is."""
+        cells = list(holder) if _is_matrix(holder) else [holder]
+        if not cells or not all(isinstance(x, sp.Symbol) for x in cells):
+            return top
+        free = top.free_symbols if hasattr(top, "free_symbols") else set()
+        if free & set(cells):
+            return top  # J already written in theta
+        full = self.substitution()
+        values = [full.get(x) for x in cells]
+        if any(v is None or not getattr(v, "free_symbols", None) or isinstance(v, sp.Symbol) for v in values) or \
+                len(set(values)) != len(values):
+            return top
+        base = set().union(*(v.free_symbols for v in values))
+        if not free & base or len(cells) > len(base):
+            return top
+        replaced = _xreplace(top, {v: x for v, x in zip(values, cells)})
+        if not hasattr(replaced, "free_symbols"):
+            return top
+        if replaced.free_symbols & base:
+            try:  # an entry may sit inside a larger sum or product: SymPy's subs finds it there
+                replaced = top.subs(list(zip(values, cells)), simultaneous=True) if not _is_matrix(top) else \
+                    top.applyfunc(lambda e: e.subs(list(zip(values, cells)), simultaneous=True))
+            except Exception:
+                return top
+        if replaced.free_symbols & base or not replaced.free_symbols & set(cells):
+            return top
+        order = sorted(base, key=str)
+        rng = np.random.default_rng(len(order))
+        point = {b: sp.Float(rng.normal()) for b in order}
+        jacobian = sp.Matrix([[sp.diff(v, b).xreplace(point) for b in order] for v in values])
+        try:
+            if np.linalg.matrix_rank(np.array(jacobian.evalf(), dtype=float)) < len(values):
+                return top
+        except (TypeError, ValueError):
+            return top
+        return replaced
 
     def _resolve_alias(self, name: str, definition, env: Env):
         """(name, definition to keep symbolic, or None when the name stands for variables)."""
@@ -767,6 +849,10 @@ class Evaluator:
                 if node.data == "bigop" and len(node.children) >= 3:
                     letter = _binder(node.children[1])[0]
                     if letter in own and _mentions_name(node.children[-1], name):
+                        if letter in env.values and letter in env.written:
+                            continue  # the step's own k, or a sum's around: dJ/db_k for that k
+                        # the sum, for a reading of the chain rule through every b_k (steps.py)
+                        self.model.expanded["#family"] = (name, node)
                         raise CannotCheck(f"{_shown(name)} depends on {_shown(letter)}, which a sum runs over: "
                                           f"a derivative with respect to {_shown(name)} is one for each {_shown(letter)}")
 

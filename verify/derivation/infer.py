@@ -213,6 +213,32 @@ def _defined(ctx: Context, name: str, authoritative: bool, tree=None) -> bool:
     return not (mine - theirs)
 
 
+def _define_literal_call(ctx: Context, link: Parsed, roles: dict[int, str]) -> None:
+    """p(w_{j^*}|w_I) = \\sigma(u_{j^*}) \\prod_k ...: a probability of particular words, stated once,
+    defines that call as written (the same words, the same meaning wherever it is written)."""
+    from .evaluate import _bare, _text
+
+    head, args = link.lhs.children[0].value, link.lhs.children[1].children
+    if any(isinstance(a, Tree) and a.data != "symbol" for a in args) or head in KNOWN_CALLS:
+        return
+    key = _bare(f"{head}({', '.join(''.join(_text(a)) for a in args)})")
+    if key in ctx.calls or _undefined_calls(link.rhs, ctx) or ctx.definition(head, link.step.position) is not None \
+            or any(k.split("(")[0] == head for k in ctx.calls) or _defined(ctx, head, False):
+        return  # J(\theta|y_i, X) with J defined, P(O|C) of a notation: a claim about a known quantity
+    _add(ctx, Definition(key, link.step.rhs, "call", (), link.step.position, link.step.line))
+    written = re.sub(r"\\(?:left|right)\b", "", link.step.lhs).strip()
+    roles[id(link.step)] = f"defines {written}"
+
+
+def _redefined_by_the_document(ctx: Context, name: str, authoritative: bool) -> bool:
+    """... := E again, for an E the document defined before (the softmax loss, then the negative-
+    sampling one): a := is a definition in the author's own words, never a claim, so it takes over
+    from where it stands.  Not over a notation the user named."""
+    found = ctx.definitions.get(name)
+    return bool(found) and not authoritative and all(d.origin == "document" for d in found) and \
+        name not in ctx.arrays and name not in ctx.families and name not in ctx.scalars
+
+
 def _bare_call(key: str) -> str:
     return re.sub(r"[^A-Za-z(]", "", key.split("(")[0]) + "(" + str(key.count(",") + key.count("|") + 1)
 
@@ -253,7 +279,8 @@ def _define_in_chain(ctx: Context, links: list[Parsed], roles: dict[int, str], a
     for i, p in enumerate(links):
         if p.step.relation in (":=", "\\coloneqq") and p.rhs is not None:
             what = definable(p.rhs, p.step.rhs)
-            if what and what[0] in ("value", "negated", "component") and not _defined(ctx, what[1], authoritative):
+            if what and what[0] in ("value", "negated", "component") and (
+                    not _defined(ctx, what[1], authoritative) or _redefined_by_the_document(ctx, what[1], authoritative)):
                 kind, name, params, _ = what
                 latex = p.step.lhs if kind != "negated" else f"-({p.step.lhs})"
                 _add(ctx, Definition(name, latex, "component" if kind == "component" else "value", params,
@@ -288,6 +315,9 @@ def _define_in_chain(ctx: Context, links: list[Parsed], roles: dict[int, str], a
             # p(w_j|w_I) = y_j = \frac{...}{...}: a probability named in a notation of its own, then the
             # quantity the chain defines
             _define_in_chain(ctx, links[1:], roles, authoritative)
+        elif len(links) == 1 and first.lhs is not None and first.lhs.data == "call" and "|" in first.step.lhs \
+                and first.rhs is not None and not any(id(p.step) in roles for p in links):
+            _define_literal_call(ctx, first, roles)
         return
     k = len(prefix)
     if k >= len(expressions):
@@ -1040,11 +1070,34 @@ def infer(ctx: Context, source, found: list[Display], authoritative: bool = Fals
     _shapes(ctx, parsed, kinds)
     _onehots(ctx, parsed, text)
     _entrywise_definitions(ctx, parsed)
+    _stated_totals(ctx, text)
     _declared_rows(ctx, parsed)
     _letter_bounds(ctx)
     _dependent(ctx, parsed)
     _anchored(ctx, parsed)
     return ctx, roles, {id(p.step): p for p in parsed}
+
+
+TOTAL_WORDS = re.compile(r"\b(?:sum|summation|summed|summing|total)\b", re.I)
+
+
+def _stated_totals(ctx: Context, text: str) -> None:
+    """"The total loss $\\mathcal{L}$ is obtained as the summation of the losses across all N
+    observations": a name defined entry by entry (L_i = ...) that the prose, in the sentence that
+    names it bare, calls a sum or a total, is the sum of its entries where it is written bare."""
+    for name, defs in ctx.definitions.items():
+        if not defs or not all(d.kind == "component" and d.condition is None and len(d.params) == 1 for d in defs):
+            continue
+        if len(name) != 1 or not name.isalpha():
+            continue
+        bare = re.compile(r"\$\s*(?:\\(?:mathcal|mathrm|mathbf|boldsymbol)\s*\{?\s*)?" + re.escape(name) +
+                          r"\s*\}?\s*\$")
+        for m in bare.finditer(text):
+            start = max(text.rfind(".", 0, m.start()), text.rfind("\n\n", 0, m.start())) + 1
+            end = min([i for i in (text.find(".", m.end()), text.find("\n\n", m.end())) if i >= 0] or [len(text)])
+            if TOTAL_WORDS.search(text[start:end]) and not re.search(r"\b(?:mean|average)\b", text[start:end], re.I):
+                ctx.totals[name] = "sum"
+                break
 
 
 def _defined_words(found: list[Display]) -> set[str]:

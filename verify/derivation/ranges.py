@@ -128,8 +128,28 @@ def letter_range(evaluator, definition, env: Env) -> int | None:
     if result is None and definition.params[0] in evaluator.ctx.particular:
         size_name = evaluator.ctx.particular[definition.params[0]]
         result = evaluator.ctx.size(size_name) if size_name else None
+    if result is None:  # y_w = 1 if w = o, 0 if w \neq o: w runs over what the particular o is one of
+        result = _compared_range(tree, definition.params[0], evaluator.ctx)
     cache[key] = result
     return result
+
+
+def _compared_range(tree, letter: str, ctx) -> int | None:
+    """The size a letter runs over when a case compares it with a particular index (w = o)."""
+    if not isinstance(tree, Tree):
+        return None
+    for node in tree.iter_subtrees():
+        if node.data not in ("case_equal", "case_not_equal"):
+            continue
+        names = [c.children[0].value for c in node.children[1:]
+                 if isinstance(c, Tree) and c.data == "symbol" and len(c.children) == 1]
+        if letter in names:
+            for other in names:
+                if other != letter and ctx.particular.get(other):
+                    size = ctx.size(ctx.particular[other])
+                    if size:
+                        return size
+    return None
 
 
 def dependence(evaluator, numerator, variable: str, env: Env) -> str | None:

@@ -58,6 +58,13 @@ def _shipped(name: str) -> Path | None:
 def detect(text: str, loss: bool = False) -> tuple[str, str] | None:
     """(shipped notation, why) when a shipped notation's [detect] words and symbols all occur.
     loss: among the notations that only supply a loss (their [detect] table names it)."""
+    found = detect_all(text, loss)
+    return found[0] if found else None
+
+
+def detect_all(text: str, loss: bool = False) -> list[tuple[str, str]]:
+    """Every shipped notation detect() would name, in name order."""
+    out = []
     for name in shipped_names():
         try:
             data = tomllib.loads(_shipped(name).read_text())
@@ -75,10 +82,10 @@ def detect(text: str, loss: bool = False) -> tuple[str, str] | None:
             continue
         if words:
             shown = ", ".join(f"'{w}'" for w in words[:2])
-            return name, f"it mentions {shown} and uses {', '.join(symbols)}"
-        if signature and len(signed) == len(signature):
-            return name, f"it writes {', '.join(signed)} and uses {', '.join(symbols)}"
-    return None
+            out.append((name, f"it mentions {shown} and uses {', '.join(symbols)}"))
+        elif signature and len(signed) == len(signature):
+            out.append((name, f"it writes {', '.join(signed)} and uses {', '.join(symbols)}"))
+    return out
 
 
 def notation_context(source, notation_path: str | None) -> tuple[Context, bool, list[str]]:
@@ -142,6 +149,9 @@ def describe(ctx: Context) -> list[str]:
         for d in defs:
             if d.origin != "borrowed":  # a borrowed call has its own line, saying where it comes from
                 lines.append(f"{d.name} = {d.latex.strip()[:60]}")
+    for name in sorted(ctx.totals):
+        lines.append(f"{wild.shown(name)} written bare: the sum of its entries {wild.shown(name)}_i (the prose calls it "
+                     "a sum or total)")
     if ctx.einstein:
         lines.append("Einstein summation: a repeated index is summed (the document says so)")
     if ctx.dependent:
@@ -177,7 +187,10 @@ def check_document(path: str, notation_path: str | None = None, trials: int = 3,
         elif detected:
             said += _borrow_calls(detected, ctx, parsed)
     checker = Checker(ctx, trials, proof_budget=proof_budget)
-    checker.loss = _loss_fallback(source.text, ctx, parsed) if not (source.front or notation_path) else None
+    losses = _loss_fallbacks(source.text, ctx, parsed) if not (source.front or notation_path) else []
+    checker.losses = tuple(losses)
+    # the plain J is the loss of the one notation that may stand for it (not one named only by its tag)
+    checker.loss = next((f for f in losses if not f.tagged_only), None)
     tell = progress or (lambda done, total, what: None)
     results = []
     for d in found:
@@ -188,19 +201,25 @@ def check_document(path: str, notation_path: str | None = None, trials: int = 3,
     return DocumentResult(path, results, time.perf_counter() - start, tuple(said + describe(ctx)), source.notes)
 
 
-def _loss_fallback(text: str, ctx: Context, parsed: dict) -> LossFallback | None:
-    """A shipped loss for the steps whose J the document defines as another quantity, or names with
-    a tag (J_{neg-sample}) it never defines."""
-    found = detect(text, loss=True)
-    if not found:
-        return None
-    name, why = found
+def _loss_fallbacks(text: str, ctx: Context, parsed: dict) -> list[LossFallback]:
+    """The shipped losses for the steps whose J the document defines as another quantity, or names
+    with a tag (J_{neg-sample}, J_{naive-softmax}) it never defines: one per detected notation."""
+    out = []
+    for name, why in detect_all(text, loss=True):
+        found = _loss_fallback(name, why, ctx, parsed)
+        if found is not None:
+            out.append(found)
+    return out
+
+
+def _loss_fallback(name: str, why: str, ctx: Context, parsed: dict) -> LossFallback | None:
     data = tomllib.loads(_shipped(name).read_text())
     loss = data["detect"]["loss"]
     latex = data.get("definitions", {}).get(loss)
     if not latex:
         return None
     tags = tuple(data["detect"].get("tags", ()))
+    tagged_only = bool(data["detect"].get("tagged_only", False))
     used = set()
     for p in parsed.values():
         for tree in (p.lhs, p.rhs):
@@ -209,8 +228,10 @@ def _loss_fallback(text: str, ctx: Context, parsed: dict) -> LossFallback | None
     tagged = tuple(sorted(n for n in used if n.startswith(loss + "tag") and ctx.definition(n, 10 ** 12) is None
                           and any(t in n[len(loss) + 3:] for t in tags)))
     indices = tuple(k for k in data.get("indices", {}) if isinstance(k, str) and len(k) == 1)
+    if tagged_only and not tagged:
+        return None
     return LossFallback(loss, latex, name, f"detected because {why}; the document does not define this {loss}",
-                        tags, tagged, indices)
+                        tags, tagged, indices, tagged_only)
 
 
 def _borrow_calls(detected: tuple[str, str], ctx: Context, parsed: dict) -> list[str]:

@@ -176,6 +176,9 @@ def _draw(ctx: Context, rng, trial: int, sides_symbols=None) -> tuple[dict[str, 
             n = max([v for v in ctx.sizes.values() if v] or [3])
         taken = {v for k, v in values.items() if ctx.particular.get(k) == size_name}
         low = samples_size if samples_size and samples_size + 2 <= n and not letter.startswith("#") else 0
+        bound = ctx.size(ctx.letter_bounds[letter]) if letter in ctx.letter_bounds else None
+        if bound:  # u_k with k the sums' k = 1..K: one of the K, not a word beside them as c and o are
+            n, low = min(n, bound), 0
         choices = [v for v in range(low, n) if v not in taken] or [v for v in range(n) if v not in taken] or list(range(n))
         values[letter] = int(rng.choice(choices))
     samples: dict[str, list[int]] = {}
@@ -336,9 +339,10 @@ class LossFallback:
     tags: tuple[str, ...] = ()  # J_{neg-sample}: a tag with one of these words names this loss too
     tagged: tuple[str, ...] = ()  # the tagged names of the document that do (Jtagnegsample)
     indices: tuple[str, ...] = ()  # the notation's fixed indices (c, o): fixed here too where the document leaves them free
+    tagged_only: bool = False  # only its tagged names (J_{naive-softmax}) mean it, never the plain J
 
     def names(self, name: str) -> bool:
-        return name == self.name or name in self.tagged
+        return (name == self.name and not self.tagged_only) or name in self.tagged
 
 
 class Checker:
@@ -370,32 +374,47 @@ class Checker:
         self.proof_work = 0
         self.proofs = 0
         self.loss: LossFallback | None = None  # a shipped loss for a J the document defines otherwise
-        self._loss_checker: Checker | None = None
+        self.losses: tuple[LossFallback, ...] = ()  # every shipped loss detected (the plain J's and tagged ones)
+        self._loss_checkers: dict[str, Checker | None] = {}
 
-    def for_loss(self) -> "Checker | None":
+    def loss_named(self, name: str) -> LossFallback | None:
+        """The shipped loss a name of the document stands for (J_{naive-softmax}, or the plain J)."""
+        for loss in self.losses:
+            if name in loss.tagged:
+                return loss
+        return self.loss if self.loss is not None and self.loss.names(name) else None
+
+    def for_loss(self, loss: LossFallback | None = None) -> "Checker | None":
         """A checker in which the fallback loss is what the loss's name means."""
-        if self.loss is None:
+        loss = loss or self.loss
+        if loss is None:
             return None
-        if self._loss_checker is None:
-            ctx = self.ctx
-            name = self.loss.name
-            if "K" not in ctx.sizes or not all(x in ctx.families for x in ("u", "v")):
-                self.loss = None
-                return None
-            definitions = {k: v for k, v in ctx.definitions.items() if k != name and not k.startswith(name + "tag")}
-            definitions[name] = [Definition(name, self.loss.latex, origin="shipped")]
-            for tagged in self.loss.tagged:
-                definitions[tagged] = [Definition(tagged, self.loss.latex, origin="shipped")]
-            particular = dict(ctx.particular)
-            family = ctx.families["u"]
-            matrix = ctx.arrays.get(family.matrix)
-            count = (matrix.cols if family.axis == "column" else matrix.rows) if matrix is not None else ""
-            for letter in self.loss.indices:
-                if letter not in particular and letter not in ctx.sizes:
-                    particular[letter] = count  # c, o: one word each, as the loss's notation says
-            self._loss_checker = Checker(replace(ctx, definitions=definitions, particular=particular), self.trials,
-                                         self.seed)
-        return self._loss_checker
+        if loss.notation not in self._loss_checkers:
+            self._loss_checkers[loss.notation] = self._loss_checker_for(loss)
+        return self._loss_checkers[loss.notation]
+
+    def _loss_checker_for(self, loss: LossFallback) -> "Checker | None":
+        ctx = self.ctx
+        name = loss.name
+        needs_samples = re.search(r"\\sum_\{?k", loss.latex) is not None
+        if (needs_samples and "K" not in ctx.sizes) or not all(x in ctx.families for x in ("u", "v")):
+            return None
+        definitions = {k: v for k, v in ctx.definitions.items() if k != name and not k.startswith(name + "tag")}
+        if not loss.tagged_only:
+            definitions[name] = [Definition(name, loss.latex, origin="shipped")]
+        else:  # the plain J keeps the document's meaning; only the tagged names are the shipped loss
+            definitions.update({k: v for k, v in ctx.definitions.items() if k == name or
+                                (k.startswith(name + "tag") and k not in loss.tagged)})
+        for tagged in loss.tagged:
+            definitions[tagged] = [Definition(tagged, loss.latex, origin="shipped")]
+        particular = dict(ctx.particular)
+        family = ctx.families["u"]
+        matrix = ctx.arrays.get(family.matrix)
+        count = (matrix.cols if family.axis == "column" else matrix.rows) if matrix is not None else ""
+        for letter in loss.indices:
+            if letter not in particular and letter not in ctx.sizes:
+                particular[letter] = count  # c, o: one word each, as the loss's notation says
+        return Checker(replace(ctx, definitions=definitions, particular=particular), self.trials, self.seed)
 
     def parse(self, text: str):
         return parse_tree(text, self.names, macros_key(self.ctx.macros))
@@ -426,7 +445,10 @@ class Checker:
         key = (id(tree), t, tuple(sorted(assignment.items())), position, layout, elementwise)
         if key not in self._values:
             model, evaluator, numbers, values, samples = self.model(t)
-            env = Env({**values, **assignment}, position=position, layout=layout, elementwise=elementwise)
+            from .implicit import subscript_letters
+
+            env = Env({**values, **assignment}, position=position, layout=layout, elementwise=elementwise,
+                      written=frozenset(subscript_letters(tree)))
             self._values[key] = _evaluate(evaluator, tree, env)
         return self._values[key]
 
@@ -644,17 +666,24 @@ class Checker:
         if not k:
             return None
         free = [x for x in letters if x not in self.ctx.letter_bounds][:3]
-        regimes = sorted(itertools.product((False, True), repeat=len(free)), key=sum)
+        # each free index among the samples (True), not (False), or either (None: c in dJ/du_w matters
+        # not, and constraining it would leave some instantiation without index values); the
+        # fewest constraints first
+        regimes = sorted((r for r in itertools.product((None, False, True), repeat=len(free))
+                          if any(x is not None for x in r)),
+                         key=lambda r: (sum(x is not None for x in r), sum(bool(x) for x in r),
+                                        tuple(x is None for x in r)))
         for regime in regimes:
             restricted = {t: [a for a in assignments[t]
-                              if all((a.get(x, -1) < k) == inside for x, inside in zip(free, regime))]
+                              if all(inside is None or (a.get(x, -1) < k) == inside
+                                     for x, inside in zip(free, regime))]
                           for t in assignments}
             if not all(restricted.values()) or restricted == assignments:
                 continue
             outcome = self._plain_readings(left, right, restricted, position)
             if outcome.status == "holds":
                 among = [_shown(x) for x, inside in zip(free, regime) if inside]
-                outside = [_shown(x) for x, inside in zip(free, regime) if not inside]
+                outside = [_shown(x) for x, inside in zip(free, regime) if inside is False]
                 words = " and ".join(([f"{', '.join(outside)} not among the K sampled indices"] if outside else []) +
                                      ([f"{', '.join(among)} among them"] if among else []))
                 outcome.reading = f"for {words}" + (f", {outcome.reading}" if outcome.reading else "")
@@ -821,18 +850,90 @@ def _particular_in(tree, ctx: Context) -> list[str]:
     return out
 
 
-def _with_loss(step: Step, checker: Checker, trials, seed, condition, role) -> StepResult | None:
+def _with_loss(step: Step, checker: Checker, trials, seed, condition, role,
+               loss: LossFallback | None = None) -> StepResult | None:
     """The step checked with the shipped loss for the document's J (the handout's loss, which the
     document uses without restating it), and said so."""
-    fallback = checker.for_loss()
+    loss = loss or checker.loss
+    fallback = checker.for_loss(loss)
     if fallback is None:
         return None
-    loss = checker.loss
     result = check_step(step, fallback.ctx, trials, seed, condition, role, fallback)
     said = f"{_shown(loss.name)} read as the loss of the shipped notation '{loss.notation}' ({loss.why})"
     if result.status == "holds":
         return replace(result, reading=said + (f"; {result.reading}" if result.reading else ""))
     return replace(result, reason=f"{result.reason} [{said}]")
+
+
+def _defined_further_on(left, right, ctx: Context, checker: Checker, conditions, position,
+                        subject) -> _Outcome | None:
+    """\\hat{y}_x used before "let \\hat{y} = softmax(theta)", its one definition in the document: the
+    step again with that definition; only a step that then holds is reported (as that reading), since
+    before its definition the letter may mean another quantity."""
+    names = set()
+    for tree in (left, right):
+        for node in (tree.iter_subtrees() if isinstance(tree, Tree) else ()):
+            if node.data in ("symbol", "call"):
+                names.add(node.children[0].value)
+    later = []
+    for name in sorted(names):
+        found = ctx.definitions.get(name, [])
+        if len(found) == 1 and found[0].origin == "document" and found[0].position > position:
+            later.append(found[0])
+    if not later:
+        return None
+    ahead = replace(ctx, ahead=True, tokens=ctx.tokens)
+    try:
+        again = Checker(ahead, checker.trials, checker.seed).compare(left, right, conditions, position, subject)
+    except Exception:
+        return None
+    if again.status != "holds":
+        return None
+    shown = ", ".join(f"{_shown(d.name)} as defined further on (line {d.line})" for d in later)
+    again.reading = f"reading {shown}" + (f", {again.reading}" if again.reading else "")
+    return again
+
+
+def _through_every_member(left, right, checker: Checker, conditions, position, subject) -> _Outcome | None:
+    """b = -u_k^T v_c, J = f(a) + \\sum_k f(b), then dJ/db db/dv_c with no k of its own: the chain
+    rule through every b_k, so each term that differentiates by b is summed over k as J's sum runs
+    (dJ/db_k db_k/dv_c summed), and said."""
+    evaluator = checker.model(0)[1] if checker.trials else None
+    found = evaluator.model.expanded.get("#family") if evaluator is not None else None
+    if not found:
+        return None
+    name, node = found
+
+    def by_name(tree) -> bool:
+        return isinstance(tree, Tree) and any(
+            n.data in ("derivative", "derivop") and isinstance(n.children[1 if n.data == "derivative" else 0], Tree)
+            and n.children[1 if n.data == "derivative" else 0].data == "symbol"
+            and len(n.children[1 if n.data == "derivative" else 0].children) == 1
+            and n.children[1 if n.data == "derivative" else 0].children[0].value == name
+            for n in tree.iter_subtrees())
+
+    def summed(tree):
+        if isinstance(tree, Tree) and tree.data in ("add", "sub"):
+            return Tree(tree.data, [summed(c) for c in tree.children])
+        if by_name(tree):
+            return Tree("bigop", list(node.children[:-1]) + [tree])
+        return tree
+
+    new_left, new_right = summed(left), summed(right)
+    if new_left == left and new_right == right:
+        return None
+    new_subject = summed(subject) if subject is not None else None
+    try:
+        again = checker.compare(new_left, new_right, conditions, position, new_subject)
+    except Exception:
+        return None
+    if again.status not in ("holds", "fails"):
+        return None
+    letter = _binder(node.children[1])[0]
+    said = (f"the chain rule through every {_shown(name)}_{_shown(letter)}: each term by {_shown(name)} summed over "
+            f"{_shown(letter)}, as the sum that {_shown(name)} is in runs")
+    again.reading = f"{said}, {again.reading}" if again.reading else said
+    return again
 
 
 def _as_any_vectors(left, right, ctx: Context, checker: Checker, conditions, position) -> _Outcome | None:
@@ -1044,6 +1145,16 @@ def check_step(step: Step, ctx: Context, trials: int = 3, seed: int = 0, conditi
         if again.status == "holds":
             again.reading = "reading the index 0 as the letter o" + (f", {again.reading}" if again.reading else "")
             outcome = again
+    if outcome.status == "cannot_check" and ", which a sum runs over: a derivative with respect to" in outcome.reason:
+        again = _through_every_member(left, right, checker, conditions, step.position, subject_tree)
+        if again is not None:
+            outcome = again
+    if outcome.status == "cannot_check" and re.search(
+            r"appears on one side only and the document does not define it|does not involve .* as the document "
+            r"defines it", outcome.reason):
+        again = _defined_further_on(left, right, ctx, checker, conditions, step.position, subject_tree)
+        if again is not None:
+            outcome = again
     rule = re.match(r"(\S+) needs one or two indices", outcome.reason) if outcome.status == "cannot_check" else None
     if rule and _differentiates_bare(left, right, rule.group(1)):
         # \partial s(x) / \partial x = s(x)(1 - s(x)) beside x_i: a rule stated for any scalar x
@@ -1075,12 +1186,18 @@ def check_step(step: Step, ctx: Context, trials: int = 3, seed: int = 0, conditi
                            "from the letters, so this is not reported as a failure")
     undefined = re.match(r"undefined function (\w+)\(", outcome.reason) if outcome.status == "cannot_check" \
         else None
-    if undefined and checker.loss is not None and checker.loss.names(undefined.group(1)):
-        fallback = _with_loss(step, checker, trials, seed, condition, role)
+    named_loss = checker.loss_named(undefined.group(1)) if undefined else None
+    if named_loss is not None:
+        fallback = _with_loss(step, checker, trials, seed, condition, role, named_loss)
         if fallback is not None:
             return fallback
     from .implicit import has_elision
 
+    if outcome.status in ("holds", "fails") and any(
+            isinstance(side, Tree) and any(n.data == "derivative_by_expression" for n in side.iter_subtrees())
+            for side in (left, right)):
+        by = "a derivative by an expression: its every occurrence taken as the variable, the rest held fixed"
+        outcome.reading = f"{by}, {outcome.reading}" if outcome.reading else by
     if outcome.status in ("holds", "fails") and (has_elision(left) or has_elision(right)):
         elided = "the terms elided by \\cdots read as the whole sum"
         outcome.reading = f"{elided}, {outcome.reading}" if outcome.reading else elided
@@ -1145,6 +1262,8 @@ def _foreign(checker: Checker, left, right, position: int) -> str:
                     mine |= _functions(evaluator.definition_tree(d))
         except Exception:
             return ""
+        if "exp" in mine:
+            mine.add("softmax")  # a softmax written out: exponentials over their sum
         theirs = _functions(other)
         for n in _names_through(evaluator, other, position, set()):
             d = checker.ctx.definition(n, position)
