@@ -252,8 +252,7 @@ def _method(entry: dict, name: str, at: _Locator, index: int) -> tuple:
     if ("attributes" in entry or "optional" in entry) and "." not in name:
         raise RubricError(f"{_at(at, ('function', index), None)}: attributes and optional are for a method "
                           "(name = \"Class.method\")")
-    if not isinstance(attributes, dict) or not all(isinstance(v, str) or isinstance(v, list) and
-                                                   all(isinstance(n, str) for n in v) for v in attributes.values()):
+    if not _names_or_lists(attributes):
         raise RubricError(f"{_at(at, ('function', index), 'attributes')}: attributes must map each attribute to an "
                           "input, or to a list of inputs (a dict of them: params = [\"W1\", \"b1\"])")
     if not isinstance(optional, dict) or not all(isinstance(v, str) for v in optional.values()):
@@ -262,14 +261,21 @@ def _method(entry: dict, name: str, at: _Locator, index: int) -> tuple:
     if returns is not None and not (isinstance(returns, list) and returns and all(isinstance(r, str) for r in returns)):
         raise RubricError(f"{_at(at, ('function', index), 'returns')}: returns must list the names of the returned "
                           "values (the model's, or its definitions'; any other name is returned but not graded)")
-    if not isinstance(pack, dict) or not all(isinstance(v, str) or isinstance(v, list) and
-                                             all(isinstance(n, str) for n in v) for v in pack.values()):
+    if not _names_or_lists(pack):
         raise RubricError(f"{_at(at, ('function', index), 'pack')}: pack must map an argument to an input or a list "
                           "of inputs (cache = [\"x\", \"w\", \"b\"]: a tuple of them)")
-    return (tuple(arguments) if arguments is not None else None,
-            tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in attributes.items()),
-            tuple(optional.items()), tuple(returns) if returns is not None else None,
-            tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in pack.items()))
+    return (tuple(arguments) if arguments is not None else None, _frozen(attributes),
+            tuple(optional.items()), tuple(returns) if returns is not None else None, _frozen(pack))
+
+
+def _names_or_lists(table) -> bool:
+    """A table mapping each key to an input's name or to a list of names (attributes, pack)."""
+    return isinstance(table, dict) and all(isinstance(v, str) or isinstance(v, list) and
+                                           all(isinstance(n, str) for n in v) for v in table.values())
+
+
+def _frozen(table: dict) -> tuple:
+    return tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in table.items())
 
 
 def _numbers(values: list) -> bool:
