@@ -535,3 +535,16 @@ def test_a_name_used_before_its_one_definition_is_read_so_only_when_the_step_hol
     eqs = labelled(result)
     assert "as defined further on (line" in eqs["ok-early"].steps[0].reading, describe(eqs["ok-early"])
     assert eqs["unclaimed-early"].status == "cannot_check", describe(eqs["unclaimed-early"])
+
+
+def test_a_side_ill_formed_in_every_reading_fails_beside_an_elided_side():
+    """[block, \\cdots, block] = (p - q)^T h: the elided matrix has no value, but a row times a column
+    of another length equals nothing in any reading, so the step fails on its right side alone; the
+    outer products h p^T - h q^T beside the same elided matrix claim nothing (no value to compare)."""
+    result = check_document(str(DOCS / "wild_block_elided.md"))
+    assert_planted(result, bad={"bad-row-times-column"}, ok={"ok-outer"})
+    eqs = labelled(result)
+    failing = [s for s in eqs["bad-row-times-column"].steps if s.status == "fails"]
+    assert len(failing) == 1 and "the right side alone, in every reading" in failing[0].reason, \
+        describe(eqs["bad-row-times-column"])
+    assert eqs["unclaimed-block"].status == "cannot_check", describe(eqs["unclaimed-block"])

@@ -494,7 +494,9 @@ class Checker:
                 outcome.reading = name
                 return outcome
             if outcome.status == "cannot_check" and not name:
-                return outcome  # something has no value: no reading changes that
+                # something has no value: no reading changes that, unless the other side is ill-formed in
+                # every reading (then no reading can hold, whatever the side without a value is)
+                return self._ill_formed_alone(left, right, assignments, position) or outcome
             outcome.reading = name
             outcomes.append(outcome)
         # a reading that could not be evaluated might have held: no verdict then
@@ -522,6 +524,49 @@ class Checker:
             if group:
                 return group[0]
         return outcomes[0] if outcomes else _Outcome("cannot_check", "nothing to compare")
+
+    def _ill_formed_alone(self, left, right, assignments, position) -> _Outcome | None:
+        """One side without a value (an elided matrix, an undefined name), the other ill-formed as
+        written in every layout and element-wise reading, at every instantiation: the step fails on
+        that side alone ((yhat - y)^T v_c, a 1xV row times a column, equals nothing)."""
+        for side, tree, other in (("", right, left), ("left", left, right)):
+            shown = None
+            for t in range(self.trials):
+                if not assignments.get(t):
+                    return None
+                assignment = assignments[t][0]
+                for layout, elementwise in (("denominator", False), ("numerator", False), ("denominator", True)):
+                    _, problem, _ = self.value(tree, t, assignment, position, layout, elementwise)
+                    if not problem or problem[0] != "ill-formed":
+                        break
+                    _, unknown, _ = self.value(other, t, assignment, position, layout, elementwise)
+                    if not unknown or unknown[0] != "cannot_check":
+                        break  # the other side has a value (or is ill-formed too): the readings decide
+                    shown = shown or problem[1]
+                else:
+                    continue
+                shown = None
+                break
+            if shown and self._vectors_only(tree, assignments[0][0], position):
+                where = "the right side" if not side else "the left side"
+                return _Outcome("fails", f"ill-formed: {shown} ({where} alone, in every reading; the other side "
+                                "has no value here)", side=side)
+        return None
+
+    def _vectors_only(self, tree, assignment, position) -> bool:
+        """Every name the tree writes is a number or a vector: its shape error does not rest on how
+        gradproof oriented a matrix (U with columns u_w, where the author may mean rows)."""
+        if not isinstance(tree, Tree):
+            return False
+        for node in tree.iter_subtrees():
+            if node.data == "call":
+                return False  # h(p - q)^T: a call or a product, which one the author means decides the shape
+            if node.data != "symbol":
+                continue
+            value, problem, _ = self.value(node, 0, assignment, position)
+            if problem or (_is_matrix(value) and 1 not in value.shape):
+                return False
+        return True
 
     def _scalars(self, left, right, assignments, position) -> bool:
         """Both sides numbers (not arrays) at the first index values, in the default reading."""
