@@ -255,6 +255,22 @@ def _sums(text: str, names: set[str]) -> str:
 
     text = re.sub(r"\\sum\s*_\s*\{\s*([A-Za-z])\s*\\in\s*((?:[^{}]|\{[^{}]*\})*)\}(\s*\^\s*\{\s*\})?", over, text)
     # windows of skip-gram: \sum_{\substack{-m \leq j \leq m \\ j \neq 0}} and \sum_{-m\leq j\leq m, j\neq 0}
+    # with their bounds and the excluded offset kept: \sum_{j=-m, j \neq 0}^{m}
+    low, high = r"(-?\s*[A-Za-z0-9]+)", r"([A-Za-z0-9]+)"
+    excluded = r"([A-Za-z])\s*\\neq?(?![A-Za-z])\s*([A-Za-z0-9]+)"
+
+    def window(m):
+        letter = m.group(2)
+        if m.group(4) and m.group(4) != letter:
+            return m.group(0)
+        bounds = f"\\sum_{{{letter}={m.group(1).replace(' ', '')}"
+        rest = f", {letter} \\neq {m.group(5)}}}" if m.group(4) else "}"
+        return f"{bounds}{rest}^{{{m.group(3)}}}"
+
+    text = re.sub(rf"\\sum\s*_\s*\{{\s*\\substack\s*\{{\s*{low}\s*\\leq?\s*([A-Za-z])\s*\\leq?\s*{high}\s*"
+                  rf"(?:(?:\\\\|,)\s*{excluded}\s*)?\}}\s*\}}", window, text)
+    text = re.sub(rf"\\sum\s*_\s*\{{\s*{low}\s*\\leq?\s*([A-Za-z])\s*\\leq?\s*{high}\s*(?:,\s*{excluded}\s*)?\}}",
+                  window, text)
     text = re.sub(r"\\sum\s*_\s*\{\s*\\substack\s*\{[^{}]*?\\leq?\s*([A-Za-z])\s*\\leq?[^{}]*\}\s*\}", r"\\sum_{\1}", text)
     text = re.sub(r"\\sum\s*_\s*\{[^{}]*?\\leq?\s*([A-Za-z])\s*\\leq?[^{}]*\}", r"\\sum_{\1}", text)
     text = re.sub(r"\^\s*\{\s*\}", "", text)

@@ -548,3 +548,15 @@ def test_a_side_ill_formed_in_every_reading_fails_beside_an_elided_side():
     assert len(failing) == 1 and "the right side alone, in every reading" in failing[0].reason, \
         describe(eqs["bad-row-times-column"])
     assert eqs["unclaimed-block"].status == "cannot_check", describe(eqs["unclaimed-block"])
+
+
+def test_a_loss_summed_over_a_window_of_offsets_with_one_excluded():
+    """J_{window} = \\sum_{-m <= j <= m, j != 0} J(v_c, w_{t+j}, U): the sum runs over the offsets -m..m
+    but 0, w is a sequence of word indices with the center at position t, and J(v_c, w_{t+j}, U) is
+    the document's J with its outside word o at w_{t+j}.  The gradients are the sums of the terms';
+    every term at the one word o, or the center position counted, fails."""
+    result = check_document(str(DOCS / "wild_window.md"))
+    assert_planted(result, bad={"bad-one-word", "bad-center-counted"},
+                   ok={"ok-window-def", "ok-window-U", "ok-window-v"})
+    assert any(line.startswith("fixed indices") and "t" in line.split(": ")[1] for line in result.notation), \
+        result.notation

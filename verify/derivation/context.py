@@ -8,6 +8,7 @@ entry remembers where it came from, so the report can print what was inferred.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from gradproof.derive.notation import Notation
@@ -102,7 +103,9 @@ class Context:
         found = list(self.definitions.get(name, ()))
         if len(name) == 1 and name.isupper():
             # a loss given a new name (J_{neg-sample}) is what the plain J means from there on
-            found += [d for n, defs in self.definitions.items() if n.startswith(name + "tag") for d in defs]
+            # (not one written with the plain J: J_{skip-gram} = \sum_j J(v_c, w_{t+j}, U) sums J)
+            found += [d for n, defs in self.definitions.items() if n.startswith(name + "tag") for d in defs
+                      if not re.search(rf"(?<![A-Za-z\\]){name}\s*\(", d.latex)]
             found.sort(key=lambda d: d.position)
         if not found:
             return None

@@ -378,7 +378,8 @@ class Evaluator:
             return _pick(value, [self._resolve(x, env) for x in letters], name)
         if name in self.model.primitives:
             self.model.touched.add(name)
-            return _pick(self.model.primitives[name], [self._resolve(x, env) for x in letters], name)
+            value = self._moved_onehot(name, env) or self.model.primitives[name]
+            return _pick(value, [self._resolve(x, env) for x in letters], name)
         family = ctx.families.get(name)
         if family is not None:
             idx = [self._resolve(x, env) for x in letters]
@@ -402,6 +403,16 @@ class Evaluator:
         if name in ctx.sizes or ctx.size(name) is not None:
             return sp.Integer(ctx.size(name))  # 1/N: a size used as a number
         raise CannotCheck(f"undefined symbol {_shown(name)}")
+
+    def _moved_onehot(self, name: str, env: Env):
+        """y one-hot at o, inside J(v_c, w_{t+j}, U) (o at another word there): one-hot at that word."""
+        at = self.ctx.onehots.get(name)
+        if not at or at not in self.ctx.particular or env.values.get(at, self.model.index_values.get(at)) == \
+                self.model.index_values.get(at):
+            return None
+        value = self.model.primitives[name]
+        where = env.values[at]
+        return sp.Matrix(value.shape[0], value.shape[1], lambda i, j: sp.Integer(int(max(i, j) == where)))
 
     def piece(self, name: str, definition: Definition, inner: dict, env: Env) -> Definition:
         """The piece of a piecewise definition whose condition the index values meet."""
@@ -528,6 +539,8 @@ class Evaluator:
         return out
 
     def _resolve(self, letter, env) -> int:
+        if isinstance(letter, Offset):
+            return self._position(letter, env)
         if isinstance(letter, int):
             if letter < 0:
                 raise CannotCheck("an index 0, where indices count from 1 (a typo for a letter, like o?)")
@@ -541,12 +554,28 @@ class Evaluator:
                                   "index array")
             k = self._resolve(inner[0], env)
             values = self.model.samples[name]
+            if isinstance(inner[0], Offset):  # w_{t+j}: positions taken around the sequence, so every window is whole
+                k %= len(values)
             if not 0 <= k < len(values):
                 raise ShapeError(f"{name} has no entry {k + 1}")
             return values[k]
         if letter in env.values:
             return env.values[letter]
         raise CannotCheck(f"index {_shown(letter)} has no value")
+
+    def _position(self, offset: Offset, env) -> int:
+        """t + j counted from 1 (t, j index values; m a size; a number as written), as an index from 0."""
+        total = 0
+        for sign, term in offset.terms:
+            if isinstance(term, int):
+                total += sign * term
+            elif term in env.values:
+                total += sign * (env.values[term] + 1)
+            elif self.ctx.size(term):
+                total += sign * self.ctx.size(term)
+            else:
+                raise CannotCheck(f"index {_shown(term)} has no value")
+        return total - 1
 
     def _word_map(self, name: str) -> bool:
         """w in v_{w_j}, w_I: words numbered by their index, when w is nothing else in the document (no
@@ -584,7 +613,7 @@ class Evaluator:
         values = []
         for k in range(first, size):
             inner = replace(env.with_values(**{letter: k}), written=env.written | {letter})
-            if exclude is not None and k == self._resolve(exclude, inner):
+            if exclude is not None and k == (exclude if isinstance(exclude, int) else self._resolve(exclude, inner)):
                 continue
             if self._vanishes(body, inner):
                 continue  # a Kronecker delta of two different indices makes the term 0
@@ -921,6 +950,9 @@ class Evaluator:
             return self.symbol_value(name, [], env)  # g(a) with g = sigma(a): g as defined, written with its variable
         if len(args) == 1 and not conditions and self._is_array(name, env):  # U(yhat - y): a product
             return self.product(self.symbol_value(name, [], env), self.value(args[0], env), env.elementwise)
+        at = self._at_word(name, definition, args, env)
+        if at is not None:  # J(v_c, w_{t+j}, U): J with its outside word at w_{t+j}
+            return self.symbol_value(name, [], env.with_values(**at))
         if definition is not None and definition.kind in ("value", "component"):
             value = self.symbol_value(name, [], env)  # J(theta): the notation says what J depends on
             if _is_matrix(value) and (conditions or len(args) > 1):
@@ -930,6 +962,56 @@ class Evaluator:
         if len(args) == 1 and not conditions and name in self.model.primitives:
             return self.product(self.symbol_value(name, [], env), self.value(args[0], env))
         raise CannotCheck(f"undefined function {_shown(shown)}")
+
+    def _at_word(self, name: str, definition, args, env) -> dict | None:
+        """J(v_c, w_{t+j}, U), J defined as a value at fixed indices (c, o): the one argument that is an
+        entry of a sequence of word indices stands for the one fixed index J depends on that no other
+        argument names (v_c names c, so w_{t+j} is o).  None where that is not so."""
+        if definition is None or definition.kind != "value":
+            return None
+        entries, named = [], set()
+        for a in args:
+            if not (isinstance(a, Tree) and a.data == "symbol"):
+                return None
+            word, letters, _ = self.subscripts(a)
+            if word in self.model.samples and len(letters) == 1:
+                entries.append((word, tuple(letters)))
+            else:
+                named |= {x for x in letters if isinstance(x, str)}
+        if len(entries) != 1:
+            return None
+        free = self._fixed_through(name, env.position) - named
+        if len(free) != 1:
+            return None
+        return {free.pop(): self._resolve(entries[0], env)}
+
+    def _fixed_through(self, name: str, position: int) -> set[str]:
+        """The fixed indices (c, o) a name depends on through its definitions: written as subscripts
+        (u_o), in the conditions of its pieces (y_w = 1 for w = o), or as a one-hot's position."""
+        ctx, out, seen, stack = self.ctx, set(), set(), [name]
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            if ctx.onehots.get(current) in ctx.particular:
+                out.add(ctx.onehots[current])
+            for definition in ctx.pieces(current, position):
+                for a, _, b in definition.condition or ():
+                    out |= {x for x in (a, b) if x in ctx.particular}
+                try:
+                    tree = self.definition_tree(definition)
+                except Exception:  # a definition that does not parse names nothing
+                    continue
+                if not isinstance(tree, Tree):
+                    continue
+                for node in tree.iter_subtrees():
+                    if node.data in ("symbol", "call"):
+                        stack.append(node.children[0].value)
+                    if node.data == "symbol":
+                        for g in (c for c in node.children[1:] if isinstance(c, Tree)):
+                            out |= {x for x in _letters(g) if isinstance(x, str) and x in ctx.particular}
+        return out
 
     def _as_defined_of(self, name: str, definition, args, env) -> bool:
         """A name the document defines as a value, called with variables its definition uses
@@ -1223,6 +1305,28 @@ def _shown(name: str) -> str:
     return wild.shown(name)
 
 
+@dataclass(frozen=True)
+class Offset:
+    """w_{t+j}: an index written as a sum of letters and numbers (signs +1/-1), a position in a sequence."""
+    terms: tuple
+
+
+def _offset(node) -> Offset | None:
+    """t + j (letters or numbers, each once): the offset a subscript writes, or None."""
+    terms = []
+    for sign, child in ((1, c) for c in node.children):
+        if isinstance(child, Tree) and child.data == "neg":
+            sign, child = -1, child.children[0]
+        if isinstance(child, Tree) and child.data == "symbol" and len(child.children) == 1 and \
+                len(child.children[0].value) == 1:
+            terms.append((sign, child.children[0].value))
+        elif isinstance(child, Tree) and child.data == "number" and child.children[0].value.isdigit():
+            terms.append((sign, int(child.children[0].value)))
+        else:
+            return None
+    return Offset(tuple(terms)) if len(terms) >= 2 and isinstance(terms[0][1], str) else None
+
+
 def _letters(node) -> list:
     """The index letters of a subscript group: u_{ij} -> [i, j]; u_w -> [w]; x_1 -> [0]."""
     if isinstance(node, Token):
@@ -1249,6 +1353,8 @@ def _letters(node) -> list:
         return _letters(node.children[0])
     if node.data == "from_value":  # u_{w=o}: the index is w, at o
         return _letters(node.children[1])
+    if node.data == "add" and _offset(node) is not None:  # w_{t+j}
+        return [_offset(node)]
     return ["?"]
 
 
@@ -1263,6 +1369,9 @@ def _binder(sub):
         return sub.children[0].value, None, None
     if sub.data == "from_value":
         return sub.children[0].value, sub.children[1], None
+    if sub.data == "from_value_except":  # j = -m .. m, j \neq 0
+        excluded = _letters(sub.children[3]) if sub.children[2].value == sub.children[0].value else []
+        return sub.children[0].value, sub.children[1], (excluded[0] if len(excluded) == 1 else "?")
     if sub.data == "not_equal":
         left, right = _letters(sub.children[0]), _letters(sub.children[1])
         return (left[0] if left else None), None, (right[0] if right else None)

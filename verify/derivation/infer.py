@@ -1069,6 +1069,7 @@ def infer(ctx: Context, source, found: list[Display], authoritative: bool = Fals
         ctx.particular[said] = ""  # "a one-hot vector with a 1 for the true outside word $o$": o is fixed
     _shapes(ctx, parsed, kinds)
     _onehots(ctx, parsed, text)
+    _sequences(ctx, parsed)
     _entrywise_definitions(ctx, parsed)
     _stated_totals(ctx, text)
     _declared_rows(ctx, parsed)
@@ -1076,6 +1077,56 @@ def infer(ctx: Context, source, found: list[Display], authoritative: bool = Fals
     _dependent(ctx, parsed)
     _anchored(ctx, parsed)
     return ctx, roles, {id(p.step): p for p in parsed}
+
+
+def _sequences(ctx: Context, parsed: list[Parsed]) -> None:
+    """J(v_c, w_{t+j}, U) inside a sum over j: w is a sequence of word indices (a text), t a
+    position in it, and its words are words for each fixed index (c, o: the smallest range).  The
+    sequence is longer than any window, so the positions t + j of a window are all different."""
+    from .evaluate import Offset, _binder, _letters
+
+    # a word is a valid index of everything a fixed index or a word indexes: the fixed indices'
+    # ranges, the one-hot vectors' lengths, the columns of the matrices of u_x and v_x
+    vocabularies = {size for size in ctx.particular.values() if size}
+    vocabularies |= {a.rows if a.cols == "1" else a.cols for name, a in ctx.arrays.items() if name in ctx.onehots}
+    for family in ctx.families.values():
+        a = ctx.arrays.get(family.matrix)
+        if a is not None:
+            vocabularies.add(a.cols if family.axis == "column" else a.rows)
+    vocabularies = sorted((size for size in vocabularies if ctx.size(size)), key=ctx.size)
+    if not vocabularies:
+        return  # which range the words take is not settled
+    found: dict[str, tuple[Offset, str]] = {}
+    for _, tree in _walk(parsed):
+        for node in tree.iter_subtrees():
+            if node.data != "bigop" or len(node.children) < 3:
+                continue
+            letter = _binder(node.children[1])[0]
+            if not isinstance(letter, str):
+                continue
+            for call in node.children[-1].iter_subtrees():
+                if call.data != "call":
+                    continue
+                for arg in call.children[1].children:
+                    if not (isinstance(arg, Tree) and arg.data == "symbol" and len(arg.children) == 2
+                            and isinstance(arg.children[1], Tree)):
+                        continue
+                    letters = _letters(arg.children[1])
+                    if len(letters) == 1 and isinstance(letters[0], Offset) and \
+                            any(term == letter for _, term in letters[0].terms):
+                        found[arg.children[0].value] = (letters[0], letter)
+    for name, (offset, letter) in found.items():
+        array = ctx.arrays.get(name)
+        if name in ctx.families or ctx.definitions.get(name) or name in ctx.particular or \
+                (array is not None and array.why != "inferred from use"):
+            continue
+        ctx.arrays.pop(name, None)
+        length = f"#{name}"
+        ctx.sizes[length] = 2 * max([v for v in ctx.sizes.values() if v] or [3]) + 1
+        ctx.index_arrays[name] = IndexArray(name, length, vocabularies[0])  # a word for every fixed index
+        for _, term in offset.terms:
+            if isinstance(term, str) and term != letter and ctx.size(term) is None:
+                ctx.particular.setdefault(term, length)  # t: the position of the center word
 
 
 TOTAL_WORDS = re.compile(r"\b(?:sum|summation|summed|summing|total)\b", re.I)

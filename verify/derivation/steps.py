@@ -1038,6 +1038,8 @@ def _zero_as_o(tree):
         return tree
     if tree.data == "symbol":
         return Tree("symbol", [tree.children[0]] + [_digit_zero(c) for c in tree.children[1:]])
+    if tree.data == "from_value_except":
+        return tree  # \sum_{j=-m, j \neq 0}: an offset 0, not a subscript
     return Tree(tree.data, [_zero_as_o(c) for c in tree.children])
 
 
