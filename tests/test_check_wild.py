@@ -553,10 +553,33 @@ def test_a_side_ill_formed_in_every_reading_fails_beside_an_elided_side():
 def test_a_loss_summed_over_a_window_of_offsets_with_one_excluded():
     """J_{window} = \\sum_{-m <= j <= m, j != 0} J(v_c, w_{t+j}, U): the sum runs over the offsets -m..m
     but 0, w is a sequence of word indices with the center at position t, and J(v_c, w_{t+j}, U) is
-    the document's J with its outside word o at w_{t+j}.  The gradients are the sums of the terms';
-    every term at the one word o, or the center position counted, fails."""
+    the document's J with its outside word o at w_{t+j}.  The gradients are the sums of the terms'
+    (the other center vectors' is 0 for x != c); every term counted twice, or the center position
+    counted, fails."""
     result = check_document(str(DOCS / "wild_window.md"))
-    assert_planted(result, bad={"bad-one-word", "bad-center-counted"},
-                   ok={"ok-window-def", "ok-window-U", "ok-window-v"})
+    assert_planted(result, bad={"bad-twice", "bad-center-counted"},
+                   ok={"ok-window-def", "ok-window-U", "ok-window-v", "ok-other-center"})
     assert any(line.startswith("fixed indices") and "t" in line.split(": ")[1] for line in result.notation), \
         result.notation
+
+
+def test_a_window_loss_named_by_its_tag_and_never_defined():
+    """\\partial J_{skip-gram}(v_c, w_{t-m}, ..., w_{t+m}, U) / \\partial U = \\sum_j \\partial J(v_c, w_{t+j}, U) / \\partial U,
+    J_{skip-gram} never written out: the shipped window notation's sum of the per-word J, that J being
+    the loss the plain J falls back to (negative sampling here), said at each step; the other center
+    vectors' gradient 0 (a zero vector written 0) holds for x != c; the center word counted fails."""
+    result = check_document(str(DOCS / "wild_window_named.md"))
+    assert_planted(result, bad={"bad-named-center"}, ok={"ok-neg", "ok-named-U", "ok-named-v", "ok-named-other"})
+    eqs = labelled(result)
+    reading = eqs["ok-named-U"].steps[0].reading
+    assert "J_{skipgram} read as the loss of the shipped notation 'skipgramwindow'" in reading, reading
+    assert "as that of 'negsampling'" in reading, reading
+    assert "x ≠ c" in eqs["ok-named-other"].steps[0].reason, describe(eqs["ok-named-other"])
+
+
+def test_a_window_sum_whose_terms_do_not_write_the_offset_claims_nothing():
+    """\\sum_{-m <= j <= m, j != 0} \\partial J / \\partial v_c with the bare J: the terms do not say which word
+    each adds (the author means J(v_c, w_{t+j}, U)), so nothing is claimed, never a failure."""
+    eqs = labelled(check_document(str(DOCS / "wild_window.md")))
+    step = eqs["unclaimed-bare"].steps[0]
+    assert step.status == "cannot_check" and "do not write j" in step.reason, describe(eqs["unclaimed-bare"])

@@ -608,6 +608,10 @@ class Evaluator:
             raise CannotCheck(f"{op} without an index")
         if isinstance(letter, int):
             raise CannotCheck(f"{op} over a number")
+        if isinstance(sub, Tree) and sub.data == "from_value_except" and letter not in _written_letters(body):
+            # \sum_{-m <= j <= m, j != 0} \partial J / \partial U: the term for each j is not written
+            raise CannotCheck(f"a sum over {_shown(letter)} whose terms do not write {_shown(letter)}: which term "
+                              "it adds for each is not written")
         first = 0 if start is None else int(self.value(start, env)) - 1
         size = self._range(letter, body, sup, env)
         values = []
@@ -1325,6 +1329,23 @@ def _offset(node) -> Offset | None:
         else:
             return None
     return Offset(tuple(terms)) if len(terms) >= 2 and isinstance(terms[0][1], str) else None
+
+
+def _written_letters(tree) -> set[str]:
+    """The index letters a tree writes in its subscripts (t and j of w_{t+j} too)."""
+    out: set[str] = set()
+    for node in (tree.iter_subtrees() if isinstance(tree, Tree) else ()):
+        if node.data != "symbol":
+            continue
+        for g in (c for c in node.children[1:] if isinstance(c, Tree)):
+            for x in _letters(g):
+                for y in (x.terms if isinstance(x, Offset) else x[1] if isinstance(x, tuple) else [x]):
+                    term = y[1] if isinstance(y, tuple) else y
+                    if isinstance(term, str):
+                        out.add(term)
+                    elif isinstance(term, Offset):
+                        out |= {t for _, t in term.terms if isinstance(t, str)}
+    return out
 
 
 def _letters(node) -> list:

@@ -232,6 +232,14 @@ def _numbers(model: Model, rng, trial: int) -> dict:
 
 # -- evaluation with readings --------------------------------------------------------------------
 
+def _zero_of_shape(tree, value, other):
+    """A side written as the number 0 beside an array: the zero array of that shape (dJ/dv_w = 0)."""
+    if isinstance(tree, Tree) and tree.data == "number" and tree.children[0].value == "0" and _is_matrix(other) \
+            and not _is_matrix(value):
+        return sp.zeros(*other.shape)
+    return value
+
+
 def _evaluate(evaluator: Evaluator, tree, env: Env):
     """(value, problem, primitives used): problem is (status, reason) when there is no value."""
     evaluator.model.touched = set()
@@ -407,6 +415,9 @@ class Checker:
                                 (k.startswith(name + "tag") and k not in loss.tagged)})
         for tagged in loss.tagged:
             definitions[tagged] = [Definition(tagged, loss.latex, origin="shipped")]
+        inner = self._inner_loss(loss)
+        if inner is not None:  # J_{skip-gram} = \sum_j J(v_c, w_{t+j}, U): J where the document has none yet
+            definitions[name] = [Definition(name, inner.latex, origin="shipped")] + list(definitions.get(name, ()))
         particular = dict(ctx.particular)
         family = ctx.families["u"]
         matrix = ctx.arrays.get(family.matrix)
@@ -414,7 +425,19 @@ class Checker:
         for letter in loss.indices:
             if letter not in particular and letter not in ctx.sizes:
                 particular[letter] = count  # c, o: one word each, as the loss's notation says
-        return Checker(replace(ctx, definitions=definitions, particular=particular), self.trials, self.seed)
+        dependent = ctx.dependent - set(loss.tagged)  # \partial J_{skip-gram}: defined here, by the notation
+        return Checker(replace(ctx, definitions=definitions, particular=particular, dependent=dependent), self.trials,
+                       self.seed)
+
+    def _inner_loss(self, loss: LossFallback) -> LossFallback | None:
+        """The loss a tagged loss written with the plain J (J_{skip-gram} = \\sum_j J(v_c, w_{t+j}, U))
+        reads that J as, before the document defines J itself: the loss the plain J falls back to."""
+        if not (loss.tagged_only and re.search(rf"(?<![A-Za-z\\]){loss.name}\s*\(", loss.latex)):
+            return None
+        inner = self.loss
+        if inner is None or inner.name != loss.name or inner.notation == loss.notation:
+            return None
+        return inner
 
     def parse(self, text: str):
         return parse_tree(text, self.names, macros_key(self.ctx.macros))
@@ -621,6 +644,7 @@ class Checker:
                     break  # every instantiation, but not every index value in each
                 a, pa, used_a = self.value(left, t, assignment, position, layout, elementwise)
                 b, pb, used_b = self.value(right, t, assignment, position, layout, elementwise)
+                a, b = _zero_of_shape(left, a, b), _zero_of_shape(right, b, a)
                 if t == 0 and n == 0 and pa is None and pb is None:
                     heavy = _weight(a) + _weight(b) > self.EVALUATION_WEIGHT
                 where = _where(assignment, values, samples)
@@ -904,7 +928,12 @@ def _with_loss(step: Step, checker: Checker, trials, seed, condition, role,
     if fallback is None:
         return None
     result = check_step(step, fallback.ctx, trials, seed, condition, role, fallback)
-    said = f"{_shown(loss.name)} read as the loss of the shipped notation '{loss.notation}' ({loss.why})"
+    named = ", ".join(_shown(n) for n in loss.tagged) if loss.tagged_only and loss.tagged else _shown(loss.name)
+    said = f"{named} read as the loss of the shipped notation '{loss.notation}' ({loss.why})"
+    inner = checker._inner_loss(loss)
+    if inner is not None:
+        said += (f"; the {_shown(loss.name)} it sums, before the document defines {_shown(loss.name)}, as that of "
+                 f"'{inner.notation}'")
     if result.status == "holds":
         return replace(result, reading=said + (f"; {result.reading}" if result.reading else ""))
     return replace(result, reason=f"{result.reason} [{said}]")
@@ -1234,6 +1263,11 @@ def check_step(step: Step, ctx: Context, trials: int = 3, seed: int = 0, conditi
     undefined = re.match(r"undefined function (\w+)\(", outcome.reason) if outcome.status == "cannot_check" \
         else None
     named_loss = checker.loss_named(undefined.group(1)) if undefined else None
+    unknown = re.match(r"(\S+) is not defined, so how it depends on", outcome.reason) \
+        if outcome.status == "cannot_check" and named_loss is None else None
+    if unknown:  # \partial J_{skip-gram} / \partial U, the tagged loss written bare
+        named_loss = next((loss for loss in checker.losses for n in loss.tagged if _shown(n) == unknown.group(1)),
+                          None)
     if named_loss is not None:
         fallback = _with_loss(step, checker, trials, seed, condition, role, named_loss)
         if fallback is not None:
