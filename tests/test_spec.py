@@ -153,3 +153,47 @@ def test_a_bad_model_part_is_one_line_naming_its_line(change, words):
     assert message.startswith("net.toml:") and words in message and "\n" not in message
     line = int(message.split(":")[1])
     assert 1 <= line <= len(text.splitlines())
+
+
+# -- a function's own arguments: how a caller draws what is not an input of the model ----------------
+
+OWN = MODEL + r"""
+[variants.inputs.inputs]
+role = "data"
+shape = ["N", "D"]
+distribution = "unit-rows"
+
+[variants.inputs.extra_arg]
+role = "dataset"
+sampler = "draw_one"
+range = "C"
+draws = 7
+"""
+
+
+def test_a_variant_declares_how_its_own_arguments_are_drawn():
+    spec = parse(OWN, "net.toml")
+    (variant,) = spec.variants
+    data, dataset = variant.inputs
+    assert (data.name, data.role, data.shape, data.distribution) == ("inputs", "data", ("N", "D"), "unit-rows")
+    assert (dataset.name, dataset.role, dataset.sampler, dataset.range, dataset.draws) == \
+        ("extra_arg", "dataset", "draw_one", "C", 7)
+    assert spec.function.inputs == ()
+
+
+@pytest.mark.parametrize("change, words", [
+    (("sampler = \"draw_one\"\n", ""), "a dataset needs sampler"),
+    (("draws = 7", "draws = -1"), "draws must be a whole number"),
+    (("[variants.inputs.inputs]", "[variants.inputs.W1]"), "'W1' is not an argument of net_rows beside the model's"),
+    (("[variants.inputs.inputs]", "[variants.inputs.nothing]"), "'nothing' is not an argument of net_rows"),
+])
+def test_a_bad_own_argument_is_one_line(change, words):
+    with pytest.raises(SpecError) as e:
+        parse(OWN.replace(*change), "net.toml")
+    assert str(e.value).startswith("net.toml:") and words in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_dataset_is_an_argument_role_only():
+    """The model's own inputs are the mathematics: an object with a sampler is only a function's argument."""
+    with pytest.raises(SpecError, match="role must be one of parameter, data, index, scalar,"):
+        parse(TWO_LAYER.replace('role = "data"', 'role = "dataset"'), "net.toml")

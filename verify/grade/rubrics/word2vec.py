@@ -1,7 +1,7 @@
 """The word2vec assignment's own glue (CS224n assignment 2): what its model files cannot say yet.
 
-Its functions take a dataset whose sampleTokenIdx the grader replays, and skipgram calls a pair
-function the grader stands in for; each case is made here, its expected values come from the
+Its functions take a dataset whose sampleTokenIdx the grader replays with structured draws, and
+skipgram calls a pair function the grader stands in for; each case is made here, its expected values come from the
 generated reference (derive.reference), and its suspects (mistakes students make, named in the
 derivation's terms) are listed here.  The rubrics word2vec.toml and word2vec-math.toml name these
 functions ([[function]] glue = "word2vec.py:NAME"); the grading engine names none of them.
@@ -53,20 +53,6 @@ def _sigmoid_case(rng, kind, index):
     return Case("sigmoid", "", kind, ({"$a": 0},), (x,), {"x": x})
 
 
-# -- naive softmax ---------------------------------------------------------------------------------
-
-
-def _naive_case(rng, kind, index):
-    v, o, U, vocab = _pair_inputs(rng, kind)
-    return Case("naiveSoftmaxLossAndGradient", "", kind, ({"$a": 0}, o, {"$a": 1}, {"$dataset": [], "vocab": vocab}),
-                (v, U), {"v": v, "o": o, "U": U})
-
-
-def _naive_expected(case, drawn):
-    d = case.data
-    return _triple(ref.naiveSoftmaxLossAndGradient(d["v"], d["o"], d["U"], None))
-
-
 # -- negative sampling -----------------------------------------------------------------------------
 
 
@@ -83,7 +69,7 @@ def _neg_case(rng, kind, index):
     sequence[2 + int(rng.integers(K))] = o
     sequence = [int(s) for s in sequence]
     return Case("negSamplingLossAndGradient", "", kind,
-                ({"$a": 0}, o, {"$a": 1}, {"$dataset": sequence, "vocab": vocab}, K), (v, U),
+                ({"$a": 0}, o, {"$a": 1}, {"$dataset": sequence, "sampler": "sampleTokenIdx"}, K), (v, U),
                 {"v": v, "o": o, "U": U, "K": K, "sequence": sequence})
 
 
@@ -138,7 +124,7 @@ def _skipgram_case(rng, kind, index):
     K = int(rng.integers(2, 6))
     samples = {o: [int(w) for w in rng.choice([i for i in range(vocab) if i != o], size=K)] for o in range(vocab)}
     name = PAIR_FUNCTIONS[1] if pair == "neg" else PAIR_FUNCTIONS[0]
-    args = (words[c], window, outside, word2ind, {"$a": 0}, {"$a": 1}, {"$dataset": [], "vocab": vocab})
+    args = (words[c], window, outside, word2ind, {"$a": 0}, {"$a": 1}, {"$dataset": [], "sampler": "sampleTokenIdx"})
     return Case("skipgram", "", kind, args if default else args + ({"$callback": name},),
                 (V, U), {"V": V, "U": U, "c": c, "outside": [word2ind[w] for w in outside], "pair": pair,
                          "samples": samples, "window": window, "default": default}, PAIR_FUNCTIONS)
@@ -210,7 +196,7 @@ def _triple(out):
 
 # -- suspects ---------
 
-PAIRS = ("naiveSoftmaxLossAndGradient", "naive_softmax_loss_and_gradients")
+PAIRS = ("naive_softmax_loss_and_gradients",)  # the course's naiveSoftmaxLossAndGradient: word2vec.toml's own suspects
 NEGS = ("negSamplingLossAndGradient", "neg_sampling_loss_and_gradients")
 ROLES = ("loss", "center", "outside")
 
@@ -385,7 +371,6 @@ SUSPECTS: tuple[Suspect, ...] = (
 
 OVERFLOW = {
     "sigmoid": "overflow in exp for large |x|: compute sigmoid from exp(-|x|) (or use np.where on the sign of x)",
-    "naiveSoftmaxLossAndGradient": "overflow: subtract max(s) before exp (softmax is unchanged by the shift)",
     "naive_softmax_loss_and_gradients": "overflow: subtract max(s) before exp (softmax is unchanged by the shift)",
     "skipgram": "overflow: subtract max(s) before exp (softmax is unchanged by the shift)",
 }
@@ -424,8 +409,6 @@ def _function(name, outputs, make, expected, arguments, convention="course", siz
 _PAIR_ARGS, _MATH_ARGS = ("centerWordVec", "outsideVectors"), ("v_c", "U")
 sigmoid = _function("sigmoid", ("sigmoid(x)",), _sigmoid_case, lambda case, drawn: (ref.sigmoid(case.data["x"]),),
                     ("x",), gradients=(), roles=("value",))
-naiveSoftmaxLossAndGradient = _function("naiveSoftmaxLossAndGradient", ("loss", "gradCenterVec", "gradOutsideVecs"),
-                                        _naive_case, _naive_expected, _PAIR_ARGS, sized=True)
 negSamplingLossAndGradient = _function("negSamplingLossAndGradient", ("loss", "gradCenterVec", "gradOutsideVecs"),
                                        _neg_case, _neg_expected, _PAIR_ARGS, sized=True)
 skipgram = _function("skipgram", ("loss", "gradCenterVecs", "gradOutsideVectors"), _skipgram_case, _skipgram_expected,
