@@ -81,6 +81,9 @@ class Input:
     example: object = None                 # model files: its value in the explicit check (index inputs)
     sampler: str | None = None             # dataset: the method that draws one value (sampleTokenIdx)
     draws: int = 0                         # dataset: how many values it holds for the function to draw
+    repeat: bool = False                   # dataset: its first value comes twice in a row (repeats must add up)
+    skip: str | None = None                # dataset: an argument whose value comes next (third, after a
+    # repeat), never as the repeated one (a sampler told to skip that value must)
 
     @property
     def differentiable(self) -> bool:
@@ -278,7 +281,7 @@ def _input(name: str, raw, sizes: dict[str, int], at: _Locator, table: str | tup
     if not isinstance(raw, dict):
         raise at.error(table, None, f"input {name} must be a table (role, shape, ...)")
     known = {"role", "shape", "dtype", "distribution", "scale", "mean", "low", "high", "range", "value", "doc",
-             "column", "row", "latex", "example"} | ({"sampler", "draws"} if "dataset" in roles else set())
+             "column", "row", "latex", "example"} | ({"sampler", "draws", "repeat", "skip"} if "dataset" in roles else set())
     unknown = sorted(set(raw) - known)
     if unknown:
         raise at.error(table, unknown[0], f"input {name}: unknown key '{unknown[0]}' (known: {', '.join(sorted(known))})")
@@ -334,9 +337,16 @@ def _input(name: str, raw, sizes: dict[str, int], at: _Locator, table: str | tup
                                          "one value (sampleTokenIdx)")
     if type(draws) is not int or draws < 0:
         raise at.error(table, "draws", f"input {name}: draws must be a whole number of values, not {draws!r}")
+    repeat, skip = raw.get("repeat", False), raw.get("skip")
+    if type(repeat) is not bool:
+        raise at.error(table, "repeat", f"input {name}: repeat must be true or false")
+    if skip is not None and not isinstance(skip, str):
+        raise at.error(table, "skip", f"input {name}: skip must name an argument")
+    if draws < 2 * repeat + (skip is not None):
+        raise at.error(table, "draws", f"input {name}: {draws} draws cannot hold the repeated and skipped values")
     return Input(name, role, tuple(shape), dtype, distribution, numbers.get("scale", 1.0), numbers.get("mean", 0.0),
                  numbers.get("low"), numbers.get("high"), rng, value, str(raw.get("doc", "")),
-                 letters["column"], letters["row"], letters["latex"], example, sampler, draws)
+                 letters["column"], letters["row"], letters["latex"], example, sampler, draws, repeat, skip)
 
 
 def _numbers(value) -> bool:
@@ -408,6 +418,9 @@ def _function(raw, inputs: dict[str, Input], at: _Locator, where: str | tuple[st
             raise at.error(where, "inputs", f"inputs: '{argument}' is not an argument of {name} beside the model's "
                                             "inputs (declare only a bound or extra argument)")
     own_inputs = tuple(_input(a, v, sizes or {}, at, where, ARGUMENT_ROLES) for a, v in own.items())
+    for i in own_inputs:
+        if i.skip is not None and (i.skip not in arguments or i.skip == i.name):
+            raise at.error(where, "inputs", f"input {i.name}: skip = {i.skip!r} is not another argument of {name}")
     return FunctionSpec(name, tuple(arguments), Returns(tuple(names), loss, tuple(pairs)), convention,
                         tuple(defaults.items()), tuple(bind.items()), tuple(extra), raw.get("objective"),
                         tuple(prelude), raw.get("doc", ""), at.line(where, None), own_inputs)

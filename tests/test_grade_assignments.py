@@ -197,3 +197,43 @@ def test_a_bad_suspect_is_one_line_with_its_file_and_line_and_exit_2(output, mes
     assert main(["grade", str(SOFTMAX), "--rubric", str(path), "--results", str(tmp_path / "r.json")]) == 2
     err = capsys.readouterr().err.strip()
     assert f"{path}:" in err and words in err and len(err.splitlines()) == 1, err
+
+
+NEG = "negSamplingLossAndGradient"
+
+
+def test_word2vecs_negative_sampling_replays_the_draws_its_model_declares_and_follows_the_submissions():
+    import numpy as np
+
+    from gradproof.derive import reference as ref
+    from gradproof.verify.grade.assignment import cases
+
+    table = _table(GRADE / "rubrics" / "word2vec.toml", NEG)
+    assert table["model"] == "neg-sampling" and "glue" not in table
+    function = rubrics.load().functions[NEG]
+    for case in cases(function, "public", 1, 3) + cases(function, "hidden", 6, 3):
+        v, U = case.arrays
+        o, K, (dataset,) = case.data["o"], case.args[4], [a for a in case.args if isinstance(a, dict) and "$dataset" in a]
+        sequence = dataset["$dataset"]
+        assert dataset["sampler"] == "sampleTokenIdx" and 2 <= K <= 10 and len(sequence) == 96
+        # what a sampler must get right, on every case: a word drawn twice in a row, then the outside word
+        assert sequence[0] == sequence[1] != o and sequence[2] == o
+        # the expected values follow the draws the submission made: the samples a correct sampler keeps of them
+        need = [i for i, s in enumerate(sequence) if s != o][K - 1] + 1  # what a correct sampler draws
+        for drawn in (need, need + 3, 96):
+            replay = type("R", (), {"it": None, "sampleTokenIdx": lambda self: next(self.it)})()
+            kept = [s for s in sequence[:drawn] if s != o][:K]
+            replay.it = iter(kept)
+            want = ref.negSamplingLossAndGradient(v, o, U, replay, K)
+            assert all(np.allclose(g, w) for g, w in zip(function.expected(case, (drawn,)), want))
+        too_few = function.expected(case, (need - 1,))
+        assert isinstance(too_few, str) and f"drew {need - 1} samples from dataset" in too_few
+
+
+def test_a_suspects_let_is_checked_like_its_values(tmp_path, capsys):
+    path = tmp_path / "rubric.toml"
+    path.write_text(SUSPECT.format(output="dW", message="m", value="-w2").replace(
+        'model = "softmax-classifier"\n', 'model = "softmax-classifier"\nlet = { w2 = "W @ nothing" }\n'))
+    assert main(["grade", str(SOFTMAX), "--rubric", str(path), "--results", str(tmp_path / "r.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"{path}:" in err and "unknown name 'nothing'" in err and len(err.splitlines()) == 1, err

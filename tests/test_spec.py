@@ -1,6 +1,8 @@
 """The shared reading of a function's interface (sizes, inputs, function): derive/spec.py."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from gradproof.derive.spec import SpecError, load, parse
@@ -197,3 +199,14 @@ def test_a_dataset_is_an_argument_role_only():
     """The model's own inputs are the mathematics: an object with a sampler is only a function's argument."""
     with pytest.raises(SpecError, match="role must be one of parameter, data, index, scalar,"):
         parse(TWO_LAYER.replace('role = "data"', 'role = "dataset"'), "net.toml")
+
+
+def test_a_dataset_may_hold_a_repeat_and_a_value_to_skip():
+    text = OWN.replace("draws = 7", 'draws = 7\nrepeat = true\nskip = "y"')
+    (_, dataset) = parse(text, "net.toml").variants[0].inputs
+    assert dataset.repeat is True and dataset.skip == "y"
+    for change, words in [(('skip = "y"', 'skip = "nothing"'), "skip = 'nothing' is not another argument"),
+                          (("draws = 7", "draws = 2"), "2 draws cannot hold the repeated and skipped values"),
+                          (("repeat = true", 'repeat = "yes"'), "repeat must be true or false")]:
+        with pytest.raises(SpecError, match=re.escape(words)):
+            parse(text.replace(*change), "net.toml")

@@ -52,6 +52,7 @@ class Options:
     overflow: str | None = None                 # what a non-finite output at large values means (default: the model's)
     suspects: tuple[tuple[str, str, str], ...] = ()  # (output, message, value): the rubric's own mistakes
     # (verify.grade.suspects), tried before the model's
+    let: tuple[tuple[str, str], ...] = ()       # (name, value): names the suspects use, computed first
 
 
 RUBRICS = Path(__file__).resolve().parent / "rubrics"
@@ -122,7 +123,7 @@ def build(options: Options) -> Function:
                              arguments)
 
     def make(rng: np.random.Generator, kind: str, index: int) -> Case:
-        values = draw(spec, rng, _sizes(spec, options, rng, kind), scales, inputs)
+        values = draw(spec, rng, _sizes(spec, options, rng, kind), scales, inputs, source)
         if kind == "large":
             for target, value in options.large:
                 name, index = entries(target)
@@ -140,13 +141,14 @@ def build(options: Options) -> Function:
 
     def expected(case: Case, drawn: tuple) -> tuple | str:
         given = {a: case.data[source[a]] for a in arguments}
-        for k, a in enumerate(datasets):  # the reference draws what the submission drew, in its order
-            given[a] = _replay(given[a][:drawn[k] if k < len(drawn) else 0], inputs[source[a]].sampler)
+        for k, a in enumerate(datasets):  # the reference draws what the submission drew, in its order (all of
+            # them when the draws are not known: as many as it needs)
+            given[a] = _replay(given[a][:drawn[k]] if k < len(drawn) else given[a], inputs[source[a]].sampler)
         with np.errstate(all="ignore"):  # underflow to 0 is right; the large case is checked finite at build time
             try:
                 out = reference(**given)
             except _RanOut as e:
-                return (f"the submission drew {e.drawn} values from {' and '.join(datasets)}, fewer than the "
+                return (f"the submission drew {e.drawn} samples from {' and '.join(datasets)}, fewer than the "
                         f"function needs (it draws until it has what it needs)")
             returned = dict(zip(fs.returns.names, out if fs.returns.is_tuple else (out,)))
             returned.update(values_of(given))
@@ -160,7 +162,7 @@ def build(options: Options) -> Function:
                                          f"(large = {dict(options.large)}): use smaller factors")
     returned = options.returns if options.returns is not None else fs.returns.names
     paths = tuple((returned.index(o),) if options.returns is not None else _path(fs, o) for o in outputs)
-    suspects = _suspects(options, outputs, inputs, source)
+    suspects = _suspects(options, outputs, inputs, source, datasets)
     # the model's mutants are derived over its own inputs: a function whose arguments stand for something else
     # (an argument bound to a definition of the model) has none of its own yet
     derived = all(a in spec.inputs for a in arguments)
@@ -250,20 +252,18 @@ def _reference(spec, model: str, like: str):
     return compiled_functions(load(model))[like]
 
 
-def _suspects(options: Options, outputs: tuple, inputs: dict, source: dict) -> tuple:
-    from .suspects import SuspectError, compile_suspect
+def _suspects(options: Options, outputs: tuple, inputs: dict, source: dict, datasets: tuple) -> tuple:
+    from .suspects import SuspectError, compile_suspects
 
-    out = []
-    for output, message, value in options.suspects:
+    for output, _, _ in options.suspects:
         if output not in outputs:
             raise ModelFunctionError(f"suspect: '{output}' is not an output of {options.name} (its outputs: "
                                      f"{', '.join(outputs)})")
-        try:
-            out.append(compile_suspect(options.name, output, message, value, set(inputs) | set(outputs),
-                                       {a: n for a, n in source.items() if a != n}))
-        except SuspectError as e:
-            raise ModelFunctionError(f"suspect of {output}: {e}") from None
-    return tuple(out)
+    try:
+        return compile_suspects(options.name, options.suspects, options.let, set(inputs) | set(outputs),
+                                {a: n for a, n in source.items() if a != n}, tuple(source[a] for a in datasets))
+    except SuspectError as e:
+        raise ModelFunctionError(f"suspect: {e}") from None
 
 
 def _argument_inputs(spec, fs, model: str) -> tuple[dict, dict]:
@@ -322,7 +322,7 @@ def _sizes(spec, options: Options, rng: np.random.Generator, kind: str) -> dict[
 
 
 def draw(spec, rng: np.random.Generator, sizes: dict[str, int], scales: dict | None = None,
-         inputs: dict | None = None) -> dict[str, object]:
+         inputs: dict | None = None, source: dict | None = None) -> dict[str, object]:
     """A value for each input (of the model, or those given: a function's arguments as it declares them),
     as the file says (or at the rubric's scale), at these sizes (index arrays as int64; a dataset as the
     list of values its sampler hands out)."""
@@ -335,8 +335,11 @@ def draw(spec, rng: np.random.Generator, sizes: dict[str, int], scales: dict | N
         elif inp.role == "index":
             value = rng.integers(0, spec.size(inp.range, sizes), size=shape)
             out[name] = int(value) if not shape else value.astype(np.int64)
-        elif inp.role == "dataset":
-            out[name] = [int(v) for v in rng.integers(0, spec.size(inp.range, sizes), size=inp.draws)]
+        elif inp.role == "dataset":  # drawn last: its values may follow another argument's
+            continue
+        elif inp.distribution == "integers":
+            value = rng.integers(int(inp.low or 0), int(inp.high if inp.high is not None else 2), size=shape)
+            out[name] = int(value) if not shape else value.astype(np.int64)
         elif inp.distribution == "uniform":
             out[name] = rng.uniform(inp.low or 0.0, inp.high if inp.high is not None else 1.0, size=shape)
         elif inp.distribution == "unit-rows":  # each row (the last axis) of length scale
@@ -345,6 +348,23 @@ def draw(spec, rng: np.random.Generator, sizes: dict[str, int], scales: dict | N
             out[name] = inp.mean + scale * value / np.where(norms == 0, 1.0, norms)
         else:
             out[name] = inp.mean + scale * rng.standard_normal(size=shape)
+    for name, inp in (inputs if inputs is not None else spec.inputs).items():
+        if inp.role == "dataset":
+            out[name] = _sequence(inp, spec.size(inp.range, sizes), rng, out, source or {})
+    return out
+
+
+def _sequence(inp, high: int, rng: np.random.Generator, values: dict, source: dict) -> list[int]:
+    """A dataset's values in [0, high): at random, but for what every case must exercise: the first value
+    twice in a row (repeat), then the skipped argument's value (skip; never the repeated one)."""
+    out = [int(v) for v in rng.integers(0, high, size=inp.draws)]
+    skipped = values[source.get(inp.skip, inp.skip)] if inp.skip is not None else None
+    if inp.repeat:
+        repeated = int(rng.integers(high - (skipped is not None)))
+        repeated += skipped is not None and repeated >= skipped  # any value but the skipped one
+        out[0] = out[1] = int(repeated)
+    if skipped is not None:
+        out[2 * inp.repeat] = int(skipped)
     return out
 
 

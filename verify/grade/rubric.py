@@ -171,7 +171,7 @@ def _top_line(at: _Locator, key: str) -> int | None:
 
 
 FUNCTION_KEYS = {"name", "model", "like", "glue", "sizes", "large", "accept", "scale", "arguments", "attributes",
-                 "optional", "returns", "pack", "large_label", "full_size", "public_sizes", "overflow", "suspect"}
+                 "optional", "returns", "pack", "large_label", "full_size", "public_sizes", "overflow", "suspect", "let"}
 
 
 def _functions(data: dict, at: _Locator, base: Path) -> tuple[dict[str, Function], str]:
@@ -249,7 +249,7 @@ def _modelled(entry: dict, name: str, base: Path, at: _Locator, index: int) -> F
                                  large_label=str(entry.get("large_label", "large scores"))[:80],
                                  full_size=tuple(full_size.items()), public_sizes=tuple(public_sizes.items()),
                                  overflow=overflow,
-                                 suspects=_suspects(entry, name, at, index))
+                                 suspects=_suspects(entry, name, at, index), let=_let(entry, name, at, index))
     try:
         return from_model.build(options)
     except from_model.ModelFunctionError as e:
@@ -265,6 +265,14 @@ def _suspects(entry: dict, name: str, at: _Locator, index: int) -> tuple:
                           "needs output (an output's name), message (what to tell the student, {name} for the "
                           "output's) and value (what the output is with that mistake: an expression)")
     return tuple((t["output"], t["message"], t["value"]) for t in tables)
+
+
+def _let(entry: dict, name: str, at: _Locator, index: int) -> tuple:
+    let = entry.get("let", {})
+    if not isinstance(let, dict) or not all(isinstance(v, str) and v for v in let.values()):
+        raise RubricError(f"{_at(at, ('function', index), 'let')}: [[function]] '{name}': let must map names to "
+                          "expressions the suspects use (w = \"first(without(dataset, o), K)\")")
+    return tuple(let.items())
 
 
 def _method(entry: dict, name: str, at: _Locator, index: int) -> tuple:

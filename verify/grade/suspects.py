@@ -6,6 +6,8 @@ small NumPy expression over the case's inputs and the expected outputs, and what
     message = "the -y term is missing from {name}: the true class's {row} needs -x"
     value = "dW + outer(x, onehot(y, C))"
 
+and, per function, names computed first from the others (`let = { w = "first(without(dataset, o), K)" }`).
+
 The expression is read with Python's own parser and evaluated from its syntax tree by the rules below
 (numbers, the names of the case's inputs and arguments and of the function's outputs, + - * / @ and unary
 minus, .T, indexing with numbers and names, and the functions of FUNCTIONS): nothing else runs, so a
@@ -33,6 +35,14 @@ def _onehot(index, n):
     return out
 
 
+def _scatter(index, rows, n):
+    """An n-row array with each of rows added into the row its index names (repeats add up: np.add.at)."""
+    rows = np.asarray(rows, dtype=float)
+    out = np.zeros((int(n),) + rows.shape[1:])
+    np.add.at(out, np.asarray(index, dtype=np.intp), rows)
+    return out
+
+
 FUNCTIONS = {
     "onehot": _onehot,                                   # onehot(i, n): the unit vector e_i of length n
     "outer": np.outer,                                   # outer(a, b) = a b^T
@@ -41,33 +51,63 @@ FUNCTIONS = {
     "rows": lambda x: np.shape(x)[0],                    # the number of rows (the first axis)
     "zeros_like": np.zeros_like,
     "sum": np.sum,
+    "log": np.log,
+    "logistic": lambda x: 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float))),  # 1 / (1 + exp(-x))
+    "scatter": _scatter,                                 # scatter(index, rows, n): rows added into an n-row array
+    "without": lambda values, x: [v for v in values if v != x],  # a list without the entries equal to x
+    "first": lambda values, n: list(values)[:int(n)],    # its first n entries
+    "unique": lambda values: sorted(set(int(v) for v in values)),  # its distinct entries, in order
 }
 BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
           ast.MatMult: operator.matmul}
 WORDS = ("name", "row", "at", "moved")  # what a message may name: the output, and the function's words
 
 
-def compile_suspect(function: str, output: str, message: str, value: str, known: set[str],
-                    aliases: dict[str, str] | None = None) -> Suspect:
-    """A Suspect of one output of function; known: the names value may use (the case's inputs and the
-    function's outputs), aliases: more names for some of them (an argument -> the input it is)."""
-    aliases = dict(aliases or {})
+def compile_suspects(function: str, suspects: tuple, lets: tuple, known: set[str], aliases: dict[str, str],
+                     datasets: tuple[str, ...] = ()) -> tuple[Suspect, ...]:
+    """The Suspects of function, from (output, message, value) triples; lets: (name, value) pairs computed
+    first, in order, each from the names before it (w = the samples a correct sampler keeps); known: the
+    names of the case's inputs and of the function's outputs; aliases: more names for some of them (an
+    argument -> the input it is); datasets: the inputs that are datasets, in the order of the call's draws
+    (there, a dataset's name stands for the values the submission drew from it)."""
     known = set(known) | set(aliases)
+    steps = []
+    for name, value in lets:
+        if not name.isidentifier() or name in FUNCTIONS:
+            raise SuspectError(f"let: '{name}' cannot be a name (a Python identifier, not one of the functions)")
+        steps.append((name, _parse(value, known)))
+        known.add(name)
+    out = []
+    for output, message, value in suspects:
+        tree = _parse(value, known)
+        fields = {f for _, f, _, _ in string.Formatter().parse(message) if f is not None}
+        if not fields <= set(WORDS):
+            raise SuspectError(f"message names {{{sorted(fields - set(WORDS))[0]}}}; it may name only "
+                               + ", ".join("{" + w + "}" for w in WORDS))
+        out.append(Suspect((function,), output, message, _candidate(tree, tuple(steps), aliases, datasets)))
+    return tuple(out)
+
+
+def _parse(value: str, known: set[str]):
     try:
         tree = ast.parse(value, mode="eval").body
     except SyntaxError as e:
         raise SuspectError(f"value {value!r} is not an expression ({e.msg})") from None
     _check(tree, known, value)
-    fields = {f for _, f, _, _ in string.Formatter().parse(message) if f is not None}
-    if not fields <= set(WORDS):
-        raise SuspectError(f"message names {{{sorted(fields - set(WORDS))[0]}}}; it may name only "
-                           + ", ".join("{" + w + "}" for w in WORDS))
+    return tree
 
+
+def _candidate(tree, steps: tuple, aliases: dict, datasets: tuple):
     def candidate(case, expected, drawn):
         names = {**case.data, **expected}
         names.update({alias: names[name] for alias, name in aliases.items() if name in names})
+        for k, name in enumerate(datasets):  # what the submission drew (all of it, if that is not known)
+            if k < len(drawn):
+                names[name] = list(names[name])[:drawn[k]]
+        for name, step in steps:
+            names[name] = evaluate(step, names)
         return evaluate(tree, names)
-    return Suspect((function,), output, message, candidate)
+    return candidate
 
 
 def _check(node, known: set[str], text: str) -> None:

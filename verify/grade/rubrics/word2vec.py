@@ -1,7 +1,9 @@
 """The word2vec assignment's own glue (CS224n assignment 2): what its model files cannot say yet.
 
-Its functions take a dataset whose sampleTokenIdx the grader replays with structured draws, and
-skipgram calls a pair function the grader stands in for; each case is made here, its expected values come from the
+sigmoid (no model file has it as a function) and skipgram (it calls a pair function the grader stands
+in for, with words and a window) in the course's convention, and the math convention's two functions
+(word2vec-math.toml); naiveSoftmaxLossAndGradient and negSamplingLossAndGradient are graded from their
+model files (word2vec.toml).  Each case is made here, its expected values come from the
 generated reference (derive.reference), and its suspects (mistakes students make, named in the
 derivation's terms) are listed here.  The rubrics word2vec.toml and word2vec-math.toml name these
 functions ([[function]] glue = "word2vec.py:NAME"); the grading engine names none of them.
@@ -53,34 +55,7 @@ def _sigmoid_case(rng, kind, index):
     return Case("sigmoid", "", kind, ({"$a": 0},), (x,), {"x": x})
 
 
-# -- negative sampling -----------------------------------------------------------------------------
-
-
-def _neg_case(rng, kind, index):
-    v, o, U, vocab = _pair_inputs(rng, kind)
-    if kind == "large":  # scores near +-40: exp(40) and sigma(-40) are still normal floats
-        v = v / 25.0
-    K = 3 if kind == "public" else int(rng.integers(2, 11))
-    # every case has what a sampler must get right: a word drawn twice in a row (its terms add up)
-    # and the outside word among the first draws (skipped, and drawn again)
-    sequence = rng.integers(vocab, size=8 * K + 16)
-    repeated = (o + 1 + int(rng.integers(vocab - 1))) % vocab
-    sequence[0] = sequence[1] = repeated
-    sequence[2 + int(rng.integers(K))] = o
-    sequence = [int(s) for s in sequence]
-    return Case("negSamplingLossAndGradient", "", kind,
-                ({"$a": 0}, o, {"$a": 1}, {"$dataset": sequence, "sampler": "sampleTokenIdx"}, K), (v, U),
-                {"v": v, "o": o, "U": U, "K": K, "sequence": sequence})
-
-
-def negatives(case: Case, drawn: int) -> list[int] | str:
-    """The negative samples a correct getNegativeSamples makes of the draws the submission made."""
-    d = case.data
-    taken = [s for s in d["sequence"][:drawn] if s != d["o"]][: d["K"]]
-    if len(taken) < d["K"]:
-        return (f"the submission drew {drawn} samples from the dataset, too few for K={d['K']} negative samples "
-                "(getNegativeSamples draws until it has K words other than the outside word)")
-    return taken
+# -- the grader's pair functions (skipgram's stand-ins) ----------------------------------------------
 
 
 class _Replay:
@@ -89,14 +64,6 @@ class _Replay:
 
     def sampleTokenIdx(self):  # noqa: N802
         return next(self._it)
-
-
-def _neg_expected(case, drawn):
-    taken = negatives(case, drawn[0] if drawn else 0)
-    if isinstance(taken, str):
-        return taken
-    d = case.data
-    return _triple(ref.negSamplingLossAndGradient(d["v"], d["o"], d["U"], _Replay(taken), d["K"]))
 
 
 # -- skipgram --------------------------------------------------------------------------------------
@@ -197,7 +164,7 @@ def _triple(out):
 # -- suspects ---------
 
 PAIRS = ("naive_softmax_loss_and_gradients",)  # the course's naiveSoftmaxLossAndGradient: word2vec.toml's own suspects
-NEGS = ("negSamplingLossAndGradient", "neg_sampling_loss_and_gradients")
+NEGS = ("neg_sampling_loss_and_gradients",)  # the course's negSamplingLossAndGradient: word2vec.toml's own suspects
 ROLES = ("loss", "center", "outside")
 
 
@@ -224,10 +191,7 @@ def _one_hot_outer(case: Case, scale: float = 1.0) -> np.ndarray:
 
 
 def _samples(case: Case, drawn: tuple) -> list[int] | None:
-    if _math(case):
-        return [int(i) for i in case.data["w"]]
-    taken = negatives(case, drawn[0] if drawn else 0)
-    return None if isinstance(taken, str) else taken
+    return [int(i) for i in case.data["w"]]
 
 
 def _repeats_once(case, E, drawn):
@@ -278,16 +242,6 @@ def _log_sigma_plus(case, E, drawn, role):
     rows = np.zeros_like(U)
     np.add.at(rows, w, np.outer(1 - 2 * ref.sigmoid(s), v))
     return E["outside"] + _outside(case, rows)
-
-
-def _sigmoid_flipped(case, E, drawn, role):
-    """sigma(-x) in place of sigma(x) throughout: J and dJ/dv_c are the right ones at -v_c, dJ/dU minus the right one."""
-    w = _samples(case, drawn)
-    if w is None:
-        return None
-    v, o, U = _case_rows(case)
-    loss, center, columns = ref.neg_sampling_loss_and_gradients(-v, o, U.T, w)
-    return {"loss": np.array(loss), "center": center, "outside": -_outside(case, columns.T)}[role]
 
 
 def _skipgram_variant(case, role, words):
@@ -346,8 +300,6 @@ SUSPECTS: tuple[Suspect, ...] = (
             "(the chain rule's -1 from -u_k.v_c is lost)", lambda c, E, d: _u_k_opposite(c, E, d, "center")),
     Suspect(NEGS, "outside", "the sampled words' terms have the opposite sign: d/du_k of -log sigma(-u_k.v_c) is +sigma(u_k.v_c) v_c "
             "(the chain rule's -1 from -u_k.v_c is lost)", lambda c, E, d: _u_k_opposite(c, E, d, "outside")),
-    *(Suspect(NEGS[:1], r, "{name} is what sigma(-x) in place of sigma(x) gives: the exponent's sign in sigmoid is flipped "
-              "(see the sigmoid test)", lambda c, E, d, r=r: _sigmoid_flipped(c, E, d, r)) for r in ROLES),
     Suspect(("skipgram",), "center", "{name} is added to the outside words' rows: it belongs in the center word's row",
             lambda c, E, d: _skipgram_variant(c, "center", "wrong row")),
     *(Suspect(("skipgram",), role, "skipgram ignores its word2vecLossAndGradient argument: it always uses naive softmax",
@@ -406,11 +358,9 @@ def _function(name, outputs, make, expected, arguments, convention="course", siz
                     callback=callback)
 
 
-_PAIR_ARGS, _MATH_ARGS = ("centerWordVec", "outsideVectors"), ("v_c", "U")
+_MATH_ARGS = ("v_c", "U")
 sigmoid = _function("sigmoid", ("sigmoid(x)",), _sigmoid_case, lambda case, drawn: (ref.sigmoid(case.data["x"]),),
                     ("x",), gradients=(), roles=("value",))
-negSamplingLossAndGradient = _function("negSamplingLossAndGradient", ("loss", "gradCenterVec", "gradOutsideVecs"),
-                                       _neg_case, _neg_expected, _PAIR_ARGS, sized=True)
 skipgram = _function("skipgram", ("loss", "gradCenterVecs", "gradOutsideVectors"), _skipgram_case, _skipgram_expected,
                      ("centerWordVectors", "outsideVectors"), callback=_skipgram_callback)
 naive_softmax_loss_and_gradients = _function(
