@@ -312,10 +312,18 @@ def serve(channel, path: str, compat_kinds: tuple = ()) -> None:
     compat.apply(compat_kinds)  # before any of the submission's code: its imports see the old names
     module, error = load(path)
     functions = sorted(k for k, v in vars(module).items() if callable(v)) if module else []
-    wire.send(channel, {"op": "ready", "error": error, "output": output.take(), "functions": functions[:200]})
+    wire.send(channel, {"op": "ready", "error": error, "output": output.take(), "functions": functions[:200],
+                        "cpu": _cpu()})
     while True:
         header, arrays = wire.receive(channel)
         if header.get("op") != "call":
             return
         reply, results = call(module, header, arrays, channel, path, output)
-        wire.send(channel, reply, results)
+        wire.send(channel, {**reply, "cpu": _cpu()}, results)
+
+
+def _cpu() -> float:
+    """The CPU time this process (and its waited-for children) has used so far: the grader's measure of a
+    call that times out starts here (did it compute, or wait for a CPU?)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
