@@ -52,7 +52,7 @@ ROLES = ("parameter", "data", "index", "scalar")
 # a function's own argument (a [[variants]] entry's [variants.inputs.NAME]) may also be an object whose
 # sampler method the caller answers: role "dataset", drawing `draws` values in [0, range)
 ARGUMENT_ROLES = ROLES + ("dataset",)
-DISTRIBUTIONS = ("normal", "uniform", "log-uniform", "integers", "unit-rows")
+DISTRIBUTIONS = ("normal", "uniform", "log-uniform", "integers", "unit-rows", "unit-columns")
 DTYPES = ("float64", "float32", "int64", "int32", "bool")
 CONVENTIONS = ("rows", "columns")
 
@@ -68,7 +68,7 @@ class Input:
     shape: tuple[str | int, ...] = ()      # size names or whole numbers; () is a scalar
     dtype: str = "float64"
     distribution: str = "normal"           # how verify draws it (parameters and data)
-    scale: float = 1.0                     # normal: standard deviation; unit-rows: row length
+    scale: float = 1.0                     # normal: standard deviation; unit-rows (-columns): their length
     mean: float = 0.0
     low: float | None = None               # uniform, log-uniform, integers
     high: float | None = None
@@ -81,9 +81,11 @@ class Input:
     example: object = None                 # model files: its value in the explicit check (index inputs)
     sampler: str | None = None             # dataset: the method that draws one value (sampleTokenIdx)
     draws: int = 0                         # dataset: how many values it holds for the function to draw
-    repeat: bool = False                   # dataset: its first value comes twice in a row (repeats must add up)
+    repeat: bool = False                   # dataset (or index array): its first value comes twice in a row
+    # (repeats must add up)
     skip: str | None = None                # dataset: an argument whose value comes next (third, after a
     # repeat), never as the repeated one (a sampler told to skip that value must)
+    exclude: str | None = None             # index (a function's argument): never the value of this argument
 
     @property
     def differentiable(self) -> bool:
@@ -281,7 +283,8 @@ def _input(name: str, raw, sizes: dict[str, int], at: _Locator, table: str | tup
     if not isinstance(raw, dict):
         raise at.error(table, None, f"input {name} must be a table (role, shape, ...)")
     known = {"role", "shape", "dtype", "distribution", "scale", "mean", "low", "high", "range", "value", "doc",
-             "column", "row", "latex", "example"} | ({"sampler", "draws", "repeat", "skip"} if "dataset" in roles else set())
+             "column", "row", "latex", "example"} | ({"sampler", "draws", "repeat", "skip", "exclude"} if "dataset" in roles
+                                                          else set())
     unknown = sorted(set(raw) - known)
     if unknown:
         raise at.error(table, unknown[0], f"input {name}: unknown key '{unknown[0]}' (known: {', '.join(sorted(known))})")
@@ -337,16 +340,20 @@ def _input(name: str, raw, sizes: dict[str, int], at: _Locator, table: str | tup
                                          "one value (sampleTokenIdx)")
     if type(draws) is not int or draws < 0:
         raise at.error(table, "draws", f"input {name}: draws must be a whole number of values, not {draws!r}")
-    repeat, skip = raw.get("repeat", False), raw.get("skip")
+    repeat, skip, exclude = raw.get("repeat", False), raw.get("skip"), raw.get("exclude")
     if type(repeat) is not bool:
         raise at.error(table, "repeat", f"input {name}: repeat must be true or false")
-    if skip is not None and not isinstance(skip, str):
-        raise at.error(table, "skip", f"input {name}: skip must name an argument")
-    if draws < 2 * repeat + (skip is not None):
+    for key, named in (("skip", skip), ("exclude", exclude)):
+        if named is not None and not isinstance(named, str):
+            raise at.error(table, key, f"input {name}: {key} must name an argument")
+    if (skip is not None and role != "dataset") or (exclude is not None and role != "index"):
+        raise at.error(table, "skip" if skip is not None and role != "dataset" else "exclude",
+                       f"input {name}: skip is for a dataset, exclude for an index")
+    if role == "dataset" and draws < 2 * repeat + (skip is not None):
         raise at.error(table, "draws", f"input {name}: {draws} draws cannot hold the repeated and skipped values")
     return Input(name, role, tuple(shape), dtype, distribution, numbers.get("scale", 1.0), numbers.get("mean", 0.0),
                  numbers.get("low"), numbers.get("high"), rng, value, str(raw.get("doc", "")),
-                 letters["column"], letters["row"], letters["latex"], example, sampler, draws, repeat, skip)
+                 letters["column"], letters["row"], letters["latex"], example, sampler, draws, repeat, skip, exclude)
 
 
 def _numbers(value) -> bool:
@@ -413,14 +420,14 @@ def _function(raw, inputs: dict[str, Input], at: _Locator, where: str | tuple[st
     own = raw.get("inputs", {})
     if not isinstance(own, dict):
         raise at.error(where, "inputs", "inputs must be a table of the function's own arguments (role, shape, ...)")
-    for argument in own:
-        if argument not in arguments or argument in inputs:
-            raise at.error(where, "inputs", f"inputs: '{argument}' is not an argument of {name} beside the model's "
-                                            "inputs (declare only a bound or extra argument)")
+    for argument in own:  # an input of the model declared again: how a caller draws it, for this function
+        if argument not in arguments:
+            raise at.error(where, "inputs", f"inputs: '{argument}' is not an argument of {name}")
     own_inputs = tuple(_input(a, v, sizes or {}, at, where, ARGUMENT_ROLES) for a, v in own.items())
     for i in own_inputs:
-        if i.skip is not None and (i.skip not in arguments or i.skip == i.name):
-            raise at.error(where, "inputs", f"input {i.name}: skip = {i.skip!r} is not another argument of {name}")
+        for key, other in (("skip", i.skip), ("exclude", i.exclude)):
+            if other is not None and (other not in arguments or other == i.name):
+                raise at.error(where, "inputs", f"input {i.name}: {key} = {other!r} is not another argument of {name}")
     return FunctionSpec(name, tuple(arguments), Returns(tuple(names), loss, tuple(pairs)), convention,
                         tuple(defaults.items()), tuple(bind.items()), tuple(extra), raw.get("objective"),
                         tuple(prelude), raw.get("doc", ""), at.line(where, None), own_inputs)

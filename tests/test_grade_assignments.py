@@ -237,3 +237,23 @@ def test_a_suspects_let_is_checked_like_its_values(tmp_path, capsys):
     assert main(["grade", str(SOFTMAX), "--rubric", str(path), "--results", str(tmp_path / "r.json")]) == 2
     err = capsys.readouterr().err.strip()
     assert f"{path}:" in err and "unknown name 'nothing'" in err and len(err.splitlines()) == 1, err
+
+
+def test_the_math_conventions_functions_are_drawn_as_their_model_files_declare():
+    import numpy as np
+
+    from gradproof.derive import reference as ref
+    from gradproof.verify.grade.assignment import cases
+
+    math = rubrics.load(assignment="word2vec-math")
+    for name in math.functions:
+        assert _table(GRADE / "rubrics" / "word2vec-math.toml", name)["model"] in ("naive-softmax", "neg-sampling")
+    naive, neg = math.functions["naive_softmax_loss_and_gradients"], math.functions["neg_sampling_loss_and_gradients"]
+    for case in cases(naive, "hidden", 6, 11) + cases(neg, "hidden", 6, 11):
+        U = case.data["U"]
+        assert np.allclose(np.linalg.norm(U, axis=0), 1.0) and U.shape[0] != U.shape[1]  # unit columns, never square
+    for case in cases(neg, "public", 1, 11) + cases(neg, "hidden", 6, 11):
+        w, o = case.data["w"], case.data["o"]
+        assert 2 <= len(w) <= 10 and o not in w and w[0] == w[1]  # never the outside word; a repeated sample
+        want = ref.neg_sampling_loss_and_gradients(case.data["v_c"], o, case.data["U"], w)
+        assert all(np.allclose(g, x) for g, x in zip(neg.expected(case, ()), want))

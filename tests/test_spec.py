@@ -186,13 +186,19 @@ def test_a_variant_declares_how_its_own_arguments_are_drawn():
 @pytest.mark.parametrize("change, words", [
     (("sampler = \"draw_one\"\n", ""), "a dataset needs sampler"),
     (("draws = 7", "draws = -1"), "draws must be a whole number"),
-    (("[variants.inputs.inputs]", "[variants.inputs.W1]"), "'W1' is not an argument of net_rows beside the model's"),
     (("[variants.inputs.inputs]", "[variants.inputs.nothing]"), "'nothing' is not an argument of net_rows"),
 ])
 def test_a_bad_own_argument_is_one_line(change, words):
     with pytest.raises(SpecError) as e:
         parse(OWN.replace(*change), "net.toml")
     assert str(e.value).startswith("net.toml:") and words in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_function_may_declare_again_how_an_input_of_the_model_is_drawn_for_it():
+    spec = parse(OWN.replace("[variants.inputs.inputs]", "[variants.inputs.W1]").replace(
+        'shape = ["N", "D"]\ndistribution = "unit-rows"', 'shape = ["D", "H"]\ndistribution = "unit-columns"'), "net.toml")
+    (w1, _) = spec.variants[0].inputs
+    assert (w1.name, w1.distribution) == ("W1", "unit-columns") and spec.inputs["W1"].distribution == "normal"
 
 
 def test_a_dataset_is_an_argument_role_only():
@@ -210,3 +216,13 @@ def test_a_dataset_may_hold_a_repeat_and_a_value_to_skip():
                           (("repeat = true", 'repeat = "yes"'), "repeat must be true or false")]:
         with pytest.raises(SpecError, match=re.escape(words)):
             parse(text.replace(*change), "net.toml")
+
+
+def test_an_index_argument_may_exclude_another_and_hold_a_repeat():
+    text = OWN + '\n[variants.inputs.y]\nrole = "index"\nshape = ["N"]\nrange = "C"\nexclude = "extra_arg"\nrepeat = true\n'
+    y = next(i for i in parse(text, "net.toml").variants[0].inputs if i.name == "y")
+    assert y.exclude == "extra_arg" and y.repeat
+    with pytest.raises(SpecError, match="skip is for a dataset, exclude for an index"):
+        parse(text.replace('exclude = "extra_arg"', 'skip = "extra_arg"'), "net.toml")
+    with pytest.raises(SpecError, match="exclude = 'nothing' is not another argument"):
+        parse(text.replace('exclude = "extra_arg"', 'exclude = "nothing"'), "net.toml")

@@ -273,6 +273,7 @@ def _argument_inputs(spec, fs, model: str) -> tuple[dict, dict]:
     own = {i.name: i for i in fs.inputs}
     if not own:  # all drawn, in the file's order (the cases of the functions that need nothing more)
         return dict(spec.inputs), {a: a for a in fs.arguments if a in spec.inputs}
+    # drawn in the call's order, but an index excluding another's value after it
     inputs, source = {}, {}
     for a in fs.arguments:
         bound = (fs.bound(a) or "").strip()
@@ -284,7 +285,8 @@ def _argument_inputs(spec, fs, model: str) -> tuple[dict, dict]:
             raise ModelFunctionError(f"{Path(model).name}: argument '{a}' of {fs.name} is "
                                      + (f"bound to '{bound}'" if bound else "not an input")
                                      + f": declare how it is drawn ([variants.inputs.{a}]: role, shape, ...)")
-    return inputs, source
+    later = [n for n, i in inputs.items() if i.exclude is not None]
+    return {**{n: i for n, i in inputs.items() if n not in later}, **{n: inputs[n] for n in later}}, source
 
 
 class _RanOut(Exception):
@@ -333,7 +335,13 @@ def draw(spec, rng: np.random.Generator, sizes: dict[str, int], scales: dict | N
         if inp.role == "scalar":
             out[name] = float(inp.value) if inp.value is not None else 0.1
         elif inp.role == "index":
-            value = rng.integers(0, spec.size(inp.range, sizes), size=shape)
+            high = spec.size(inp.range, sizes)
+            excluded = out.get((source or {}).get(inp.exclude, inp.exclude)) if inp.exclude is not None else None
+            value = rng.integers(0, high - (excluded is not None), size=shape)
+            if excluded is not None:  # any value but the excluded one
+                value = value + (value >= excluded)
+            if inp.repeat and np.ndim(value) == 1 and np.size(value) > 1:
+                value[1] = value[0]
             out[name] = int(value) if not shape else value.astype(np.int64)
         elif inp.role == "dataset":  # drawn last: its values may follow another argument's
             continue
@@ -342,9 +350,10 @@ def draw(spec, rng: np.random.Generator, sizes: dict[str, int], scales: dict | N
             out[name] = int(value) if not shape else value.astype(np.int64)
         elif inp.distribution == "uniform":
             out[name] = rng.uniform(inp.low or 0.0, inp.high if inp.high is not None else 1.0, size=shape)
-        elif inp.distribution == "unit-rows":  # each row (the last axis) of length scale
+        elif inp.distribution in ("unit-rows", "unit-columns"):  # each row (column) of length scale
             value = rng.standard_normal(size=shape)
-            norms = np.linalg.norm(value, axis=-1, keepdims=True) if value.ndim else np.abs(value)
+            axis = -1 if inp.distribution == "unit-rows" or value.ndim < 2 else -2
+            norms = np.linalg.norm(value, axis=axis, keepdims=True) if value.ndim else np.abs(value)
             out[name] = inp.mean + scale * value / np.where(norms == 0, 1.0, norms)
         else:
             out[name] = inp.mean + scale * rng.standard_normal(size=shape)
