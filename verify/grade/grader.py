@@ -173,6 +173,10 @@ class _Child:
             ready = self._open()
             if not ready.get("error") and self.session.alive:
                 reply = self._call(function, case, arrays, callback, IMPORT_RETRY * timeout)
+                if reply.timed_out and not reply.budget:  # say why the limit is not the rubric's
+                    reply = dataclasses.replace(reply, error=f"no answer within {IMPORT_RETRY * timeout:g} s, its second "
+                                                f"chance after {timeout:g} s spent mostly not computing (waiting, or "
+                                                "sleeping; or an infinite loop, or far too slow)")
         return reply
 
     def _call(self, function: Function, case: Case, arrays: tuple, callback: Callable | None, timeout: float) -> Reply:
