@@ -49,7 +49,10 @@ from pathlib import Path
 from . import toml
 
 ROLES = ("parameter", "data", "index", "scalar")
-DISTRIBUTIONS = ("normal", "uniform", "log-uniform", "integers", "unit-rows")
+# a function's own argument (a [[variants]] entry's [variants.inputs.NAME]) may also be an object whose
+# sampler method the caller answers: role "dataset", drawing `draws` values in [0, range)
+ARGUMENT_ROLES = ROLES + ("dataset",)
+DISTRIBUTIONS = ("normal", "uniform", "log-uniform", "integers", "unit-rows", "unit-columns")
 DTYPES = ("float64", "float32", "int64", "int32", "bool")
 CONVENTIONS = ("rows", "columns")
 
@@ -65,7 +68,7 @@ class Input:
     shape: tuple[str | int, ...] = ()      # size names or whole numbers; () is a scalar
     dtype: str = "float64"
     distribution: str = "normal"           # how verify draws it (parameters and data)
-    scale: float = 1.0                     # normal: standard deviation; unit-rows: row length
+    scale: float = 1.0                     # normal: standard deviation; unit-rows (-columns): their length
     mean: float = 0.0
     low: float | None = None               # uniform, log-uniform, integers
     high: float | None = None
@@ -76,6 +79,13 @@ class Input:
     row: str | None = None                 # model files: the letter of its rows (w: w_i is row i)
     latex: str | None = None               # model files: how the LaTeX writes it ('\tilde{W}'), if not its name
     example: object = None                 # model files: its value in the explicit check (index inputs)
+    sampler: str | None = None             # dataset: the method that draws one value (sampleTokenIdx)
+    draws: int = 0                         # dataset: how many values it holds for the function to draw
+    repeat: bool = False                   # dataset (or index array): its first value comes twice in a row
+    # (repeats must add up)
+    skip: str | None = None                # dataset: an argument whose value comes next (third, after a
+    # repeat), never as the repeated one (a sampler told to skip that value must)
+    exclude: str | None = None             # index (a function's argument): never the value of this argument
 
     @property
     def differentiable(self) -> bool:
@@ -112,6 +122,9 @@ class FunctionSpec:
     prelude: tuple[str, ...] = ()                   # Python lines run first (drawing samples, ...)
     doc: str = ""
     line: int | None = None
+    # how a caller (grade's cases) draws an argument that is not an input of the model, as an input is
+    # declared: a bound argument (centerWordVec for h) or an extra one (a dataset object)
+    inputs: tuple[Input, ...] = ()
 
     def bound(self, argument: str) -> str | None:
         return dict(self.bind).get(argument)
@@ -205,13 +218,13 @@ def from_dict(data: dict, where: str = "<spec>", text: str = "") -> Spec:
     if not isinstance(raw_inputs, dict):
         raise at.error("inputs", None, "[inputs] must be a table of inputs")
     inputs = {name: _input(name, spec, sizes, at) for name, spec in raw_inputs.items()}
-    function = _function(data["function"], inputs, at) if "function" in data else None
+    function = _function(data["function"], inputs, at, sizes=sizes) if "function" in data else None
     definitions = _definitions(data.get("definitions", {}), inputs, at)
     claims = _claims(data.get("claims", []), at)
     raw_variants = data.get("variants", [])
     if not isinstance(raw_variants, list):
         raise at.error("variants", None, "variants must be an array of tables ([[variants]])")
-    variants = tuple(_function(v, inputs, at, ("variants", q)) for q, v in enumerate(raw_variants))
+    variants = tuple(_function(v, inputs, at, ("variants", q), sizes) for q, v in enumerate(raw_variants))
     model = _model(data["model"], at) if "model" in data else None
     return Spec(sizes, inputs, function, where, text, model, definitions, claims, variants)
 
@@ -264,18 +277,20 @@ def _sizes(raw, at: _Locator) -> dict[str, int]:
     return sizes
 
 
-def _input(name: str, raw, sizes: dict[str, int], at: _Locator) -> Input:
-    table = f"inputs.{name}"
+def _input(name: str, raw, sizes: dict[str, int], at: _Locator, table: str | tuple[str, int] | None = None,
+           roles: tuple[str, ...] = ROLES) -> Input:
+    table = table or f"inputs.{name}"
     if not isinstance(raw, dict):
         raise at.error(table, None, f"input {name} must be a table (role, shape, ...)")
     known = {"role", "shape", "dtype", "distribution", "scale", "mean", "low", "high", "range", "value", "doc",
-             "column", "row", "latex", "example"}
+             "column", "row", "latex", "example"} | ({"sampler", "draws", "repeat", "skip", "exclude"} if "dataset" in roles
+                                                          else set())
     unknown = sorted(set(raw) - known)
     if unknown:
         raise at.error(table, unknown[0], f"input {name}: unknown key '{unknown[0]}' (known: {', '.join(sorted(known))})")
     role = raw.get("role", "scalar" if "value" in raw else "parameter")
-    if role not in ROLES:
-        raise at.error(table, "role", f"input {name}: role must be one of {', '.join(ROLES)}, not {role!r}")
+    if role not in roles:
+        raise at.error(table, "role", f"input {name}: role must be one of {', '.join(roles)}, not {role!r}")
     shape = raw.get("shape", [])
     if not isinstance(shape, list):
         raise at.error(table, "shape", f"input {name}: shape must be a list of size names or whole numbers")
@@ -300,7 +315,7 @@ def _input(name: str, raw, sizes: dict[str, int], at: _Locator) -> Input:
     if distribution == "log-uniform" and not (0 < numbers.get("low", 0) < numbers.get("high", 0)):
         raise at.error(table, "distribution", f"input {name}: a log-uniform input needs 0 < low < high")
     rng = raw.get("range")
-    if role == "index":
+    if role in ("index", "dataset"):
         if rng is None:
             raise at.error(table, None, f"input {name}: an index input needs range (a size name or a whole number)")
         if isinstance(rng, str) and rng not in sizes or not isinstance(rng, (str, int)) or isinstance(rng, bool):
@@ -319,9 +334,26 @@ def _input(name: str, raw, sizes: dict[str, int], at: _Locator) -> Input:
     example = raw.get("example")
     if example is not None and not _numbers(example):
         raise at.error(table, "example", f"input {name}: example must be a number or a (nested) list of numbers")
+    sampler, draws = raw.get("sampler"), raw.get("draws", 0)
+    if role == "dataset" and not (isinstance(sampler, str) and sampler.isidentifier()):
+        raise at.error(table, "sampler", f"input {name}: a dataset needs sampler, the name of the method that draws "
+                                         "one value (sampleTokenIdx)")
+    if type(draws) is not int or draws < 0:
+        raise at.error(table, "draws", f"input {name}: draws must be a whole number of values, not {draws!r}")
+    repeat, skip, exclude = raw.get("repeat", False), raw.get("skip"), raw.get("exclude")
+    if type(repeat) is not bool:
+        raise at.error(table, "repeat", f"input {name}: repeat must be true or false")
+    for key, named in (("skip", skip), ("exclude", exclude)):
+        if named is not None and not isinstance(named, str):
+            raise at.error(table, key, f"input {name}: {key} must name an argument")
+    if (skip is not None and role != "dataset") or (exclude is not None and role != "index"):
+        raise at.error(table, "skip" if skip is not None and role != "dataset" else "exclude",
+                       f"input {name}: skip is for a dataset, exclude for an index")
+    if role == "dataset" and draws < 2 * repeat + (skip is not None):
+        raise at.error(table, "draws", f"input {name}: {draws} draws cannot hold the repeated and skipped values")
     return Input(name, role, tuple(shape), dtype, distribution, numbers.get("scale", 1.0), numbers.get("mean", 0.0),
                  numbers.get("low"), numbers.get("high"), rng, value, str(raw.get("doc", "")),
-                 letters["column"], letters["row"], letters["latex"], example)
+                 letters["column"], letters["row"], letters["latex"], example, sampler, draws, repeat, skip, exclude)
 
 
 def _numbers(value) -> bool:
@@ -330,7 +362,8 @@ def _numbers(value) -> bool:
     return type(value) in (int, float)
 
 
-def _function(raw, inputs: dict[str, Input], at: _Locator, where: str | tuple[str, int] = "function") -> FunctionSpec:
+def _function(raw, inputs: dict[str, Input], at: _Locator, where: str | tuple[str, int] = "function",
+              sizes: dict[str, int] | None = None) -> FunctionSpec:
     label = "[function]" if where == "function" else f"[[{where[0]}]] number {where[1] + 1}"
     if not isinstance(raw, dict):
         raise at.error(where, None, f"{label} must be a table")
@@ -384,9 +417,21 @@ def _function(raw, inputs: dict[str, Input], at: _Locator, where: str | tuple[st
     defaults = raw.get("defaults", {})
     if not isinstance(defaults, dict):
         raise at.error(where, "defaults", "defaults must be a table of keyword arguments")
+    own = raw.get("inputs", {})
+    if not isinstance(own, dict):
+        raise at.error(where, "inputs", "inputs must be a table of the function's own arguments (role, shape, ...)")
+    for argument in own:  # an input of the model declared again: how a caller draws it, for this function
+        if argument not in arguments:
+            raise at.error(where, "inputs", f"inputs: '{argument}' is not an argument of {name}")
+    own_inputs = tuple(_input(a, v, sizes or {}, at, where, ARGUMENT_ROLES) for a, v in own.items())
+    for i in own_inputs:
+        for key, other in (("skip", i.skip), ("exclude", i.exclude)):
+            if other is not None and (other not in arguments or other == i.name):
+                raise at.error(where, "inputs", f"input {i.name}: {key} = {other!r} is not another argument of {name}")
     return FunctionSpec(name, tuple(arguments), Returns(tuple(names), loss, tuple(pairs)), convention,
                         tuple(defaults.items()), tuple(bind.items()), tuple(extra), raw.get("objective"),
-                        tuple(prelude), raw.get("doc", ""), at.line(where, None))
+                        tuple(prelude), raw.get("doc", ""), at.line(where, None), own_inputs)
+
 
 
 def _definitions(raw, inputs: dict[str, Input], at: _Locator) -> tuple[Definition, ...]:

@@ -122,3 +122,138 @@ def test_a_copy_of_a_shipped_rubric_with_local_models_finds_them(tmp_path):
     copy = tmp_path / "layers.toml"
     shutil.copy(GRADE / "rubrics" / "cs231n-layers.toml", copy)
     assert set(rubrics.load(str(copy)).functions) == set(rubrics.load(assignment="cs231n-layers").functions)
+
+
+# -- word2vec's naive softmax: graded from its model file, its mistakes named by the rubric's data ------
+
+NS = "naiveSoftmaxLossAndGradient"
+
+
+def _table(rubric_path: Path, name: str) -> dict:
+    import tomllib
+    return next(e for e in tomllib.loads(rubric_path.read_text())["function"] if e["name"] == name)
+
+
+def test_word2vecs_naive_softmax_is_drawn_as_its_model_file_declares_its_arguments():
+    import numpy as np
+
+    from gradproof.derive import reference as ref
+    from gradproof.derive import spec as specs
+    from gradproof.verify.grade.assignment import cases
+
+    table = _table(GRADE / "rubrics" / "word2vec.toml", NS)
+    assert table["model"] == "naive-softmax" and "glue" not in table
+    spec = specs.load(ROOT / "derive" / "models" / "naive-softmax.toml")
+    declared = {i.name: i for i in next(f for f in spec.functions() if f.name == NS).inputs}
+    function = rubrics.load().functions[NS]
+    public = cases(function, "public", 1, 7)[0]
+    assert [a.shape for a in public.arrays] == [(3,), (5, 3)]  # the rubric's public_sizes
+    for case in cases(function, "hidden", 8, 7) + [public]:
+        v, U = case.arrays
+        W, N = U.shape
+        assert 13 <= W <= 40 and 3 <= N <= 12 or case.kind == "public"
+        assert np.allclose(np.linalg.norm(U, axis=1), 1.0)  # unit rows: the model's "unit-rows"
+        dataset = case.args[3]
+        assert dataset == {"$dataset": [], "sampler": declared["dataset"].sampler} and case.args[1] == case.data["o"]
+        got = function.expected(case, (0,))
+        want = ref.naiveSoftmaxLossAndGradient(v, case.data["o"], U, None)
+        assert all(np.allclose(g, w) for g, w in zip(got, want))
+    (size,) = cases(function, "size", 1, 7)
+    assert size.arrays[1].shape == (3000, 48)
+    (large,) = cases(function, "large", 1, 7)
+    scores = large.arrays[1] @ large.arrays[0]
+    assert np.all(np.abs(scores - 1000) < 60) and all(np.all(np.isfinite(e)) for e in function.expected(large, ()))
+
+
+SUSPECT = ('file = "softmax.py"\n[[function]]\nname = "softmax_loss_vectorized"\nmodel = "softmax-classifier"\n'
+           '[[function.suspect]]\noutput = "{output}"\nmessage = "{message}"\nvalue = "{value}"\n'
+           '[[test]]\nname = "a"\nfunction = "softmax_loss_vectorized"\n')
+
+
+def test_a_rubrics_own_suspect_names_a_mistake_in_its_words_before_the_models_mutants(tmp_path):
+    import json
+    path = tmp_path / "r.toml"
+    path.write_text(SUSPECT.format(output="dW", message="our words: {name} points uphill", value="-dW"))
+    results = tmp_path / "results.json"
+    assert main(["grade", str(SUBMISSIONS / "softmax" / "mistakes" / "vec_sign.py"), "--rubric", str(path),
+                 "--results", str(results), "--seed", "5"]) == 0
+    text = json.dumps(json.loads(results.read_text()))
+    assert "our words: dW points uphill" in text and "dW has the opposite sign" not in text
+
+
+@pytest.mark.parametrize("output, message, value, words", [
+    ("dW", "m", "__import__('os').system('true')", "only the functions onehot"),
+    ("dW", "m", "dW.__class__", "only .T"),
+    ("dW", "m", "[x for x in dW]", "ListComp is not allowed"),
+    ("dW", "m", "'text'", "only numbers"),
+    ("dW", "m", "dW +", "not an expression"),
+    ("dW", "m", "nothing * 2", "unknown name 'nothing'"),
+    ("dW", "{secret}", "-dW", "message names {secret}"),
+    ("dX", "m", "-dW", "'dX' is not an output of softmax_loss_vectorized"),
+])
+def test_a_bad_suspect_is_one_line_with_its_file_and_line_and_exit_2(output, message, value, words, tmp_path, capsys):
+    path = tmp_path / "rubric.toml"
+    path.write_text(SUSPECT.format(output=output, message=message, value=value.replace('"', '\\"')))
+    assert main(["grade", str(SOFTMAX), "--rubric", str(path), "--results", str(tmp_path / "r.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"{path}:" in err and words in err and len(err.splitlines()) == 1, err
+
+
+NEG = "negSamplingLossAndGradient"
+
+
+def test_word2vecs_negative_sampling_replays_the_draws_its_model_declares_and_follows_the_submissions():
+    import numpy as np
+
+    from gradproof.derive import reference as ref
+    from gradproof.verify.grade.assignment import cases
+
+    table = _table(GRADE / "rubrics" / "word2vec.toml", NEG)
+    assert table["model"] == "neg-sampling" and "glue" not in table
+    function = rubrics.load().functions[NEG]
+    for case in cases(function, "public", 1, 3) + cases(function, "hidden", 6, 3):
+        v, U = case.arrays
+        o, K, (dataset,) = case.data["o"], case.args[4], [a for a in case.args if isinstance(a, dict) and "$dataset" in a]
+        sequence = dataset["$dataset"]
+        assert dataset["sampler"] == "sampleTokenIdx" and 2 <= K <= 10 and len(sequence) == 96
+        # what a sampler must get right, on every case: a word drawn twice in a row, then the outside word
+        assert sequence[0] == sequence[1] != o and sequence[2] == o
+        # the expected values follow the draws the submission made: the samples a correct sampler keeps of them
+        need = [i for i, s in enumerate(sequence) if s != o][K - 1] + 1  # what a correct sampler draws
+        for drawn in (need, need + 3, 96):
+            replay = type("R", (), {"it": None, "sampleTokenIdx": lambda self: next(self.it)})()
+            kept = [s for s in sequence[:drawn] if s != o][:K]
+            replay.it = iter(kept)
+            want = ref.negSamplingLossAndGradient(v, o, U, replay, K)
+            assert all(np.allclose(g, w) for g, w in zip(function.expected(case, (drawn,)), want))
+        too_few = function.expected(case, (need - 1,))
+        assert isinstance(too_few, str) and f"drew {need - 1} samples from dataset" in too_few
+
+
+def test_a_suspects_let_is_checked_like_its_values(tmp_path, capsys):
+    path = tmp_path / "rubric.toml"
+    path.write_text(SUSPECT.format(output="dW", message="m", value="-w2").replace(
+        'model = "softmax-classifier"\n', 'model = "softmax-classifier"\nlet = { w2 = "W @ nothing" }\n'))
+    assert main(["grade", str(SOFTMAX), "--rubric", str(path), "--results", str(tmp_path / "r.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"{path}:" in err and "unknown name 'nothing'" in err and len(err.splitlines()) == 1, err
+
+
+def test_the_math_conventions_functions_are_drawn_as_their_model_files_declare():
+    import numpy as np
+
+    from gradproof.derive import reference as ref
+    from gradproof.verify.grade.assignment import cases
+
+    math = rubrics.load(assignment="word2vec-math")
+    for name in math.functions:
+        assert _table(GRADE / "rubrics" / "word2vec-math.toml", name)["model"] in ("naive-softmax", "neg-sampling")
+    naive, neg = math.functions["naive_softmax_loss_and_gradients"], math.functions["neg_sampling_loss_and_gradients"]
+    for case in cases(naive, "hidden", 6, 11) + cases(neg, "hidden", 6, 11):
+        U = case.data["U"]
+        assert np.allclose(np.linalg.norm(U, axis=0), 1.0) and U.shape[0] != U.shape[1]  # unit columns, never square
+    for case in cases(neg, "public", 1, 11) + cases(neg, "hidden", 6, 11):
+        w, o = case.data["w"], case.data["o"]
+        assert 2 <= len(w) <= 10 and o not in w and w[0] == w[1]  # never the outside word; a repeated sample
+        want = ref.neg_sampling_loss_and_gradients(case.data["v_c"], o, case.data["U"], w)
+        assert all(np.allclose(g, x) for g, x in zip(neg.expected(case, ()), want))

@@ -53,3 +53,38 @@ def test_one_that_waits_beyond_the_second_chance_is_told_the_longer_limit(sandbo
     sleepy.write_text(SLOW.read_text().replace("time.sleep(1.6)", "time.sleep(30)"))
     result = grade(sleepy, RUBRIC, sandbox, seed=1)
     assert result.score == 0 and result.load_error == "importing the submission took longer than 3 s"
+
+
+# -- a call kept waiting: the same rule as for the import --------------------------------------------------
+
+CORRECT = Path(__file__).parent / "submissions" / "softmax" / "correct.py"
+LOSS = dataclasses.replace(RUBRIC, hidden_cases=1, tests=tuple(t for t in RUBRIC.tests
+                                                                if t.function == "softmax_loss_vectorized"
+                                                                and t.outputs == ("loss",) and t.check == "values"))
+
+
+def _slowed(tmp_path, line: str) -> Path:
+    path = tmp_path / "softmax.py"
+    text = CORRECT.read_text()
+    head = "def softmax_loss_vectorized(W, X, y, reg):\n"
+    assert head in text
+    path.write_text("import time\n" + text.replace(head, head + "    " + line + "\n"))
+    return path
+
+
+def test_a_call_kept_waiting_past_the_timeout_is_tried_again_and_graded(sandbox, tmp_path):
+    result = grade(_slowed(tmp_path, "time.sleep(1.5)"), LOSS, sandbox, seed=1)
+    assert len(result.tests) == 1 and result.score == result.max_score, result.tests[0].output
+
+
+def test_a_call_computing_past_the_timeout_is_charged(sandbox, tmp_path):
+    busy = _slowed(tmp_path, "start = time.process_time()\n    while time.process_time() - start < 30:\n        pass")
+    (test,) = grade(busy, LOSS, sandbox, seed=1).tests
+    # 1 s if it had the CPU at least half the time, else (a busy machine) its second chance of 3 s
+    assert test.score == 0 and ("no answer within 1 s" in test.output or "no answer within 3 s" in test.output)
+
+
+def test_a_call_that_waits_beyond_the_second_chance_is_told_the_longer_limit(sandbox, tmp_path):
+    (test,) = grade(_slowed(tmp_path, "time.sleep(30)"), LOSS, sandbox, seed=1).tests
+    assert test.score == 0 and "no answer within 3 s, its second chance after 1 s" in test.output, test.output
+    assert "within 1 s" not in test.output

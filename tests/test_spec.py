@@ -1,6 +1,8 @@
 """The shared reading of a function's interface (sizes, inputs, function): derive/spec.py."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from gradproof.derive.spec import SpecError, load, parse
@@ -153,3 +155,74 @@ def test_a_bad_model_part_is_one_line_naming_its_line(change, words):
     assert message.startswith("net.toml:") and words in message and "\n" not in message
     line = int(message.split(":")[1])
     assert 1 <= line <= len(text.splitlines())
+
+
+# -- a function's own arguments: how a caller draws what is not an input of the model ----------------
+
+OWN = MODEL + r"""
+[variants.inputs.inputs]
+role = "data"
+shape = ["N", "D"]
+distribution = "unit-rows"
+
+[variants.inputs.extra_arg]
+role = "dataset"
+sampler = "draw_one"
+range = "C"
+draws = 7
+"""
+
+
+def test_a_variant_declares_how_its_own_arguments_are_drawn():
+    spec = parse(OWN, "net.toml")
+    (variant,) = spec.variants
+    data, dataset = variant.inputs
+    assert (data.name, data.role, data.shape, data.distribution) == ("inputs", "data", ("N", "D"), "unit-rows")
+    assert (dataset.name, dataset.role, dataset.sampler, dataset.range, dataset.draws) == \
+        ("extra_arg", "dataset", "draw_one", "C", 7)
+    assert spec.function.inputs == ()
+
+
+@pytest.mark.parametrize("change, words", [
+    (("sampler = \"draw_one\"\n", ""), "a dataset needs sampler"),
+    (("draws = 7", "draws = -1"), "draws must be a whole number"),
+    (("[variants.inputs.inputs]", "[variants.inputs.nothing]"), "'nothing' is not an argument of net_rows"),
+])
+def test_a_bad_own_argument_is_one_line(change, words):
+    with pytest.raises(SpecError) as e:
+        parse(OWN.replace(*change), "net.toml")
+    assert str(e.value).startswith("net.toml:") and words in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_function_may_declare_again_how_an_input_of_the_model_is_drawn_for_it():
+    spec = parse(OWN.replace("[variants.inputs.inputs]", "[variants.inputs.W1]").replace(
+        'shape = ["N", "D"]\ndistribution = "unit-rows"', 'shape = ["D", "H"]\ndistribution = "unit-columns"'), "net.toml")
+    (w1, _) = spec.variants[0].inputs
+    assert (w1.name, w1.distribution) == ("W1", "unit-columns") and spec.inputs["W1"].distribution == "normal"
+
+
+def test_a_dataset_is_an_argument_role_only():
+    """The model's own inputs are the mathematics: an object with a sampler is only a function's argument."""
+    with pytest.raises(SpecError, match="role must be one of parameter, data, index, scalar,"):
+        parse(TWO_LAYER.replace('role = "data"', 'role = "dataset"'), "net.toml")
+
+
+def test_a_dataset_may_hold_a_repeat_and_a_value_to_skip():
+    text = OWN.replace("draws = 7", 'draws = 7\nrepeat = true\nskip = "y"')
+    (_, dataset) = parse(text, "net.toml").variants[0].inputs
+    assert dataset.repeat is True and dataset.skip == "y"
+    for change, words in [(('skip = "y"', 'skip = "nothing"'), "skip = 'nothing' is not another argument"),
+                          (("draws = 7", "draws = 2"), "2 draws cannot hold the repeated and skipped values"),
+                          (("repeat = true", 'repeat = "yes"'), "repeat must be true or false")]:
+        with pytest.raises(SpecError, match=re.escape(words)):
+            parse(text.replace(*change), "net.toml")
+
+
+def test_an_index_argument_may_exclude_another_and_hold_a_repeat():
+    text = OWN + '\n[variants.inputs.y]\nrole = "index"\nshape = ["N"]\nrange = "C"\nexclude = "extra_arg"\nrepeat = true\n'
+    y = next(i for i in parse(text, "net.toml").variants[0].inputs if i.name == "y")
+    assert y.exclude == "extra_arg" and y.repeat
+    with pytest.raises(SpecError, match="skip is for a dataset, exclude for an index"):
+        parse(text.replace('exclude = "extra_arg"', 'skip = "extra_arg"'), "net.toml")
+    with pytest.raises(SpecError, match="exclude = 'nothing' is not another argument"):
+        parse(text.replace('exclude = "extra_arg"', 'exclude = "nothing"'), "net.toml")

@@ -53,9 +53,10 @@ def _draw(spec: specs.Spec, item: specs.Input, sizes, rng) -> object:
         values = rng.uniform(item.low if item.low is not None else 0.0, item.high if item.high is not None else 1.0, shape)
     elif item.distribution == "log-uniform":
         values = np.exp(rng.uniform(np.log(item.low), np.log(item.high), shape))
-    elif item.distribution == "unit-rows":
+    elif item.distribution in ("unit-rows", "unit-columns"):
         values = rng.normal(size=shape)
-        norms = np.linalg.norm(values, axis=-1, keepdims=True) if values.ndim else abs(values)
+        axis = -1 if item.distribution == "unit-rows" or values.ndim < 2 else -2
+        norms = np.linalg.norm(values, axis=axis, keepdims=True) if values.ndim else abs(values)
         values = item.scale * values / np.where(norms == 0, 1.0, norms)
     else:
         values = rng.standard_normal(shape)

@@ -46,6 +46,13 @@ class Options:
     # returned value or a definition); a name the model does not know (cache) is returned but not graded
     pack: tuple[tuple[str, object], ...] = ()   # (argument, input or tuple of inputs): cache = (x, w, b)
     large_label: str = "large scores"           # the large-value case's name in feedback
+    public_sizes: tuple[tuple[str, int], ...] = ()  # (size, value) of the public case (default: the model's)
+    full_size: tuple[tuple[str, int], ...] = ()  # (size, value): one more hidden case, at a size where a
+    # gradient taken numerically cannot finish in the rubric's size_timeout (empty: no such case)
+    overflow: str | None = None                 # what a non-finite output at large values means (default: the model's)
+    suspects: tuple[tuple[str, str, str], ...] = ()  # (output, message, value): the rubric's own mistakes
+    # (verify.grade.suspects), tried before the model's
+    let: tuple[tuple[str, str], ...] = ()       # (name, value): names the suspects use, computed first
 
 
 RUBRICS = Path(__file__).resolve().parent / "rubrics"
@@ -76,21 +83,22 @@ def build(options: Options) -> Function:
     for size, _, _ in options.sizes:
         if size not in spec.sizes:
             raise ModelFunctionError(f"{options.model} has no size '{size}' (its sizes: {', '.join(spec.sizes)})")
+    inputs, source = _argument_inputs(spec, fs, options.model)
     for target, _ in options.large:
         name, index = entries(target)
-        if name not in spec.inputs or index is None or len(index) > len(spec.inputs[name].shape):
+        if name not in inputs or index is None or len(index) > len(inputs[name].shape):
             raise ModelFunctionError(f"large: '{target}' is not an input of {Path(options.model).name} or entries of one "
                                      f"(write NAME or NAME[0, :]; its inputs: {', '.join(spec.inputs)})")
     for name, _ in options.accept:
         if name not in spec.inputs or spec.inputs[name].role != "scalar":
             raise ModelFunctionError(f"accept: '{name}' is not a scalar input of {Path(options.model).name}")
     for name, _ in options.scale:
-        if name not in spec.inputs or spec.inputs[name].role not in ("parameter", "data"):
+        if name not in inputs or inputs[name].role not in ("parameter", "data"):
             raise ModelFunctionError(f"scale: '{name}' is not a parameter or data input of {Path(options.model).name}")
     scales = dict(options.scale)
     reference = _reference(spec, options.model, options.like)
-    arguments = tuple(a for a in fs.arguments if a in spec.inputs)
-    arrays = tuple(a for a in arguments if spec.inputs[a].shape)
+    arguments = tuple(source)
+    arrays = tuple(a for a in arguments if inputs[source[a]].shape and inputs[source[a]].role != "dataset")
     named = [n for _, v in list(options.attributes) + list(options.pack) for n in (v if isinstance(v, tuple) else (v,))]
     packed = dict(options.pack)
     for name in [a for a in options.arguments or () if a not in packed] + named + [n for _, n in options.optional]:
@@ -98,6 +106,10 @@ def build(options: Options) -> Function:
             raise ModelFunctionError(f"'{name}' is not an argument of {options.like} in {Path(options.model).name} "
                                      f"(its arguments: {', '.join(arguments)})")
     calls = _call(options, arrays)
+    datasets = tuple(a for a in arguments if inputs[source[a]].role == "dataset")
+    for size, _ in options.full_size + options.public_sizes:
+        if size not in spec.sizes:
+            raise ModelFunctionError(f"{options.model} has no size '{size}' (its sizes: {', '.join(spec.sizes)})")
     outputs = _outputs(fs)
     defined = {d.name for d in spec.definitions}
     if options.returns is not None:  # the function returns other values than the model's: graded by name
@@ -111,7 +123,7 @@ def build(options: Options) -> Function:
                              arguments)
 
     def make(rng: np.random.Generator, kind: str, index: int) -> Case:
-        values = draw(spec, rng, _sizes(spec, options, rng, kind), scales)
+        values = draw(spec, rng, _sizes(spec, options, rng, kind), scales, inputs, source)
         if kind == "large":
             for target, value in options.large:
                 name, index = entries(target)
@@ -121,15 +133,25 @@ def build(options: Options) -> Function:
         def ref(a):
             if a in packed:  # an argument made of inputs: a tuple of them, or one
                 return {"$t": [ref(n) for n in packed[a]]} if isinstance(packed[a], tuple) else ref(packed[a])
-            return {"$a": arrays.index(a)} if a in arrays else values[a]
+            if a in datasets:  # an object whose sampler replays the drawn values in the child
+                return {"$dataset": list(values[source[a]]), "sampler": inputs[source[a]].sampler}
+            return {"$a": arrays.index(a)} if a in arrays else values[source[a]]
         args = tuple(ref(a) for a in (options.arguments if options.arguments is not None else arguments))
-        return Case(options.name, "", kind, args, tuple(values[a] for a in arrays), values, call=calls(ref))
+        return Case(options.name, "", kind, args, tuple(values[source[a]] for a in arrays), values, call=calls(ref))
 
-    def expected(case: Case, drawn: tuple) -> tuple:
+    def expected(case: Case, drawn: tuple) -> tuple | str:
+        given = {a: case.data[source[a]] for a in arguments}
+        for k, a in enumerate(datasets):  # the reference draws what the submission drew, in its order (all of
+            # them when the draws are not known: as many as it needs)
+            given[a] = _replay(given[a][:drawn[k]] if k < len(drawn) else given[a], inputs[source[a]].sampler)
         with np.errstate(all="ignore"):  # underflow to 0 is right; the large case is checked finite at build time
-            out = reference(**{a: case.data[a] for a in arguments})
+            try:
+                out = reference(**given)
+            except _RanOut as e:
+                return (f"the submission drew {e.drawn} samples from {' and '.join(datasets)}, fewer than the "
+                        f"function needs (it draws until it has what it needs)")
             returned = dict(zip(fs.returns.names, out if fs.returns.is_tuple else (out,)))
-            returned.update(values_of({a: case.data[a] for a in arguments}))
+            returned.update(values_of(given))
         return tuple(np.asarray(_at(returned, output), dtype=np.float64) for output in outputs)
 
     if options.large:  # the reference is stable: a non-finite value here means the rubric's factors are too big
@@ -140,10 +162,17 @@ def build(options: Options) -> Function:
                                          f"(large = {dict(options.large)}): use smaller factors")
     returned = options.returns if options.returns is not None else fs.returns.names
     paths = tuple((returned.index(o),) if options.returns is not None else _path(fs, o) for o in outputs)
-    return Function(options.name, outputs, make, expected, fs.convention, arguments=arrays, gradients=gradients,
-                    loss=outputs.index(fs.returns.loss) if fs.returns.loss in outputs else 0, overflow=_overflow(spec),
-                    arity=len(returned), paths=paths, large_label=options.large_label,
-                    mutants=_mutants(options.model, fs, _variants(options.accept)), variants=_variants(options.accept))
+    suspects = _suspects(options, outputs, inputs, source, datasets)
+    # the model's mutants are derived over its own inputs: a function whose arguments stand for something else
+    # (an argument bound to a definition of the model) has none of its own yet
+    derived = all(a in spec.inputs for a in arguments)
+    return Function(options.name, outputs, make, expected, fs.convention, sized=bool(options.full_size),
+                    arguments=arrays, gradients=gradients,
+                    loss=outputs.index(fs.returns.loss) if fs.returns.loss in outputs else 0,
+                    overflow=options.overflow or _overflow(spec), arity=len(returned), paths=paths,
+                    large_label=options.large_label, suspects=suspects, words=_words(fs.convention),
+                    mutants=_mutants(options.model, fs, _variants(options.accept)) if derived else None,
+                    variants=_variants(options.accept))
 
 
 def _definitions(model: str, names: tuple, arguments: tuple):
@@ -223,28 +252,128 @@ def _reference(spec, model: str, like: str):
     return compiled_functions(load(model))[like]
 
 
+def _suspects(options: Options, outputs: tuple, inputs: dict, source: dict, datasets: tuple) -> tuple:
+    from .suspects import SuspectError, compile_suspects
+
+    for output, _, _ in options.suspects:
+        if output not in outputs:
+            raise ModelFunctionError(f"suspect: '{output}' is not an output of {options.name} (its outputs: "
+                                     f"{', '.join(outputs)})")
+    try:
+        return compile_suspects(options.name, options.suspects, options.let, set(inputs) | set(outputs),
+                                {a: n for a, n in source.items() if a != n}, tuple(source[a] for a in datasets))
+    except SuspectError as e:
+        raise ModelFunctionError(f"suspect: {e}") from None
+
+
+def _argument_inputs(spec, fs, model: str) -> tuple[dict, dict]:
+    """(name -> Input, argument -> the name its value is drawn and kept under): an input of the model as
+    itself; an argument bound to an input ('o') as that input; any other as the function declares it
+    ([variants.inputs.NAME]); an extra argument with a default, not passed."""
+    own = {i.name: i for i in fs.inputs}
+    if not own:  # all drawn, in the file's order (the cases of the functions that need nothing more)
+        return dict(spec.inputs), {a: a for a in fs.arguments if a in spec.inputs}
+    # drawn in the call's order, but an index excluding another's value after it
+    inputs, source = {}, {}
+    for a in fs.arguments:
+        bound = (fs.bound(a) or "").strip()
+        if a in own or a in spec.inputs:
+            source[a], inputs[a] = a, own.get(a) or spec.inputs[a]
+        elif bound in spec.inputs:
+            source[a], inputs[bound] = bound, spec.inputs[bound]
+        elif a not in dict(fs.defaults):
+            raise ModelFunctionError(f"{Path(model).name}: argument '{a}' of {fs.name} is "
+                                     + (f"bound to '{bound}'" if bound else "not an input")
+                                     + f": declare how it is drawn ([variants.inputs.{a}]: role, shape, ...)")
+    later = [n for n, i in inputs.items() if i.exclude is not None]
+    return {**{n: i for n, i in inputs.items() if n not in later}, **{n: inputs[n] for n in later}}, source
+
+
+class _RanOut(Exception):
+    def __init__(self, drawn: int):
+        self.drawn = drawn
+
+
+def _replay(values: list, sampler: str):
+    """An object whose sampler method hands out values in order (what the submission drew)."""
+    it, count = iter(values), [0]
+
+    def sample():
+        try:
+            value = next(it)
+        except StopIteration:
+            raise _RanOut(count[0]) from None
+        count[0] += 1
+        return value
+    return type("Replay", (), {sampler: staticmethod(sample)})()
+
+
+def _words(convention: str):
+    """How messages name a slice of a gradient in the function's convention ({row}, {at})."""
+    words = {"row": "column", "at": "[:, indices]"} if convention == "columns" else {"row": "row", "at": "[indices]"}
+    return lambda case: words
+
+
 def _sizes(spec, options: Options, rng: np.random.Generator, kind: str) -> dict[str, int]:
     if kind == "public":
-        return dict(spec.sizes)
+        return {**dict(spec.sizes), **dict(options.public_sizes)}
+    if kind == "size":
+        return {**dict(spec.sizes), **dict(options.full_size)}
     ranges = {size: (low, high) for size, low, high in options.sizes}
     return {size: int(rng.integers(*ranges.get(size, HIDDEN_SIZES), endpoint=True)) for size in spec.sizes}
 
 
-def draw(spec, rng: np.random.Generator, sizes: dict[str, int], scales: dict | None = None) -> dict[str, object]:
-    """A value for each input, as the model file says (or at the rubric's scale), at these sizes (index
-    arrays as int64)."""
+def draw(spec, rng: np.random.Generator, sizes: dict[str, int], scales: dict | None = None,
+         inputs: dict | None = None, source: dict | None = None) -> dict[str, object]:
+    """A value for each input (of the model, or those given: a function's arguments as it declares them),
+    as the file says (or at the rubric's scale), at these sizes (index arrays as int64; a dataset as the
+    list of values its sampler hands out)."""
     out: dict[str, object] = {}
-    for name, inp in spec.inputs.items():
-        shape = spec.shape(name, sizes)
+    for name, inp in (inputs if inputs is not None else spec.inputs).items():
+        shape = tuple(spec.size(d, sizes) for d in inp.shape)
+        scale = (scales or {}).get(name, inp.scale)
         if inp.role == "scalar":
             out[name] = float(inp.value) if inp.value is not None else 0.1
         elif inp.role == "index":
-            value = rng.integers(0, spec.size(inp.range, sizes), size=shape)
+            high = spec.size(inp.range, sizes)
+            excluded = out.get((source or {}).get(inp.exclude, inp.exclude)) if inp.exclude is not None else None
+            value = rng.integers(0, high - (excluded is not None), size=shape)
+            if excluded is not None:  # any value but the excluded one
+                value = value + (value >= excluded)
+            if inp.repeat and np.ndim(value) == 1 and np.size(value) > 1:
+                value[1] = value[0]
+            out[name] = int(value) if not shape else value.astype(np.int64)
+        elif inp.role == "dataset":  # drawn last: its values may follow another argument's
+            continue
+        elif inp.distribution == "integers":
+            value = rng.integers(int(inp.low or 0), int(inp.high if inp.high is not None else 2), size=shape)
             out[name] = int(value) if not shape else value.astype(np.int64)
         elif inp.distribution == "uniform":
             out[name] = rng.uniform(inp.low or 0.0, inp.high if inp.high is not None else 1.0, size=shape)
+        elif inp.distribution in ("unit-rows", "unit-columns"):  # each row (column) of length scale
+            value = rng.standard_normal(size=shape)
+            axis = -1 if inp.distribution == "unit-rows" or value.ndim < 2 else -2
+            norms = np.linalg.norm(value, axis=axis, keepdims=True) if value.ndim else np.abs(value)
+            out[name] = inp.mean + scale * value / np.where(norms == 0, 1.0, norms)
         else:
-            out[name] = inp.mean + (scales or {}).get(name, inp.scale) * rng.standard_normal(size=shape)
+            out[name] = inp.mean + scale * rng.standard_normal(size=shape)
+    for name, inp in (inputs if inputs is not None else spec.inputs).items():
+        if inp.role == "dataset":
+            out[name] = _sequence(inp, spec.size(inp.range, sizes), rng, out, source or {})
+    return out
+
+
+def _sequence(inp, high: int, rng: np.random.Generator, values: dict, source: dict) -> list[int]:
+    """A dataset's values in [0, high): at random, but for what every case must exercise: the first value
+    twice in a row (repeat), then the skipped argument's value (skip; never the repeated one)."""
+    out = [int(v) for v in rng.integers(0, high, size=inp.draws)]
+    skipped = values[source.get(inp.skip, inp.skip)] if inp.skip is not None else None
+    if inp.repeat:
+        repeated = int(rng.integers(high - (skipped is not None)))
+        repeated += skipped is not None and repeated >= skipped  # any value but the skipped one
+        out[0] = out[1] = int(repeated)
+    if skipped is not None:
+        out[2 * inp.repeat] = int(skipped)
     return out
 
 

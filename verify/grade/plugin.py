@@ -34,13 +34,16 @@ class SubmissionFailed(Exception):
 
 @dataclass(frozen=True)
 class sandbox_dataset:  # noqa: N801 - reads like the helper it stands for
-    """A dataset whose sampleTokenIdx replays sequence inside the sandbox; see Call.drawn."""
+    """A dataset whose sampler method (the default rubric's course calls it sampleTokenIdx) replays sequence
+    inside the sandbox; see Call.drawn."""
     sequence: tuple
     vocab: int = 0
+    sampler: str = "sampleTokenIdx"
 
-    def __init__(self, sequence, vocab: int = 0):
+    def __init__(self, sequence, vocab: int = 0, sampler: str = "sampleTokenIdx"):
         object.__setattr__(self, "sequence", tuple(int(s) for s in sequence))
         object.__setattr__(self, "vocab", int(vocab or (max(self.sequence, default=0) + 1)))
+        object.__setattr__(self, "sampler", str(sampler))
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ def _encode(value, arrays: list):
     if isinstance(value, _Function):
         return {"$function": value.name}
     if isinstance(value, sandbox_dataset):
-        return {"$dataset": list(value.sequence), "vocab": value.vocab}
+        return {"$dataset": list(value.sequence), "sampler": value.sampler}
     if isinstance(value, np.ndarray) and value.dtype.kind not in "biuf":
         raise TypeError(f"cannot send an array of {value.dtype} into the sandbox (float, integer or boolean only)")
     if isinstance(value, (list, tuple)):

@@ -171,7 +171,7 @@ def _top_line(at: _Locator, key: str) -> int | None:
 
 
 FUNCTION_KEYS = {"name", "model", "like", "glue", "sizes", "large", "accept", "scale", "arguments", "attributes",
-                 "optional", "returns", "pack", "large_label"}
+                 "optional", "returns", "pack", "large_label", "full_size", "public_sizes", "overflow", "suspect", "let"}
 
 
 def _functions(data: dict, at: _Locator, base: Path) -> tuple[dict[str, Function], str]:
@@ -229,17 +229,50 @@ def _modelled(entry: dict, name: str, base: Path, at: _Locator, index: int) -> F
     if not isinstance(scale, dict) or not all(_numbers([v]) and v > 0 for v in scale.values()):
         raise RubricError(f"{_at(at, ('function', index), 'scale')}: scale must map inputs to the positive standard "
                           "deviation their entries are drawn with")
+    full_size, public_sizes = entry.get("full_size", {}), entry.get("public_sizes", {})
+    if not isinstance(full_size, dict) or not all(type(v) is int and v >= 1 for v in full_size.values()):
+        raise RubricError(f"{_at(at, ('function', index), 'full_size')}: full_size must map sizes to whole numbers "
+                          "(one more hidden case at that size, where a gradient taken numerically cannot finish)")
+    if not isinstance(public_sizes, dict) or not all(type(v) is int and v >= 1 for v in public_sizes.values()):
+        raise RubricError(f"{_at(at, ('function', index), 'public_sizes')}: public_sizes must map sizes to whole "
+                          "numbers (the public case's; default: the model file's own)")
+    overflow = entry.get("overflow")
+    if overflow is not None and not (isinstance(overflow, str) and overflow.strip()):
+        raise RubricError(f"{_at(at, ('function', index), 'overflow')}: overflow must be the message for an output "
+                          "that is not finite at large values")
     call = _method(entry, name, at, index)
     options = from_model.Options(name, str(from_model.model_path(model, base)), like,
                                  tuple((k, v[0], v[1]) for k, v in sizes.items()),
                                  tuple((k, tuple(float(x) for x in v)) for k, v in large.items()),
                                  tuple((k, tuple(float(x) for x in v)) for k, v in accept.items()),
                                  tuple((k, float(v)) for k, v in scale.items()), *call,
-                                 large_label=str(entry.get("large_label", "large scores"))[:80])
+                                 large_label=str(entry.get("large_label", "large scores"))[:80],
+                                 full_size=tuple(full_size.items()), public_sizes=tuple(public_sizes.items()),
+                                 overflow=overflow,
+                                 suspects=_suspects(entry, name, at, index), let=_let(entry, name, at, index))
     try:
         return from_model.build(options)
     except from_model.ModelFunctionError as e:
         raise RubricError(f"{_at(at, ('function', index), 'model')}: [[function]] '{name}': {e}") from None
+
+
+def _suspects(entry: dict, name: str, at: _Locator, index: int) -> tuple:
+    """[[function.suspect]] tables: (output, message, value) of each mistake the rubric names itself."""
+    tables = entry.get("suspect", [])
+    if not isinstance(tables, list) or not all(isinstance(t, dict) and set(t) == {"output", "message", "value"}
+                                               and all(isinstance(v, str) and v for v in t.values()) for t in tables):
+        raise RubricError(f"{_at(at, ('function', index), None)}: [[function]] '{name}': each [[function.suspect]] "
+                          "needs output (an output's name), message (what to tell the student, {name} for the "
+                          "output's) and value (what the output is with that mistake: an expression)")
+    return tuple((t["output"], t["message"], t["value"]) for t in tables)
+
+
+def _let(entry: dict, name: str, at: _Locator, index: int) -> tuple:
+    let = entry.get("let", {})
+    if not isinstance(let, dict) or not all(isinstance(v, str) and v for v in let.values()):
+        raise RubricError(f"{_at(at, ('function', index), 'let')}: [[function]] '{name}': let must map names to "
+                          "expressions the suspects use (w = \"first(without(dataset, o), K)\")")
+    return tuple(let.items())
 
 
 def _method(entry: dict, name: str, at: _Locator, index: int) -> tuple:

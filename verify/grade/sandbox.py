@@ -87,6 +87,7 @@ class Reply:
     many: bool = True      # the function returned a tuple or list (not a single value)
     budget: bool = False   # not run: the submission's time budget was spent
     values: tuple = ()
+    cpu_seconds: float | None = None  # timed out: the CPU time the call used (None: not known)
 
 
 class Session:
@@ -101,6 +102,7 @@ class Session:
         self.ready: dict = {}
         self.confinement: dict = {}
         self.uid: int | None = None  # the child's own user, when the grader could give it one
+        self.cpu: float | None = None  # the child's CPU time as of its last message (the runner's own count)
 
     def start(self, request: dict, timeout: float, deadline: float | None = None) -> dict:
         """Send the request, wait for the child to confine itself (its record of what holds, or the
@@ -138,6 +140,7 @@ class Session:
                 or not (error is None or isinstance(error, str)) or not isinstance(header.get("output", ""), str):
             self.close()  # whatever arrived was written by the submission's own code, not the runner
             return {"error": "the submission's process sent garbage while being imported", "died": True}
+        self.cpu = _number(header.get("cpu"))
         self.ready = {"error": error[:600] if error else None, "output": header.get("output", "")[:4500],
                       "functions": functions}
         return self.ready
@@ -172,10 +175,13 @@ class Session:
                     continue
                 break
         except socket.timeout:
+            now = cpu_seconds(self.pid)  # read before the child is killed: did the call compute, or wait?
             self.close()
             if deadline is not None and deadline < time.monotonic() + 1e-3 and deadline <= end:
                 return Reply(False, error="stopped: the submission's time budget is spent", timed_out=True, budget=True)
-            return Reply(False, error=f"no answer within {timeout:g} s (an infinite loop, or far too slow)", timed_out=True)
+            used = now - self.cpu if now is not None and self.cpu is not None else None
+            return Reply(False, error=f"no answer within {timeout:g} s (an infinite loop, or far too slow)", timed_out=True,
+                         cpu_seconds=used)
         except (wire.ChannelClosed, OSError):
             self.close()
             return Reply(False, error="the submission's process ended during the call (os._exit, a crash, "
@@ -184,6 +190,7 @@ class Session:
             self.close()  # whatever arrives on the channel was possibly written by the submission itself
             return Reply(False, error=f"the submission's process sent garbage ({type(e).__name__}: {str(e)[:200]})",
                          died=True)
+        self.cpu = _number(header.get("cpu")) if isinstance(header, dict) else None
         reply = _reply(header, got, returns, len(arrays))
         if reply is None:
             self.close()
@@ -252,6 +259,10 @@ def remove_owned(uid: int) -> None:
                     os.unlink(entry.path)
             except OSError:
                 continue
+
+
+def _number(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0 else None
 
 
 def cpu_seconds(pid: int) -> float | None:

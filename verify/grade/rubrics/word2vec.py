@@ -1,10 +1,12 @@
 """The word2vec assignment's own glue (CS224n assignment 2): what its model files cannot say yet.
 
-Its functions take a dataset whose sampleTokenIdx the grader replays, and skipgram calls a pair
-function the grader stands in for; each case is made here, its expected values come from the
+sigmoid (no model file has it as a function) and skipgram (it calls a pair function the grader stands
+in for, with words and a window); naiveSoftmaxLossAndGradient and negSamplingLossAndGradient
+(word2vec.toml) and the math convention's two functions (word2vec-math.toml) are graded from their
+model files.  Each case is made here, its expected values come from the
 generated reference (derive.reference), and its suspects (mistakes students make, named in the
-derivation's terms) are listed here.  The rubrics word2vec.toml and word2vec-math.toml name these
-functions ([[function]] glue = "word2vec.py:NAME"); the grading engine names none of them.
+derivation's terms) are listed here.  The rubric word2vec.toml names these functions
+([[function]] glue = "word2vec.py"); the grading engine names none of them.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import numpy as np
 from gradproof.derive import reference as ref
 from gradproof.verify.grade.assignment import SIZE, Case, Function
 from gradproof.verify.grade.diagnose import Suspect, close  # noqa: F401 - close: for glue that needs it
-from gradproof.verify.mutants import negSamplingLossAndGradient_sign_on_u_k, skipgram_wrong_column
+from gradproof.verify.mutants import skipgram_wrong_column
 
 PAIR_FUNCTIONS = ("naiveSoftmaxLossAndGradient", "negSamplingLossAndGradient")
 
@@ -32,16 +34,6 @@ def _rows(rng, vocab, dim):
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def _pair_inputs(rng, kind):
-    vocab, dim = _sizes(rng, kind)
-    U, v, o = _rows(rng, vocab, dim), rng.normal(size=dim), int(rng.integers(vocab))
-    if kind == "large":  # every score near 1000 (within +-10): exp overflows unless the maximum is
-        # subtracted first, while no probability underflows, so a stable -log(y_hat_o) stays finite
-        U[:, 0] = 1.0 + 0.01 * rng.normal(size=vocab)
-        v = np.concatenate([[1000.0], rng.normal(size=dim - 1)])
-    return v, o, U, vocab
-
-
 # -- sigmoid -------------------------------------------------------------------------------------
 
 
@@ -53,48 +45,7 @@ def _sigmoid_case(rng, kind, index):
     return Case("sigmoid", "", kind, ({"$a": 0},), (x,), {"x": x})
 
 
-# -- naive softmax ---------------------------------------------------------------------------------
-
-
-def _naive_case(rng, kind, index):
-    v, o, U, vocab = _pair_inputs(rng, kind)
-    return Case("naiveSoftmaxLossAndGradient", "", kind, ({"$a": 0}, o, {"$a": 1}, {"$dataset": [], "vocab": vocab}),
-                (v, U), {"v": v, "o": o, "U": U})
-
-
-def _naive_expected(case, drawn):
-    d = case.data
-    return _triple(ref.naiveSoftmaxLossAndGradient(d["v"], d["o"], d["U"], None))
-
-
-# -- negative sampling -----------------------------------------------------------------------------
-
-
-def _neg_case(rng, kind, index):
-    v, o, U, vocab = _pair_inputs(rng, kind)
-    if kind == "large":  # scores near +-40: exp(40) and sigma(-40) are still normal floats
-        v = v / 25.0
-    K = 3 if kind == "public" else int(rng.integers(2, 11))
-    # every case has what a sampler must get right: a word drawn twice in a row (its terms add up)
-    # and the outside word among the first draws (skipped, and drawn again)
-    sequence = rng.integers(vocab, size=8 * K + 16)
-    repeated = (o + 1 + int(rng.integers(vocab - 1))) % vocab
-    sequence[0] = sequence[1] = repeated
-    sequence[2 + int(rng.integers(K))] = o
-    sequence = [int(s) for s in sequence]
-    return Case("negSamplingLossAndGradient", "", kind,
-                ({"$a": 0}, o, {"$a": 1}, {"$dataset": sequence, "vocab": vocab}, K), (v, U),
-                {"v": v, "o": o, "U": U, "K": K, "sequence": sequence})
-
-
-def negatives(case: Case, drawn: int) -> list[int] | str:
-    """The negative samples a correct getNegativeSamples makes of the draws the submission made."""
-    d = case.data
-    taken = [s for s in d["sequence"][:drawn] if s != d["o"]][: d["K"]]
-    if len(taken) < d["K"]:
-        return (f"the submission drew {drawn} samples from the dataset, too few for K={d['K']} negative samples "
-                "(getNegativeSamples draws until it has K words other than the outside word)")
-    return taken
+# -- the grader's pair functions (skipgram's stand-ins) ----------------------------------------------
 
 
 class _Replay:
@@ -103,14 +54,6 @@ class _Replay:
 
     def sampleTokenIdx(self):  # noqa: N802
         return next(self._it)
-
-
-def _neg_expected(case, drawn):
-    taken = negatives(case, drawn[0] if drawn else 0)
-    if isinstance(taken, str):
-        return taken
-    d = case.data
-    return _triple(ref.negSamplingLossAndGradient(d["v"], d["o"], d["U"], _Replay(taken), d["K"]))
 
 
 # -- skipgram --------------------------------------------------------------------------------------
@@ -138,7 +81,7 @@ def _skipgram_case(rng, kind, index):
     K = int(rng.integers(2, 6))
     samples = {o: [int(w) for w in rng.choice([i for i in range(vocab) if i != o], size=K)] for o in range(vocab)}
     name = PAIR_FUNCTIONS[1] if pair == "neg" else PAIR_FUNCTIONS[0]
-    args = (words[c], window, outside, word2ind, {"$a": 0}, {"$a": 1}, {"$dataset": [], "vocab": vocab})
+    args = (words[c], window, outside, word2ind, {"$a": 0}, {"$a": 1}, {"$dataset": [], "sampler": "sampleTokenIdx"})
     return Case("skipgram", "", kind, args if default else args + ({"$callback": name},),
                 (V, U), {"V": V, "U": U, "c": c, "outside": [word2ind[w] for w in outside], "pair": pair,
                          "samples": samples, "window": window, "default": default}, PAIR_FUNCTIONS)
@@ -180,26 +123,6 @@ def pair_callback(case: Case):
     return answer
 
 
-# -- the math convention ----------------------------------------------------------------------------
-
-
-def _math_naive_case(rng, kind, index):
-    v, o, U, vocab = _pair_inputs(rng, kind)
-    return Case("naive_softmax_loss_and_gradients", "", kind, ({"$a": 0}, o, {"$a": 1}), (v, U.T.copy()),
-                {"v": v, "o": o, "U": U.T.copy()})
-
-
-def _math_neg_case(rng, kind, index):
-    v, o, U, vocab = _pair_inputs(rng, kind)
-    if kind == "large":
-        v = v / 25.0
-    w = rng.integers(vocab, size=3 if kind == "public" else int(rng.integers(2, 11)))
-    w = np.where(w == o, (o + 1) % vocab, w)
-    w[-1] = w[0]  # a repeated sample
-    return Case("neg_sampling_loss_and_gradients", "", kind, ({"$a": 0}, o, {"$a": 1}, [int(i) for i in w]),
-                (v, U.T.copy()), {"v": v, "o": o, "U": U.T.copy(), "w": w})
-
-
 def _triple(out):
     loss, a, b = out
     return np.array(float(loss)), np.asarray(a, dtype=float), np.asarray(b, dtype=float)
@@ -210,98 +133,7 @@ def _triple(out):
 
 # -- suspects ---------
 
-PAIRS = ("naiveSoftmaxLossAndGradient", "naive_softmax_loss_and_gradients")
-NEGS = ("negSamplingLossAndGradient", "neg_sampling_loss_and_gradients")
 ROLES = ("loss", "center", "outside")
-
-
-def _math(case: Case) -> bool:
-    return case.function in ("naive_softmax_loss_and_gradients", "neg_sampling_loss_and_gradients")
-
-
-def _case_rows(case: Case):
-    """(v, o, U with rows u_w) whatever the convention."""
-    d = case.data
-    return d["v"], d["o"], (d["U"].T if _math(case) else d["U"])
-
-
-def _outside(case: Case, rows: np.ndarray) -> np.ndarray:
-    """A gradient with respect to the outside vectors, from the row layout to the function's."""
-    return rows.T if _math(case) else rows
-
-
-def _one_hot_outer(case: Case, scale: float = 1.0) -> np.ndarray:
-    v, o, U = _case_rows(case)
-    rows = np.zeros_like(U)
-    rows[o] = scale * v
-    return _outside(case, rows)
-
-
-def _samples(case: Case, drawn: tuple) -> list[int] | None:
-    if _math(case):
-        return [int(i) for i in case.data["w"]]
-    taken = negatives(case, drawn[0] if drawn else 0)
-    return None if isinstance(taken, str) else taken
-
-
-def _repeats_once(case, E, drawn):
-    w = _samples(case, drawn)
-    if w is None or len(set(w)) == len(w):
-        return None
-    v, o, U = _case_rows(case)
-    rows = (E["outside"].T if _math(case) else E["outside"]).copy()
-    for k in set(w):
-        rows[k] -= (w.count(k) - 1) * ref.sigmoid(U[k] @ v) * v
-    return _outside(case, rows)
-
-
-def _neg_sign(case, E, drawn, role):
-    w = _samples(case, drawn)
-    if w is None:
-        return None
-    v, o, U = _case_rows(case)
-    out = negSamplingLossAndGradient_sign_on_u_k(v, o, U, _Replay(w), len(w))
-    return {"loss": np.array(out[0]), "center": out[1], "outside": _outside(case, out[2])}[role]
-
-
-def _u_k_opposite(case, E, drawn, role):
-    """The sampled words' terms with the opposite sign: -sigma(u_k.v_c) u_k and -sigma(u_k.v_c) v_c."""
-    w = _samples(case, drawn)
-    if w is None:
-        return None
-    v, o, U = _case_rows(case)
-    s = ref.sigmoid(U[w] @ v)
-    if role == "center":
-        return E["center"] - 2 * (s @ U[w])
-    rows = np.zeros_like(U)
-    np.add.at(rows, w, np.outer(s, v))
-    return E["outside"] - 2 * _outside(case, rows)
-
-
-def _log_sigma_plus(case, E, drawn, role):
-    """+log sigma(u_k.v_c) in place of -log sigma(-u_k.v_c) for each sample: the loss and its own gradient."""
-    w = _samples(case, drawn)
-    if w is None:
-        return None
-    v, o, U = _case_rows(case)
-    s = U[w] @ v
-    if role == "loss":
-        return np.asarray(E["loss"] + np.sum(np.log(ref.sigmoid(s))) + np.sum(np.log(ref.sigmoid(-s))))
-    if role == "center":
-        return E["center"] + (1 - 2 * ref.sigmoid(s)) @ U[w]
-    rows = np.zeros_like(U)
-    np.add.at(rows, w, np.outer(1 - 2 * ref.sigmoid(s), v))
-    return E["outside"] + _outside(case, rows)
-
-
-def _sigmoid_flipped(case, E, drawn, role):
-    """sigma(-x) in place of sigma(x) throughout: J and dJ/dv_c are the right ones at -v_c, dJ/dU minus the right one."""
-    w = _samples(case, drawn)
-    if w is None:
-        return None
-    v, o, U = _case_rows(case)
-    loss, center, columns = ref.neg_sampling_loss_and_gradients(-v, o, U.T, w)
-    return {"loss": np.array(loss), "center": center, "outside": -_outside(case, columns.T)}[role]
 
 
 def _skipgram_variant(case, role, words):
@@ -323,7 +155,7 @@ def _skipgram_variant(case, role, words):
     return {"loss": np.array(out[0]), "center": out[1], "outside": out[2]}[role]
 
 
-ALL = PAIRS + NEGS + ("skipgram",)
+ALL = ("skipgram",)
 SUSPECTS: tuple[Suspect, ...] = (
     Suspect(ALL, "center", "{name} has the opposite sign", lambda c, E, d: -E["center"]),
     Suspect(ALL, "outside", "{name} has the opposite sign", lambda c, E, d: -E["outside"]),
@@ -332,36 +164,6 @@ SUSPECTS: tuple[Suspect, ...] = (
             lambda c, E, d: E["outside"].T),
     Suspect(ALL, "outside", "{name} looks transposed: an outer product taken the other way round, then reshaped",
             lambda c, E, d: E["outside"].T.reshape(E["outside"].shape)),
-    Suspect(PAIRS, "center", "the -y term (the true outside word's -u_o) is missing from {name}: it is U y_hat, not U (y_hat - y)",
-            lambda c, E, d: E["center"] + _case_rows(c)[2][_case_rows(c)[1]]),
-    Suspect(PAIRS, "outside", "the -y term is missing from {name}: the true outside word's {row} needs -v_c (y_hat - y, not y_hat)",
-            lambda c, E, d: E["outside"] + _one_hot_outer(c)),
-    Suspect(PAIRS, "center", "the y_hat term is missing from {name}: only -u_o is left of U (y_hat - y)",
-            lambda c, E, d: -_case_rows(c)[2][_case_rows(c)[1]]),
-    Suspect(PAIRS, "outside", "the y_hat term is missing from {name}: only the -v_c in the true outside word's {row} is left",
-            lambda c, E, d: -_one_hot_outer(c)),
-    Suspect(PAIRS, "center", "y used in place of y_hat: y - y is zero, so {name} vanishes", lambda c, E, d: 0 * E["center"]),
-    Suspect(PAIRS, "outside", "y used in place of y_hat: y - y is zero, so {name} vanishes", lambda c, E, d: 0 * E["outside"]),
-    Suspect(PAIRS, "loss", "the loss is missing its -u_o.v_c term (only log sum exp is left)",
-            lambda c, E, d: E["loss"] + _case_rows(c)[2][_case_rows(c)[1]] @ _case_rows(c)[0]),
-    Suspect(NEGS, "center", "the sampled words' terms have the wrong sign: sigma(u_k.v_c) u_k belongs where sigma(-u_k.v_c) u_k is used",
-            lambda c, E, d: _neg_sign(c, E, d, "center")),
-    Suspect(NEGS, "outside", "the sampled words' terms have the wrong sign: sigma(u_k.v_c) v_c belongs in {row} k",
-            lambda c, E, d: _neg_sign(c, E, d, "outside")),
-    Suspect(NEGS, "outside", "a word sampled more than once gets the gradient of one of its draws only, not the sum of "
-            "all of them: each draw's term must be added to its {row} (with +=, or np.add.at where the {row}s are "
-            "indexed with an array, since {name}{at} += ... adds a repeated index once)", _repeats_once),
-    *(Suspect(NEGS, r, "the sampled words' terms use +log sigma(u_k.v_c) in place of -log sigma(-u_k.v_c): "
-              "{name} is what that loss gives",
-              lambda c, E, d, r=r: _log_sigma_plus(c, E, d, r)) for r in ROLES),
-    Suspect(NEGS, "center", "the true outside word's term (sigma(u_o.v_c) - 1) u_o is missing from {name}",
-            lambda c, E, d: E["center"] - (ref.sigmoid(_case_rows(c)[2][_case_rows(c)[1]] @ _case_rows(c)[0]) - 1) * _case_rows(c)[2][_case_rows(c)[1]]),
-    Suspect(NEGS, "center", "the sampled words' terms have the opposite sign: d/dv_c of -log sigma(-u_k.v_c) is +sigma(u_k.v_c) u_k "
-            "(the chain rule's -1 from -u_k.v_c is lost)", lambda c, E, d: _u_k_opposite(c, E, d, "center")),
-    Suspect(NEGS, "outside", "the sampled words' terms have the opposite sign: d/du_k of -log sigma(-u_k.v_c) is +sigma(u_k.v_c) v_c "
-            "(the chain rule's -1 from -u_k.v_c is lost)", lambda c, E, d: _u_k_opposite(c, E, d, "outside")),
-    *(Suspect(NEGS[:1], r, "{name} is what sigma(-x) in place of sigma(x) gives: the exponent's sign in sigmoid is flipped "
-              "(see the sigmoid test)", lambda c, E, d, r=r: _sigmoid_flipped(c, E, d, r)) for r in ROLES),
     Suspect(("skipgram",), "center", "{name} is added to the outside words' rows: it belongs in the center word's row",
             lambda c, E, d: _skipgram_variant(c, "center", "wrong row")),
     *(Suspect(("skipgram",), role, "skipgram ignores its word2vecLossAndGradient argument: it always uses naive softmax",
@@ -385,8 +187,6 @@ SUSPECTS: tuple[Suspect, ...] = (
 
 OVERFLOW = {
     "sigmoid": "overflow in exp for large |x|: compute sigmoid from exp(-|x|) (or use np.where on the sign of x)",
-    "naiveSoftmaxLossAndGradient": "overflow: subtract max(s) before exp (softmax is unchanged by the shift)",
-    "naive_softmax_loss_and_gradients": "overflow: subtract max(s) before exp (softmax is unchanged by the shift)",
     "skipgram": "overflow: subtract max(s) before exp (softmax is unchanged by the shift)",
 }
 LOG_SIGMOID = ("overflow: log(sigmoid(x)) reached log(0) at a large score; compute log sigmoid(x) as "
@@ -400,7 +200,7 @@ def _words(case: Case) -> dict:
     extra = {"window": case.data.get("window", ""),
              "moved": "they belong in the row of the word they are the gradient of (for skipgram's center gradient, "
                       "word2Ind[currentCenterWord])"}
-    return {"row": "column", "at": "[:, indices]", **extra} if _math(case) else {"row": "row", "at": "[indices]", **extra}
+    return {"row": "row", "at": "[indices]", **extra}
 
 
 def _with(case: Case, values: tuple) -> Case:
@@ -421,20 +221,7 @@ def _function(name, outputs, make, expected, arguments, convention="course", siz
                     callback=callback)
 
 
-_PAIR_ARGS, _MATH_ARGS = ("centerWordVec", "outsideVectors"), ("v_c", "U")
 sigmoid = _function("sigmoid", ("sigmoid(x)",), _sigmoid_case, lambda case, drawn: (ref.sigmoid(case.data["x"]),),
                     ("x",), gradients=(), roles=("value",))
-naiveSoftmaxLossAndGradient = _function("naiveSoftmaxLossAndGradient", ("loss", "gradCenterVec", "gradOutsideVecs"),
-                                        _naive_case, _naive_expected, _PAIR_ARGS, sized=True)
-negSamplingLossAndGradient = _function("negSamplingLossAndGradient", ("loss", "gradCenterVec", "gradOutsideVecs"),
-                                       _neg_case, _neg_expected, _PAIR_ARGS, sized=True)
 skipgram = _function("skipgram", ("loss", "gradCenterVecs", "gradOutsideVectors"), _skipgram_case, _skipgram_expected,
                      ("centerWordVectors", "outsideVectors"), callback=_skipgram_callback)
-naive_softmax_loss_and_gradients = _function(
-    "naive_softmax_loss_and_gradients", ("loss", "grad_v_c", "grad_U"), _math_naive_case,
-    lambda case, drawn: _triple(ref.naive_softmax_loss_and_gradients(case.data["v"], case.data["o"], case.data["U"])),
-    _MATH_ARGS, "math", sized=True)
-neg_sampling_loss_and_gradients = _function(
-    "neg_sampling_loss_and_gradients", ("loss", "grad_v_c", "grad_U"), _math_neg_case,
-    lambda case, drawn: _triple(ref.neg_sampling_loss_and_gradients(case.data["v"], case.data["o"], case.data["U"],
-                                                                    case.data["w"])), _MATH_ARGS, "math", sized=True)
