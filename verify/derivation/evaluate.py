@@ -129,6 +129,7 @@ class Model:
     expanded: dict[tuple, object] = field(default_factory=dict)
     touched: set[str] = field(default_factory=set)  # primitives an evaluation used
     generic: set = field(default_factory=set)  # the coefficients of arbitrary functions (f, g, h)
+    derivatives: dict = field(default_factory=dict)  # (expression, symbol) -> derivative: Evaluator.diff
 
     def __post_init__(self):
         ctx = self.ctx
@@ -730,13 +731,13 @@ class Evaluator:
             if not _is_matrix(wrt) or wrt.shape == (1, 1):
                 x = wrt[0, 0] if _is_matrix(wrt) else wrt
                 self._check_variable(x, name)
-                d = top.applyfunc(lambda e: sp.diff(e, x))
+                d = top.applyfunc(lambda e: self.diff(e, x))
             else:
                 raise CannotCheck("the derivative of a matrix with respect to an array (a tensor)")
         elif not _is_matrix(wrt) or wrt.shape == (1, 1):
             x = wrt[0, 0] if _is_matrix(wrt) else wrt
             self._check_variable(x, name)
-            d = top.applyfunc(lambda e: sp.diff(e, x)) if _is_matrix(top) else sp.diff(top, x)
+            d = top.applyfunc(lambda e: self.diff(e, x)) if _is_matrix(top) else self.diff(top, x)
             if _is_matrix(d) and env.layout == "numerator-rows":
                 d = d.T
         elif _is_matrix(top):  # vector by vector
@@ -751,19 +752,32 @@ class Evaluator:
                 return d
             xs, ys = list(wrt), list(top)
             if env.layout == "numerator":
-                d = sp.Matrix(len(ys), len(xs), lambda i, j: sp.diff(ys[i], xs[j]))
+                d = sp.Matrix(len(ys), len(xs), lambda i, j: self.diff(ys[i], xs[j]))
             else:
-                d = sp.Matrix(len(xs), len(ys), lambda i, j: sp.diff(ys[j], xs[i]))
+                d = sp.Matrix(len(xs), len(ys), lambda i, j: self.diff(ys[j], xs[i]))
         else:  # scalar by array: shaped like the array (a row in the numerator layout for a vector)
             for x in wrt:
                 self._check_variable(x, name)
-            d = wrt.applyfunc(lambda x: sp.diff(top, x))
+            d = wrt.applyfunc(lambda x: self.diff(top, x))
             if env.layout == "numerator" and 1 in wrt.shape:
                 d = d.T if wrt.shape[1] == 1 else d
             # otherwise shaped like the variable (a row for a row vector x in x W + b): the shape convention
         if kept and name not in env.stop:
             d = _xreplace(d, self.substitution())
         return d
+
+    def diff(self, expr, x):
+        """d expr / d x, each computed once per checker (the models of one checker share the
+        table): the readings of a step and the steps of a chain differentiate the same
+        expressions again."""
+        table = self.model.derivatives
+        try:
+            return table[expr, x]
+        except KeyError:
+            out = table[expr, x] = sp.diff(expr, x)
+            return out
+        except TypeError:  # not hashable
+            return sp.diff(expr, x)
 
     def _in_terms_of(self, top, holder):
         """J written in u and v, differentiated by theta = U^T v_c: J re-expressed in theta, when
