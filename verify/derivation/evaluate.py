@@ -167,17 +167,104 @@ class Model:
 
 
 class Evaluator:
+    MEMO = True  # keep subtrees' values (value()); the tests turn it off to see that nothing changes
+
     def __init__(self, model: Model):
         self.model, self.ctx = model, model.ctx
+        self._broadcasts = 0  # times broadcast was set (a memoized value says whether it set it)
         self.broadcast = False  # set for the element-wise reading: scalars spread over arrays
         self.in_numerator = False  # evaluating the quantity a derivative is taken of
+        self._memo: dict[tuple, tuple] = {}  # values of subtrees: see value()
+        self._names: dict[int, tuple] = {}  # id(tree) -> (tree, its tokens, whether it names a defined quantity)
+
+    @property
+    def broadcast(self) -> bool:
+        return self._broadcast
+
+    @broadcast.setter
+    def broadcast(self, on: bool) -> None:
+        self._broadcast = on
+        self._broadcasts += 1
 
     # -- entry point ----------------------------------------------------------------------------
     def value(self, tree, env: Env):
+        """tree's value under env.  A subtree's value is kept for this instantiation, keyed by the
+        index values it can depend on (the letters it writes; every index value when it names a
+        defined quantity, whose definition may use others), so that a sum's body re-evaluates only
+        its parts that depend on the sum's letter, and a step's index values share the rest."""
         if isinstance(tree, Token):
             if tree.type == "NUMBER":
                 return sp.Rational(tree.value)
             return self.symbol_value(tree.value, [], env)
+        key = self._memo_key(tree, env) if self.MEMO else None
+        if key is None:
+            return self._dispatch(tree, env)
+        hit = self._memo.get(key)
+        if hit is not None and hit[0] is tree:
+            _, value, touched, broadcast = hit
+            self.model.touched |= touched
+            if broadcast:
+                self.broadcast = env.elementwise
+            return value
+        outer, self.model.touched = self.model.touched, set()
+        sets = self._broadcasts
+        try:
+            value = self._dispatch(tree, env)
+        finally:
+            mine = self.model.touched
+            outer |= mine
+            self.model.touched = outer
+        self._memo[key] = (tree, value, frozenset(mine), self._broadcasts != sets)
+        return value
+
+    def _memo_key(self, tree, env: Env) -> tuple | None:
+        if env.bound:
+            return None  # a function's parameters: values, not index letters
+        found = self._names.get(id(tree))
+        if found is None or found[0] is not tree:
+            tokens = _tokens(tree)
+            if tokens & self._defined():
+                # a defined quantity's value depends on the index letters its definitions write
+                # (their own free letters, parameters, sums), and on nothing else (definition_value)
+                tokens = tokens | self._definition_tokens()
+            found = self._names[id(tree)] = (tree, tokens)
+        tokens = found[1]
+        values = [(k, v) for k, v in env.values.items() if k in tokens or k.startswith("#") or k in self.ctx.particular]
+        try:
+            return (id(tree), tuple(sorted(values)), env.stop, env.position, env.layout, env.elementwise, env.written)
+        except TypeError:  # a value that does not sort or hash: not kept
+            return None
+
+    def _defined(self) -> frozenset[str]:
+        """The names with a definition (any position), the calls' names, and the column letters of
+        a defined matrix."""
+        if "#defined" not in self.model.expanded:
+            ctx = self.ctx
+            names = set(ctx.definitions) | {k.split("(")[0] for k in ctx.calls}
+            names |= {letter for letter, family in ctx.families.items() if family.matrix in names}
+            self.model.expanded["#defined"] = frozenset(names)
+        return self.model.expanded["#defined"]
+
+    def _definition_tokens(self) -> frozenset[str]:
+        """Every token of every definition's tree, its parameters and its condition's letters.  A
+        definition that does not parse is left out: a value that used it would have raised, and
+        only values are kept."""
+        if "#definition tokens" not in self.model.expanded:
+            out = set()
+            for definitions in (*self.ctx.definitions.values(), *self.ctx.calls.values()):
+                for d in definitions:
+                    out |= set(d.params)
+                    for condition in d.condition or ():
+                        out |= {str(x) for x in condition} | \
+                            {str(x).replace("^*", "star").replace("'", "prime") for x in condition}
+                    try:
+                        out |= _tokens(self.definition_tree(d))
+                    except Exception:
+                        continue
+            self.model.expanded["#definition tokens"] = frozenset(out)
+        return self.model.expanded["#definition tokens"]
+
+    def _dispatch(self, tree, env: Env):
         method = getattr(self, f"_{tree.data}", None)
         if method is None:
             raise CannotCheck(f"'{tree.data}' is not supported")
@@ -1175,6 +1262,14 @@ class Evaluator:
                 tree = einstein(tree, set(definition.params) | set(self.ctx.particular))
             cache[key] = tree
         return cache[key]
+
+
+def _tokens(tree) -> frozenset[str]:
+    if isinstance(tree, Token):
+        return frozenset((str(tree),))
+    if not isinstance(tree, Tree):
+        return frozenset()
+    return frozenset(str(v) for v in tree.scan_values(lambda v: isinstance(v, Token)))
 
 
 def _meets(condition, values: dict) -> bool:
