@@ -145,3 +145,18 @@ def test_bench_times_a_check_side_by_side_with_another_command():
     assert row.ratio == pytest.approx(row.seconds / row.baseline_seconds)
     assert "the same verdict on every step" in row.what and row.goal == "< 5 s"
     assert missing.ours_text == "not run"
+
+
+def test_arbitrary_functions_get_the_same_numbers_in_every_process(tmp_path):
+    """f, g, h never defined are random smooth functions; their coefficients' numbers must not
+    depend on the process (str hashes do): the same counterexample in every run."""
+    import os
+    import subprocess
+
+    outputs = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / f"{hash_seed}.json"
+        subprocess.run([sys.executable, "-m", "gradproof.verify.cli", "check", str(DERIVATIONS / "wild_overleaf.tex"),
+                        "--json", str(out)], capture_output=True, env={**os.environ, "PYTHONHASHSEED": hash_seed})
+        outputs.append(out.read_text())
+    assert "counterexample" in outputs[0] and outputs[0] == outputs[1]

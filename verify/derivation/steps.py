@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import zlib
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -214,7 +215,9 @@ class _Numbers(dict):
         self.point = Point(self)  # every value at these numbers, each subexpression computed once
 
     def __missing__(self, key):
-        rng = np.random.default_rng(abs(hash(str(key))) % (2 ** 32) + self.seed)
+        # zlib's CRC of the name, not hash(): str hashes differ from one process to the next, and
+        # a report must be the same in every run
+        rng = np.random.default_rng(zlib.crc32(str(key).encode()) + self.seed)
         value = float(rng.uniform(0.1, 0.9)) if self.positive else float(rng.normal() * 0.5)
         self[key] = value
         return value
