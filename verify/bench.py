@@ -677,12 +677,13 @@ class CheckRun:
 
 
 def measure_check(command: Sequence[str], document: Path) -> CheckRun:
-    """`COMMAND check DOCUMENT --json FILE` in a fresh process: its wall time and its verdicts."""
+    """`COMMAND check DOCUMENT --json FILE` in a fresh process, in the current directory (where a
+    command or document given by a relative path is): its wall time and its verdicts."""
     with tempfile.TemporaryDirectory(prefix="gradproof-bench-") as tmp:
         out = Path(tmp) / "check.json"
         start = time.perf_counter()
-        done = subprocess.run([*command, "check", str(document), "--json", str(out)], cwd=PROJECT_ROOT,
-                              capture_output=True, text=True, timeout=900, env={**os.environ, "COLUMNS": "120"})
+        done = subprocess.run([*command, "check", str(document), "--json", str(out)], capture_output=True, text=True,
+                              timeout=900, env={**os.environ, "COLUMNS": "120"})
         seconds = time.perf_counter() - start
         if not out.is_file():
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or [f"exit {done.returncode}"]
