@@ -27,6 +27,7 @@ __all__ = [
     "run_benchmarks", "benchmark_table", "benchmark_markdown",
     "hand_naive_softmax", "hand_naive_softmax_batch", "single_inputs", "batch_inputs",
     "measure_numpy", "measure_torch", "measure_derive", "median_seconds_per_call", "torch_worker",
+    "CheckRun", "check_documents", "measure_check", "check_document_rows",
 ]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -649,6 +650,90 @@ def _check_rows(settings: BenchSettings) -> tuple[BenchRow, ...]:
     return (BenchRow(name="check the seed derivation, cold", what="python -m verify.cli check <seed>; median of 3",
                      seconds=seconds, baseline_name="", baseline_seconds=None, ratio=None,
                      goal=f"< {CHECK_GOAL_SECONDS:g} s", met=seconds < CHECK_GOAL_SECONDS),)
+
+
+CHECK_DOCUMENT_GOAL_SECONDS = 5.0
+DERIVATIONS = PROJECT_ROOT / "tests" / "derivations"
+DOCUMENT_SUFFIXES = (".md", ".tex", ".ipynb", ".txt")
+
+
+def check_documents(paths: Sequence[str | Path] = ()) -> list[Path]:
+    """The documents to time: each path, or a directory's documents (.md, .tex, .ipynb, .txt) in
+    name order; by default the project's test derivations and the seed."""
+    out = []
+    for path in (Path(p) for p in paths) if paths else (DERIVATIONS, SEED):
+        if path.is_dir():
+            out += sorted(p for p in path.iterdir() if p.suffix in DOCUMENT_SUFFIXES and p.is_file())
+        elif path.is_file() or paths:
+            out.append(path)  # a named file that is missing is reported as not run
+    return out
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    seconds: float  # wall clock of the process, interpreter start included
+    verdicts: tuple | None  # (line, status) of every step; None when the command wrote no results
+    error: str = ""
+
+
+def measure_check(command: Sequence[str], document: Path) -> CheckRun:
+    """`COMMAND check DOCUMENT --json FILE` in a fresh process, in the current directory (where a
+    command or document given by a relative path is): its wall time and its verdicts."""
+    with tempfile.TemporaryDirectory(prefix="gradproof-bench-") as tmp:
+        out = Path(tmp) / "check.json"
+        start = time.perf_counter()
+        done = subprocess.run([*command, "check", str(document), "--json", str(out)], capture_output=True, text=True,
+                              timeout=900, env={**os.environ, "COLUMNS": "120"})
+        seconds = time.perf_counter() - start
+        if not out.is_file():
+            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+            return CheckRun(seconds, None, tail[0][:200])
+        data = json.loads(out.read_text())
+    verdicts = tuple((s.get("line"), s.get("status")) for e in data.get("equations", ()) for s in e.get("steps", ()))
+    return CheckRun(seconds, verdicts)
+
+
+def check_document_rows(documents: Sequence[Path], against: Sequence[str] | None = None, repeats: int = 3,
+                        progress=None) -> tuple[BenchRow, ...]:
+    """`gradproof check` of each document in a cold process (goal: under 5 s each), and with
+    ``against`` (another gradproof command, say an older install) that command on the same
+    document, the two run alternately so that the load of the machine falls on both alike; the
+    medians, their ratio, and whether the two gave the same verdict on every step."""
+    ours = [sys.executable, "-m", "gradproof.verify.cli"]
+    tell = progress or (lambda done, total, what: None)
+    rows = []
+    for n, document in enumerate(documents):
+        tell(n, len(documents), document.name)
+        name = f"check {document.name}"
+        if not document.is_file():
+            rows.append(_not_run(name, f"{document} is not a file"))
+            continue
+        runs: dict[str, list[CheckRun]] = {"ours": [], "base": []}
+        for r in range(repeats):
+            order = ("ours", "base") if r % 2 == 0 else ("base", "ours")
+            for which in order:
+                if which == "ours" or against:
+                    runs[which].append(measure_check(ours if which == "ours" else against, document))
+        failed = next((run for run in runs["ours"] if run.verdicts is None), None)
+        if failed is not None:
+            rows.append(_not_run(name, f"gradproof check wrote no results ({failed.error})"))
+            continue
+        seconds = statistics.median(run.seconds for run in runs["ours"])
+        base = statistics.median(run.seconds for run in runs["base"]) if against else None
+        what = f"gradproof check, a fresh process; median of {repeats}"
+        if against:
+            theirs = runs["base"][-1].verdicts
+            differ = None if theirs is None else sum(a != b for a, b in zip(runs["ours"][-1].verdicts, theirs)) + \
+                abs(len(theirs) - len(runs["ours"][-1].verdicts))
+            what += ", alternating with the baseline; " + (
+                "the baseline wrote no results" if differ is None else
+                "the same verdict on every step" if differ == 0 else f"{differ} step verdicts differ")
+        rows.append(BenchRow(name=name, what=what, seconds=seconds,
+                             baseline_name=_label(against) if against else "", baseline_seconds=base,
+                             ratio=_ratio(seconds, base) if base else None,
+                             goal=f"< {CHECK_DOCUMENT_GOAL_SECONDS:g} s", met=seconds < CHECK_DOCUMENT_GOAL_SECONDS))
+    tell(len(documents), len(documents), "")
+    return tuple(rows)
 
 
 def _not_run(name: str, why: str) -> BenchRow:

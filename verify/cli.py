@@ -119,6 +119,13 @@ def build_parser() -> Parser:
     b.add_argument("--quick", action="store_true", help="small sizes, few repeats (a smoke test)")
     b.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
     b.add_argument("--json", metavar="PATH", help="also write the rows as JSON ('-': standard output)")
+    b.add_argument("--check", nargs="*", metavar="DOC",
+                   help="only `gradproof check` of each document (or a directory's documents) in a fresh process, "
+                        "goal under 5 s each (default: tests/derivations and the seed)")
+    b.add_argument("--against", metavar="COMMAND",
+                   help="with --check: another gradproof command (an older install) run alternately on each "
+                        "document: both times side by side, their ratio, and whether the verdicts agree")
+    b.add_argument("--repeats", type=_positive, default=3, metavar="N", help="with --check: runs of each (default 3)")
     return parser
 
 
@@ -341,12 +348,23 @@ def model_tasks(model, seed: int, sizes: dict | None = None, scale: int = 1) -> 
 
 
 def cmd_bench(args, out: Console) -> int:
-    from .bench import benchmark_markdown, benchmark_table, run_benchmarks
+    import shlex
 
-    # the derive rows time the real command, interpreter start and all
-    with progress_bar(Console(stderr=True), "benchmarks") as update:
-        rows = run_benchmarks(quick=args.quick, derive_command=[sys.executable, "-m", "gradproof.verify.cli", "derive"],
-                              progress=update)
+    from .bench import benchmark_markdown, benchmark_table, check_document_rows, check_documents, run_benchmarks
+
+    if args.against and args.check is None:
+        raise UsageError("--against compares `gradproof check` times: give it with --check")
+    if args.check is not None:
+        against = shlex.split(args.against) if args.against else None
+        with progress_bar(Console(stderr=True), "checking") as update:
+            rows = check_document_rows(check_documents(args.check), against, args.repeats, progress=update)
+        if not rows:
+            raise UsageError("no documents to check (give documents or directories of them)")
+    else:
+        # the derive rows time the real command, interpreter start and all
+        with progress_bar(Console(stderr=True), "benchmarks") as update:
+            rows = run_benchmarks(quick=args.quick, derive_command=[sys.executable, "-m", "gradproof.verify.cli",
+                                                                    "derive"], progress=update)
     out.print(benchmark_table(rows))
     if args.markdown:
         _write(args.markdown, benchmark_markdown(rows))

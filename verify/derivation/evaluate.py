@@ -129,6 +129,7 @@ class Model:
     expanded: dict[tuple, object] = field(default_factory=dict)
     touched: set[str] = field(default_factory=set)  # primitives an evaluation used
     generic: set = field(default_factory=set)  # the coefficients of arbitrary functions (f, g, h)
+    derivatives: dict = field(default_factory=dict)  # (expression, symbol) -> derivative: Evaluator.diff
 
     def __post_init__(self):
         ctx = self.ctx
@@ -166,17 +167,104 @@ class Model:
 
 
 class Evaluator:
+    MEMO = True  # keep subtrees' values (value()); the tests turn it off to see that nothing changes
+
     def __init__(self, model: Model):
         self.model, self.ctx = model, model.ctx
+        self._broadcasts = 0  # times broadcast was set (a memoized value says whether it set it)
         self.broadcast = False  # set for the element-wise reading: scalars spread over arrays
         self.in_numerator = False  # evaluating the quantity a derivative is taken of
+        self._memo: dict[tuple, tuple] = {}  # values of subtrees: see value()
+        self._names: dict[int, tuple] = {}  # id(tree) -> (tree, its tokens, whether it names a defined quantity)
+
+    @property
+    def broadcast(self) -> bool:
+        return self._broadcast
+
+    @broadcast.setter
+    def broadcast(self, on: bool) -> None:
+        self._broadcast = on
+        self._broadcasts += 1
 
     # -- entry point ----------------------------------------------------------------------------
     def value(self, tree, env: Env):
+        """tree's value under env.  A subtree's value is kept for this instantiation, keyed by the
+        index values it can depend on (the letters it writes; every index value when it names a
+        defined quantity, whose definition may use others), so that a sum's body re-evaluates only
+        its parts that depend on the sum's letter, and a step's index values share the rest."""
         if isinstance(tree, Token):
             if tree.type == "NUMBER":
                 return sp.Rational(tree.value)
             return self.symbol_value(tree.value, [], env)
+        key = self._memo_key(tree, env) if self.MEMO else None
+        if key is None:
+            return self._dispatch(tree, env)
+        hit = self._memo.get(key)
+        if hit is not None and hit[0] is tree:
+            _, value, touched, broadcast = hit
+            self.model.touched |= touched
+            if broadcast:
+                self.broadcast = env.elementwise
+            return value
+        outer, self.model.touched = self.model.touched, set()
+        sets = self._broadcasts
+        try:
+            value = self._dispatch(tree, env)
+        finally:
+            mine = self.model.touched
+            outer |= mine
+            self.model.touched = outer
+        self._memo[key] = (tree, value, frozenset(mine), self._broadcasts != sets)
+        return value
+
+    def _memo_key(self, tree, env: Env) -> tuple | None:
+        if env.bound:
+            return None  # a function's parameters: values, not index letters
+        found = self._names.get(id(tree))
+        if found is None or found[0] is not tree:
+            tokens = _tokens(tree)
+            if tokens & self._defined():
+                # a defined quantity's value depends on the index letters its definitions write
+                # (their own free letters, parameters, sums), and on nothing else (definition_value)
+                tokens = tokens | self._definition_tokens()
+            found = self._names[id(tree)] = (tree, tokens)
+        tokens = found[1]
+        values = [(k, v) for k, v in env.values.items() if k in tokens or k.startswith("#") or k in self.ctx.particular]
+        try:
+            return (id(tree), tuple(sorted(values)), env.stop, env.position, env.layout, env.elementwise, env.written)
+        except TypeError:  # a value that does not sort or hash: not kept
+            return None
+
+    def _defined(self) -> frozenset[str]:
+        """The names with a definition (any position), the calls' names, and the column letters of
+        a defined matrix."""
+        if "#defined" not in self.model.expanded:
+            ctx = self.ctx
+            names = set(ctx.definitions) | {k.split("(")[0] for k in ctx.calls}
+            names |= {letter for letter, family in ctx.families.items() if family.matrix in names}
+            self.model.expanded["#defined"] = frozenset(names)
+        return self.model.expanded["#defined"]
+
+    def _definition_tokens(self) -> frozenset[str]:
+        """Every token of every definition's tree, its parameters and its condition's letters.  A
+        definition that does not parse is left out: a value that used it would have raised, and
+        only values are kept."""
+        if "#definition tokens" not in self.model.expanded:
+            out = set()
+            for definitions in (*self.ctx.definitions.values(), *self.ctx.calls.values()):
+                for d in definitions:
+                    out |= set(d.params)
+                    for condition in d.condition or ():
+                        out |= {str(x) for x in condition} | \
+                            {str(x).replace("^*", "star").replace("'", "prime") for x in condition}
+                    try:
+                        out |= _tokens(self.definition_tree(d))
+                    except Exception:
+                        continue
+            self.model.expanded["#definition tokens"] = frozenset(out)
+        return self.model.expanded["#definition tokens"]
+
+    def _dispatch(self, tree, env: Env):
         method = getattr(self, f"_{tree.data}", None)
         if method is None:
             raise CannotCheck(f"'{tree.data}' is not supported")
@@ -763,13 +851,13 @@ class Evaluator:
             if not _is_matrix(wrt) or wrt.shape == (1, 1):
                 x = wrt[0, 0] if _is_matrix(wrt) else wrt
                 self._check_variable(x, name)
-                d = top.applyfunc(lambda e: sp.diff(e, x))
+                d = top.applyfunc(lambda e: self.diff(e, x))
             else:
                 raise CannotCheck("the derivative of a matrix with respect to an array (a tensor)")
         elif not _is_matrix(wrt) or wrt.shape == (1, 1):
             x = wrt[0, 0] if _is_matrix(wrt) else wrt
             self._check_variable(x, name)
-            d = top.applyfunc(lambda e: sp.diff(e, x)) if _is_matrix(top) else sp.diff(top, x)
+            d = top.applyfunc(lambda e: self.diff(e, x)) if _is_matrix(top) else self.diff(top, x)
             if _is_matrix(d) and env.layout == "numerator-rows":
                 d = d.T
         elif _is_matrix(top):  # vector by vector
@@ -784,19 +872,32 @@ class Evaluator:
                 return d
             xs, ys = list(wrt), list(top)
             if env.layout == "numerator":
-                d = sp.Matrix(len(ys), len(xs), lambda i, j: sp.diff(ys[i], xs[j]))
+                d = sp.Matrix(len(ys), len(xs), lambda i, j: self.diff(ys[i], xs[j]))
             else:
-                d = sp.Matrix(len(xs), len(ys), lambda i, j: sp.diff(ys[j], xs[i]))
+                d = sp.Matrix(len(xs), len(ys), lambda i, j: self.diff(ys[j], xs[i]))
         else:  # scalar by array: shaped like the array (a row in the numerator layout for a vector)
             for x in wrt:
                 self._check_variable(x, name)
-            d = wrt.applyfunc(lambda x: sp.diff(top, x))
+            d = wrt.applyfunc(lambda x: self.diff(top, x))
             if env.layout == "numerator" and 1 in wrt.shape:
                 d = d.T if wrt.shape[1] == 1 else d
             # otherwise shaped like the variable (a row for a row vector x in x W + b): the shape convention
         if kept and name not in env.stop:
             d = _xreplace(d, self.substitution())
         return d
+
+    def diff(self, expr, x):
+        """d expr / d x, each computed once per checker (the models of one checker share the
+        table): the readings of a step and the steps of a chain differentiate the same
+        expressions again."""
+        table = self.model.derivatives
+        try:
+            return table[expr, x]
+        except KeyError:
+            out = table[expr, x] = sp.diff(expr, x)
+            return out
+        except TypeError:  # not hashable
+            return sp.diff(expr, x)
 
     def _in_terms_of(self, top, holder):
         """J written in u and v, differentiated by theta = U^T v_c: J re-expressed in theta, when
@@ -1247,6 +1348,14 @@ class Evaluator:
                 tree = einstein(tree, set(definition.params) | set(self.ctx.particular))
             cache[key] = tree
         return cache[key]
+
+
+def _tokens(tree) -> frozenset[str]:
+    if isinstance(tree, Token):
+        return frozenset((str(tree),))
+    if not isinstance(tree, Tree):
+        return frozenset()
+    return frozenset(str(v) for v in tree.scan_values(lambda v: isinstance(v, Token)))
 
 
 def _meets(condition, values: dict) -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import zlib
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -30,6 +31,7 @@ from .context import Array, Context, Definition
 from .document import Display, Step
 from .evaluate import CannotCheck, Env, Evaluator, Model, ShapeError, _binder, _is_matrix, _letters, _shown
 from .messages import unparsed_reason
+from .numeric import NoValue, Point
 
 MAX_ASSIGNMENTS = 12  # index values per instantiation; more are sampled
 READINGS = (  # (name shown, layout, elementwise, comparison)
@@ -210,9 +212,12 @@ class _Numbers(dict):
         super().__init__(values)
         self.seed, self.positive = seed, positive
         self.converted: dict[int, tuple] = {}  # id(value) -> (value, its numbers): readings share values
+        self.point = Point(self)  # every value at these numbers, each subexpression computed once
 
     def __missing__(self, key):
-        rng = np.random.default_rng(abs(hash(str(key))) % (2 ** 32) + self.seed)
+        # zlib's CRC of the name, not hash(): str hashes differ from one process to the next, and
+        # a report must be the same in every run
+        rng = np.random.default_rng(zlib.crc32(str(key).encode()) + self.seed)
         value = float(rng.uniform(0.1, 0.9)) if self.positive else float(rng.normal() * 0.5)
         self[key] = value
         return value
@@ -270,6 +275,17 @@ def _to_numbers(value, numbers) -> np.ndarray | None:
 
 
 def _numbers_of(value, numbers) -> np.ndarray | None:
+    if isinstance(numbers, _Numbers):
+        try:
+            out = np.array([numbers.point.value(x) for x in value], dtype=complex).reshape(value.shape) \
+                if _is_matrix(value) else np.array(numbers.point.value(value), dtype=complex)
+            return _real_part(out)
+        except NoValue:
+            pass  # overflow or a pole in double precision: the exact substitution decides
+    return _exact_numbers_of(value, numbers)
+
+
+def _exact_numbers_of(value, numbers) -> np.ndarray | None:
     if isinstance(numbers, _Numbers) and hasattr(value, "free_symbols"):
         for x in value.free_symbols:  # arbitrary functions' coefficients get values as they appear
             numbers[x]
@@ -280,6 +296,11 @@ def _numbers_of(value, numbers) -> np.ndarray | None:
             out = np.array(complex(sp.sympify(sp.sympify(value).xreplace(numbers)).evalf()))
     except (TypeError, ValueError, AttributeError):
         return None
+    return _real_part(out)
+
+
+def _real_part(out: np.ndarray) -> np.ndarray | None:
+    """The real values, or None when some value is not finite or not real."""
     if not np.all(np.isfinite(out)) or np.any(np.abs(out.imag) > 1e-9 * (1 + np.abs(out.real))):
         return None
     return out.real
@@ -379,6 +400,7 @@ class Checker:
         self._rewritten: dict[tuple, object] = {}
         self._keep: list = []  # trees whose ids key the caches stay alive
         self._sizes: dict[tuple, dict] = {}
+        self._derivatives: dict = {}  # shared by this checker's models: derivatives do not depend on the trial
         self.proof_work = 0
         self.proofs = 0
         self.loss: LossFallback | None = None  # a shipped loss for a J the document defines otherwise
@@ -458,7 +480,7 @@ class Checker:
     def model(self, t: int):
         if t not in self._models:
             values, samples = self.draws[t]
-            model = Model(self.ctx, values, samples)
+            model = Model(self.ctx, values, samples, derivatives=self._derivatives)
             numbers = _numbers(model, np.random.default_rng(self.seed + 7919 * (t + 1)), t)
             self._models[t] = (model, Evaluator(model), numbers, values, samples)
         return self._models[t]

@@ -1,0 +1,162 @@
+"""What makes `gradproof check` fast changes no result: the numbers of a value in double
+precision (numeric.Point) against SymPy's exact substitution, the evaluator's memo of subtrees on
+and off, derivatives computed once, the correct forms read from the model files' statements, and
+the benchmark that times a check document by document (speed itself is measured by
+`gradproof bench --check`, never asserted here)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from gradproof.verify.derivation import steps
+from gradproof.verify.derivation.evaluate import Evaluator
+from gradproof.verify.derivation.numeric import NoValue, Point
+from gradproof.verify.derivation.run import check_document
+
+DERIVATIONS = Path(__file__).parent / "derivations"
+
+
+def _exact(expr, numbers) -> complex:
+    return complex(sp.sympify(expr).xreplace(numbers).evalf())
+
+
+def test_a_point_gives_the_value_sympy_gives():
+    x, y, z = sp.symbols("x y z")
+    numbers = {x: 0.37, y: -1.25, z: 2.5}
+    expressions = [x * y + sp.exp(z) / (1 + sp.exp(-x)), sp.log(1 + sp.exp(y)) - sp.tanh(x) * z ** 2,
+                   sp.Max(x, y) + sp.Abs(y) * sp.sqrt(z), sp.Rational(1, 3) * x ** -2 + sp.cos(y) * sp.sin(z),
+                   sp.Piecewise((x, y < 0), (z, True)) * sp.E + sp.pi, sp.Heaviside(y) + sp.sign(y) * x,
+                   (x - y) ** sp.Rational(3, 2), sp.log(y)]  # the last two: principal complex values
+    point = Point(numbers)
+    for expr in expressions:
+        assert point.value(expr) == pytest.approx(_exact(expr, numbers), rel=1e-12, abs=1e-14)
+
+
+def test_a_point_computes_a_shared_subexpression_once():
+    x, y = sp.symbols("x y")
+    shared = sp.exp(x) + sp.exp(y)
+    point = Point({x: 0.5, y: 0.25})
+    point.value(sp.exp(x) / shared)
+    known = len(point.memo)
+    point.value(sp.exp(y) / shared)
+    assert shared in point.memo and len(point.memo) == known + 1  # only the new quotient: its factors are known
+
+
+def test_where_double_precision_has_no_value_the_exact_substitution_decides():
+    x, y = sp.symbols("x y")
+    point = Point({x: 0.0, y: 800.0})
+    for expr in (1 / x, sp.log(x), sp.exp(y) ** 2):
+        with pytest.raises(NoValue):
+            point.value(expr)
+    numbers = steps._Numbers({x: 0.0, y: 800.0}, 0, False)
+    assert steps._numbers_of(1 / x, numbers) is None  # zoo: no value either way
+    ratio = sp.exp(2 * y) / (sp.exp(2 * y) + 1)  # exp(1600) overflows in double precision, not exactly
+    assert float(steps._numbers_of(ratio, numbers)) == pytest.approx(1.0)
+
+
+def test_the_numbers_of_every_value_checked_are_those_of_the_exact_substitution():
+    """Every value the checker computed for a document (both sides of each step, each reading and
+    instantiation), in double precision and by SymPy's xreplace and evalf."""
+    from gradproof.verify.derivation.run import notation_context
+    from gradproof.verify.derivation.source import read
+    from gradproof.verify.derivation.document import displays
+    from gradproof.verify.derivation.infer import infer
+
+    source = read(str(DERIVATIONS / "softmax_planted.md"))
+    found = displays(source)
+    ctx, authoritative, _ = notation_context(source, None)
+    ctx, roles, _ = infer(ctx, source, found, authoritative)
+    checker = steps.Checker(ctx)
+    for d in found:
+        steps.check_display(d, ctx, 3, roles, checker)
+    compared = 0
+    for (tree, t, *_), (value, problem, _) in checker._values.items():
+        if problem is not None or not hasattr(value, "free_symbols"):
+            continue
+        numbers = checker.model(t)[2]
+        fast, exact = steps._numbers_of(value, numbers), steps._exact_numbers_of(value, numbers)
+        assert (fast is None) == (exact is None)
+        if fast is not None:
+            np.testing.assert_allclose(fast, exact, rtol=1e-10, atol=1e-12)
+            compared += 1
+    assert compared >= 40  # both sides of every step, in each instantiation and reading
+
+
+@pytest.mark.parametrize("name", ["softmax_planted.md", "wild_einstein.md", "negsampling.md", "wild_total.md"])
+def test_the_evaluators_memo_changes_no_result(monkeypatch, name):
+    document = str(DERIVATIONS / name)
+    kept = check_document(document)
+    monkeypatch.setattr(Evaluator, "MEMO", False)
+    fresh = check_document(document)
+    assert [e.steps for e in kept.equations] == [e.steps for e in fresh.equations]
+
+
+def test_a_derivative_is_computed_once_per_checker():
+    from gradproof.verify.derivation.context import Context
+    from gradproof.verify.derivation.evaluate import Model
+
+    table: dict = {}
+    evaluator = Evaluator(Model(Context(source="test"), {}, derivatives=table))
+    x, y = sp.symbols("x y")
+    expr = sp.log(1 + sp.exp(x * y)) * x
+    first = evaluator.diff(expr, x)
+    assert first == sp.diff(expr, x) and evaluator.diff(expr, x) is first and len(table) == 1
+    other = Evaluator(Model(Context(source="test"), {}, derivatives=table))  # another instantiation, one checker
+    assert other.diff(expr, x) is first
+
+
+def test_the_correct_forms_are_the_built_models_claims():
+    from gradproof.derive.models import MODELS
+    from gradproof.verify.derivation import suggest
+
+    built = []
+    for make in MODELS.values():
+        for claim in make().claims:
+            pieces = [p.strip() for _, p, _ in suggest._split_top(claim.statement)]
+            if "\\quad" not in claim.statement and len(pieces) >= 2:
+                eq = f", seed eq. {claim.equation}" if claim.equation else ""
+                built.append((pieces[0], pieces[-1], f"{claim.model}: {claim.name}{eq}"))
+    assert suggest._claims() == tuple(built) and built
+
+
+def test_bench_lists_the_test_derivations_and_the_seed(tmp_path):
+    from gradproof.verify import bench
+
+    documents = bench.check_documents()
+    assert DERIVATIONS / "softmax_correct.md" in documents and DERIVATIONS / "wild_notebook.ipynb" in documents
+    assert not any(p.suffix == ".toml" for p in documents)
+    assert (bench.SEED in documents) == bench.SEED.is_file()
+    (tmp_path / "a.md").write_text("$$x = x$$\n")
+    (tmp_path / "notes.toml").write_text("")
+    assert bench.check_documents([tmp_path]) == [tmp_path / "a.md"]
+
+
+def test_bench_times_a_check_side_by_side_with_another_command(monkeypatch):
+    from gradproof.verify import bench
+
+    monkeypatch.chdir(DERIVATIONS)  # documents named as a user names them, relative to where they are
+    same = [sys.executable, "-m", "gradproof.verify.cli"]
+    (row, missing) = bench.check_document_rows([Path("wild_einstein.md"), Path("absent.md")], against=same, repeats=1)
+    assert row.name == "check wild_einstein.md" and row.seconds > 0 and row.baseline_seconds > 0
+    assert row.ratio == pytest.approx(row.seconds / row.baseline_seconds)
+    assert "the same verdict on every step" in row.what and row.goal == "< 5 s"
+    assert missing.ours_text == "not run"
+
+
+def test_arbitrary_functions_get_the_same_numbers_in_every_process(tmp_path):
+    """f, g, h never defined are random smooth functions; their coefficients' numbers must not
+    depend on the process (str hashes do): the same counterexample in every run."""
+    import os
+    import subprocess
+
+    outputs = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / f"{hash_seed}.json"
+        subprocess.run([sys.executable, "-m", "gradproof.verify.cli", "check", str(DERIVATIONS / "wild_overleaf.tex"),
+                        "--json", str(out)], capture_output=True, env={**os.environ, "PYTHONHASHSEED": hash_seed})
+        outputs.append(out.read_text())
+    assert "counterexample" in outputs[0] and outputs[0] == outputs[1]
