@@ -160,3 +160,18 @@ def test_arbitrary_functions_get_the_same_numbers_in_every_process(tmp_path):
                         "--json", str(out)], capture_output=True, env={**os.environ, "PYTHONHASHSEED": hash_seed})
         outputs.append(out.read_text())
     assert "counterexample" in outputs[0] and outputs[0] == outputs[1]
+
+
+def test_the_sizes_a_document_names_print_in_its_order_in_every_process(tmp_path):
+    """Sizes named only by sum bounds (K, V here) were kept in a set: their order in the report,
+    and in every "proved at ..." line, followed Python's per-process hash seed."""
+    import os
+    import subprocess
+
+    outputs = []
+    for hash_seed in ("1", "7"):
+        done = subprocess.run([sys.executable, "-m", "gradproof.verify.cli", "check",
+                               str(DERIVATIONS / "wild_tagged_loss.md")], capture_output=True, text=True,
+                              env={**os.environ, "PYTHONHASHSEED": hash_seed, "COLUMNS": "100"})
+        outputs.append(done.stdout)
+    assert "sizes (small" in outputs[0] and outputs[0] == outputs[1]

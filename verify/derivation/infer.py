@@ -1252,13 +1252,13 @@ def _definition_trees(ctx: Context):
 def _sizes_and_letters(ctx: Context, parsed: list[Parsed], text: str) -> None:
     """Sizes named by sum bounds (\\sum_{j=1}^{V}, |V|, Vocab) and index letters used inside
     subscripts (p_{y_i}: y is an index array)."""
-    bounds = set()
+    bounds: dict = {}  # in the document's order (a set's order follows Python's per-process hash seed)
     for _, tree in _walk(parsed):
         for node in tree.iter_subtrees():
             if node.data == "bigop" and len(node.children) == 4:
                 name = _bound_name(node.children[2])
                 if name and not name.isdigit():
-                    bounds.add(name)
+                    bounds[name] = None
     for name in bounds:
         if name not in ctx.sizes and name not in ctx.aliases:
             if name.lower() in ("vocab", "vocabulary", "v") and any(b in ctx.sizes for b in ("W",)):
