@@ -75,7 +75,24 @@ BAD = [
      'function = "softmax_loss_naive"\n', 5, "unknown function 'softmax_loss_naive'"),
     ('assignment = "mine"\n[[test]]\nname = "a"\nfunction = "f"\n', 1, "not a shipped assignment"),
     ('timeout = -1\n[[test]]\nname = "a"\nfunction = "sigmoid"\n', 1, "'timeout' must be a positive number"),
+    # a function's own rubric keys (the sigmoid layer's model beside the shipped rubrics)
+    ('[[function]]\nname = "f"\nmodel = "{layer}"\nlike = "sigmoid_backward"\narguments = ["x"]\nreturns = ["out"]\nranks = { x = [0, 2] }\n'
+     '[[test]]\nname = "a"\nfunction = "f"\n', 7, "ranks must map inputs to [low, high]"),
+    ('[[function]]\nname = "f"\nmodel = "{layer}"\nlike = "sigmoid_backward"\narguments = ["x"]\nreturns = ["out"]\nranks = { x = [1, 3] }\n'
+     '[[test]]\nname = "a"\nfunction = "f"\n', 3, "ranks: 'x' is not a parameter or data input"),
+    ('[[function]]\nname = "f"\nmodel = "{layer}"\nlike = "sigmoid_backward"\narguments = ["x"]\nreturns = ["out"]\nranks = { dout = [2, 2] }\nlarge_values = { dout = [1.0] }\n'
+     '[[test]]\nname = "a"\nfunction = "f"\n', 3, "its ranks must start at 1"),
+    ('[[function]]\nname = "f"\nmodel = "{layer}"\nlike = "sigmoid_backward"\narguments = ["x"]\nreturns = ["out"]\nlarge_values = { x = [] }\n'
+     '[[test]]\nname = "a"\nfunction = "f"\n', 7, "large_values must map inputs to the list of values"),
+    ('[[function]]\nname = "f"\nmodel = "{layer}"\nlike = "sigmoid_backward"\narguments = ["x"]\nreturns = ["out"]\nlarge_values = { y = [1.0] }\n'
+     '[[test]]\nname = "a"\nfunction = "f"\n', 3, "large_values: 'y' is not a parameter or data input"),
+    ('[[function]]\nname = "f"\nmodel = "{layer}"\nlike = "sigmoid_backward"\narguments = ["x"]\nreturns = ["out"]\nnames = { dx = \"sigmoid(x)\" }\n'
+     '[[test]]\nname = "a"\nfunction = "f"\n', 3, "names: 'dx' is not an output of f"),
+    ('[[function]]\nname = "f"\nmodel = "{layer}"\nlike = "sigmoid_backward"\narguments = ["x"]\nreturns = ["out"]\nnames = { out = 1 }\n'
+     '[[test]]\nname = "a"\nfunction = "f"\n', 7, "names must map outputs to what feedback calls them"),
 ]
+BAD = [(toml.replace("{layer}", str(GRADE / "rubrics" / "models" / "sigmoid-layer.toml")), line, message)
+       for toml, line, message in BAD]
 
 
 @pytest.mark.parametrize("toml, line, message", BAD, ids=[m for _, _, m in BAD])
@@ -257,3 +274,48 @@ def test_the_math_conventions_functions_are_drawn_as_their_model_files_declare()
         assert 2 <= len(w) <= 10 and o not in w and w[0] == w[1]  # never the outside word; a repeated sample
         want = ref.neg_sampling_loss_and_gradients(case.data["v_c"], o, case.data["U"], w)
         assert all(np.allclose(g, x) for g, x in zip(neg.expected(case, ()), want))
+
+
+def test_word2vecs_sigmoid_is_the_forward_pass_of_a_sigmoid_layer_model_drawn_as_the_rubric_says():
+    """No glue: the rubric names the model (models/sigmoid-layer.toml) and says how x is drawn: any
+    rank from 1 to 2 (hidden), exactly the listed values at large |x|, the output named sigmoid(x)."""
+    import importlib
+
+    import numpy as np
+
+    from gradproof.verify.grade.assignment import cases
+
+    table = _table(GRADE / "rubrics" / "word2vec.toml", "sigmoid")
+    assert table["model"] == "models/sigmoid-layer.toml" and "glue" not in table
+    assert not hasattr(importlib.import_module("gradproof.verify.grade.rubrics.word2vec"), "sigmoid")
+    function = rubrics.load().functions["sigmoid"]
+    assert function.outputs == ("sigmoid(x)",) and function.gradients == ()
+
+    def stable(x):
+        return np.where(x >= 0, 1 / (1 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x))))
+    (public,) = cases(function, "public", 1, 5)
+    x = public.arrays[public.args[0]["$a"]]
+    assert x.shape == (5,) and np.allclose(function.expected(public, ())[0], stable(x))
+    ranks = set()
+    for case in cases(function, "hidden", 40, 5):
+        x = case.arrays[case.args[0]["$a"]]
+        ranks.add(x.ndim)
+        assert all(1 <= n <= 6 for n in x.shape)
+        assert np.allclose(function.expected(case, ())[0], stable(x), rtol=1e-12, atol=0)
+    assert ranks == {1, 2}
+    (large,) = cases(function, "large", 1, 5)
+    x = large.arrays[large.args[0]["$a"]]
+    assert list(x) == [-1000.0, -745.5, -40.0, 0.0, 40.0, 745.5, 1000.0]
+    with np.errstate(over="ignore"):
+        assert np.allclose(function.expected(large, ())[0], stable(x), rtol=1e-12, atol=1e-300)
+
+
+def test_a_function_graded_by_a_definition_alone_loads_without_sympy(tmp_path):
+    """The definition (and the model's own function) are compiled on first use, not when the rubric loads."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from gradproof.verify.grade import rubric as r; r.load(); "
+            "print('sympy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

@@ -53,6 +53,12 @@ class Options:
     suspects: tuple[tuple[str, str, str], ...] = ()  # (output, message, value): the rubric's own mistakes
     # (verify.grade.suspects), tried before the model's
     let: tuple[tuple[str, str], ...] = ()       # (name, value): names the suspects use, computed first
+    ranks: tuple[tuple[str, int, int], ...] = ()  # (input, low, high): a hidden case keeps only the last r of
+    # its declared dimensions, r drawn in [low, high] (an elementwise function is graded on any rank); the
+    # public and large cases keep low
+    large_values: tuple[tuple[str, tuple[float, ...]], ...] = ()  # (input, values): in the large case the input
+    # is exactly these values, one after the other (a 1-D array)
+    names: tuple[tuple[str, str], ...] = ()     # (output, name): what feedback calls an output of the model
 
 
 RUBRICS = Path(__file__).resolve().parent / "rubrics"
@@ -89,6 +95,19 @@ def build(options: Options) -> Function:
         if name not in inputs or index is None or len(index) > len(inputs[name].shape):
             raise ModelFunctionError(f"large: '{target}' is not an input of {Path(options.model).name} or entries of one "
                                      f"(write NAME or NAME[0, :]; its inputs: {', '.join(spec.inputs)})")
+    for name, low, _ in options.ranks:
+        if name not in inputs or inputs[name].role not in ("parameter", "data") or low < 1 \
+                or any(high > len(inputs[name].shape) for n, _, high in options.ranks if n == name):
+            raise ModelFunctionError(f"ranks: '{name}' is not a parameter or data input of {Path(options.model).name} "
+                                     f"with that many dimensions")
+    for name, _ in options.large_values:
+        if name not in inputs or inputs[name].role not in ("parameter", "data"):
+            raise ModelFunctionError(f"large_values: '{name}' is not a parameter or data input of "
+                                     f"{Path(options.model).name}")
+    for name, low, _ in options.ranks:  # its exact values in the large case are one-dimensional
+        if name in dict(options.large_values) and low != 1:
+            raise ModelFunctionError(f"large_values: '{name}' takes a list of values in the large case, so its ranks "
+                                     f"must start at 1")
     for name, _ in options.accept:
         if name not in spec.inputs or spec.inputs[name].role != "scalar":
             raise ModelFunctionError(f"accept: '{name}' is not a scalar input of {Path(options.model).name}")
@@ -96,7 +115,8 @@ def build(options: Options) -> Function:
         if name not in inputs or inputs[name].role not in ("parameter", "data"):
             raise ModelFunctionError(f"scale: '{name}' is not a parameter or data input of {Path(options.model).name}")
     scales = dict(options.scale)
-    reference = _reference(spec, options.model, options.like)
+    reference = _lazy(lambda: _reference(spec, options.model, options.like))  # made on first use (SymPy, for a
+    # model generated afresh): a function graded by definitions alone never needs it
     arguments = tuple(source)
     arrays = tuple(a for a in arguments if inputs[source[a]].shape and inputs[source[a]].role != "dataset")
     named = [n for _, v in list(options.attributes) + list(options.pack) for n in (v if isinstance(v, tuple) else (v,))]
@@ -105,6 +125,9 @@ def build(options: Options) -> Function:
         if name not in arguments:
             raise ModelFunctionError(f"'{name}' is not an argument of {options.like} in {Path(options.model).name} "
                                      f"(its arguments: {', '.join(arguments)})")
+    if options.arguments is not None:  # only the arrays the call hands over (relu_forward(x): not dout)
+        passed = set(options.arguments) | set(named) | {n for _, n in options.optional}
+        arrays = tuple(a for a in arrays if a in passed)
     calls = _call(options, arrays)
     datasets = tuple(a for a in arguments if inputs[source[a]].role == "dataset")
     for size, _ in options.full_size + options.public_sizes:
@@ -119,12 +142,21 @@ def build(options: Options) -> Function:
                                      f"{Path(options.model).name}")
     gradients = tuple((arrays.index(wrt), outputs.index(place)) for wrt, place in fs.returns.gradients
                       if wrt in arrays and place in outputs) if fs.returns.loss in outputs else ()
-    values_of = _definitions(options.model, tuple(n for n in outputs if n in defined and n not in _outputs(fs)),
-                             arguments)
+    own = tuple(n for n in outputs if n in defined and n not in _outputs(fs))  # definitions graded by name
+    values_of = _definitions(options.model, own, arguments)
+    shown = dict(options.names)
+    for output in shown:
+        if output not in outputs:
+            raise ModelFunctionError(f"names: '{output}' is not an output of {options.name} (its outputs: "
+                                     f"{', '.join(outputs)})")
 
     def make(rng: np.random.Generator, kind: str, index: int) -> Case:
-        values = draw(spec, rng, _sizes(spec, options, rng, kind), scales, inputs, source)
+        ranks = {name: int(rng.integers(low, high, endpoint=True)) if kind == "hidden" else low
+                 for name, low, high in options.ranks}
+        values = draw(spec, rng, _sizes(spec, options, rng, kind), scales, inputs, source, ranks)
         if kind == "large":
+            for name, value in options.large_values:
+                values[name] = np.array(value, dtype=np.float64)
             for target, value in options.large:
                 name, index = entries(target)
                 values[name] = np.array(values[name], dtype=np.float64)
@@ -145,12 +177,14 @@ def build(options: Options) -> Function:
             # them when the draws are not known: as many as it needs)
             given[a] = _replay(given[a][:drawn[k]] if k < len(drawn) else given[a], inputs[source[a]].sampler)
         with np.errstate(all="ignore"):  # underflow to 0 is right; the large case is checked finite at build time
-            try:
-                out = reference(**given)
-            except _RanOut as e:
-                return (f"the submission drew {e.drawn} samples from {' and '.join(datasets)}, fewer than the "
-                        f"function needs (it draws until it has what it needs)")
-            returned = dict(zip(fs.returns.names, out if fs.returns.is_tuple else (out,)))
+            returned = {}
+            if not all(n in own for n in outputs):  # the model function's own values, unless all are definitions
+                try:
+                    out = reference()(**given)
+                except _RanOut as e:
+                    return (f"the submission drew {e.drawn} samples from {' and '.join(datasets)}, fewer than the "
+                            f"function needs (it draws until it has what it needs)")
+                returned = dict(zip(fs.returns.names, out if fs.returns.is_tuple else (out,)))
             returned.update(values_of(given))
         return tuple(np.asarray(_at(returned, output), dtype=np.float64) for output in outputs)
 
@@ -162,11 +196,12 @@ def build(options: Options) -> Function:
                                          f"(large = {dict(options.large)}): use smaller factors")
     returned = options.returns if options.returns is not None else fs.returns.names
     paths = tuple((returned.index(o),) if options.returns is not None else _path(fs, o) for o in outputs)
-    suspects = _suspects(options, outputs, inputs, source, datasets)
+    named = tuple(shown.get(o, o) for o in outputs)  # as feedback and the rubric's suspects name them
+    suspects = _suspects(options, named, inputs, source, datasets)
     # the model's mutants are derived over its own inputs: a function whose arguments stand for something else
     # (an argument bound to a definition of the model) has none of its own yet
     derived = all(a in spec.inputs for a in arguments)
-    return Function(options.name, outputs, make, expected, fs.convention, sized=bool(options.full_size),
+    return Function(options.name, named, make, expected, fs.convention, sized=bool(options.full_size),
                     arguments=arrays, gradients=gradients,
                     loss=outputs.index(fs.returns.loss) if fs.returns.loss in outputs else 0,
                     overflow=options.overflow or _overflow(spec), arity=len(returned), paths=paths,
@@ -180,12 +215,20 @@ def _definitions(model: str, names: tuple, arguments: tuple):
     the model with numpy_function (SymPy: loaded only when a rubric grades a definition)."""
     if not names:
         return lambda inputs: {}
-    from gradproof.derive.gradients import numpy_function
-    from gradproof.derive.model import load
 
-    m = load(model)
-    compiled = {n: numpy_function(m, m.symbols[n], n, list(arguments)) for n in names}
-    return lambda inputs: {n: f(**inputs) for n, f in compiled.items()}
+    @_lazy  # compiled on first use: loading a rubric stays quick
+    def compiled():
+        from gradproof.derive.gradients import numpy_function
+        from gradproof.derive.model import load
+
+        m = load(model)
+        return {n: numpy_function(m, m.symbols[n], n, list(arguments)) for n in names}
+    return lambda inputs: {n: f(**inputs) for n, f in compiled().items()}
+
+
+def _lazy(make):
+    """make() on the first call, its value kept."""
+    return functools.lru_cache(maxsize=1)(make)
 
 
 def _call(options: Options, arrays: tuple):
@@ -324,13 +367,15 @@ def _sizes(spec, options: Options, rng: np.random.Generator, kind: str) -> dict[
 
 
 def draw(spec, rng: np.random.Generator, sizes: dict[str, int], scales: dict | None = None,
-         inputs: dict | None = None, source: dict | None = None) -> dict[str, object]:
+         inputs: dict | None = None, source: dict | None = None, ranks: dict | None = None) -> dict[str, object]:
     """A value for each input (of the model, or those given: a function's arguments as it declares them),
     as the file says (or at the rubric's scale), at these sizes (index arrays as int64; a dataset as the
-    list of values its sampler hands out)."""
+    list of values its sampler hands out); an input given a rank keeps only its last that many dimensions."""
     out: dict[str, object] = {}
     for name, inp in (inputs if inputs is not None else spec.inputs).items():
         shape = tuple(spec.size(d, sizes) for d in inp.shape)
+        if name in (ranks or {}):
+            shape = shape[len(shape) - ranks[name]:]
         scale = (scales or {}).get(name, inp.scale)
         if inp.role == "scalar":
             out[name] = float(inp.value) if inp.value is not None else 0.1

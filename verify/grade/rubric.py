@@ -171,7 +171,8 @@ def _top_line(at: _Locator, key: str) -> int | None:
 
 
 FUNCTION_KEYS = {"name", "model", "like", "glue", "sizes", "large", "accept", "scale", "arguments", "attributes",
-                 "optional", "returns", "pack", "large_label", "full_size", "public_sizes", "overflow", "suspect", "let"}
+                 "optional", "returns", "pack", "large_label", "full_size", "public_sizes", "overflow", "suspect", "let",
+                 "ranks", "large_values", "names"}
 
 
 def _functions(data: dict, at: _Locator, base: Path) -> tuple[dict[str, Function], str]:
@@ -240,6 +241,20 @@ def _modelled(entry: dict, name: str, base: Path, at: _Locator, index: int) -> F
     if overflow is not None and not (isinstance(overflow, str) and overflow.strip()):
         raise RubricError(f"{_at(at, ('function', index), 'overflow')}: overflow must be the message for an output "
                           "that is not finite at large values")
+    ranks = entry.get("ranks", {})
+    if not isinstance(ranks, dict) or not all(isinstance(v, list) and len(v) == 2 and all(type(n) is int and n >= 1 for n in v)
+                                              and v[0] <= v[1] for v in ranks.values()):
+        raise RubricError(f"{_at(at, ('function', index), 'ranks')}: ranks must map inputs to [low, high], the "
+                          "numbers of their last dimensions a case keeps (whole numbers from 1, low <= high)")
+    large_values = entry.get("large_values", {})
+    if not isinstance(large_values, dict) or not all(isinstance(v, list) and v and _numbers(v)
+                                                     for v in large_values.values()):
+        raise RubricError(f"{_at(at, ('function', index), 'large_values')}: large_values must map inputs to the "
+                          "list of values each is, exactly, in the large-value case")
+    names = entry.get("names", {})
+    if not isinstance(names, dict) or not all(isinstance(v, str) and v.strip() for v in names.values()):
+        raise RubricError(f"{_at(at, ('function', index), 'names')}: names must map outputs to what feedback "
+                          "calls them")
     call = _method(entry, name, at, index)
     options = from_model.Options(name, str(from_model.model_path(model, base)), like,
                                  tuple((k, v[0], v[1]) for k, v in sizes.items()),
@@ -249,7 +264,10 @@ def _modelled(entry: dict, name: str, base: Path, at: _Locator, index: int) -> F
                                  large_label=str(entry.get("large_label", "large scores"))[:80],
                                  full_size=tuple(full_size.items()), public_sizes=tuple(public_sizes.items()),
                                  overflow=overflow,
-                                 suspects=_suspects(entry, name, at, index), let=_let(entry, name, at, index))
+                                 suspects=_suspects(entry, name, at, index), let=_let(entry, name, at, index),
+                                 ranks=tuple((k, v[0], v[1]) for k, v in ranks.items()),
+                                 large_values=tuple((k, tuple(float(x) for x in v)) for k, v in large_values.items()),
+                                 names=tuple(names.items()))
     try:
         return from_model.build(options)
     except from_model.ModelFunctionError as e:

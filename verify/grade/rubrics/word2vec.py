@@ -1,9 +1,8 @@
 """The word2vec assignment's own glue (CS224n assignment 2): what its model files cannot say yet.
 
-sigmoid (no model file has it as a function) and skipgram (it calls a pair function the grader stands
-in for, with words and a window); naiveSoftmaxLossAndGradient and negSamplingLossAndGradient
-(word2vec.toml) and the math convention's two functions (word2vec-math.toml) are graded from their
-model files.  Each case is made here, its expected values come from the
+skipgram (it calls a pair function the grader stands in for, with words and a window); sigmoid,
+naiveSoftmaxLossAndGradient and negSamplingLossAndGradient (word2vec.toml) and the math convention's
+two functions (word2vec-math.toml) are graded from their model files.  Each case is made here, its expected values come from the
 generated reference (derive.reference), and its suspects (mistakes students make, named in the
 derivation's terms) are listed here.  The rubric word2vec.toml names these functions
 ([[function]] glue = "word2vec.py"); the grading engine names none of them.
@@ -32,17 +31,6 @@ def _rows(rng, vocab, dim):
     """Unit rows, as the course's normalizeRows gives."""
     x = rng.normal(size=(vocab, dim))
     return x / np.linalg.norm(x, axis=1, keepdims=True)
-
-
-# -- sigmoid -------------------------------------------------------------------------------------
-
-
-def _sigmoid_case(rng, kind, index):
-    shape = (5,) if kind == "public" else tuple(int(n) for n in rng.integers(1, 7, size=int(rng.integers(1, 3))))
-    x = rng.normal(scale=3.0, size=shape)
-    if kind == "large":
-        x = np.array([-1000.0, -745.5, -40.0, 0.0, 40.0, 745.5, 1000.0])
-    return Case("sigmoid", "", kind, ({"$a": 0},), (x,), {"x": x})
 
 
 # -- the grader's pair functions (skipgram's stand-ins) ----------------------------------------------
@@ -180,13 +168,10 @@ SUSPECTS: tuple[Suspect, ...] = (
     *(Suspect(("skipgram",), role, "{name} is scaled by the window size: each outside word counts once, whatever "
               "windowSize is", lambda c, E, d, r=role, f=f: f(c.data["window"]) * E[r])
       for role in ROLES for f in (lambda w: w, lambda w: 1 / w, lambda w: 2 * w, lambda w: 1 / (2 * w))),
-    Suspect(("sigmoid",), "value", "the exponent's sign is flipped: sigmoid(x) = 1 / (1 + exp(-x))",
-            lambda c, E, d: ref.sigmoid(-c.data["x"])),
 )
 
 
 OVERFLOW = {
-    "sigmoid": "overflow in exp for large |x|: compute sigmoid from exp(-|x|) (or use np.where on the sign of x)",
     "skipgram": "overflow: subtract max(s) before exp (softmax is unchanged by the shift)",
 }
 LOG_SIGMOID = ("overflow: log(sigmoid(x)) reached log(0) at a large score; compute log sigmoid(x) as "
@@ -221,7 +206,5 @@ def _function(name, outputs, make, expected, arguments, convention="course", siz
                     callback=callback)
 
 
-sigmoid = _function("sigmoid", ("sigmoid(x)",), _sigmoid_case, lambda case, drawn: (ref.sigmoid(case.data["x"]),),
-                    ("x",), gradients=(), roles=("value",))
 skipgram = _function("skipgram", ("loss", "gradCenterVecs", "gradOutsideVectors"), _skipgram_case, _skipgram_expected,
                      ("centerWordVectors", "outsideVectors"), callback=_skipgram_callback)
