@@ -138,3 +138,9 @@ def test_bench_rows_whose_inputs_are_missing_are_shown_not_run(monkeypatch, tmp_
     assert [r.ours_text for r in rows] == ["not run", "not run"]
     assert all(r.what.startswith("not run: ") and r.met is None for r in rows)
     assert "not run" in bench.benchmark_markdown(rows)
+
+
+def test_bench_check_of_a_mistyped_document_is_a_one_line_error(tmp_path):
+    r = run_cli("bench", "--check", str(tmp_path / "no-such.md"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines() == [f"gradproof: error: --check {tmp_path / 'no-such.md'}: no such file or directory"]

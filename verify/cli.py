@@ -355,6 +355,9 @@ def cmd_bench(args, out: Console) -> int:
     if args.against and args.check is None:
         raise UsageError("--against compares `gradproof check` times: give it with --check")
     if args.check is not None:
+        for named in args.check:  # a mistyped path is the user's to fix, not a row "not run"
+            if not Path(named).exists():
+                raise UsageError(f"--check {named}: no such file or directory")
         against = shlex.split(args.against) if args.against else None
         with progress_bar(Console(stderr=True), "checking") as update:
             rows = check_document_rows(check_documents(args.check), against, args.repeats, progress=update)
