@@ -95,13 +95,16 @@ def build(options: Options) -> Function:
         if name not in inputs or index is None or len(index) > len(inputs[name].shape):
             raise ModelFunctionError(f"large: '{target}' is not an input of {Path(options.model).name} or entries of one "
                                      f"(write NAME or NAME[0, :]; its inputs: {', '.join(spec.inputs)})")
+    def drawn_array(name: str) -> bool:  # what ranks, large_values and scale may shape, set or scale
+        return name in inputs and inputs[name].role in ("parameter", "data")
+
     for name, low, _ in options.ranks:
-        if name not in inputs or inputs[name].role not in ("parameter", "data") or low < 1 \
+        if not drawn_array(name) or low < 1 \
                 or any(high > len(inputs[name].shape) for n, _, high in options.ranks if n == name):
             raise ModelFunctionError(f"ranks: '{name}' is not a parameter or data input of {Path(options.model).name} "
                                      f"with that many dimensions")
     for name, _ in options.large_values:
-        if name not in inputs or inputs[name].role not in ("parameter", "data"):
+        if not drawn_array(name):
             raise ModelFunctionError(f"large_values: '{name}' is not a parameter or data input of "
                                      f"{Path(options.model).name}")
     for name, low, _ in options.ranks:  # its exact values in the large case are one-dimensional
@@ -112,7 +115,7 @@ def build(options: Options) -> Function:
         if name not in spec.inputs or spec.inputs[name].role != "scalar":
             raise ModelFunctionError(f"accept: '{name}' is not a scalar input of {Path(options.model).name}")
     for name, _ in options.scale:
-        if name not in inputs or inputs[name].role not in ("parameter", "data"):
+        if not drawn_array(name):
             raise ModelFunctionError(f"scale: '{name}' is not a parameter or data input of {Path(options.model).name}")
     scales = dict(options.scale)
     reference = _lazy(lambda: _reference(spec, options.model, options.like))  # made on first use (SymPy, for a
