@@ -126,9 +126,13 @@ IMPORT_RETRY = 3.0  # waiting, and is tried once more with this many times the t
 
 def kept_waiting(ready: dict, timeout: float) -> bool:
     """Whether an import that timed out spent its time waiting (for a CPU or the disk, on a busy machine)
-    rather than computing: it used less than WAITED of the time on a CPU."""
-    cpu = ready.get("cpu_seconds")
-    return bool(ready.get("timed_out")) and isinstance(cpu, (int, float)) and cpu < WAITED * timeout
+    rather than computing."""
+    return bool(ready.get("timed_out")) and _waited(ready.get("cpu_seconds"), timeout)
+
+
+def _waited(cpu_seconds, timeout: float) -> bool:
+    """Less than WAITED of the timeout on a CPU (None: not known, so not)."""
+    return isinstance(cpu_seconds, (int, float)) and cpu_seconds < WAITED * timeout
 
 
 class _Child:
@@ -167,8 +171,7 @@ class _Child:
         # numerically, coordinate by coordinate, seconds to minutes
         timeout = min(self.timeout, self.size_timeout) if case.kind == "size" else self.timeout
         reply = self._call(function, case, arrays, callback, timeout)
-        if reply.timed_out and not reply.budget and kept_waiting({"timed_out": True, "cpu_seconds": reply.cpu_seconds},
-                                                                 timeout):
+        if reply.timed_out and not reply.budget and _waited(reply.cpu_seconds, timeout):
             # as for the import: the machine kept the call from a CPU, so once more (in a fresh child), longer
             ready = self._open()
             if not ready.get("error") and self.session.alive:
