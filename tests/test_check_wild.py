@@ -583,3 +583,24 @@ def test_a_window_sum_whose_terms_do_not_write_the_offset_claims_nothing():
     eqs = labelled(check_document(str(DOCS / "wild_window.md")))
     step = eqs["unclaimed-bare"].steps[0]
     assert step.status == "cannot_check" and "do not write j" in step.reason, describe(eqs["unclaimed-bare"])
+
+
+def test_a_number_without_a_value_beside_a_vector_in_every_reading_fails():
+    """dL/da'_{ik} = dL/dz_k dz_k/da'_{ik} = e_k c_i: how L depends on the weight a'_{ik} is never
+    written (no value), but a derivative of a number by a number is a number whatever it is, and
+    e_k c_i is a vector in every reading with no index of the left side left for an entry of it:
+    the step fails.  The same left side beside a number (e_k h_i) claims nothing, and beside a
+    vector that leaves the left side's i unwritten (e_k h: the entry i of h may be meant) neither.
+    e_k is named after a := (p_k - q_k := e_k: an entry, never Euler's number), and the where-clause
+    of that line (q_k = 1(k = r)) says what q is for the line's own step."""
+    result = check_document(str(DOCS / "wild_entry_by_vector.md"))
+    assert_planted(result, bad={"bad-vector"}, ok={"ok-error"})
+    eqs = labelled(result)
+    failing = [s for s in eqs["bad-vector"].steps if s.status == "fails"]
+    assert len(failing) == 1 and "the left side is a number" in failing[0].reason, describe(eqs["bad-vector"])
+    assert "3x1 in every reading" in failing[0].reason, describe(eqs["bad-vector"])
+    assert eqs["ok-error"].steps[1].status == "defines" and "defines e" in eqs["ok-error"].steps[1].reason, \
+        describe(eqs["ok-error"])
+    for label in ("unclaimed-entry", "unclaimed-implied"):
+        assert eqs[label].status == "cannot_check", describe(eqs[label])
+

@@ -541,7 +541,8 @@ class Checker:
             if outcome.status == "cannot_check" and not name:
                 # something has no value: no reading changes that, unless the other side is ill-formed in
                 # every reading (then no reading can hold, whatever the side without a value is)
-                return self._ill_formed_alone(left, right, assignments, position) or outcome
+                return self._ill_formed_alone(left, right, assignments, position) or \
+                    self._number_beside_array(left, right, assignments, position) or outcome
             outcome.reading = name
             outcomes.append(outcome)
         # a reading that could not be evaluated might have held: no verdict then
@@ -597,6 +598,62 @@ class Checker:
                 return _Outcome("fails", f"ill-formed: {shown} ({where} alone, in every reading; the other side "
                                 "has no value here)", side=side)
         return None
+
+    def _number_beside_array(self, left, right, assignments, position) -> _Outcome | None:
+        """One side without a value whose shape is settled all the same (a derivative of a number
+        by a number is a number, however the one depends on the other), the other an array in every
+        layout and element-wise reading, at every instantiation, and no entry of it the number can
+        stand for (no index of the number's side that the array's does not write): no reading holds."""
+        for side, tree, other in (("left", left, right), ("", right, left)):
+            shapes = set()
+            for t in range(self.trials):
+                if not assignments.get(t):
+                    return None
+                assignment = assignments[t][0]
+                _, problem, _ = self.value(tree, t, assignment, position)
+                if not problem or problem[0] != "cannot_check" or not self._a_number(tree, t, assignment, position):
+                    shapes = set()
+                    break
+                for layout, elementwise in (("denominator", False), ("numerator", False), ("denominator", True)):
+                    value, problem, _ = self.value(other, t, assignment, position, layout, elementwise)
+                    if problem or not _is_matrix(value) or value.shape == (1, 1):
+                        shapes = set()
+                        break
+                    shapes.add(value.shape)
+                else:
+                    continue
+                break
+            if not shapes:
+                continue
+            own = free_indices(tree, self.ctx)
+            theirs = free_indices(other, self.ctx)
+            if [x for x in own if x not in theirs] or _particular_in(tree, self.ctx):
+                return None  # dJ/dtheta_i beside yhat - y: the entry i of the array may be meant
+            shown = " or ".join(sorted(_shape(sp.zeros(*s)) for s in shapes))
+            _, _, _, values, samples = self.model(0)
+            where = _where(assignments[0][0], values, samples)
+            return _Outcome("fails", f"the two sides have different shapes: the {side or 'right'} side is a number (a "
+                            f"derivative of a number by a number, whatever its value; it has none here), the "
+                            f"other {shown} in every reading",
+                            f"at {where or 'the values drawn'}: a number and {shown}")
+        return None
+
+    def _a_number(self, tree, t, assignment, position) -> bool:
+        """The tree is a number in every reading, with or without a value."""
+        if not isinstance(tree, Tree):
+            return False
+        value, problem, _ = self.value(tree, t, assignment, position)
+        if problem is None:
+            return not _is_matrix(value) or value.shape == (1, 1)
+        if problem[0] != "cannot_check":
+            return False
+        if tree.data in ("derivative", "derivop"):
+            top, variable = (tree.children[0], tree.children[1]) if tree.data == "derivative" else \
+                (tree.children[1], tree.children[0])
+            return self._a_number(top, t, assignment, position) and self._a_number(variable, t, assignment, position)
+        if tree.data in ("mul", "neg", "group", "frac", "add", "sub"):
+            return all(isinstance(c, Tree) and self._a_number(c, t, assignment, position) for c in tree.children)
+        return False
 
     def _vectors_only(self, tree, assignment, position) -> bool:
         """Every name the tree writes is a number or a vector: its shape error does not rest on how
@@ -990,6 +1047,18 @@ def _defined_further_on(left, right, ctx: Context, checker: Checker, conditions,
     return again
 
 
+def _defined_on_this_line(left, right, ctx: Context, step: Step) -> bool:
+    """A name of the step whose one definition is made further on in the step's own line."""
+    for tree in (left, right):
+        for node in (tree.iter_subtrees() if isinstance(tree, Tree) else ()):
+            if node.data == "symbol":
+                found = ctx.definitions.get(node.children[0].value, [])
+                if len(found) == 1 and found[0].origin == "document" and found[0].position > step.position \
+                        and found[0].line == step.line:
+                    return True
+    return False
+
+
 def _through_every_member(left, right, checker: Checker, conditions, position, subject) -> _Outcome | None:
     """b = -u_k^T v_c, J = f(a) + \\sum_k f(b), then dJ/db db/dv_c with no k of its own: the chain
     rule through every b_k, so each term that differentiates by b is summed over k as J's sum runs
@@ -1250,6 +1319,12 @@ def check_step(step: Step, ctx: Context, trials: int = 3, seed: int = 0, conditi
     if outcome.status == "cannot_check" and re.search(
             r"appears on one side only and the document does not define it|does not involve .* as the document "
             r"defines it", outcome.reason):
+        again = _defined_further_on(left, right, ctx, checker, conditions, step.position, subject_tree)
+        if again is not None:
+            outcome = again
+    elif outcome.status == "fails" and _defined_on_this_line(left, right, ctx, step):
+        # dE/du_j = y_j - t_j, where t_j = 1(j = j^*): the where-clause of the step's own line says
+        # what t is here, though an earlier definition (e_j := y_j - t_j) made t a quantity of the model
         again = _defined_further_on(left, right, ctx, checker, conditions, step.position, subject_tree)
         if again is not None:
             outcome = again
