@@ -604,3 +604,17 @@ def test_a_number_without_a_value_beside_a_vector_in_every_reading_fails():
     for label in ("unclaimed-entry", "unclaimed-implied"):
         assert eqs[label].status == "cannot_check", describe(eqs[label])
 
+
+def test_the_chain_rules_terms_stacked_instead_of_added_fail():
+    """dL/dh = [dL/ds_1 ds_1/dh; ...; dL/ds_K ds_K/dh]: the terms of one chain rule (the same L, the
+    same h, through each score) stacked where their sum belongs; each block has the shape of dL/dh,
+    so the stack has another shape in every reading, elided blocks or not.  Their sum holds; a row
+    of blocks each by another column w_1 ... w_K (that family's gradients laid out) and a Jacobian
+    whose blocks differentiate other quantities (s_1 ... s_K) are not failed."""
+    result = check_document(str(DOCS / "wild_chain_stacked.md"))
+    assert_planted(result, bad={"bad-stacked"}, ok={"ok-score", "ok-summed"})
+    eqs = labelled(result)
+    step = eqs["bad-stacked"].steps[0]
+    assert step.status == "fails" and "their sum, not their stack" in step.reason, describe(eqs["bad-stacked"])
+    for label in ("unclaimed-row", "unclaimed-jacobian"):
+        assert eqs[label].status == "cannot_check", describe(eqs[label])

@@ -542,7 +542,8 @@ class Checker:
                 # something has no value: no reading changes that, unless the other side is ill-formed in
                 # every reading (then no reading can hold, whatever the side without a value is)
                 return self._ill_formed_alone(left, right, assignments, position) or \
-                    self._number_beside_array(left, right, assignments, position) or outcome
+                    self._number_beside_array(left, right, assignments, position) or \
+                    self._chain_terms_stacked(left, right, assignments, position) or outcome
             outcome.reading = name
             outcomes.append(outcome)
         # a reading that could not be evaluated might have held: no verdict then
@@ -636,6 +637,58 @@ class Checker:
                             f"derivative of a number by a number, whatever its value; it has none here), the "
                             f"other {shown} in every reading",
                             f"at {where or 'the values drawn'}: a number and {shown}")
+        return None
+
+    def _chain_terms_stacked(self, left, right, assignments, position) -> _Outcome | None:
+        """dJ/dv = [dJ/dx_1 dx_1/dv; ...; dJ/dx_n dx_n/dv]: the chain rule's terms for one derivative
+        (the same J, the same variable v, through different intermediates) are added, not stacked.
+        Each written block has the shape of dJ/dv itself (J a number), so the stack of two or more has
+        more entries than dJ/dv in every layout, transposed or element-wise, whatever the elided blocks
+        are; and no block is the derivative by another member u_1 ... u_n of v's family, which would
+        make the stack that family's gradients laid out, one of them the left side (not failed)."""
+        for side, tree, stack in (("", left, right), ("left", right, left)):
+            if not (isinstance(tree, Tree) and tree.data in ("derivative", "derivop")):
+                continue
+            if not (isinstance(stack, Tree) and stack.data == "matrix"):
+                continue
+            top, variable = (tree.children[0], tree.children[1]) if tree.data == "derivative" else \
+                (tree.children[1], tree.children[0])
+            rows = [row.children for row in stack.children]
+            if len(rows) > 1 and any(len(r) > 1 for r in rows):
+                continue  # a grid of blocks, not a stack
+            blocks = [cell for row in rows for cell in row if not _is_elision(cell)]
+            if len(blocks) < 2 or len({str(b) for b in blocks}) < len(blocks):
+                continue
+            if not all(_chain_term(b, top, variable) for b in blocks):
+                continue
+            for t in range(self.trials):
+                if not assignments.get(t):
+                    return None
+                assignment = assignments[t][0]
+                _, problem, _ = self.value(stack, t, assignment, position)
+                if not problem or problem[0] != "cannot_check":
+                    return None  # a stack with a value is compared by the readings
+                number, problem, _ = self.value(top, t, assignment, position)
+                if problem or (_is_matrix(number) and number.shape != (1, 1)):
+                    return None
+                for layout in ("denominator", "numerator"):
+                    whole, problem, _ = self.value(tree, t, assignment, position, layout)
+                    if problem:
+                        return None
+                    for block in blocks:
+                        value, problem, _ = self.value(block, t, assignment, position, layout)
+                        if problem or _shape(value) != _shape(whole):
+                            return None
+            count = "a row" if len(rows) == 1 else "a column"
+            whole, _, _ = self.value(tree, 0, assignments[0][0], position)
+            _, _, _, values, samples = self.model(0)
+            where = _where(assignments[0][0], values, samples)
+            return _Outcome("fails", f"the two sides have different shapes: {count} of {len(blocks)} or more "
+                            f"blocks, each a term of the chain rule for the {'left' if not side else 'right'} "
+                            f"side's derivative (each {_shape(whole)}, as it is): that derivative is their sum, "
+                            "not their stack",
+                            f"at {where or 'the values drawn'}: {_shape(whole)} and {len(blocks)} or more blocks of "
+                            f"{_shape(whole)}")
         return None
 
     def _a_number(self, tree, t, assignment, position) -> bool:
@@ -1045,6 +1098,30 @@ def _defined_further_on(left, right, ctx: Context, checker: Checker, conditions,
     shown = ", ".join(f"{_shown(d.name)} as defined further on (line {d.line})" for d in later)
     again.reading = f"reading {shown}" + (f", {again.reading}" if again.reading else "")
     return again
+
+
+def _is_elision(tree) -> bool:
+    return isinstance(tree, Tree) and tree.data == "symbol" and len(tree.children) == 1 and \
+        tree.children[0].value == "cdots"
+
+
+def _factors(tree) -> list:
+    if isinstance(tree, Tree) and tree.data == "mul":
+        return [f for c in tree.children for f in _factors(c)]
+    if isinstance(tree, Tree) and tree.data == "group" and len(tree.children) == 1:
+        return _factors(tree.children[0])
+    return [tree]
+
+
+def _chain_term(block, top, variable) -> bool:
+    """dJ/dx_1 dx_1/dv: derivatives whose first numerator is J and whose last variable is v."""
+    factors = _factors(block)
+    if len(factors) < 2 or not all(isinstance(f, Tree) and f.data in ("derivative", "derivop") for f in factors):
+        return False
+    first, last = factors[0], factors[-1]
+    numerator = first.children[0] if first.data == "derivative" else first.children[1]
+    by = last.children[1] if last.data == "derivative" else last.children[0]
+    return numerator == top and by == variable
 
 
 def _defined_on_this_line(left, right, ctx: Context, step: Step) -> bool:
