@@ -618,3 +618,18 @@ def test_the_chain_rules_terms_stacked_instead_of_added_fail():
     assert step.status == "fails" and "their sum, not their stack" in step.reason, describe(eqs["bad-stacked"])
     for label in ("unclaimed-row", "unclaimed-jacobian"):
         assert eqs[label].status == "cannot_check", describe(eqs[label])
+
+
+def test_a_function_never_defined_is_read_as_the_one_known_function_its_first_step_fits():
+    """\\delta(w^T x) typed for \\sigma(w^T x), \\delta never defined: the first step that uses it holds with
+    \\delta read as the sigmoid and with no other known function (tanh, exp, log), so the steps after it
+    read it so, said at each; that first step gets no verdict (it is no evidence for itself); the
+    sign flipped inside it, so read, fails."""
+    result = check_document(str(DOCS / "wild_typed_function.md"),
+                            notation_path=str(DOCS / "wild_typed_function.toml"))
+    assert_planted(result, bad={"bad-sign"}, ok={"ok-input"})
+    eqs = labelled(result)
+    first = eqs["unclaimed-first"].steps[0]
+    assert first.status == "cannot_check" and "no evidence for itself" in first.reason, describe(eqs["unclaimed-first"])
+    for label in ("ok-input", "bad-sign"):
+        assert "delta, never defined, read as sigma" in eqs[label].steps[0].reading, describe(eqs[label])

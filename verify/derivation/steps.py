@@ -406,6 +406,10 @@ class Checker:
         self.loss: LossFallback | None = None  # a shipped loss for a J the document defines otherwise
         self.losses: tuple[LossFallback, ...] = ()  # every shipped loss detected (the plain J's and tagged ones)
         self._loss_checkers: dict[str, Checker | None] = {}
+        # a function the document never defines, identified by the first step that uses it:
+        # name -> (the one known function with which that step holds, its line), or None
+        self.identified: dict[str, tuple[str, str] | None] = {}
+        self.identifying = False
 
     def loss_named(self, name: str) -> LossFallback | None:
         """The shipped loss a name of the document stands for (J_{naive-softmax}, or the plain J)."""
@@ -1100,6 +1104,51 @@ def _defined_further_on(left, right, ctx: Context, checker: Checker, conditions,
     return again
 
 
+IDENTIFIABLE = ("sigma", "tanh", "exp", "log")  # known functions of one number an author may type another name for
+
+
+def _read_as_known(name: str, step: Step, ctx: Context, checker: Checker, trials, seed, condition,
+                   role) -> StepResult | None:
+    """\\delta(u_o^T v_c) where the document never defines \\delta: the first step that uses it holds
+    with it read as exactly one of the known functions (sigma) and with no other, so the steps after
+    that one read it so (said at each).  That first step is no evidence for itself: it stays
+    uncheckable, with the reason.  Nothing is read when no function or several fit."""
+    macro = re.compile(rf"\\{name}(?![A-Za-z])(?=\s*(?:\\left\s*)?\()")
+    if ctx.definitions.get(name) or any(k.split("(")[0] == name for k in ctx.calls) or \
+            not (macro.search(step.lhs) or macro.search(step.rhs)):
+        return None
+
+    def as_(g: str) -> StepResult:
+        def swap(text):
+            return macro.sub(lambda m: "\\" + g, text) if text else text
+
+        again = replace(step, lhs=swap(step.lhs), rhs=swap(step.rhs), subject=swap(step.subject))
+        checker.identifying = True
+        try:
+            return check_step(again, ctx, trials, seed, condition, role, checker)
+        finally:
+            checker.identifying = False
+
+    if name not in checker.identified:
+        fits = [g for g in IDENTIFIABLE if as_(g).status == "holds"]
+        checker.identified[name] = (fits[0], step.where or f"line {step.line}") if len(fits) == 1 else None
+        if len(fits) == 1:
+            return StepResult(step.lhs, step.rhs, "cannot_check",
+                              f"{_shown(name)} is never defined: this step holds with {_shown(name)} read as "
+                              f"{_shown(fits[0])} and with no other of {', '.join(IDENTIFIABLE)}, so the steps after "
+                              "it read it so; this one is no evidence for itself", line=step.line,
+                              column=step.column, where=step.where)
+        return None
+    found = checker.identified[name]
+    if found is None:
+        return None
+    result = as_(found[0])
+    said = f"{_shown(name)}, never defined, read as {_shown(found[0])} (the one function with which the step at " \
+        f"{found[1]} holds)"
+    return replace(result, lhs=step.lhs, rhs=step.rhs, subject=step.subject if result.subject else result.subject,
+                   reading=f"{said}, {result.reading}" if result.reading else said)
+
+
 def _is_elision(tree) -> bool:
     return isinstance(tree, Tree) and tree.data == "symbol" and len(tree.children) == 1 and \
         tree.children[0].value == "cdots"
@@ -1446,6 +1495,10 @@ def check_step(step: Step, ctx: Context, trials: int = 3, seed: int = 0, conditi
         fallback = _with_loss(step, checker, trials, seed, condition, role, named_loss)
         if fallback is not None:
             return fallback
+    if undefined and named_loss is None and not checker.identifying:
+        read = _read_as_known(undefined.group(1), step, ctx, checker, trials, seed, condition, role)
+        if read is not None:
+            return read
     from .implicit import has_elision
 
     if outcome.status in ("holds", "fails") and any(
