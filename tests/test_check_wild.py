@@ -583,3 +583,53 @@ def test_a_window_sum_whose_terms_do_not_write_the_offset_claims_nothing():
     eqs = labelled(check_document(str(DOCS / "wild_window.md")))
     step = eqs["unclaimed-bare"].steps[0]
     assert step.status == "cannot_check" and "do not write j" in step.reason, describe(eqs["unclaimed-bare"])
+
+
+def test_a_number_without_a_value_beside_a_vector_in_every_reading_fails():
+    """dL/da'_{ik} = dL/dz_k dz_k/da'_{ik} = e_k c_i: how L depends on the weight a'_{ik} is never
+    written (no value), but a derivative of a number by a number is a number whatever it is, and
+    e_k c_i is a vector in every reading with no index of the left side left for an entry of it:
+    the step fails.  The same left side beside a number (e_k h_i) claims nothing, and beside a
+    vector that leaves the left side's i unwritten (e_k h: the entry i of h may be meant) neither.
+    e_k is named after a := (p_k - q_k := e_k: an entry, never Euler's number), and the where-clause
+    of that line (q_k = 1(k = r)) says what q is for the line's own step."""
+    result = check_document(str(DOCS / "wild_entry_by_vector.md"))
+    assert_planted(result, bad={"bad-vector"}, ok={"ok-error"})
+    eqs = labelled(result)
+    failing = [s for s in eqs["bad-vector"].steps if s.status == "fails"]
+    assert len(failing) == 1 and "the left side is a number" in failing[0].reason, describe(eqs["bad-vector"])
+    assert "3x1 in every reading" in failing[0].reason, describe(eqs["bad-vector"])
+    assert eqs["ok-error"].steps[1].status == "defines" and "defines e" in eqs["ok-error"].steps[1].reason, \
+        describe(eqs["ok-error"])
+    for label in ("unclaimed-entry", "unclaimed-implied"):
+        assert eqs[label].status == "cannot_check", describe(eqs[label])
+
+
+def test_the_chain_rules_terms_stacked_instead_of_added_fail():
+    """dL/dh = [dL/ds_1 ds_1/dh; ...; dL/ds_K ds_K/dh]: the terms of one chain rule (the same L, the
+    same h, through each score) stacked where their sum belongs; each block has the shape of dL/dh,
+    so the stack has another shape in every reading, elided blocks or not.  Their sum holds; a row
+    of blocks each by another column w_1 ... w_K (that family's gradients laid out) and a Jacobian
+    whose blocks differentiate other quantities (s_1 ... s_K) are not failed."""
+    result = check_document(str(DOCS / "wild_chain_stacked.md"))
+    assert_planted(result, bad={"bad-stacked"}, ok={"ok-score", "ok-summed"})
+    eqs = labelled(result)
+    step = eqs["bad-stacked"].steps[0]
+    assert step.status == "fails" and "their sum, not their stack" in step.reason, describe(eqs["bad-stacked"])
+    for label in ("unclaimed-row", "unclaimed-jacobian"):
+        assert eqs[label].status == "cannot_check", describe(eqs[label])
+
+
+def test_a_function_never_defined_is_read_as_the_one_known_function_its_first_step_fits():
+    """\\delta(w^T x) typed for \\sigma(w^T x), \\delta never defined: the first step that uses it holds with
+    \\delta read as the sigmoid and with no other known function (tanh, exp, log), so the steps after it
+    read it so, said at each; that first step gets no verdict (it is no evidence for itself); the
+    sign flipped inside it, so read, fails."""
+    result = check_document(str(DOCS / "wild_typed_function.md"),
+                            notation_path=str(DOCS / "wild_typed_function.toml"))
+    assert_planted(result, bad={"bad-sign"}, ok={"ok-input"})
+    eqs = labelled(result)
+    first = eqs["unclaimed-first"].steps[0]
+    assert first.status == "cannot_check" and "no evidence for itself" in first.reason, describe(eqs["unclaimed-first"])
+    for label in ("ok-input", "bad-sign"):
+        assert "delta, never defined, read as sigma" in eqs[label].steps[0].reading, describe(eqs[label])

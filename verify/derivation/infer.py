@@ -90,6 +90,15 @@ def _a_mean(following) -> bool:
     return bool(re.match(r"^-?\\[dt]?frac\{1\}\{[A-Za-z]\}|^-?1/[A-Za-z]", text))
 
 
+def _named_entry(tree):
+    """y_j - t_j := e_j: after a :=, a subscripted e is a name being introduced (an error's entry,
+    a basis vector), never Euler's number, which takes no index."""
+    parts = _symbol_parts(tree)
+    if parts and parts[0] == "e" and parts[1] and all(isinstance(x, str) and x != "?" for x in parts[1]):
+        return "component", "e", tuple(parts[1]), None
+    return None
+
+
 def definable(tree, text: str):
     """How an expression could define a name: (kind, name, params, extra) or None.
     kind: value (J), component (a_j, y_w), function (f(x)), call (P(O=o|C=c))."""
@@ -278,7 +287,7 @@ def _define_in_chain(ctx: Context, links: list[Parsed], roles: dict[int, str], a
     # a := b where b is a bare name: b is what is defined (log y = u - log sum := -E)
     for i, p in enumerate(links):
         if p.step.relation in (":=", "\\coloneqq") and p.rhs is not None:
-            what = definable(p.rhs, p.step.rhs)
+            what = definable(p.rhs, p.step.rhs) or _named_entry(p.rhs)
             if what and what[0] in ("value", "negated", "component") and (
                     not _defined(ctx, what[1], authoritative) or _redefined_by_the_document(ctx, what[1], authoritative)):
                 kind, name, params, _ = what

@@ -406,6 +406,10 @@ class Checker:
         self.loss: LossFallback | None = None  # a shipped loss for a J the document defines otherwise
         self.losses: tuple[LossFallback, ...] = ()  # every shipped loss detected (the plain J's and tagged ones)
         self._loss_checkers: dict[str, Checker | None] = {}
+        # a function the document never defines, identified by the first step that uses it:
+        # name -> (the one known function with which that step holds, its line), or None
+        self.identified: dict[str, tuple[str, str] | None] = {}
+        self.identifying = False
 
     def loss_named(self, name: str) -> LossFallback | None:
         """The shipped loss a name of the document stands for (J_{naive-softmax}, or the plain J)."""
@@ -541,7 +545,9 @@ class Checker:
             if outcome.status == "cannot_check" and not name:
                 # something has no value: no reading changes that, unless the other side is ill-formed in
                 # every reading (then no reading can hold, whatever the side without a value is)
-                return self._ill_formed_alone(left, right, assignments, position) or outcome
+                return self._ill_formed_alone(left, right, assignments, position) or \
+                    self._number_beside_array(left, right, assignments, position) or \
+                    self._chain_terms_stacked(left, right, assignments, position) or outcome
             outcome.reading = name
             outcomes.append(outcome)
         # a reading that could not be evaluated might have held: no verdict then
@@ -597,6 +603,114 @@ class Checker:
                 return _Outcome("fails", f"ill-formed: {shown} ({where} alone, in every reading; the other side "
                                 "has no value here)", side=side)
         return None
+
+    def _number_beside_array(self, left, right, assignments, position) -> _Outcome | None:
+        """One side without a value whose shape is settled all the same (a derivative of a number
+        by a number is a number, however the one depends on the other), the other an array in every
+        layout and element-wise reading, at every instantiation, and no entry of it the number can
+        stand for (no index of the number's side that the array's does not write): no reading holds."""
+        for side, tree, other in (("left", left, right), ("", right, left)):
+            shapes = set()
+            for t in range(self.trials):
+                if not assignments.get(t):
+                    return None
+                assignment = assignments[t][0]
+                _, problem, _ = self.value(tree, t, assignment, position)
+                if not problem or problem[0] != "cannot_check" or not self._a_number(tree, t, assignment, position):
+                    shapes = set()
+                    break
+                for layout, elementwise in (("denominator", False), ("numerator", False), ("denominator", True)):
+                    value, problem, _ = self.value(other, t, assignment, position, layout, elementwise)
+                    if problem or not _is_matrix(value) or value.shape == (1, 1):
+                        shapes = set()
+                        break
+                    shapes.add(value.shape)
+                else:
+                    continue
+                break
+            if not shapes:
+                continue
+            own = free_indices(tree, self.ctx)
+            theirs = free_indices(other, self.ctx)
+            if [x for x in own if x not in theirs] or _particular_in(tree, self.ctx):
+                return None  # dJ/dtheta_i beside yhat - y: the entry i of the array may be meant
+            shown = " or ".join(sorted(_shape(sp.zeros(*s)) for s in shapes))
+            _, _, _, values, samples = self.model(0)
+            where = _where(assignments[0][0], values, samples)
+            return _Outcome("fails", f"the two sides have different shapes: the {side or 'right'} side is a number (a "
+                            f"derivative of a number by a number, whatever its value; it has none here), the "
+                            f"other {shown} in every reading",
+                            f"at {where or 'the values drawn'}: a number and {shown}")
+        return None
+
+    def _chain_terms_stacked(self, left, right, assignments, position) -> _Outcome | None:
+        """dJ/dv = [dJ/dx_1 dx_1/dv; ...; dJ/dx_n dx_n/dv]: the chain rule's terms for one derivative
+        (the same J, the same variable v, through different intermediates) are added, not stacked.
+        Each written block has the shape of dJ/dv itself (J a number), so the stack of two or more has
+        more entries than dJ/dv in every layout, transposed or element-wise, whatever the elided blocks
+        are; and no block is the derivative by another member u_1 ... u_n of v's family, which would
+        make the stack that family's gradients laid out, one of them the left side (not failed)."""
+        for side, tree, stack in (("", left, right), ("left", right, left)):
+            if not (isinstance(tree, Tree) and tree.data in ("derivative", "derivop")):
+                continue
+            if not (isinstance(stack, Tree) and stack.data == "matrix"):
+                continue
+            top, variable = (tree.children[0], tree.children[1]) if tree.data == "derivative" else \
+                (tree.children[1], tree.children[0])
+            rows = [row.children for row in stack.children]
+            if len(rows) > 1 and any(len(r) > 1 for r in rows):
+                continue  # a grid of blocks, not a stack
+            blocks = [cell for row in rows for cell in row if not _is_elision(cell)]
+            if len(blocks) < 2 or len({str(b) for b in blocks}) < len(blocks):
+                continue
+            if not all(_chain_term(b, top, variable) for b in blocks):
+                continue
+            for t in range(self.trials):
+                if not assignments.get(t):
+                    return None
+                assignment = assignments[t][0]
+                _, problem, _ = self.value(stack, t, assignment, position)
+                if not problem or problem[0] != "cannot_check":
+                    return None  # a stack with a value is compared by the readings
+                number, problem, _ = self.value(top, t, assignment, position)
+                if problem or (_is_matrix(number) and number.shape != (1, 1)):
+                    return None
+                for layout in ("denominator", "numerator"):
+                    whole, problem, _ = self.value(tree, t, assignment, position, layout)
+                    if problem:
+                        return None
+                    for block in blocks:
+                        value, problem, _ = self.value(block, t, assignment, position, layout)
+                        if problem or _shape(value) != _shape(whole):
+                            return None
+            count = "a row" if len(rows) == 1 else "a column"
+            whole, _, _ = self.value(tree, 0, assignments[0][0], position)
+            _, _, _, values, samples = self.model(0)
+            where = _where(assignments[0][0], values, samples)
+            return _Outcome("fails", f"the two sides have different shapes: {count} of {len(blocks)} or more "
+                            f"blocks, each a term of the chain rule for the {'left' if not side else 'right'} "
+                            f"side's derivative (each {_shape(whole)}, as it is): that derivative is their sum, "
+                            "not their stack",
+                            f"at {where or 'the values drawn'}: {_shape(whole)} and {len(blocks)} or more blocks of "
+                            f"{_shape(whole)}")
+        return None
+
+    def _a_number(self, tree, t, assignment, position) -> bool:
+        """The tree is a number in every reading, with or without a value."""
+        if not isinstance(tree, Tree):
+            return False
+        value, problem, _ = self.value(tree, t, assignment, position)
+        if problem is None:
+            return not _is_matrix(value) or value.shape == (1, 1)
+        if problem[0] != "cannot_check":
+            return False
+        if tree.data in ("derivative", "derivop"):
+            top, variable = (tree.children[0], tree.children[1]) if tree.data == "derivative" else \
+                (tree.children[1], tree.children[0])
+            return self._a_number(top, t, assignment, position) and self._a_number(variable, t, assignment, position)
+        if tree.data in ("mul", "neg", "group", "frac", "add", "sub"):
+            return all(isinstance(c, Tree) and self._a_number(c, t, assignment, position) for c in tree.children)
+        return False
 
     def _vectors_only(self, tree, assignment, position) -> bool:
         """Every name the tree writes is a number or a vector: its shape error does not rest on how
@@ -990,6 +1104,87 @@ def _defined_further_on(left, right, ctx: Context, checker: Checker, conditions,
     return again
 
 
+IDENTIFIABLE = ("sigma", "tanh", "exp", "log")  # known functions of one number an author may type another name for
+
+
+def _read_as_known(name: str, step: Step, ctx: Context, checker: Checker, trials, seed, condition,
+                   role) -> StepResult | None:
+    """\\delta(u_o^T v_c) where the document never defines \\delta: the first step that uses it holds
+    with it read as exactly one of the known functions (sigma) and with no other, so the steps after
+    that one read it so (said at each).  That first step is no evidence for itself: it stays
+    uncheckable, with the reason.  Nothing is read when no function or several fit."""
+    macro = re.compile(rf"\\{name}(?![A-Za-z])(?=\s*(?:\\left\s*)?\()")
+    if ctx.definitions.get(name) or any(k.split("(")[0] == name for k in ctx.calls) or \
+            not (macro.search(step.lhs) or macro.search(step.rhs)):
+        return None
+
+    def as_(g: str) -> StepResult:
+        def swap(text):
+            return macro.sub(lambda m: "\\" + g, text) if text else text
+
+        again = replace(step, lhs=swap(step.lhs), rhs=swap(step.rhs), subject=swap(step.subject))
+        checker.identifying = True
+        try:
+            return check_step(again, ctx, trials, seed, condition, role, checker)
+        finally:
+            checker.identifying = False
+
+    if name not in checker.identified:
+        fits = [g for g in IDENTIFIABLE if as_(g).status == "holds"]
+        checker.identified[name] = (fits[0], step.where or f"line {step.line}") if len(fits) == 1 else None
+        if len(fits) == 1:
+            return StepResult(step.lhs, step.rhs, "cannot_check",
+                              f"{_shown(name)} is never defined: this step holds with {_shown(name)} read as "
+                              f"{_shown(fits[0])} and with no other of {', '.join(IDENTIFIABLE)}, so the steps after "
+                              "it read it so; this one is no evidence for itself", line=step.line,
+                              column=step.column, where=step.where)
+        return None
+    found = checker.identified[name]
+    if found is None:
+        return None
+    result = as_(found[0])
+    said = f"{_shown(name)}, never defined, read as {_shown(found[0])} (the one function with which the step at " \
+        f"{found[1]} holds)"
+    return replace(result, lhs=step.lhs, rhs=step.rhs, subject=step.subject if result.subject else result.subject,
+                   reading=f"{said}, {result.reading}" if result.reading else said)
+
+
+def _is_elision(tree) -> bool:
+    return isinstance(tree, Tree) and tree.data == "symbol" and len(tree.children) == 1 and \
+        tree.children[0].value == "cdots"
+
+
+def _factors(tree) -> list:
+    if isinstance(tree, Tree) and tree.data == "mul":
+        return [f for c in tree.children for f in _factors(c)]
+    if isinstance(tree, Tree) and tree.data == "group" and len(tree.children) == 1:
+        return _factors(tree.children[0])
+    return [tree]
+
+
+def _chain_term(block, top, variable) -> bool:
+    """dJ/dx_1 dx_1/dv: derivatives whose first numerator is J and whose last variable is v."""
+    factors = _factors(block)
+    if len(factors) < 2 or not all(isinstance(f, Tree) and f.data in ("derivative", "derivop") for f in factors):
+        return False
+    first, last = factors[0], factors[-1]
+    numerator = first.children[0] if first.data == "derivative" else first.children[1]
+    by = last.children[1] if last.data == "derivative" else last.children[0]
+    return numerator == top and by == variable
+
+
+def _defined_on_this_line(left, right, ctx: Context, step: Step) -> bool:
+    """A name of the step whose one definition is made further on in the step's own line."""
+    for tree in (left, right):
+        for node in (tree.iter_subtrees() if isinstance(tree, Tree) else ()):
+            if node.data == "symbol":
+                found = ctx.definitions.get(node.children[0].value, [])
+                if len(found) == 1 and found[0].origin == "document" and found[0].position > step.position \
+                        and found[0].line == step.line:
+                    return True
+    return False
+
+
 def _through_every_member(left, right, checker: Checker, conditions, position, subject) -> _Outcome | None:
     """b = -u_k^T v_c, J = f(a) + \\sum_k f(b), then dJ/db db/dv_c with no k of its own: the chain
     rule through every b_k, so each term that differentiates by b is summed over k as J's sum runs
@@ -1253,6 +1448,12 @@ def check_step(step: Step, ctx: Context, trials: int = 3, seed: int = 0, conditi
         again = _defined_further_on(left, right, ctx, checker, conditions, step.position, subject_tree)
         if again is not None:
             outcome = again
+    elif outcome.status == "fails" and _defined_on_this_line(left, right, ctx, step):
+        # dE/du_j = y_j - t_j, where t_j = 1(j = j^*): the where-clause of the step's own line says
+        # what t is here, though an earlier definition (e_j := y_j - t_j) made t a quantity of the model
+        again = _defined_further_on(left, right, ctx, checker, conditions, step.position, subject_tree)
+        if again is not None:
+            outcome = again
     rule = re.match(r"(\S+) needs one or two indices", outcome.reason) if outcome.status == "cannot_check" else None
     if rule and _differentiates_bare(left, right, rule.group(1)):
         # \partial s(x) / \partial x = s(x)(1 - s(x)) beside x_i: a rule stated for any scalar x
@@ -1294,6 +1495,10 @@ def check_step(step: Step, ctx: Context, trials: int = 3, seed: int = 0, conditi
         fallback = _with_loss(step, checker, trials, seed, condition, role, named_loss)
         if fallback is not None:
             return fallback
+    if undefined and named_loss is None and not checker.identifying:
+        read = _read_as_known(undefined.group(1), step, ctx, checker, trials, seed, condition, role)
+        if read is not None:
+            return read
     from .implicit import has_elision
 
     if outcome.status in ("holds", "fails") and any(
