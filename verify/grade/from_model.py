@@ -480,20 +480,25 @@ def _callback_case(spec, inp, rng: np.random.Generator, kind: str, index: int, s
     return {"function": function, "samples": samples}
 
 
+@functools.lru_cache(maxsize=64)
+def _parameters(function) -> tuple[str, ...]:
+    import inspect
+
+    try:
+        return tuple(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        return ()
+
+
 def _callee(function, inp, chosen: dict, inputs: dict, source: dict):
     """The grader's function for a callback's calls: the module's function, a dataset in the call replaced by
     the samples fixed for the call's index (and their number passed where the function takes it)."""
-    import inspect
-
     entries = [e.rstrip("]").partition("[") for e in inp.call]
     index = next((k for k, (head, _, word) in enumerate(entries) if not word and head in source
                   and inputs[source[head]].role in ("word", "index")), None)
     datasets = [(k, inputs[source[head]].sampler) for k, (head, _, _) in enumerate(entries)
                 if head in source and inputs[source[head]].role == "dataset"]
-    try:
-        takes_count = inp.samples in inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        takes_count = False
+    takes_count = inp.samples in _parameters(function)
 
     def call(*args):
         args, keywords = list(args), {}
