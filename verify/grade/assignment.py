@@ -61,6 +61,7 @@ class Function:
     mutants: Callable | None = None   # (case, role) -> ((message, value), ...): mistakes derived from the model
     variants: tuple = ()              # other accepted conventions: each case.data -> the data judged instead
     large_label: str = "large scores"  # what the large-value case is called in feedback (or "inputs at 0")
+    samplers: tuple[str, ...] = ()    # the sampler methods of its dataset arguments (the plugin's default)
 
     @property
     def returns(self) -> int:

@@ -242,7 +242,8 @@ def build(options: Options) -> Function:
                     large_label=options.large_label, suspects=suspects, words=_words(fs.convention, options.moved),
                     mutants=_mutants(options.model, fs, _variants(options.accept)) if derived else None,
                     variants=_variants(options.accept),
-                    callback=_answers(inputs, source, callbacks, arrays, module) if callbacks else None)
+                    callback=_answers(inputs, source, callbacks, arrays, module) if callbacks else None,
+                    samplers=tuple(dict.fromkeys(inputs[source[a]].sampler for a in datasets)))
 
 
 def _definitions(model: str, names: tuple, arguments: tuple):
