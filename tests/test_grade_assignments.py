@@ -458,3 +458,47 @@ def test_a_copy_of_the_window_models_callbacks_must_be_its_own_functions():
     spec = specs.load(_window_copy())
     assert [i.functions for i in spec.coded[0].inputs if i.role == "callback"] == [
         ("naiveSoftmaxLossAndGradient", "negSamplingLossAndGradient")]
+
+
+# -- the shipped rubrics' own models: committed generated code, no SymPy to grade ------------------------
+
+
+def test_the_shipped_rubrics_models_generated_code_is_up_to_date():
+    """verify/grade/generated/*.py is what `python -m gradproof.verify.grade.rubric_models` writes."""
+    from gradproof.verify.grade import rubric_models
+
+    files = rubric_models.expected_files()
+    assert {p.name for p in files} == {"affine_layer.py", "relu_layer.py", "sigmoid_layer.py", "softmax_loss.py"}
+    for path, text in files.items():
+        assert path.read_text() == text, f"{path.name} is stale: run {rubric_models.COMMAND}"
+    assert "def out__for__sigmoid_backward(dout, x):" in files[rubric_models.GENERATED / "sigmoid_layer.py"]
+
+
+def test_expected_values_of_the_shipped_rubrics_need_no_sympy():
+    """The sigmoid (a definition of a rubric's own model), the CS231n layers and skipgram: computed from
+    committed code in a process that never imports SymPy."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom gradproof.verify.grade import rubric\nfrom gradproof.verify.grade.assignment import cases\n"
+            "for a in ('word2vec', 'cs231n-layers'):\n"
+            "    for f in rubric.load(assignment=a).functions.values():\n"
+            "        for kind in ('public', 'hidden', 'large'):\n"
+            "            for case in cases(f, kind, 2, 3):\n"
+            "                assert not isinstance(f.expected(case, ()), str)\n"
+            "print('sympy' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_an_edited_rubric_model_is_generated_afresh(tmp_path, monkeypatch):
+    """The committed module is used only while it matches its model file."""
+    from gradproof.verify.grade import rubric_models
+
+    model = rubric_models.MODELS / "sigmoid-layer.toml"
+    assert rubric_models.generated(model) is not None
+    monkeypatch.setattr(rubric_models, "digest", lambda path: "changed")
+    assert rubric_models.generated(model) is None
+    copy = tmp_path / "sigmoid-layer.toml"
+    copy.write_text(model.read_text())
+    assert rubric_models.generated(copy) is None  # not a shipped rubric's model: its own path

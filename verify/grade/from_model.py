@@ -154,7 +154,7 @@ def build(options: Options) -> Function:
     gradients = tuple((arrays.index(wrt), outputs.index(place)) for wrt, place in fs.returns.gradients
                       if wrt in arrays and place in outputs) if fs.returns.loss in outputs else ()
     own = tuple(n for n in outputs if n in defined and n not in _outputs(fs))  # definitions graded by name
-    values_of = _definitions(options.model, own, arguments)
+    values_of = _definitions(options.model, own, arguments, options.like)
     shown = dict(options.names)
     for output in shown:
         if output not in outputs:
@@ -246,14 +246,21 @@ def build(options: Options) -> Function:
                     samplers=tuple(dict.fromkeys(inputs[source[a]].sampler for a in datasets)))
 
 
-def _definitions(model: str, names: tuple, arguments: tuple):
-    """inputs -> {name: value} of the model's definitions named (a layer's forward output), printed from
-    the model with numpy_function (SymPy: loaded only when a rubric grades a definition)."""
+def _definitions(model: str, names: tuple, arguments: tuple, like: str):
+    """inputs -> {name: value} of the model's definitions named (a layer's forward output): a shipped rubric's
+    model's from its committed module (verify.grade.rubric_models), any other's printed from the model with
+    numpy_function (SymPy: loaded only when a rubric grades a definition)."""
     if not names:
         return lambda inputs: {}
 
     @_lazy  # compiled on first use: loading a rubric stays quick
     def compiled():
+        from . import rubric_models
+
+        module = rubric_models.generated(model)
+        found = {n: rubric_models.definition(module, n, like) for n in names}
+        if all(found.values()):
+            return found
         from gradproof.derive.gradients import numpy_function
         from gradproof.derive.model import load
 
@@ -326,6 +333,11 @@ def _reference(spec, model: str, like: str):
     if catalog.is_shipped(Path(model)) and spec.model is not None and spec.model.module:
         module = importlib.import_module("gradproof.derive." + spec.model.module[:-3].replace("/", "."))
         return getattr(module, like)
+    from . import rubric_models
+
+    committed = getattr(rubric_models.generated(model), like, None)  # a shipped rubric's own model
+    if committed is not None:
+        return committed
     from gradproof.derive.codegen import compiled_functions
     from gradproof.derive.model import load
     return compiled_functions(load(model))[like]
