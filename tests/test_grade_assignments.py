@@ -105,6 +105,8 @@ BAD += [  # skipgram's keys: a rubric's own (moved, suspects that call a functio
      '[[test]]\nname = "a"\nfunction = "skipgram"\n', 3, "the model's module has no function 'no_such_function'"),
     (SKIPGRAM + '[[function.suspect]]\noutput = "loss"\nmessage = "m"\ncall = { function = "gradproof.nothing.f" }\n'
      '[[test]]\nname = "a"\nfunction = "skipgram"\n', 3, "no function 'gradproof.nothing.f' can be imported"),
+    (SKIPGRAM + '[[function.suspect]]\noutput = "loss"\nmessage = "m"\ncall = { function = "os.system" }\n'
+     '[[test]]\nname = "a"\nfunction = "skipgram"\n', 3, "or of gradproof's own modules"),
     (SKIPGRAM + '[[function.suspect]]\noutput = "loss"\nmessage = "m"\ncall = { outsideWords = "__import__(1)" }\n'
      '[[test]]\nname = "a"\nfunction = "skipgram"\n', 3, "only the functions"),
     (SKIPGRAM + '[[function.suspect]]\noutput = "loss"\nmessage = "m"\nvalue = "-loss"\nwhen_left_out = "outsideWords"\n'

@@ -346,8 +346,8 @@ def _reference(spec, model: str, like: str):
 def _suspects(options: Options, outputs: tuple, inputs: dict, source: dict, datasets: tuple, arguments_of,
               module, output_of) -> tuple:
     """The rubric's suspects, in its order: each a value (an expression) or a call (the output of a function
-    of the model's module, or of an installed module.function, called with the case's arguments, some of
-    them changed), tried on every case or only on those that leave a callback out."""
+    of the model's module, or of gradproof's own modules, called with the case's arguments, some of them
+    changed), tried on every case or only on those that leave a callback out."""
     from .suspects import SuspectError, compile_suspects
 
     for output, *_ in options.suspects:
@@ -372,15 +372,17 @@ def _suspects(options: Options, outputs: tuple, inputs: dict, source: dict, data
 
 def _called(options: Options, output: str, message: str, call: dict, inputs: dict, source: dict, arguments_of,
             module, output_of):
-    """A suspect whose value is a function's output at the case's arguments, some changed: a callback to
-    another of its functions (by name), any other to an expression over the case's names."""
+    """A suspect whose value is a function's output (the model module's, or gradproof's own) at the case's
+    arguments, some changed: a callback to another of its functions (by name), any other to an expression
+    over the case's names."""
     from .diagnose import Suspect
     from .suspects import SuspectError, compile_expression, evaluate
 
     target = call.pop("function", options.like)
-    if not isinstance(target, str) or not all(p.isidentifier() for p in target.split(".")):
-        raise SuspectError(f"call: function must name a function of the model's module or module.function, "
-                           f"not {target!r}")
+    if not isinstance(target, str) or not all(p.isidentifier() for p in target.split(".")) \
+            or "." in target and not target.startswith("gradproof."):  # a rubric stays data: no other code runs
+        raise SuspectError(f"call: function must name a function of the model's module, or of gradproof's own "
+                           f"modules (gradproof.verify.mutants.NAME: mistakes written as code), not {target!r}")
     changes = {}
     for argument, value in call.items():
         if argument not in source:
@@ -426,7 +428,7 @@ def _only_left_out(suspect, name: str):
 
 
 def _function_named(name: str, module):
-    """A function of the model's module by name, or an installed module's function (package.module.name)."""
+    """A function of the model's module by name, or one of gradproof's own (gradproof.verify.mutants.NAME)."""
     if "." not in name:
         return module()[name]
     path, _, attribute = name.rpartition(".")
