@@ -93,7 +93,7 @@ class Input:
     avoid: tuple[str, ...] = ()            # index or word: never these rows (first, middle, last: 0, range // 2,
     # range - 1): a value written into a fixed row shows on every case
     functions: tuple[str, ...] = ()        # callback: the functions of the model's module it may be, by name;
-    # a hidden case i (from 1) gets the i-th, cyclically, from the second; every other case the first
+    # hidden case i (from 1) gets the i-th, cyclically (1: the first, 2: the second, ...); any other case the first
     call: tuple[str, ...] = ()             # callback: what each argument of its calls is: an array argument
     # ("U"), its row at a word argument's index ("V[word]"), one of a list of words' indices ("words", whose
     # value fixes the call's samples), a dataset the caller replaces ("dataset")
