@@ -20,6 +20,7 @@ import numpy as np
 from gradproof.derive import catalog
 from gradproof.derive import spec as specs
 
+from . import stand_ins
 from .assignment import BASE, Case, Function
 
 PUBLIC_SEED = 0  # the public case: the model file's own sizes
@@ -140,7 +141,7 @@ def build(options: Options) -> Function:
     callbacks = tuple(a for a in arguments if inputs[source[a]].role == "callback")
     module = _lazy(lambda: _module(spec, options.model))
     _check_callbacks(options, spec, inputs, source, arguments, callbacks)
-    stand_ins = tuple(dict.fromkeys(n for a in callbacks for n in inputs[source[a]].functions))
+    stood_in = tuple(dict.fromkeys(n for a in callbacks for n in inputs[source[a]].functions))
     for size, _ in options.full_size + options.public_sizes:
         if size not in spec.sizes:
             raise ModelFunctionError(f"{options.model} has no size '{size}' (its sizes: {', '.join(spec.sizes)})")
@@ -167,7 +168,7 @@ def build(options: Options) -> Function:
         sizes = _sizes(spec, options, rng, kind)
         values = draw(spec, rng, sizes, scales, inputs, source, ranks)
         for a in callbacks:
-            values[source[a]] = _callback_case(spec, inputs[source[a]], rng, kind, index, sizes, inputs, source)
+            values[source[a]] = stand_ins.case_value(spec, inputs[source[a]], rng, kind, index, sizes, inputs, source)
         if kind == "large":
             for name, value in options.large_values:
                 values[name] = np.array(value, dtype=np.float64)
@@ -189,7 +190,7 @@ def build(options: Options) -> Function:
         passed = [a for a in (options.arguments if options.arguments is not None else arguments)
                   if a not in callbacks or values[source[a]]["function"] is not None]  # a callback left out
         args = tuple(ref(a) for a in passed)
-        return Case(options.name, "", kind, args, tuple(values[source[a]] for a in arrays), values, stand_ins,
+        return Case(options.name, "", kind, args, tuple(values[source[a]] for a in arrays), values, stood_in,
                     call=calls(ref))
 
     def arguments_of(data: dict, drawn: tuple) -> dict:
@@ -197,14 +198,14 @@ def build(options: Options) -> Function:
         given = {a: data[source[a]] for a in arguments}
         for k, a in enumerate(datasets):  # the reference draws what the submission drew, in its order (all of
             # them when the draws are not known: as many as it needs)
-            given[a] = _replay(given[a][:drawn[k]] if k < len(drawn) else given[a], inputs[source[a]].sampler)
+            given[a] = stand_ins.replay(given[a][:drawn[k]] if k < len(drawn) else given[a], inputs[source[a]].sampler)
         for a in arguments:
             if inputs[source[a]].role == "word":
                 given[a] = _spelled(given[a])
             elif a in callbacks and given[a]["function"] is None:  # left out: the function's default
                 del given[a]
             elif a in callbacks:
-                given[a] = _callee(module()[given[a]["function"]], inputs[source[a]], given[a], inputs, source)
+                given[a] = stand_ins.callee(module()[given[a]["function"]], inputs[source[a]], given[a], inputs, source)
         return given
 
     def expected(case: Case, drawn: tuple) -> tuple | str:
@@ -214,7 +215,7 @@ def build(options: Options) -> Function:
             if not all(n in own for n in outputs):  # the model function's own values, unless all are definitions
                 try:
                     out = reference()(**given)
-                except _RanOut as e:
+                except stand_ins.RanOut as e:
                     return (f"the submission drew {e.drawn} samples from {' and '.join(datasets)}, fewer than the "
                             f"function needs (it draws until it has what it needs)")
                 returned = dict(zip(fs.returns.names, out if fs.returns.is_tuple else (out,)))
@@ -242,7 +243,7 @@ def build(options: Options) -> Function:
                     large_label=options.large_label, suspects=suspects, words=_words(fs.convention, options.moved),
                     mutants=_mutants(options.model, fs, _variants(options.accept)) if derived else None,
                     variants=_variants(options.accept),
-                    callback=_answers(inputs, source, callbacks, arrays, module) if callbacks else None,
+                    callback=stand_ins.answers(inputs, source, callbacks, arrays, module) if callbacks else None,
                     samplers=tuple(dict.fromkeys(inputs[source[a]].sampler for a in datasets)))
 
 
@@ -409,7 +410,7 @@ def _called(options: Options, output: str, message: str, call: dict, inputs: dic
         for argument, change in changes.items():
             inp = inputs[source[argument]]
             if inp.role == "callback":
-                given[argument] = _callee(module()[change], inp, case.data[source[argument]], inputs, source)
+                given[argument] = stand_ins.callee(module()[change], inp, case.data[source[argument]], inputs, source)
             else:
                 value = evaluate(change, {**case.data, **{a: case.data[n] for a, n in source.items()}})
                 given[argument] = _spelled(value) if inp.role == "word" else value
@@ -480,98 +481,6 @@ def _check_callbacks(options: Options, spec, inputs: dict, source: dict, argumen
             raise ModelFunctionError(f"callback {a}: only the call's last argument can be left out (left_out)")
 
 
-def _callback_case(spec, inp, rng: np.random.Generator, kind: str, index: int, sizes: dict, inputs: dict,
-                   source: dict) -> dict:
-    """A callback argument of one case: the function it is (None: left out) and, with `samples`, the values a
-    dataset holds in a call, fixed per index of the call's word list (never that index)."""
-    function = inp.functions[index % len(inp.functions)] if kind == "hidden" else inp.functions[0]
-    if kind == "hidden" and index + 1 in inp.left_out:
-        function = None
-    samples = {}
-    words = [e for e in inp.call if "[" not in e and inputs[source[e]].role in ("word", "index")]
-    if inp.samples is not None and words:
-        high, count = spec.size(inputs[source[words[0]]].range, sizes), spec.size(inp.samples, sizes)
-        samples = {o: [int(w) for w in rng.choice([i for i in range(high) if i != o], size=count)] for o in range(high)}
-    return {"function": function, "samples": samples}
-
-
-@functools.lru_cache(maxsize=64)
-def _parameters(function) -> tuple[str, ...]:
-    import inspect
-
-    try:
-        return tuple(inspect.signature(function).parameters)
-    except (TypeError, ValueError):
-        return ()
-
-
-def _callee(function, inp, chosen: dict, inputs: dict, source: dict):
-    """The grader's function for a callback's calls: the module's function, a dataset in the call replaced by
-    the samples fixed for the call's index (and their number passed where the function takes it)."""
-    entries = [e.rstrip("]").partition("[") for e in inp.call]
-    index = next((k for k, (head, _, word) in enumerate(entries) if not word and head in source
-                  and inputs[source[head]].role in ("word", "index")), None)
-    datasets = [(k, inputs[source[head]].sampler) for k, (head, _, _) in enumerate(entries)
-                if head in source and inputs[source[head]].role == "dataset"]
-    takes_count = inp.samples in _parameters(function)
-
-    def call(*args):
-        args, keywords = list(args), {}
-        if chosen["samples"] and index is not None and index < len(args):
-            drawn = chosen["samples"][int(args[index])]
-            for k, sampler in datasets:
-                if k < len(args):
-                    args[k] = _replay(drawn, sampler)
-            if takes_count:
-                keywords[inp.samples] = len(drawn)
-        return function(*args, **keywords)
-    return call
-
-
-def _answers(inputs: dict, source: dict, callbacks: tuple, arrays: tuple, module):
-    """(case, arrays or None) -> the grader's answers to the child's calls of a callback's functions, but only
-    for the arguments its `call` says (the case's arrays, or the gradient test's moved ones)."""
-    def for_case(case: Case, moved: tuple | None = None):
-        data = case.data if moved is None else {**case.data, **{source[a]: v for a, v in zip(arrays, moved)}}
-
-        def answer(header: dict, got: list):
-            name, args = header.get("name"), header.get("args")
-            for a in callbacks:
-                inp = inputs[source[a]]
-                if name not in inp.functions or not isinstance(args, list):
-                    continue
-                values, k = [], 0
-                for position, entry in enumerate(inp.call):
-                    head, _, word = entry.rstrip("]").partition("[")
-                    role = inputs[source[head]].role
-                    if role == "dataset":
-                        values.append(None)  # replaced by the callee
-                        continue
-                    if position >= len(args):
-                        return None
-                    if role in ("word", "index") and not word:  # one of the list's indices
-                        value = args[position]
-                        if type(value) is not int or value not in [int(i) for i in np.ravel(data[source[head]])]:
-                            return None
-                        values.append(value)
-                        continue
-                    want = data[source[head]]
-                    want = want[int(data[source[word]])] if word else want
-                    if args[position] != {"$a": k} or k >= len(got) or got[k].shape != np.shape(want) \
-                            or not np.array_equal(got[k], want):
-                        return None
-                    values.append(got[k])
-                    k += 1
-                if k != len(got):
-                    return None
-                with np.errstate(all="ignore"):
-                    out = _callee(module()[name], inp, data[source[a]], inputs, source)(*values)
-                return tuple(np.asarray(v, dtype=np.float64) for v in (out if isinstance(out, tuple) else (out,)))
-            return None
-        return answer
-    return for_case
-
-
 def _argument_inputs(spec, fs, model: str) -> tuple[dict, dict]:
     """(name -> Input, argument -> the name its value is drawn and kept under): an input of the model as
     itself; an argument bound to an input ('o') as that input; any other as the function declares it
@@ -593,25 +502,6 @@ def _argument_inputs(spec, fs, model: str) -> tuple[dict, dict]:
                                      + f": declare how it is drawn ([variants.inputs.{a}]: role, shape, ...)")
     later = [n for n, i in inputs.items() if i.exclude is not None]
     return {**{n: i for n, i in inputs.items() if n not in later}, **{n: inputs[n] for n in later}}, source
-
-
-class _RanOut(Exception):
-    def __init__(self, drawn: int):
-        self.drawn = drawn
-
-
-def _replay(values: list, sampler: str):
-    """An object whose sampler method hands out values in order (what the submission drew)."""
-    it, count = iter(values), [0]
-
-    def sample():
-        try:
-            value = next(it)
-        except StopIteration:
-            raise _RanOut(count[0]) from None
-        count[0] += 1
-        return value
-    return type("Replay", (), {sampler: staticmethod(sample)})()
 
 
 def _words(convention: str, moved: str | None = None):
