@@ -643,7 +643,7 @@ def compiled_functions(model: Model) -> dict[str, object]:
         for module, names in shipped_modules().items():
             if model.name in names:
                 python = importlib.import_module("gradproof.derive." + module[:-3].replace("/", "."))
-                return {f.name: getattr(python, f.name) for f in model.spec.functions() if hasattr(python, f.name)}
+                return {f.name: getattr(python, f.name) for f in model.spec.declared() if hasattr(python, f.name)}
     namespace: dict[str, object] = {"__name__": f"gradproof_generated_{model.name.replace('-', '_')}"}
     exec(compile(module_text([model]), f"<generated from {model.path}>", "exec"), namespace)  # our own printed code
-    return {f.name: namespace[f.name] for f in model.spec.functions() if f.name in namespace}
+    return {f.name: namespace[f.name] for f in model.spec.declared() if f.name in namespace}

@@ -50,8 +50,12 @@ from . import toml
 
 ROLES = ("parameter", "data", "index", "scalar")
 # a function's own argument (a [[variants]] entry's [variants.inputs.NAME]) may also be an object whose
-# sampler method the caller answers: role "dataset", drawing `draws` values in [0, range)
-ARGUMENT_ROLES = ROLES + ("dataset",)
+# sampler method the caller answers: role "dataset", drawing `draws` values in [0, range); a word (or a
+# list of words: shape ["T"]), a string naming an index in [0, range) (the caller spells index i "w{i}");
+# a vocabulary, the dict word -> index of [0, range); a callback, a function the caller hands in and
+# answers itself (one of `functions`, computed by the model's module)
+ARGUMENT_ROLES = ROLES + ("dataset", "word", "vocabulary", "callback")
+AVOID = ("first", "middle", "last")         # an index (word) that is never 0, range // 2 or range - 1
 DISTRIBUTIONS = ("normal", "uniform", "log-uniform", "integers", "unit-rows", "unit-columns")
 DTYPES = ("float64", "float32", "int64", "int32", "bool")
 CONVENTIONS = ("rows", "columns")
@@ -86,6 +90,17 @@ class Input:
     skip: str | None = None                # dataset: an argument whose value comes next (third, after a
     # repeat), never as the repeated one (a sampler told to skip that value must)
     exclude: str | None = None             # index (a function's argument): never the value of this argument
+    avoid: tuple[str, ...] = ()            # index or word: never these rows (first, middle, last: 0, range // 2,
+    # range - 1): a value written into a fixed row shows on every case
+    functions: tuple[str, ...] = ()        # callback: the functions of the model's module it may be, by name;
+    # hidden case i (from 1) gets the i-th, cyclically (1: the first, 2: the second, ...); any other case the first
+    call: tuple[str, ...] = ()             # callback: what each argument of its calls is: an array argument
+    # ("U"), its row at a word argument's index ("V[word]"), one of a list of words' indices ("words", whose
+    # value fixes the call's samples), a dataset the caller replaces ("dataset")
+    samples: str | None = None             # callback: a size: a dataset in a call holds that many values,
+    # fixed per index and never that index (passed as the keyword of that name where the function takes it)
+    left_out: tuple[int, ...] = ()         # callback: the hidden cases (from 1) that leave it out (its
+    # default is graded)
 
     @property
     def differentiable(self) -> bool:
@@ -125,6 +140,7 @@ class FunctionSpec:
     # how a caller (grade's cases) draws an argument that is not an input of the model, as an input is
     # declared: a bound argument (centerWordVec for h) or an extra one (a dataset object)
     inputs: tuple[Input, ...] = ()
+    coded: bool = False                             # defined by the model's [model] code, not generated
 
     def bound(self, argument: str) -> str | None:
         return dict(self.bind).get(argument)
@@ -173,13 +189,19 @@ class Spec:
     definitions: tuple[Definition, ...] = ()
     claims: tuple[ClaimSpec, ...] = ()
     variants: tuple[FunctionSpec, ...] = ()  # more functions generated from the same model
+    coded: tuple[FunctionSpec, ...] = ()   # [[variants]] with coded = true: defined by [model] code, not generated
 
     @property
     def is_model(self) -> bool:
         return bool(self.definitions)
 
     def functions(self) -> tuple[FunctionSpec, ...]:
+        """The generated functions."""
         return ((self.function,) if self.function else ()) + self.variants
+
+    def declared(self) -> tuple[FunctionSpec, ...]:
+        """Every function the file declares: the generated ones and those its [model] code defines."""
+        return self.functions() + self.coded
 
     def size(self, dim: str | int, sizes: dict[str, int] | None = None) -> int:
         """The value of one dimension, from sizes (overrides) or the file's own."""
@@ -224,9 +246,14 @@ def from_dict(data: dict, where: str = "<spec>", text: str = "") -> Spec:
     raw_variants = data.get("variants", [])
     if not isinstance(raw_variants, list):
         raise at.error("variants", None, "variants must be an array of tables ([[variants]])")
-    variants = tuple(_function(v, inputs, at, ("variants", q), sizes) for q, v in enumerate(raw_variants))
+    declared = tuple(_function(v, inputs, at, ("variants", q), sizes) for q, v in enumerate(raw_variants))
     model = _model(data["model"], at) if "model" in data else None
-    return Spec(sizes, inputs, function, where, text, model, definitions, claims, variants)
+    for q, f in enumerate(declared):
+        if f.coded and not re.search(r"^def\s+" + f.name + r"\s*\(", model.code if model else "", re.MULTILINE):
+            raise at.error(("variants", q), "coded", f"{f.name} is coded = true, but the [model] code defines no "
+                                                      f"function '{f.name}'")
+    return Spec(sizes, inputs, function, where, text, model, definitions, claims,
+                tuple(f for f in declared if not f.coded), tuple(f for f in declared if f.coded))
 
 
 class _Locator:
@@ -283,8 +310,9 @@ def _input(name: str, raw, sizes: dict[str, int], at: _Locator, table: str | tup
     if not isinstance(raw, dict):
         raise at.error(table, None, f"input {name} must be a table (role, shape, ...)")
     known = {"role", "shape", "dtype", "distribution", "scale", "mean", "low", "high", "range", "value", "doc",
-             "column", "row", "latex", "example"} | ({"sampler", "draws", "repeat", "skip", "exclude"} if "dataset" in roles
-                                                          else set())
+             "column", "row", "latex", "example"} | ({"sampler", "draws", "repeat", "skip", "exclude", "avoid",
+                                                       "functions", "call", "samples", "left_out"}
+                                                      if "dataset" in roles else set())
     unknown = sorted(set(raw) - known)
     if unknown:
         raise at.error(table, unknown[0], f"input {name}: unknown key '{unknown[0]}' (known: {', '.join(sorted(known))})")
@@ -315,7 +343,7 @@ def _input(name: str, raw, sizes: dict[str, int], at: _Locator, table: str | tup
     if distribution == "log-uniform" and not (0 < numbers.get("low", 0) < numbers.get("high", 0)):
         raise at.error(table, "distribution", f"input {name}: a log-uniform input needs 0 < low < high")
     rng = raw.get("range")
-    if role in ("index", "dataset"):
+    if role in ("index", "dataset", "word", "vocabulary"):
         if rng is None:
             raise at.error(table, None, f"input {name}: an index input needs range (a size name or a whole number)")
         if isinstance(rng, str) and rng not in sizes or not isinstance(rng, (str, int)) or isinstance(rng, bool):
@@ -346,14 +374,44 @@ def _input(name: str, raw, sizes: dict[str, int], at: _Locator, table: str | tup
     for key, named in (("skip", skip), ("exclude", exclude)):
         if named is not None and not isinstance(named, str):
             raise at.error(table, key, f"input {name}: {key} must name an argument")
-    if (skip is not None and role != "dataset") or (exclude is not None and role != "index"):
+    if (skip is not None and role != "dataset") or (exclude is not None and role not in ("index", "word")):
         raise at.error(table, "skip" if skip is not None and role != "dataset" else "exclude",
-                       f"input {name}: skip is for a dataset, exclude for an index")
+                       f"input {name}: skip is for a dataset, exclude for an index or a word")
+    avoid = raw.get("avoid", [])
+    if not isinstance(avoid, list) or not all(a in AVOID for a in avoid) or avoid and role not in ("index", "word"):
+        raise at.error(table, "avoid", f"input {name}: avoid is for an index or a word: a list of "
+                                       f"{', '.join(AVOID)} (0, range // 2, range - 1)")
+    callback = _callback(name, raw, role, sizes, at, table)
     if role == "dataset" and draws < 2 * repeat + (skip is not None):
         raise at.error(table, "draws", f"input {name}: {draws} draws cannot hold the repeated and skipped values")
     return Input(name, role, tuple(shape), dtype, distribution, numbers.get("scale", 1.0), numbers.get("mean", 0.0),
                  numbers.get("low"), numbers.get("high"), rng, value, str(raw.get("doc", "")),
-                 letters["column"], letters["row"], letters["latex"], example, sampler, draws, repeat, skip, exclude)
+                 letters["column"], letters["row"], letters["latex"], example, sampler, draws, repeat, skip, exclude,
+                 tuple(avoid), *callback)
+
+
+def _callback(name: str, raw: dict, role: str, sizes: dict, at: _Locator, table) -> tuple:
+    """(functions, call, samples, left_out) of a callback argument (empty for any other role)."""
+    keys = [k for k in ("functions", "call", "samples", "left_out") if k in raw]
+    if role != "callback":
+        if keys:
+            raise at.error(table, keys[0], f"input {name}: {keys[0]} is for a callback (role = \"callback\")")
+        return (), (), None, ()
+    functions, call = raw.get("functions"), raw.get("call", [])
+    if not isinstance(functions, list) or not functions or not all(isinstance(f, str) and f.isidentifier()
+                                                                   for f in functions):
+        raise at.error(table, "functions", f"input {name}: a callback needs functions, the names of the functions "
+                                           "of the model's module it may be (the first where nothing else is said)")
+    if not isinstance(call, list) or not all(isinstance(c, str) and re.fullmatch(r"\w+(\[\w+\])?", c) for c in call):
+        raise at.error(table, "call", f"input {name}: call must list what each argument of its calls is: an "
+                                      "argument's name, or NAME[WORD] (an array's row at a word's index)")
+    samples, left_out = raw.get("samples"), raw.get("left_out", [])
+    if samples is not None and samples not in sizes:
+        raise at.error(table, "samples", f"input {name}: samples must be a declared size (how many values a "
+                                         f"dataset in a call holds), not {samples!r}")
+    if not isinstance(left_out, list) or not all(type(n) is int and n >= 1 for n in left_out):
+        raise at.error(table, "left_out", f"input {name}: left_out must list hidden cases, numbered from 1")
+    return tuple(functions), tuple(call), samples, tuple(left_out)
 
 
 def _numbers(value) -> bool:
@@ -379,8 +437,14 @@ def _function(raw, inputs: dict[str, Input], at: _Locator, where: str | tuple[st
     arguments = raw.get("arguments", list(inputs))
     if not isinstance(arguments, list) or not all(isinstance(a, str) for a in arguments):
         raise at.error(where, "arguments", "arguments must be a list of input names")
+    coded = raw.get("coded", False)
+    if type(coded) is not bool or coded and where == "function":
+        raise at.error(where, "coded", "coded must be true or false, and only a [[variants]] entry may be coded "
+                                       "(a function the [model] code defines)")
+    own = raw.get("inputs", {})
     for argument in arguments:
-        if argument not in inputs and argument not in bind and argument not in extra:
+        if argument not in inputs and argument not in bind and argument not in extra \
+                and not (coded and isinstance(own, dict) and argument in own):
             raise at.error(where, "arguments", f"argument '{argument}' is not declared under [inputs]")
     for key in ("objective", "doc"):
         if key in raw and not isinstance(raw[key], str):
@@ -404,7 +468,7 @@ def _function(raw, inputs: dict[str, Input], at: _Locator, where: str | tuple[st
         raise at.error(table, None, "[function.gradients] must map input names to returned values")
     pairs = []
     for input_name, place in gradients.items():
-        if input_name not in inputs and input_name not in bind:
+        if input_name not in inputs and input_name not in bind and not (coded and input_name in arguments):
             raise at.error(table, input_name, f"gradient of '{input_name}', which is not an input")
         if not isinstance(place, str) or place.split(".")[0] not in names:
             raise at.error(table, input_name,
@@ -417,7 +481,6 @@ def _function(raw, inputs: dict[str, Input], at: _Locator, where: str | tuple[st
     defaults = raw.get("defaults", {})
     if not isinstance(defaults, dict):
         raise at.error(where, "defaults", "defaults must be a table of keyword arguments")
-    own = raw.get("inputs", {})
     if not isinstance(own, dict):
         raise at.error(where, "inputs", "inputs must be a table of the function's own arguments (role, shape, ...)")
     for argument in own:  # an input of the model declared again: how a caller draws it, for this function
@@ -428,9 +491,14 @@ def _function(raw, inputs: dict[str, Input], at: _Locator, where: str | tuple[st
         for key, other in (("skip", i.skip), ("exclude", i.exclude)):
             if other is not None and (other not in arguments or other == i.name):
                 raise at.error(where, "inputs", f"input {i.name}: {key} = {other!r} is not another argument of {name}")
+        for entry in i.call:
+            head, _, word = entry.rstrip("]").partition("[")
+            if head not in arguments or word and word not in arguments:
+                raise at.error(where, "inputs", f"input {i.name}: call names '{entry}', which is not an argument of "
+                                                f"{name}")
     return FunctionSpec(name, tuple(arguments), Returns(tuple(names), loss, tuple(pairs)), convention,
                         tuple(defaults.items()), tuple(bind.items()), tuple(extra), raw.get("objective"),
-                        tuple(prelude), raw.get("doc", ""), at.line(where, None), own_inputs)
+                        tuple(prelude), raw.get("doc", ""), at.line(where, None), own_inputs, coded)
 
 
 

@@ -251,6 +251,27 @@ def test_plugin_reports_a_wrong_submission_as_failures(pytester, tmp_path):
     result.assert_outcomes(passed=2, failed=2)  # the center gradient, and skipgram built on it
 
 
+def test_plugin_datasets_take_their_sampler_from_the_rubric_or_are_told_it(pytester):
+    """No word2vec name in the plugin: a sandbox_dataset's sampler is the one the rubric's functions
+    declare (word2vec's models: sampleTokenIdx), or named; a rubric with no dataset asks for the name."""
+    pytester.makepyfile(test_staff='''
+import numpy as np
+import pytest
+from gradproof.verify.grade.plugin import SubmissionFailed, sandbox_dataset
+
+def test_a_rubric_without_datasets_asks_for_the_sampler(submission):
+    X, y = np.ones((2, 3)), np.array([0, 1])
+    with pytest.raises(TypeError, match="needs sampler=NAME .*declare none"):
+        submission.softmax_loss_vectorized(sandbox_dataset([1]), X, y, 0.1)
+    with pytest.raises(SubmissionFailed):  # named: it crosses (and softmax fails on it, in the sandbox)
+        submission.softmax_loss_vectorized(sandbox_dataset([1], sampler="draw"), X, y, 0.1)
+''')
+    rubric = Path(__file__).parent.parent / "verify" / "grade" / "rubrics" / "softmax-classifier.toml"
+    result = pytester.runpytest_subprocess("--submission", str(SUBMISSIONS / "softmax" / "correct.py"),
+                                           "--submission-rubric", str(rubric), "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
 def test_plugin_without_a_submission_is_an_error_not_a_green_run(pytester):
     pytester.makepyfile(test_staff=STAFF_TESTS)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")

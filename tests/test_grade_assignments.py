@@ -1,5 +1,5 @@
-"""An assignment is data: a rubric's [[function]] tables name a model file (or the assignment's own
-glue file) for each function; the grading engine names no assignment's function."""
+"""An assignment is data: a rubric's [[function]] tables name a model file for each function; the
+grading engine names no assignment's function."""
 from __future__ import annotations
 
 import ast
@@ -56,7 +56,7 @@ def test_a_rubric_may_grade_a_model_file_of_its_own(tmp_path):
 
 
 BAD = [
-    ('[[function]]\nname = "f"\n[[test]]\nname = "a"\nfunction = "f"\n', 1, "needs either model"),
+    ('[[function]]\nname = "f"\n[[test]]\nname = "a"\nfunction = "f"\n', 1, "needs model"),
     ('[[function]]\nname = "f"\nmodel = "no-such-model.toml"\n[[test]]\nname = "a"\nfunction = "f"\n', 3, "no-such-model"),
     ('[[function]]\nname = "f"\nmodel = "softmax-classifier"\n[[test]]\nname = "a"\nfunction = "f"\n', 3,
      "declares no function 'f'"),
@@ -68,7 +68,8 @@ BAD = [
      '[[test]]\nname = "a"\nfunction = "softmax_loss_vectorized"\n', 3, "'X[a]' is not an input"),
     ('[[function]]\nname = "softmax_loss_vectorized"\nmodel = "softmax-classifier"\nlarge = { W = 1e200 }\n'
      '[[test]]\nname = "a"\nfunction = "softmax_loss_vectorized"\n', 3, "not finite"),
-    ('[[function]]\nname = "f"\nglue = "nothing.py"\n[[test]]\nname = "a"\nfunction = "f"\n', 1, "no glue file"),
+    ('[[function]]\nname = "f"\nmodel = "window"\nglue = "nothing.py"\n[[test]]\nname = "a"\nfunction = "f"\n', 4,
+     "unknown key 'glue'"),
     ('[[function]]\nname = "f"\nmodel = "softmax-classifier"\ncolour = 1\n[[test]]\nname = "a"\nfunction = "f"\n', 4,
      "unknown key 'colour'"),
     ('[[function]]\nname = "softmax_loss_vectorized"\nmodel = "softmax-classifier"\n\n[[test]]\nname = "a"\n'
@@ -91,7 +92,42 @@ BAD = [
     ('[[function]]\nname = "f"\nmodel = "{layer}"\nlike = "sigmoid_backward"\narguments = ["x"]\nreturns = ["out"]\nnames = { out = 1 }\n'
      '[[test]]\nname = "a"\nfunction = "f"\n', 7, "names must map outputs to what feedback calls them"),
 ]
+SKIPGRAM = '[[function]]\nname = "skipgram"\nmodel = "window"\n'
+BAD += [  # skipgram's keys: a rubric's own (moved, suspects that call a function)
+    (SKIPGRAM + 'moved = 1\n[[test]]\nname = "a"\nfunction = "skipgram"\n', 4, "moved must say where"),
+    (SKIPGRAM + '[[function.suspect]]\noutput = "loss"\nmessage = "m"\nvalue = "-loss"\ncall = { outsideWords = "outsideWords" }\n'
+     '[[test]]\nname = "a"\nfunction = "skipgram"\n', 1, "either value"),
+    (SKIPGRAM + '[[function.suspect]]\noutput = "loss"\nmessage = "m"\ncall = { nothing = "1" }\n'
+     '[[test]]\nname = "a"\nfunction = "skipgram"\n', 3, "call: 'nothing' is not an argument of skipgram"),
+    (SKIPGRAM + '[[function.suspect]]\noutput = "loss"\nmessage = "m"\ncall = { word2vecLossAndGradient = "sigmoid" }\n'
+     '[[test]]\nname = "a"\nfunction = "skipgram"\n', 3, "'sigmoid' is not one of its functions"),
+    (SKIPGRAM + '[[function.suspect]]\noutput = "loss"\nmessage = "m"\ncall = { function = "no_such_function" }\n'
+     '[[test]]\nname = "a"\nfunction = "skipgram"\n', 3, "the model's module has no function 'no_such_function'"),
+    (SKIPGRAM + '[[function.suspect]]\noutput = "loss"\nmessage = "m"\ncall = { function = "gradproof.nothing.f" }\n'
+     '[[test]]\nname = "a"\nfunction = "skipgram"\n', 3, "no function 'gradproof.nothing.f' can be imported"),
+    (SKIPGRAM + '[[function.suspect]]\noutput = "loss"\nmessage = "m"\ncall = { function = "os.system" }\n'
+     '[[test]]\nname = "a"\nfunction = "skipgram"\n', 3, "or of gradproof's own modules"),
+    (SKIPGRAM + '[[function.suspect]]\noutput = "loss"\nmessage = "m"\ncall = { outsideWords = "__import__(1)" }\n'
+     '[[test]]\nname = "a"\nfunction = "skipgram"\n', 3, "only the functions"),
+    (SKIPGRAM + '[[function.suspect]]\noutput = "loss"\nmessage = "m"\nvalue = "-loss"\nwhen_left_out = "outsideWords"\n'
+     '[[test]]\nname = "a"\nfunction = "skipgram"\n', 3, "when_left_out: 'outsideWords' is not a callback argument"),
+    (SKIPGRAM.replace('"window"', '"{window}"') + '[[test]]\nname = "a"\nfunction = "skipgram"\n', 3,
+     "callback word2vecLossAndGradient: the model's module has no function 'naiveSoftmaxLossAndGradient'"),
+]
+WINDOW = ROOT / "derive" / "models" / "window.toml"
+
+
+def _window_copy() -> str:
+    """A copy of the window model beside the tests' rubrics (not shipped: its callbacks must be its own)."""
+    import tempfile
+    path = Path(tempfile.mkdtemp()) / "window.toml"
+    path.write_text(WINDOW.read_text().replace('module = "reference.py"\n', ""))
+    return str(path)
+
+
 BAD = [(toml.replace("{layer}", str(GRADE / "rubrics" / "models" / "sigmoid-layer.toml")), line, message)
+       for toml, line, message in BAD]
+BAD = [(toml.replace("{window}", _window_copy()) if "{window}" in toml else toml, line, message)
        for toml, line, message in BAD]
 
 
@@ -122,7 +158,7 @@ def test_a_rubrics_fingerprint_is_the_same_in_every_process_and_follows_its_func
     assert other not in runs
 
 
-def test_the_gradescope_zip_carries_the_model_and_glue_files_a_rubric_names(tmp_path):
+def test_the_gradescope_zip_carries_the_model_files_a_rubric_names(tmp_path):
     import zipfile
 
     out = tmp_path / "layers.zip"
@@ -132,7 +168,8 @@ def test_the_gradescope_zip_carries_the_model_and_glue_files_a_rubric_names(tmp_
             "assignment/models/softmax-loss.toml"} <= names
     out = tmp_path / "w2v.zip"
     assert main(["gradescope", "--output", str(out)]) == 0
-    assert "assignment/word2vec.py" in zipfile.ZipFile(out).namelist()
+    names = set(zipfile.ZipFile(out).namelist())
+    assert "assignment/models/sigmoid-layer.toml" in names and "assignment/word2vec.py" not in names  # no glue
 
 
 def test_a_copy_of_a_shipped_rubric_with_local_models_finds_them(tmp_path):
@@ -279,7 +316,7 @@ def test_the_math_conventions_functions_are_drawn_as_their_model_files_declare()
 def test_word2vecs_sigmoid_is_the_forward_pass_of_a_sigmoid_layer_model_drawn_as_the_rubric_says():
     """No glue: the rubric names the model (models/sigmoid-layer.toml) and says how x is drawn: any
     rank from 1 to 2 (hidden), exactly the listed values at large |x|, the output named sigmoid(x)."""
-    import importlib
+    import importlib.util
 
     import numpy as np
 
@@ -287,7 +324,7 @@ def test_word2vecs_sigmoid_is_the_forward_pass_of_a_sigmoid_layer_model_drawn_as
 
     table = _table(GRADE / "rubrics" / "word2vec.toml", "sigmoid")
     assert table["model"] == "models/sigmoid-layer.toml" and "glue" not in table
-    assert not hasattr(importlib.import_module("gradproof.verify.grade.rubrics.word2vec"), "sigmoid")
+    assert importlib.util.find_spec("gradproof.verify.grade.rubrics.word2vec") is None  # no glue module at all
     function = rubrics.load().functions["sigmoid"]
     assert function.outputs == ("sigmoid(x)",) and function.gradients == ()
 
@@ -319,3 +356,151 @@ def test_a_function_graded_by_a_definition_alone_loads_without_sympy(tmp_path):
             "print('sympy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+# -- word2vec's skipgram: the course's code in the window model, drawn and called as the model declares ---
+
+
+def _skipgram_reference(case):
+    """skipgram's expected values, computed here from the pair functions (not through from_model)."""
+    import numpy as np
+
+    from gradproof.derive import reference as ref
+
+    d = case.data
+    chosen, samples = d["word2vecLossAndGradient"]["function"], d["word2vecLossAndGradient"]["samples"]
+    V, U, c = d["centerWordVectors"], d["outsideVectors"], d["currentCenterWord"]
+    loss, gc, go = 0.0, np.zeros(V.shape), np.zeros(U.shape)
+    for o in d["outsideWords"]:
+        o = int(o)
+        if chosen == "negSamplingLossAndGradient":
+            it = iter(samples[o])
+            replay = type("R", (), {"sampleTokenIdx": staticmethod(lambda: next(it))})()
+            pl, pc, po = ref.negSamplingLossAndGradient(V[c], o, U, replay, len(samples[o]))
+        else:
+            pl, pc, po = ref.naiveSoftmaxLossAndGradient(V[c], o, U, None)
+        loss, gc[c], go = loss + pl, gc[c] + pc, go + po
+    return loss, gc, go
+
+
+def test_word2vecs_skipgram_is_graded_from_the_window_model_drawn_and_called_as_it_declares():
+    """No glue: skipgram is the course's code in derive/models/window.toml ([[variants]] coded = true),
+    drawn as its inputs say: words, a center word never in a fixed row, 2 to 4 outside words never the center
+    word, a vocabulary, a window of 5 to 7, and a pair function the grader answers (naive softmax; negative
+    sampling with samples fixed per outside word on hidden cases 2 and 4; left out on hidden case 1)."""
+    import numpy as np
+
+    from gradproof.derive import spec as specs
+    from gradproof.verify.grade.assignment import cases
+
+    table = _table(GRADE / "rubrics" / "word2vec.toml", "skipgram")
+    assert table["model"] == "window" and "glue" not in table
+    window = specs.load(WINDOW)
+    assert "skipgram" not in [f.name for f in window.functions()]  # not generated: the code defines it
+    assert "skipgram" in [f.name for f in window.declared()]
+    function = rubrics.load().functions["skipgram"]
+    assert function.outputs == ("loss", "gradCenterVecs", "gradOutsideVectors")
+    assert function.arguments == ("centerWordVectors", "outsideVectors") and function.callback is not None
+    (public,) = cases(function, "public", 1, 7)
+    assert [a.shape for a in public.arrays] == [(5, 3), (5, 3)]
+    pairs = ("naiveSoftmaxLossAndGradient", "negSamplingLossAndGradient")
+    assert public.args[-1] == {"$callback": pairs[0]} and set(public.stand_ins) == set(pairs)
+    seen = set()
+    for seed in range(6):
+        hidden = cases(function, "hidden", 4, seed)
+        for i, case in enumerate([public] + hidden):
+            word, window_size, outside, vocabulary = case.args[:4]
+            W = len(vocabulary)
+            c = vocabulary[word]
+            assert vocabulary == {f"w{k}": k for k in range(W)} and c not in (0, W // 2, W - 1)
+            assert 2 <= len(outside) <= 4 and word not in outside and 5 <= window_size <= 7
+            assert not {vocabulary[w] for w in outside} & {0, W // 2, W - 1}  # nor theirs
+            assert case.args[4:6] == ({"$a": 0}, {"$a": 1}) and case.args[6]["sampler"] == "sampleTokenIdx"
+            want = {0: pairs[0], 1: None, 2: pairs[1], 3: pairs[0], 4: pairs[1]}[i]
+            assert (case.args[7:] or ({"$callback": None},))[0]["$callback"] == want
+            assert case.data["word2vecLossAndGradient"]["function"] == want
+            samples = case.data["word2vecLossAndGradient"]["samples"]
+            assert all(o not in drawn and 2 <= len(drawn) <= 5 for o, drawn in samples.items())
+            seen.add(W)
+            got = function.expected(case, ())
+            assert all(np.allclose(g, w) for g, w in zip(got, _skipgram_reference(case)))
+    assert min(seen) >= 5 and max(seen) <= 40 and min(seen - {5}) >= 13  # hidden: 13 to 40
+
+
+def test_skipgrams_pair_function_is_answered_only_for_the_cases_own_arguments():
+    import numpy as np
+
+    from gradproof.verify.grade.assignment import cases
+
+    function = rubrics.load().functions["skipgram"]
+    case = cases(function, "hidden", 4, 3)[1]  # negative sampling
+    d = case.data
+    V, U, c = d["centerWordVectors"], d["outsideVectors"], d["currentCenterWord"]
+    answer = function.callback(case, None)
+    o = int(d["outsideWords"][0])
+    call = {"name": "negSamplingLossAndGradient", "args": [{"$a": 0}, o, {"$a": 1}, None]}
+    got = answer(call, [V[c], U])
+    from gradproof.derive import reference as ref
+    it = iter(d["word2vecLossAndGradient"]["samples"][o])
+    replay = type("R", (), {"sampleTokenIdx": staticmethod(lambda: next(it))})()
+    want = ref.negSamplingLossAndGradient(V[c], o, U, replay, len(d["word2vecLossAndGradient"]["samples"][o]))
+    assert all(np.allclose(g, w) for g, w in zip(got, want))
+    other = next(k for k in range(len(U)) if k not in [int(x) for x in d["outsideWords"]])
+    assert answer({**call, "args": [{"$a": 0}, other, {"$a": 1}, None]}, [V[c], U]) is None  # not a window word
+    assert answer(call, [V[c] + 1, U]) is None            # not the center word's row
+    assert answer(call, [V[c], U, U]) is None             # more arrays than the call takes
+    assert answer({**call, "name": "sigmoid"}, [V[c], U]) is None  # not one of its functions
+    assert answer({**call, "args": [{"$a": 0}, o]}, [V[c]]) is None  # too few arguments
+
+
+def test_a_copy_of_the_window_models_callbacks_must_be_its_own_functions():
+    """A model of one's own is compiled alone: a callback can be only one of its functions."""
+    from gradproof.derive import spec as specs
+
+    spec = specs.load(_window_copy())
+    assert [i.functions for i in spec.coded[0].inputs if i.role == "callback"] == [
+        ("naiveSoftmaxLossAndGradient", "negSamplingLossAndGradient")]
+
+
+# -- the shipped rubrics' own models: committed generated code, no SymPy to grade ------------------------
+
+
+def test_the_shipped_rubrics_models_generated_code_is_up_to_date():
+    """verify/grade/generated/*.py is what `python -m gradproof.verify.grade.rubric_models` writes."""
+    from gradproof.verify.grade import rubric_models
+
+    files = rubric_models.expected_files()
+    assert {p.name for p in files} == {"affine_layer.py", "relu_layer.py", "sigmoid_layer.py", "softmax_loss.py"}
+    for path, text in files.items():
+        assert path.read_text() == text, f"{path.name} is stale: run {rubric_models.COMMAND}"
+    assert "def out__for__sigmoid_backward(dout, x):" in files[rubric_models.GENERATED / "sigmoid_layer.py"]
+
+
+def test_expected_values_of_the_shipped_rubrics_need_no_sympy():
+    """The sigmoid (a definition of a rubric's own model), the CS231n layers and skipgram: computed from
+    committed code in a process that never imports SymPy."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom gradproof.verify.grade import rubric\nfrom gradproof.verify.grade.assignment import cases\n"
+            "for a in ('word2vec', 'cs231n-layers'):\n"
+            "    for f in rubric.load(assignment=a).functions.values():\n"
+            "        for kind in ('public', 'hidden', 'large'):\n"
+            "            for case in cases(f, kind, 2, 3):\n"
+            "                assert not isinstance(f.expected(case, ()), str)\n"
+            "print('sympy' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_an_edited_rubric_model_is_generated_afresh(tmp_path, monkeypatch):
+    """The committed module is used only while it matches its model file."""
+    from gradproof.verify.grade import rubric_models
+
+    model = rubric_models.MODELS / "sigmoid-layer.toml"
+    assert rubric_models.generated(model) is not None
+    monkeypatch.setattr(rubric_models, "digest", lambda path: "changed")
+    assert rubric_models.generated(model) is None
+    copy = tmp_path / "sigmoid-layer.toml"
+    copy.write_text(model.read_text())
+    assert rubric_models.generated(copy) is None  # not a shipped rubric's model: its own path

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -226,3 +227,45 @@ def test_an_index_argument_may_exclude_another_and_hold_a_repeat():
         parse(text.replace('exclude = "extra_arg"', 'skip = "extra_arg"'), "net.toml")
     with pytest.raises(SpecError, match="exclude = 'nothing' is not another argument"):
         parse(text.replace('exclude = "extra_arg"', 'exclude = "nothing"'), "net.toml")
+
+
+# -- a function its model's code defines (coded = true), and the argument roles of a course's window -------
+
+WINDOW = (Path(__file__).parent.parent / "derive" / "models" / "window.toml").read_text()
+
+
+def test_a_coded_function_is_declared_but_not_generated():
+    spec = parse(WINDOW, "window.toml")
+    (skipgram,) = spec.coded
+    assert skipgram.name == "skipgram" and skipgram not in spec.functions() and skipgram in spec.declared()
+    roles = {i.name: i.role for i in skipgram.inputs}
+    assert roles["currentCenterWord"] == "word" and roles["word2Ind"] == "vocabulary"
+    assert roles["word2vecLossAndGradient"] == "callback" and roles["dataset"] == "dataset"
+    (center,) = [i for i in skipgram.inputs if i.name == "currentCenterWord"]
+    assert center.avoid == ("first", "middle", "last")
+
+
+@pytest.mark.parametrize("change, words", [
+    (('name = "skipgram"\ncoded = true', 'name = "skipgrams"\ncoded = true'), "defines no function 'skipgrams'"),
+    (('coded = true', 'coded = "yes"'), "coded must be true or false"),
+    (('avoid = ["first", "middle", "last"]', 'avoid = ["centre"]'), "avoid is for an index or a word"),
+    (('functions = ["naiveSoftmaxLossAndGradient", "negSamplingLossAndGradient"]\n', ''), "a callback needs functions"),
+    (('"centerWordVectors[currentCenterWord]"', '"centerWordVectors[nothing]"'), "call names 'centerWordVectors[nothing]'"),
+    (('"outsideVectors", "dataset"]', '"outsideVectors", "dataset()"]'), "call must list what each argument"),
+    (('samples = "K"', 'samples = "Q"'), "samples must be a declared size"),
+    (('left_out = [1]', 'left_out = [0]'), "left_out must list hidden cases"),
+    (('draws = 0 ', 'draws = 0\nfunctions = ["f"]\n'), "functions is for a callback"),
+    (('[variants.inputs.word2Ind]\nrole = "vocabulary"\nrange = "W"', '[variants.inputs.word2Ind]\nrole = "vocabulary"'),
+     "needs range"),
+])
+def test_a_bad_coded_function_or_argument_is_one_line(change, words):
+    assert change[0] in WINDOW
+    with pytest.raises(SpecError) as e:
+        parse(WINDOW.replace(*change), "window.toml")
+    assert str(e.value).startswith("window.toml:") and words in str(e.value) and "\n" not in str(e.value)
+
+
+def test_only_a_variant_may_be_coded():
+    with pytest.raises(SpecError, match="only a \\[\\[variants\\]\\] entry may be coded"):
+        parse(WINDOW.replace('name = "window_naive_softmax_loss_and_gradients"',
+                             'name = "window_naive_softmax_loss_and_gradients"\ncoded = true'), "window.toml")

@@ -4,9 +4,8 @@ A function to grade is a `Function`: how to make a case (plain data: JSON-able a
 refer to arrays by position, {"$a": i}, and the arrays themselves), what the reference gives
 for it (computed here in the grader, never in the child), and what the grader needs to judge
 and explain it (its arguments' and outputs' names, which outputs are gradients of which array,
-the suspects of its diagnoses).  Functions come from a rubric's [[function]] tables: built from
-a model file (verify.grade.from_model) or taken from an assignment's own glue file (a Python file
-beside the rubric, for what a model file cannot say yet).  This module names no assignment.
+the suspects of its diagnoses).  Functions come from a rubric's [[function]] tables, each built from
+a model file (verify.grade.from_model).  This module names no assignment.
 
 Hidden cases are drawn from a seed the submission never sees, at sizes it cannot guess, so
 hard-coded numbers fail.
@@ -62,6 +61,7 @@ class Function:
     mutants: Callable | None = None   # (case, role) -> ((message, value), ...): mistakes derived from the model
     variants: tuple = ()              # other accepted conventions: each case.data -> the data judged instead
     large_label: str = "large scores"  # what the large-value case is called in feedback (or "inputs at 0")
+    samplers: tuple[str, ...] = ()    # the sampler methods of its dataset arguments (the plugin's default)
 
     @property
     def returns(self) -> int:

@@ -1,9 +1,9 @@
 """Name the mistake: compare a wrong output with what known mistakes would have produced.
 
-An assignment's suspects are lines of its own (a glue file beside its rubric): the functions it
-applies to, the output role it concerns, what the output would be with that mistake, and what to
-tell the student, in the terms of the derivation; a function built from a model file has its
-mutants derived from the model instead (verify.grade.mutants).  Candidates are computed from
+A function's suspects are its rubric's own mistakes ([[function.suspect]], verify.grade.suspects): the
+function, the output they concern, what the output would be with that mistake, and what to tell
+the student, in the terms of the derivation; after them come the mutants derived from its model
+(verify.grade.mistakes).  Candidates are computed from
 the reference in the grader, never shown for hidden cases; only the message is.
 """
 from __future__ import annotations

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import numpy as np
 from gradproof.derive import catalog
 from gradproof.derive import spec as specs
 
+from . import stand_ins
 from .assignment import BASE, Case, Function
 
 PUBLIC_SEED = 0  # the public case: the model file's own sizes
@@ -50,8 +52,9 @@ class Options:
     full_size: tuple[tuple[str, int], ...] = ()  # (size, value): one more hidden case, at a size where a
     # gradient taken numerically cannot finish in the rubric's size_timeout (empty: no such case)
     overflow: str | None = None                 # what a non-finite output at large values means (default: the model's)
-    suspects: tuple[tuple[str, str, str], ...] = ()  # (output, message, value): the rubric's own mistakes
-    # (verify.grade.suspects), tried before the model's
+    suspects: tuple[tuple, ...] = ()  # (output, message, value, call, when_left_out): the rubric's own
+    # mistakes (verify.grade.suspects), tried before the model's, in order; value an expression, or None and
+    # call ((key, value), ...): the output of a function called with the case's arguments, some changed
     let: tuple[tuple[str, str], ...] = ()       # (name, value): names the suspects use, computed first
     ranks: tuple[tuple[str, int, int], ...] = ()  # (input, low, high): a hidden case keeps only the last r of
     # its declared dimensions, r drawn in [low, high] (an elementwise function is graded on any rank); the
@@ -59,9 +62,11 @@ class Options:
     large_values: tuple[tuple[str, tuple[float, ...]], ...] = ()  # (input, values): in the large case the input
     # is exactly these values, one after the other (a 1-D array)
     names: tuple[tuple[str, str], ...] = ()     # (output, name): what feedback calls an output of the model
+    moved: str | None = None                    # where a gradient's row moved elsewhere belongs (feedback)
 
 
 RUBRICS = Path(__file__).resolve().parent / "rubrics"
+NOT_ARRAYS = ("dataset", "word", "vocabulary", "callback")  # arguments a case passes as themselves
 
 
 def model_path(model: str, base: Path) -> Path:
@@ -81,7 +86,7 @@ def build(options: Options) -> Function:
         spec = specs.load(options.model)
     except specs.SpecError as e:
         raise ModelFunctionError(str(e)) from None
-    declared = {f.name: f for f in spec.functions()}
+    declared = {f.name: f for f in spec.declared()}
     if options.like not in declared:
         raise ModelFunctionError(f"{options.model} declares no function '{options.like}' "
                                  f"(it declares: {', '.join(declared) or 'none'})")
@@ -121,7 +126,7 @@ def build(options: Options) -> Function:
     reference = _lazy(lambda: _reference(spec, options.model, options.like))  # made on first use (SymPy, for a
     # model generated afresh): a function graded by definitions alone never needs it
     arguments = tuple(source)
-    arrays = tuple(a for a in arguments if inputs[source[a]].shape and inputs[source[a]].role != "dataset")
+    arrays = tuple(a for a in arguments if inputs[source[a]].shape and inputs[source[a]].role not in NOT_ARRAYS)
     named = [n for _, v in list(options.attributes) + list(options.pack) for n in (v if isinstance(v, tuple) else (v,))]
     packed = dict(options.pack)
     for name in [a for a in options.arguments or () if a not in packed] + named + [n for _, n in options.optional]:
@@ -133,6 +138,10 @@ def build(options: Options) -> Function:
         arrays = tuple(a for a in arrays if a in passed)
     calls = _call(options, arrays)
     datasets = tuple(a for a in arguments if inputs[source[a]].role == "dataset")
+    callbacks = tuple(a for a in arguments if inputs[source[a]].role == "callback")
+    module = _lazy(lambda: _module(spec, options.model))
+    _check_callbacks(options, spec, inputs, source, arguments, callbacks)
+    stood_in = tuple(dict.fromkeys(n for a in callbacks for n in inputs[source[a]].functions))
     for size, _ in options.full_size + options.public_sizes:
         if size not in spec.sizes:
             raise ModelFunctionError(f"{options.model} has no size '{size}' (its sizes: {', '.join(spec.sizes)})")
@@ -146,7 +155,7 @@ def build(options: Options) -> Function:
     gradients = tuple((arrays.index(wrt), outputs.index(place)) for wrt, place in fs.returns.gradients
                       if wrt in arrays and place in outputs) if fs.returns.loss in outputs else ()
     own = tuple(n for n in outputs if n in defined and n not in _outputs(fs))  # definitions graded by name
-    values_of = _definitions(options.model, own, arguments)
+    values_of = _definitions(options.model, own, arguments, options.like)
     shown = dict(options.names)
     for output in shown:
         if output not in outputs:
@@ -156,7 +165,10 @@ def build(options: Options) -> Function:
     def make(rng: np.random.Generator, kind: str, index: int) -> Case:
         ranks = {name: int(rng.integers(low, high, endpoint=True)) if kind == "hidden" else low
                  for name, low, high in options.ranks}
-        values = draw(spec, rng, _sizes(spec, options, rng, kind), scales, inputs, source, ranks)
+        sizes = _sizes(spec, options, rng, kind)
+        values = draw(spec, rng, sizes, scales, inputs, source, ranks)
+        for a in callbacks:
+            values[source[a]] = stand_ins.case_value(spec, inputs[source[a]], rng, kind, index, sizes, inputs, source)
         if kind == "large":
             for name, value in options.large_values:
                 values[name] = np.array(value, dtype=np.float64)
@@ -170,21 +182,40 @@ def build(options: Options) -> Function:
                 return {"$t": [ref(n) for n in packed[a]]} if isinstance(packed[a], tuple) else ref(packed[a])
             if a in datasets:  # an object whose sampler replays the drawn values in the child
                 return {"$dataset": list(values[source[a]]), "sampler": inputs[source[a]].sampler}
+            if a in callbacks:  # a stand-in in the child, answered here
+                return {"$callback": values[source[a]]["function"]}
+            if inputs[source[a]].role == "word":
+                return _spelled(values[source[a]])
             return {"$a": arrays.index(a)} if a in arrays else values[source[a]]
-        args = tuple(ref(a) for a in (options.arguments if options.arguments is not None else arguments))
-        return Case(options.name, "", kind, args, tuple(values[source[a]] for a in arrays), values, call=calls(ref))
+        passed = [a for a in (options.arguments if options.arguments is not None else arguments)
+                  if a not in callbacks or values[source[a]]["function"] is not None]  # a callback left out
+        args = tuple(ref(a) for a in passed)
+        return Case(options.name, "", kind, args, tuple(values[source[a]] for a in arrays), values, stood_in,
+                    call=calls(ref))
 
-    def expected(case: Case, drawn: tuple) -> tuple | str:
-        given = {a: case.data[source[a]] for a in arguments}
+    def arguments_of(data: dict, drawn: tuple) -> dict:
+        """The case's arguments, as the reference is called with them (in the grader)."""
+        given = {a: data[source[a]] for a in arguments}
         for k, a in enumerate(datasets):  # the reference draws what the submission drew, in its order (all of
             # them when the draws are not known: as many as it needs)
-            given[a] = _replay(given[a][:drawn[k]] if k < len(drawn) else given[a], inputs[source[a]].sampler)
+            given[a] = stand_ins.replay(given[a][:drawn[k]] if k < len(drawn) else given[a], inputs[source[a]].sampler)
+        for a in arguments:
+            if inputs[source[a]].role == "word":
+                given[a] = _spelled(given[a])
+            elif a in callbacks and given[a]["function"] is None:  # left out: the function's default
+                del given[a]
+            elif a in callbacks:
+                given[a] = stand_ins.callee(module()[given[a]["function"]], inputs[source[a]], given[a], inputs, source)
+        return given
+
+    def expected(case: Case, drawn: tuple) -> tuple | str:
+        given = arguments_of(case.data, drawn)
         with np.errstate(all="ignore"):  # underflow to 0 is right; the large case is checked finite at build time
             returned = {}
             if not all(n in own for n in outputs):  # the model function's own values, unless all are definitions
                 try:
                     out = reference()(**given)
-                except _RanOut as e:
+                except stand_ins.RanOut as e:
                     return (f"the submission drew {e.drawn} samples from {' and '.join(datasets)}, fewer than the "
                             f"function needs (it draws until it has what it needs)")
                 returned = dict(zip(fs.returns.names, out if fs.returns.is_tuple else (out,)))
@@ -200,7 +231,8 @@ def build(options: Options) -> Function:
     returned = options.returns if options.returns is not None else fs.returns.names
     paths = tuple((returned.index(o),) if options.returns is not None else _path(fs, o) for o in outputs)
     named = tuple(shown.get(o, o) for o in outputs)  # as feedback and the rubric's suspects name them
-    suspects = _suspects(options, named, inputs, source, datasets)
+    suspects = _suspects(options, named, inputs, source, datasets, arguments_of, module,
+                         lambda out, o: _at(dict(zip(fs.returns.names, out)), outputs[named.index(o)]))
     # the model's mutants are derived over its own inputs: a function whose arguments stand for something else
     # (an argument bound to a definition of the model) has none of its own yet
     derived = all(a in spec.inputs for a in arguments)
@@ -208,19 +240,28 @@ def build(options: Options) -> Function:
                     arguments=arrays, gradients=gradients,
                     loss=outputs.index(fs.returns.loss) if fs.returns.loss in outputs else 0,
                     overflow=options.overflow or _overflow(spec), arity=len(returned), paths=paths,
-                    large_label=options.large_label, suspects=suspects, words=_words(fs.convention),
+                    large_label=options.large_label, suspects=suspects, words=_words(fs.convention, options.moved),
                     mutants=_mutants(options.model, fs, _variants(options.accept)) if derived else None,
-                    variants=_variants(options.accept))
+                    variants=_variants(options.accept),
+                    callback=stand_ins.answers(inputs, source, callbacks, arrays, module) if callbacks else None,
+                    samplers=tuple(dict.fromkeys(inputs[source[a]].sampler for a in datasets)))
 
 
-def _definitions(model: str, names: tuple, arguments: tuple):
-    """inputs -> {name: value} of the model's definitions named (a layer's forward output), printed from
-    the model with numpy_function (SymPy: loaded only when a rubric grades a definition)."""
+def _definitions(model: str, names: tuple, arguments: tuple, like: str):
+    """inputs -> {name: value} of the model's definitions named (a layer's forward output): a shipped rubric's
+    model's from its committed module (verify.grade.rubric_models), any other's printed from the model with
+    numpy_function (SymPy: loaded only when a rubric grades a definition)."""
     if not names:
         return lambda inputs: {}
 
     @_lazy  # compiled on first use: loading a rubric stays quick
     def compiled():
+        from . import rubric_models
+
+        module = rubric_models.generated(model)
+        found = {n: rubric_models.definition(module, n, like) for n in names}
+        if all(found.values()):
+            return found
         from gradproof.derive.gradients import numpy_function
         from gradproof.derive.model import load
 
@@ -293,23 +334,151 @@ def _reference(spec, model: str, like: str):
     if catalog.is_shipped(Path(model)) and spec.model is not None and spec.model.module:
         module = importlib.import_module("gradproof.derive." + spec.model.module[:-3].replace("/", "."))
         return getattr(module, like)
+    from . import rubric_models
+
+    committed = getattr(rubric_models.generated(model), like, None)  # a shipped rubric's own model
+    if committed is not None:
+        return committed
     from gradproof.derive.codegen import compiled_functions
     from gradproof.derive.model import load
     return compiled_functions(load(model))[like]
 
 
-def _suspects(options: Options, outputs: tuple, inputs: dict, source: dict, datasets: tuple) -> tuple:
+def _suspects(options: Options, outputs: tuple, inputs: dict, source: dict, datasets: tuple, arguments_of,
+              module, output_of) -> tuple:
+    """The rubric's suspects, in its order: each a value (an expression) or a call (the output of a function
+    of the model's module, or of gradproof's own modules, called with the case's arguments, some of them
+    changed), tried on every case or only on those that leave a callback out."""
     from .suspects import SuspectError, compile_suspects
 
-    for output, _, _ in options.suspects:
+    for output, *_ in options.suspects:
         if output not in outputs:
             raise ModelFunctionError(f"suspect: '{output}' is not an output of {options.name} (its outputs: "
                                      f"{', '.join(outputs)})")
     try:
-        return compile_suspects(options.name, options.suspects, options.let, set(inputs) | set(outputs),
-                                {a: n for a, n in source.items() if a != n}, tuple(source[a] for a in datasets))
+        valued = iter(compile_suspects(options.name, tuple(s[:3] for s in options.suspects if s[2] is not None),
+                                       options.let, set(inputs) | set(outputs),
+                                       {a: n for a, n in source.items() if a != n}, tuple(source[a] for a in datasets)))
+        out = []
+        for output, message, value, call, left_out in options.suspects:
+            if left_out is not None and (left_out not in source or inputs[source[left_out]].role != "callback"):
+                raise SuspectError(f"when_left_out: '{left_out}' is not a callback argument of {options.name}")
+            suspect = next(valued) if value is not None else _called(options, output, message, dict(call), inputs,
+                                                                      source, arguments_of, module, output_of)
+            out.append(_only_left_out(suspect, source[left_out]) if left_out is not None else suspect)
+        return tuple(out)
     except SuspectError as e:
         raise ModelFunctionError(f"suspect: {e}") from None
+
+
+def _called(options: Options, output: str, message: str, call: dict, inputs: dict, source: dict, arguments_of,
+            module, output_of):
+    """A suspect whose value is a function's output (the model module's, or gradproof's own) at the case's
+    arguments, some changed: a callback to another of its functions (by name), any other to an expression
+    over the case's names."""
+    from .diagnose import Suspect
+    from .suspects import SuspectError, compile_expression, evaluate
+
+    target = call.pop("function", options.like)
+    if not isinstance(target, str) or not all(p.isidentifier() for p in target.split(".")) \
+            or "." in target and not target.startswith("gradproof."):  # a rubric stays data: no other code runs
+        raise SuspectError(f"call: function must name a function of the model's module, or of gradproof's own "
+                           f"modules (gradproof.verify.mutants.NAME: mistakes written as code), not {target!r}")
+    changes = {}
+    for argument, value in call.items():
+        if argument not in source:
+            raise SuspectError(f"call: '{argument}' is not an argument of {options.like}")
+        inp = inputs[source[argument]]
+        if inp.role == "callback":
+            if value not in inp.functions:
+                raise SuspectError(f"call: {argument} = {value!r} is not one of its functions "
+                                   f"({', '.join(inp.functions)})")
+            changes[argument] = value
+        elif not isinstance(value, str):
+            raise SuspectError(f"call: {argument} must be an expression (a string)")
+        else:
+            changes[argument] = compile_expression(value, set(inputs) | set(source))
+    function = _lazy(lambda: _function_named(target, module))
+    if "." in target or catalog.is_shipped(Path(options.model)):  # there now, not at the first wrong answer
+        if "." in target:
+            function()
+        elif target not in module():
+            raise SuspectError(f"call: the model's module has no function '{target}'")
+
+    def candidate(case, expected, drawn):
+        given = arguments_of(case.data, drawn)
+        for argument, change in changes.items():
+            inp = inputs[source[argument]]
+            if inp.role == "callback":
+                given[argument] = stand_ins.callee(module()[change], inp, case.data[source[argument]], inputs, source)
+            else:
+                value = evaluate(change, {**case.data, **{a: case.data[n] for a, n in source.items()}})
+                given[argument] = _spelled(value) if inp.role == "word" else value
+        with np.errstate(all="ignore"):
+            return output_of(function()(**given), output)
+    return Suspect((options.name,), output, message, candidate)
+
+
+def _only_left_out(suspect, name: str):
+    """The suspect, tried only on the cases that leave the callback argument `name` out."""
+    import dataclasses
+
+    def candidate(case, expected, drawn):
+        return suspect.candidate(case, expected, drawn) if case.data[name]["function"] is None else None
+    return dataclasses.replace(suspect, candidate=candidate)
+
+
+def _function_named(name: str, module):
+    """A function of the model's module by name, or one of gradproof's own (gradproof.verify.mutants.NAME)."""
+    if "." not in name:
+        return module()[name]
+    path, _, attribute = name.rpartition(".")
+    try:
+        found = getattr(importlib.import_module(path), attribute, None)
+    except ImportError:
+        found = None
+    if not callable(found):
+        raise ModelFunctionError(f"suspect: call: no function '{name}' can be imported")
+    return found
+
+
+def _spelled(value):
+    """A word's index (or a list of them) as the words the caller passes: index i is "w{i}"."""
+    return f"w{int(value)}" if np.ndim(value) == 0 else [f"w{int(i)}" for i in np.ravel(value)]
+
+
+def _module(spec, model: str) -> dict:
+    """The functions of the model's module, by name: a shipped model's committed module (every function in it),
+    else the model's own functions, generated afresh."""
+    if catalog.is_shipped(Path(model)) and spec.model is not None and spec.model.module:
+        python = importlib.import_module("gradproof.derive." + spec.model.module[:-3].replace("/", "."))
+        return {n: f for n, f in vars(python).items() if callable(f) and not n.startswith("_")}
+    from gradproof.derive.codegen import compiled_functions
+    from gradproof.derive.model import load
+    return compiled_functions(load(model))
+
+
+def _check_callbacks(options: Options, spec, inputs: dict, source: dict, arguments: tuple, callbacks: tuple) -> None:
+    """A callback's functions exist in the model's module, its call names arguments of the right kinds, and a
+    callback left out is the call's last argument."""
+    passed = list(options.arguments if options.arguments is not None else arguments)
+    for a in callbacks:
+        inp = inputs[source[a]]
+        shipped = catalog.is_shipped(Path(options.model)) and spec.model is not None and spec.model.module
+        known = set(_module(spec, options.model)) if shipped else {f.name for f in spec.declared()} | set(
+            re.findall(r"^def\s+(\w+)", spec.model.code if spec.model else "", re.MULTILINE))
+        missing = [n for n in inp.functions if n not in known]
+        if missing:
+            raise ModelFunctionError(f"callback {a}: the model's module has no function '{missing[0]}'")
+        for entry in inp.call:
+            head, _, word = entry.rstrip("]").partition("[")
+            role = inputs[source[head]].role if head in source else None
+            if word and (role not in ("parameter", "data") or word not in source
+                         or inputs[source[word]].role not in ("word", "index")):
+                raise ModelFunctionError(f"callback {a}: call entry '{entry}' must be an array argument's row at a "
+                                         f"word's index")
+        if inp.left_out and passed and passed[-1] != a:
+            raise ModelFunctionError(f"callback {a}: only the call's last argument can be left out (left_out)")
 
 
 def _argument_inputs(spec, fs, model: str) -> tuple[dict, dict]:
@@ -335,28 +504,11 @@ def _argument_inputs(spec, fs, model: str) -> tuple[dict, dict]:
     return {**{n: i for n, i in inputs.items() if n not in later}, **{n: inputs[n] for n in later}}, source
 
 
-class _RanOut(Exception):
-    def __init__(self, drawn: int):
-        self.drawn = drawn
-
-
-def _replay(values: list, sampler: str):
-    """An object whose sampler method hands out values in order (what the submission drew)."""
-    it, count = iter(values), [0]
-
-    def sample():
-        try:
-            value = next(it)
-        except StopIteration:
-            raise _RanOut(count[0]) from None
-        count[0] += 1
-        return value
-    return type("Replay", (), {sampler: staticmethod(sample)})()
-
-
-def _words(convention: str):
-    """How messages name a slice of a gradient in the function's convention ({row}, {at})."""
+def _words(convention: str, moved: str | None = None):
+    """How messages name a slice of a gradient in the function's convention ({row}, {at}), and where a moved
+    row belongs ({moved}, if the rubric says)."""
     words = {"row": "column", "at": "[:, indices]"} if convention == "columns" else {"row": "row", "at": "[indices]"}
+    words = {**words, "moved": moved} if moved else words
     return lambda case: words
 
 
@@ -380,9 +532,23 @@ def draw(spec, rng: np.random.Generator, sizes: dict[str, int], scales: dict | N
         if name in (ranks or {}):
             shape = shape[len(shape) - ranks[name]:]
         scale = (scales or {}).get(name, inp.scale)
-        if inp.role == "scalar":
+        if inp.role == "scalar" and inp.value is None and inp.distribution == "integers":  # in [low, high)
+            out[name] = int(rng.integers(int(inp.low or 0), int(inp.high if inp.high is not None else 2)))
+        elif inp.role == "scalar":
             out[name] = float(inp.value) if inp.value is not None else 0.1
-        elif inp.role == "index":
+        elif inp.role == "vocabulary":  # word i is "w{i}"
+            out[name] = {_spelled(i): i for i in range(spec.size(inp.range, sizes))}
+        elif inp.role == "callback":  # chosen per case (from_model.build)
+            continue
+        elif inp.role in ("index", "word") and inp.avoid:  # never the fixed rows (nor the excluded value)
+            high = spec.size(inp.range, sizes)
+            excluded = out.get((source or {}).get(inp.exclude, inp.exclude)) if inp.exclude is not None else None
+            avoided = {"first": 0, "middle": high // 2, "last": high - 1}
+            allowed = [i for i in range(high) if i != excluded and i not in {avoided[a] for a in inp.avoid}]
+            allowed = allowed or [i for i in range(high) if i != excluded]  # as far as the range allows
+            value = rng.choice(allowed, size=shape)
+            out[name] = int(value) if not shape else value.astype(np.int64)
+        elif inp.role in ("index", "word"):
             high = spec.size(inp.range, sizes)
             excluded = out.get((source or {}).get(inp.exclude, inp.exclude)) if inp.exclude is not None else None
             value = rng.integers(0, high - (excluded is not None), size=shape)

@@ -34,16 +34,16 @@ class SubmissionFailed(Exception):
 
 @dataclass(frozen=True)
 class sandbox_dataset:  # noqa: N801 - reads like the helper it stands for
-    """A dataset whose sampler method (the default rubric's course calls it sampleTokenIdx) replays sequence
-    inside the sandbox; see Call.drawn."""
+    """A dataset whose sampler method replays sequence inside the sandbox; see Call.drawn.  The method's
+    name is `sampler`, or (None) the one the rubric's dataset arguments declare in their model files."""
     sequence: tuple
     vocab: int = 0
-    sampler: str = "sampleTokenIdx"
+    sampler: str | None = None
 
-    def __init__(self, sequence, vocab: int = 0, sampler: str = "sampleTokenIdx"):
+    def __init__(self, sequence, vocab: int = 0, sampler: str | None = None):
         object.__setattr__(self, "sequence", tuple(int(s) for s in sequence))
         object.__setattr__(self, "vocab", int(vocab or (max(self.sequence, default=0) + 1)))
-        object.__setattr__(self, "sampler", str(sampler))
+        object.__setattr__(self, "sampler", None if sampler is None else str(sampler))
 
 
 @dataclass(frozen=True)
@@ -65,9 +65,10 @@ class _Function:
 class Submission:
     """The submission's functions, each proxied into its sandboxed process."""
 
-    def __init__(self, sandbox, files: list[str], entry: str, timeout: float, compat: tuple = ()):
+    def __init__(self, sandbox, files: list[str], entry: str, timeout: float, compat: tuple = (),
+                 samplers: tuple = ()):
         self._sandbox, self._files, self._entry, self._timeout = sandbox, files, entry, timeout
-        self._compat = compat
+        self._compat, self._samplers = compat, tuple(samplers)
         self._session = None
         self.last = Call()
         self.import_error = self._open()
@@ -89,8 +90,8 @@ class Submission:
         if not self._session.alive:
             self._open()
         arrays: list[np.ndarray] = []
-        encoded = [_encode(a, arrays) for a in args]
-        named = {str(k): _encode(v, arrays) for k, v in kwargs.items()}
+        encoded = [_encode(a, arrays, self._samplers) for a in args]
+        named = {str(k): _encode(v, arrays, self._samplers) for k, v in kwargs.items()}
         reply = self._session.call(name, encoded, tuple(arrays), 0, self._timeout, kwargs=named)
         if not reply.ok:
             raise SubmissionFailed(f"{name}: {reply.error}")
@@ -112,20 +113,24 @@ def _scalar(value):
     return value
 
 
-def _encode(value, arrays: list):
+def _encode(value, arrays: list, samplers: tuple = ()):
     """value packed for the wire (wire.pack), with the plugin's own markers: a submission function, a
-    replayed dataset.  Anything else that cannot cross is refused here, not turned into a placeholder."""
+    replayed dataset (its sampler named, or the rubric's).  Anything else that cannot cross is refused
+    here, not turned into a placeholder."""
     if isinstance(value, _Function):
         return {"$function": value.name}
     if isinstance(value, sandbox_dataset):
-        return {"$dataset": list(value.sequence), "sampler": value.sampler}
+        if value.sampler is None and len(samplers) != 1:
+            raise TypeError("sandbox_dataset(...) needs sampler=NAME (the method the submission calls to draw): the "
+                            "rubric's functions declare " + (f"several ({', '.join(samplers)})" if samplers else "none"))
+        return {"$dataset": list(value.sequence), "sampler": value.sampler or samplers[0]}
     if isinstance(value, np.ndarray) and value.dtype.kind not in "biuf":
         raise TypeError(f"cannot send an array of {value.dtype} into the sandbox (float, integer or boolean only)")
     if isinstance(value, (list, tuple)):
-        items = [_encode(v, arrays) for v in value]
+        items = [_encode(v, arrays, samplers) for v in value]
         return items if isinstance(value, list) else {"$t": items}
     if isinstance(value, dict):
-        return {"$d": {str(k): _encode(v, arrays) for k, v in value.items()}}
+        return {"$d": {str(k): _encode(v, arrays, samplers) for k, v in value.items()}}
     if value is None or isinstance(value, (bool, int, float, str, np.ndarray, np.generic)):
         return wire.pack(value, arrays)
     raise TypeError(f"cannot send a {type(value).__name__} into the sandbox (arrays, numbers, strings, None, "
@@ -184,7 +189,9 @@ def submission(request):
     except (SubmissionError, RubricError) as e:
         pytest.fail(str(e), pytrace=False)
     with Sandbox(limits=rubric.limits, packages=rubric.packages) as sandbox:
-        proxy = Submission(sandbox, files, entry, request.config.getoption("--submission-timeout"), rubric.compat)
+        samplers = tuple(dict.fromkeys(s for f in rubric.functions.values() for s in f.samplers))
+        proxy = Submission(sandbox, files, entry, request.config.getoption("--submission-timeout"), rubric.compat,
+                           samplers)
         yield proxy
         proxy.close()
 

@@ -1,18 +1,14 @@
 """The rubric: which functions, which tests, worth how much, seen by whom, at what tolerance; read
 from TOML.
 
-An assignment is data: its rubric's [[function]] tables name each function to grade and where it
-comes from, a model file (verify.grade.from_model: cases, expected values, the gradient and
-large-value tests from the model) or an assignment's own glue file beside the rubric (Python that
-defines a verify.grade.assignment.Function of that name).  A rubric without [[function]] tables
+An assignment is data: its rubric's [[function]] tables name each function to grade and the model
+file it comes from (verify.grade.from_model: cases, expected values, the gradient and large-value
+tests from the model), with what the rubric adds (sizes, suspects, ...).  A rubric without [[function]] tables
 grades the functions of the shipped assignment it names (`assignment`, word2vec by default).
 """
 from __future__ import annotations
 
 import functools
-import hashlib
-import importlib.util
-import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -67,7 +63,7 @@ class Rubric:
     # comparisons; `declared` stands for it there: each [[function]] table as written
     functions: dict = field(default_factory=dict, compare=False, repr=False)
     declared: tuple = ()
-    files: tuple[str, ...] = ()        # the glue and model files its [[function]] tables name beside it
+    files: tuple[str, ...] = ()        # the model files its [[function]] tables name beside it
     compat: tuple[str, ...] = ()       # old names provided in the sandbox (verify.grade.compat: numpy1, python2)
 
     @property
@@ -140,10 +136,9 @@ def _beside(data: dict, base: Path) -> tuple[str, ...]:
     """The files the [[function]] tables name that sit beside the rubric (what an autograder zip must carry)."""
     out = []
     for entry in data.get("function") or []:
-        for key in ("glue", "model"):
-            name = entry.get(key) if isinstance(entry, dict) else None
-            if isinstance(name, str) and (base / name).is_file() and str((base / name).resolve()) not in out:
-                out.append(str((base / name).resolve()))
+        name = entry.get("model") if isinstance(entry, dict) else None
+        if isinstance(name, str) and (base / name).is_file() and str((base / name).resolve()) not in out:
+            out.append(str((base / name).resolve()))
     return tuple(out)
 
 
@@ -170,9 +165,9 @@ def _top_line(at: _Locator, key: str) -> int | None:
     return None
 
 
-FUNCTION_KEYS = {"name", "model", "like", "glue", "sizes", "large", "accept", "scale", "arguments", "attributes",
+FUNCTION_KEYS = {"name", "model", "like", "sizes", "large", "accept", "scale", "arguments", "attributes",
                  "optional", "returns", "pack", "large_label", "full_size", "public_sizes", "overflow", "suspect", "let",
-                 "ranks", "large_values", "names"}
+                 "ranks", "large_values", "names", "moved"}
 
 
 def _functions(data: dict, at: _Locator, base: Path) -> tuple[dict[str, Function], str]:
@@ -200,9 +195,10 @@ def _functions(data: dict, at: _Locator, base: Path) -> tuple[dict[str, Function
                               f"(known: {', '.join(sorted(FUNCTION_KEYS))})")
         if name in out:
             raise RubricError(f"{where}: function '{name}' is declared twice")
-        if ("glue" in entry) == ("model" in entry):
-            raise RubricError(f"{where}: [[function]] '{name}' needs either model = \"NAME or FILE\" or glue = \"FILE.py\"")
-        out[name] = _glue(entry, name, base, where) if "glue" in entry else _modelled(entry, name, base, at, i)
+        if "model" not in entry:
+            raise RubricError(f"{where}: [[function]] '{name}' needs model = \"NAME or FILE\" (the model file it is "
+                              "graded from)")
+        out[name] = _modelled(entry, name, base, at, i)
     return out, "submission.py"
 
 
@@ -267,7 +263,7 @@ def _modelled(entry: dict, name: str, base: Path, at: _Locator, index: int) -> F
                                  suspects=_suspects(entry, name, at, index), let=_let(entry, name, at, index),
                                  ranks=tuple((k, v[0], v[1]) for k, v in ranks.items()),
                                  large_values=tuple((k, tuple(float(x) for x in v)) for k, v in large_values.items()),
-                                 names=tuple(names.items()))
+                                 names=tuple(names.items()), moved=_moved(entry, name, at, index))
     try:
         return from_model.build(options)
     except from_model.ModelFunctionError as e:
@@ -275,14 +271,35 @@ def _modelled(entry: dict, name: str, base: Path, at: _Locator, index: int) -> F
 
 
 def _suspects(entry: dict, name: str, at: _Locator, index: int) -> tuple:
-    """[[function.suspect]] tables: (output, message, value) of each mistake the rubric names itself."""
+    """[[function.suspect]] tables: (output, message, value, call, when_left_out) of each mistake the rubric
+    names itself: value an expression, or call a table (the function called with the case's arguments, some
+    changed); when_left_out: tried only on cases that leave that callback argument out."""
     tables = entry.get("suspect", [])
-    if not isinstance(tables, list) or not all(isinstance(t, dict) and set(t) == {"output", "message", "value"}
-                                               and all(isinstance(v, str) and v for v in t.values()) for t in tables):
+
+    def usable(t) -> bool:
+        if not isinstance(t, dict) or not {"output", "message"} <= set(t) or ("value" in t) == ("call" in t) \
+                or not set(t) <= {"output", "message", "value", "call", "when_left_out"}:
+            return False
+        call = t.get("call", {})
+        return all(isinstance(t[k], str) and t[k] for k in ("output", "message", "value", "when_left_out") if k in t) \
+            and isinstance(call, dict) and all(isinstance(v, str) and v for v in call.values())
+    if not isinstance(tables, list) or not all(usable(t) for t in tables):
         raise RubricError(f"{_at(at, ('function', index), None)}: [[function]] '{name}': each [[function.suspect]] "
                           "needs output (an output's name), message (what to tell the student, {name} for the "
-                          "output's) and value (what the output is with that mistake: an expression)")
-    return tuple((t["output"], t["message"], t["value"]) for t in tables)
+                          "output's) and either value (what the output is with that mistake: an expression) or call "
+                          "(a table: function = a function of the model's module or module.function, called with the "
+                          "case's arguments, and ARGUMENT = an expression or a callback's function for those changed); "
+                          "when_left_out = a callback argument: tried only where it is left out")
+    return tuple((t["output"], t["message"], t.get("value"), tuple(sorted(t.get("call", {}).items())),
+                  t.get("when_left_out")) for t in tables)
+
+
+def _moved(entry: dict, name: str, at: _Locator, index: int) -> str | None:
+    moved = entry.get("moved")
+    if moved is not None and not (isinstance(moved, str) and moved.strip()):
+        raise RubricError(f"{_at(at, ('function', index), 'moved')}: [[function]] '{name}': moved must say where a "
+                          "gradient's values found in another row belong (feedback)")
+    return moved
 
 
 def _let(entry: dict, name: str, at: _Locator, index: int) -> tuple:
@@ -331,41 +348,6 @@ def _frozen(table: dict) -> tuple:
 
 def _numbers(values: list) -> bool:
     return all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in values)
-
-
-def _glue(entry: dict, name: str, base: Path, where: str) -> Function:
-    glue = entry["glue"]
-    if not isinstance(glue, str) or not glue.endswith(".py"):
-        raise RubricError(f"{where}: [[function]] '{name}': glue must be a Python file beside the rubric")
-    path = base / glue
-    if not path.is_file() and (SHIPPED / glue).is_file():  # a copy of a shipped rubric keeps its glue
-        path = SHIPPED / glue
-    module = _glue_module(str(path.resolve()))
-    if isinstance(module, str):
-        raise RubricError(f"{where}: [[function]] '{name}': {module}")
-    function = getattr(module, name, None)
-    if not isinstance(function, Function):
-        raise RubricError(f"{where}: [[function]] '{name}': {glue} defines no Function named '{name}'")
-    return function
-
-
-@functools.lru_cache(maxsize=16)
-def _glue_module(path: str):
-    """The glue file as a module (the course staff's own code, run here: never a student's), or why not."""
-    name = "gradproof_glue_" + hashlib.sha256(path.encode()).hexdigest()[:12]
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None or not Path(path).is_file():
-        return f"no glue file {path}"
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except Exception as e:  # the staff's file: its error, on one line
-        del sys.modules[name]
-        return f"{Path(path).name} could not be imported ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
-    return module
 
 
 def _packages(data: dict, at: _Locator) -> tuple[str, ...]:

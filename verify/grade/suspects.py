@@ -88,6 +88,11 @@ def compile_suspects(function: str, suspects: tuple, lets: tuple, known: set[str
     return tuple(out)
 
 
+def compile_expression(value: str, known: set[str]):
+    """A checked expression over the names known (for evaluate), or SuspectError."""
+    return _parse(value, known)
+
+
 def _parse(value: str, known: set[str]):
     try:
         tree = ast.parse(value, mode="eval").body
