@@ -439,6 +439,24 @@ def test_cli_json_on_bad_input_keeps_the_shape(tmp_path):
     assert [e["status"] for e in data["equations"]] == ["unparsed", "cannot_check", "fails"]
 
 
+
+def test_a_matrix_inside_a_display_is_reported_with_the_rows_the_author_wrote(tmp_path):
+    # The reader marks a row break inside a nested environment with a private mark so the outer
+    # environment's own row split keeps the matrix whole; the mark leaked into every output (the terminal,
+    # --json, --markdown, and the notation lines quoting a definition) instead of the author's \\\\.
+    text = ("$$\n\\begin{aligned}\n"
+            "y_w &= \\begin{cases} 1 & w = o \\\\ 0 & w \\neq o \\end{cases} \\\\\n"
+            "\\frac{\\partial J}{\\partial h} &= \\left[ \\begin{matrix} a_1 \\\\ a_2 \\end{matrix} \\right]\n"
+            "\\end{aligned}\n$$\n")
+    (tmp_path / "rows.md").write_text(text)
+    out, md = tmp_path / "out.json", tmp_path / "out.md"
+    proc = run_cli(str(tmp_path / "rows.md"), "--json", str(out), "--markdown", str(md))
+    shown = proc.stdout + out.read_text() + md.read_text()
+    assert "\u00b6" not in shown, [line for line in shown.splitlines() if "\u00b6" in line]
+    data = json.loads(out.read_text())
+    sides = [s["lhs"] + s["rhs"] for e in data["equations"] for s in e["steps"]]
+    assert any("a_1 \\\\ a_2" in side for side in sides), sides
+
 # -- found while writing these tests: conditions the checker drops -------------------------------------
 
 def test_condition_on_a_fixed_index_value_restricts_the_step(tmp_path):
