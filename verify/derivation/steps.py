@@ -385,6 +385,7 @@ class Checker:
     PROOF_BUDGET = 8000  # operations of symbolic proof per step; past it, a step that agrees "holds numerically"
     DOCUMENT_PROOF_BUDGET = 40000  # ... and per document
     DOCUMENT_PROOFS = 80  # proofs per document (one per index value of a step): some small ones are slow
+    DEFER = True  # derivatives of the later instantiations by forward mode (numeric.Deferred); tests turn it off
 
     def __init__(self, ctx: Context, trials: int = 3, seed: int = 0, proof_budget: int | None = None):
         self.ctx, self.trials, self.seed = ctx, trials, seed
@@ -480,7 +481,8 @@ class Checker:
     def model(self, t: int):
         if t not in self._models:
             values, samples = self.draws[t]
-            model = Model(self.ctx, values, samples, derivatives=self._derivatives)
+            # proofs and sizes read the first instantiation's expressions; the others give numbers
+            model = Model(self.ctx, values, samples, derivatives=self._derivatives, deferred=self.DEFER and t > 0)
             numbers = _numbers(model, np.random.default_rng(self.seed + 7919 * (t + 1)), t)
             self._models[t] = (model, Evaluator(model), numbers, values, samples)
         return self._models[t]
