@@ -259,3 +259,26 @@ def test_deferring_the_later_instantiations_derivatives_changes_no_result(monkey
     monkeypatch.setattr(steps.Checker, "DEFER", False)
     exact = check_document(document)
     assert [e.steps for e in deferred.equations] == [e.steps for e in exact.equations]
+
+
+def test_a_deferred_derivative_uses_the_variables_of_the_exact_one():
+    """d(Wx + b)/dW = x: b is not among the variables the value uses (a side with b alone would be
+    a variable on one side only), although the deferred derivative's expression has it."""
+    from gradproof.verify.derivation.context import Context
+    from gradproof.verify.derivation.evaluate import Env, Model
+    from gradproof.verify.derivation.numeric import Deferred
+
+    W, x, b = sp.symbols("W x b")
+    model = Model(Context(source="test"), {}, deferred=True)
+    model.primitives.update({"W": W, "x": x, "b": b})
+
+    class Evaluating:  # evaluates the numerator, which touches W and x, and differentiates it
+        def __init__(self):
+            self.model = model
+
+        def value(self, tree, env):
+            model.touched |= {"W", "x"}
+            return Deferred(W * x + b, W)
+
+    value, problem, used = steps._evaluate(Evaluating(), None, Env({}))
+    assert problem is None and isinstance(value, Deferred) and used == {"W", "x"}

@@ -31,7 +31,7 @@ from .context import Array, Context, Definition
 from .document import Display, Step
 from .evaluate import CannotCheck, Env, Evaluator, Model, ShapeError, _binder, _is_matrix, _letters, _shown
 from .messages import unparsed_reason
-from .numeric import NoValue, Point
+from .numeric import NoValue, Point, exact
 
 MAX_ASSIGNMENTS = 12  # index values per instantiation; more are sampled
 READINGS = (  # (name shown, layout, elementwise, comparison)
@@ -250,7 +250,12 @@ def _evaluate(evaluator: Evaluator, tree, env: Env):
     evaluator.model.touched = set()
     try:
         value = evaluator.value(tree, env)
-        return value, None, set(evaluator.model.touched) | evaluator.model.owners(value)
+        touched, owners = set(evaluator.model.touched), evaluator.model.owners(value)
+        if evaluator.model.deferred and not owners <= touched:
+            # a deferred derivative's symbols are its expression's, a superset of the derivative's
+            # (d(Wx + b)/dW has no b): the exact derivative says which variables the value uses
+            owners = evaluator.model.owners(exact(value))
+        return value, None, touched | owners
     except CannotCheck as e:
         return None, ("cannot_check", str(e)), set(evaluator.model.touched)
     except (ShapeError, SympyShapeError) as e:
@@ -478,7 +483,16 @@ class Checker:
             self._keep.append(tree)
         return self._rewritten[key]
 
+    NUMBERS_ONLY = -1  # instantiation 0 again, for values whose expressions nothing reads (see _reading)
+
     def model(self, t: int):
+        if t == self.NUMBERS_ONLY and t not in self._models:
+            # the same index values and numbers as instantiation 0, its own expressions (Deferred
+            # derivatives in them never reach a value of instantiation 0 that a proof or a size reads)
+            values, samples = self.draws[0]
+            numbers = self.model(0)[2]
+            model = Model(self.ctx, values, samples, derivatives=self._derivatives, deferred=self.DEFER)
+            self._models[t] = (model, Evaluator(model), numbers, values, samples)
         if t not in self._models:
             values, samples = self.draws[t]
             # proofs and sizes read the first instantiation's expressions; the others give numbers
@@ -661,13 +675,16 @@ class Checker:
         step_proof = 0  # operations of the differences proved zero for this step
         heavy = False  # the sides are large expressions: fewer index values per instantiation
         plain = comparison == "equal" and layout == "denominator" and not elementwise
+        shared = layout == "denominator" and not elementwise  # the values the plain reading proves
         for t in range(self.trials):
             model, evaluator, numbers, values, samples = self.model(t)
             for n, assignment in enumerate(assignments[t]):
                 if heavy and n >= self.FEWEST:
                     break  # every instantiation, but not every index value in each
-                a, pa, used_a = self.value(left, t, assignment, position, layout, elementwise)
-                b, pb, used_b = self.value(right, t, assignment, position, layout, elementwise)
+                # another layout's values are only compared as numbers, but for the first (its size)
+                at = self.NUMBERS_ONLY if t == 0 and n > 0 and not shared else t
+                a, pa, used_a = self.value(left, at, assignment, position, layout, elementwise)
+                b, pb, used_b = self.value(right, at, assignment, position, layout, elementwise)
                 a, b = _zero_of_shape(left, a, b), _zero_of_shape(right, b, a)
                 if t == 0 and n == 0 and pa is None and pb is None:
                     heavy = _weight(a) + _weight(b) > self.EVALUATION_WEIGHT
