@@ -785,10 +785,11 @@ class Evaluator:
             if x.shape != (1, 1):
                 raise CannotCheck("a derivative with respect to an array expression, not a variable")
             x = x[0, 0]
-        x = exact(sp.sympify(x))
+        x = exact(sp.sympify(x)) if self.model.deferred else sp.sympify(x)
         if not x.free_symbols or isinstance(x, sp.Symbol) or not isinstance(x, (sp.Add, sp.Mul)):
             raise CannotCheck("a derivative with respect to an expression, not a variable")
-        top = exact(self.value(numerator, env))
+        top = self.value(numerator, env)
+        top = exact(top) if self.model.deferred else top
         free = top.free_symbols if hasattr(top, "free_symbols") else set()
         if not free & x.free_symbols:  # as with a variable: 0 whatever the author meant, refused
             raise CannotCheck("the quantity differentiated does not involve the expression as the document "
@@ -842,7 +843,9 @@ class Evaluator:
                                   "index, which quantity it stands for (their sum?) is not written")
         if kept:
             self._not_through_a_sum(definition, numerator, name, env)
-        top = exact(self.value(numerator, inner) if summed is None else summed)  # differentiated again: exact
+        top = self.value(numerator, inner) if summed is None else summed
+        if self.model.deferred:
+            top = exact(top)  # a derivative in it is differentiated again, or read as an expression: exact
         wrt = self.value(variable, inner)
         if kept:
             top = self._in_terms_of(top, wrt)
@@ -1277,7 +1280,8 @@ class Evaluator:
         """(expr)': the derivative with respect to the one scalar variable it has."""
         if len(args) != 1:
             raise CannotCheck("a prime on a list")
-        value = exact(self.value(args[0], env))
+        value = self.value(args[0], env)
+        value = exact(value) if self.model.deferred else value
         if _is_matrix(value):  # (f(x))' of a vector x, entry by entry: each entry's own variable
             out = []
             for entry in value:
