@@ -282,3 +282,20 @@ def test_a_deferred_derivative_uses_the_variables_of_the_exact_one():
 
     value, problem, used = steps._evaluate(Evaluating(), None, Env({}))
     assert problem is None and isinstance(value, Deferred) and used == {"W", "x"}
+
+
+def test_a_variable_the_value_changes_with_is_used_without_differentiating():
+    """_uses_all: moving a variable's entries moves the value (so every expression of it has
+    them: no exact derivative needed); a variable whose move changes nothing is not shown."""
+    from gradproof.verify.derivation.context import Context
+    from gradproof.verify.derivation.evaluate import Model
+    from gradproof.verify.derivation.numeric import Deferred
+
+    W, x, b = sp.symbols("W x b")
+    model = Model(Context(source="test"), {}, deferred=True)
+    model.primitives.update({"W": W, "x": x, "b": b})
+    numbers = steps._Numbers({W: 0.3, x: -0.8, b: 0.5}, 0, False)
+    value = Deferred(sp.exp(W * x) + b, W)  # x exp(Wx): uses x, not b
+    assert steps._uses_all(model, value, {"x"}, numbers)
+    assert not steps._uses_all(model, value, {"b"}, numbers) and not steps._uses_all(model, value, {"x", "b"}, numbers)
+    assert not steps._uses_all(model, value, {"x"}, {W: 0.3, x: -0.8, b: 0.5})  # no point to move: not shown

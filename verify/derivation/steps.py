@@ -245,13 +245,14 @@ def _zero_of_shape(tree, value, other):
     return value
 
 
-def _evaluate(evaluator: Evaluator, tree, env: Env):
+def _evaluate(evaluator: Evaluator, tree, env: Env, numbers=None):
     """(value, problem, primitives used): problem is (status, reason) when there is no value."""
     evaluator.model.touched = set()
     try:
         value = evaluator.value(tree, env)
         touched, owners = set(evaluator.model.touched), evaluator.model.owners(value)
-        if evaluator.model.deferred and not owners <= touched:
+        if evaluator.model.deferred and not owners <= touched and \
+                not _uses_all(evaluator.model, value, owners - touched, numbers):
             # a deferred derivative's symbols are its expression's, a superset of the derivative's
             # (d(Wx + b)/dW has no b): the exact derivative says which variables the value uses
             owners = evaluator.model.owners(exact(value))
@@ -266,6 +267,28 @@ def _evaluate(evaluator: Evaluator, tree, env: Env):
         return None, ("cannot_check", "a definition refers to itself"), set()
     except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as e:
         return None, ("cannot_check", f"no value here ({type(e).__name__})"), set(evaluator.model.touched)
+
+
+def _uses_all(model: Model, value, names: set, numbers) -> bool:
+    """Whether value, as a function, changes with each named variable's entries (then any
+    expression of it, the exact one too, has their symbols): its number at numbers and with the
+    variable's entries moved, each a relative 1e-6 apart or more (rounding is 1e-15).  False means
+    only "not shown"."""
+    if not isinstance(numbers, _Numbers):
+        return False
+    entries = list(value) if _is_matrix(value) else [value]
+    try:
+        here = [complex(numbers.point.value(e)) for e in entries]
+        for name in names:
+            moved = _Numbers(dict(numbers), numbers.seed, numbers.positive)
+            for x in getattr(model.primitives.get(name), "free_symbols", ()):
+                moved[x] = numbers[x] + 0.37  # positive stays positive (logarithms keep their value)
+            there = [complex(moved.point.value(e)) for e in entries]
+            if not any(abs(a - b) > 1e-6 * (1 + abs(a)) for a, b in zip(here, there)):
+                return False
+    except NoValue:
+        return False
+    return True
 
 
 def _to_numbers(value, numbers) -> np.ndarray | None:
@@ -510,7 +533,7 @@ class Checker:
 
             env = Env({**values, **assignment}, position=position, layout=layout, elementwise=elementwise,
                       written=frozenset(subscript_letters(tree)))
-            self._values[key] = _evaluate(evaluator, tree, env)
+            self._values[key] = _evaluate(evaluator, tree, env, numbers)
         return self._values[key]
 
     def compare(self, left, right, conditions, position: int, subject=None) -> _Outcome:
