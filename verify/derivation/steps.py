@@ -31,7 +31,7 @@ from .context import Array, Context, Definition
 from .document import Display, Step
 from .evaluate import CannotCheck, Env, Evaluator, Model, ShapeError, _binder, _is_matrix, _letters, _shown
 from .messages import unparsed_reason
-from .numeric import NoValue, Point, exact
+from .numeric import Deferred, NoValue, Point, exact
 
 MAX_ASSIGNMENTS = 12  # index values per instantiation; more are sampled
 READINGS = (  # (name shown, layout, elementwise, comparison)
@@ -251,7 +251,7 @@ def _evaluate(evaluator: Evaluator, tree, env: Env, numbers=None):
     try:
         value = evaluator.value(tree, env)
         touched, owners = set(evaluator.model.touched), evaluator.model.owners(value)
-        if evaluator.model.deferred and not owners <= touched and \
+        if evaluator.model.deferred and not owners <= touched and _has_deferred(value) and \
                 not _uses_all(evaluator.model, value, owners - touched, numbers):
             # a deferred derivative's symbols are its expression's, a superset of the derivative's
             # (d(Wx + b)/dW has no b): the exact derivative says which variables the value uses
@@ -267,6 +267,11 @@ def _evaluate(evaluator: Evaluator, tree, env: Env, numbers=None):
         return None, ("cannot_check", "a definition refers to itself"), set()
     except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as e:
         return None, ("cannot_check", f"no value here ({type(e).__name__})"), set(evaluator.model.touched)
+
+
+def _has_deferred(value) -> bool:
+    """A deferred derivative in value (else its symbols are its exact form's already)."""
+    return any(isinstance(e, sp.Basic) and e.has(Deferred) for e in (list(value) if _is_matrix(value) else [value]))
 
 
 def _uses_all(model: Model, value, names: set, numbers) -> bool:
