@@ -175,3 +175,127 @@ def test_the_sizes_a_document_names_print_in_its_order_in_every_process(tmp_path
                               env={**os.environ, "PYTHONHASHSEED": hash_seed, "COLUMNS": "100"})
         outputs.append(done.stdout)
     assert "sizes (small" in outputs[0] and outputs[0] == outputs[1]
+
+
+# -- derivatives by forward mode (numeric.Deferred) -----------------------------------------------
+
+def _derivative_cases():
+    x, y, z = sp.symbols("x y z")
+    numbers = {x: 0.37, y: -1.25, z: 2.5}
+    cases = [
+        (x * y + sp.exp(z * x) / (1 + sp.exp(-x * y)), x),
+        (sp.log(1 + sp.exp(y * x)) - sp.tanh(x) * z ** 2, x),
+        (sp.sinh(x * z) * sp.cosh(y) + sp.sin(x * y) * sp.cos(x), x),
+        (sp.Max(0, x * y + 1) + sp.Min(x, z) * y, x),  # relu's kink: SymPy's Heaviside
+        (sp.Rational(1, 3) * x ** -2 + x ** z + z ** (x * y), x),  # constant and variable exponents
+        ((x - y) ** sp.Rational(3, 2) * sp.log(y * x), x),  # principal complex values
+        (1 / (1 + sp.exp(-(x * y + z))) * (x - z) ** 2, y),
+        (sp.sqrt(z + x) * y / (x + z * y), x),
+        (sp.Piecewise((x ** 2, y < 0), (z, True)) * x, x),  # forward mode leaves it to the exact derivative
+    ]
+    return numbers, cases
+
+
+def test_a_deferred_derivative_has_the_number_of_the_exact_one():
+    from gradproof.verify.derivation.numeric import Deferred
+
+    numbers, cases = _derivative_cases()
+    for expr, x in cases:
+        fast = Point(numbers).value(Deferred(expr, x))
+        assert fast == pytest.approx(_exact(sp.diff(expr, x), numbers), rel=1e-12, abs=1e-14), expr
+    x, y = sp.symbols("x y")
+    numbers = steps._Numbers({x: 0.37, y: -1.25}, 0, False)
+    expr = sp.Abs(y * x) * x  # of complex symbols SymPy's derivative has re(x)' and no number: neither has one
+    assert steps._numbers_of(Deferred(expr, x), numbers) is None and steps._numbers_of(sp.diff(expr, x), numbers) is None
+
+
+def test_forward_mode_is_not_the_exact_derivative_evaluated():
+    """The number comes from the slopes (a wrong rule would show above), not from SymPy's diff."""
+    from gradproof.verify.derivation.numeric import Deferred
+
+    x, y = sp.symbols("x y")
+    expr = sp.log(1 + sp.exp(x * y)) * sp.tanh(x)
+    point = Point({x: 0.3, y: -0.7})
+    deferred = Deferred(expr, x)
+    point.value(deferred)
+    assert getattr(deferred, "_done", None) is None  # SymPy never differentiated it
+    assert (expr, x) in point.slopes and (x * y, x) in point.slopes
+
+
+def test_a_deferred_derivative_is_the_exact_one_as_an_expression():
+    from gradproof.verify.derivation.numeric import Deferred, exact
+
+    x, y, t = sp.symbols("x y t")
+    expr = x ** 2 * y + sp.exp(x)
+    d, want = Deferred(expr, x), sp.diff(expr, x)
+    assert exact(3 * d + y) == 3 * want + y and exact(sp.Matrix([d, 1])) == sp.Matrix([want, 1])
+    assert (d + 1).xreplace({x: t}) == want.xreplace({x: t}) + 1  # the variable substituted: the derivative's
+    assert d.subs(y, 2) == want.subs(y, 2) and sp.diff(d * y, x) == sp.diff(want * y, x)
+    assert str(d) == str(want) and not d.is_number
+    assert Deferred(3 * x, x).is_number  # a constant derivative is a number, as SymPy's 3 (it broadcasts)
+
+
+def test_an_instantiation_that_gives_only_numbers_defers_its_derivatives():
+    from gradproof.verify.derivation.context import Context
+    from gradproof.verify.derivation.evaluate import Model
+    from gradproof.verify.derivation.numeric import Deferred
+
+    table: dict = {}
+    x, y = sp.symbols("x y")
+    expr = sp.log(1 + sp.exp(x * y)) * x
+    later = Evaluator(Model(Context(source="test"), {}, derivatives=table, deferred=True))
+    assert isinstance(later.diff(expr, x), Deferred) and not table  # nothing differentiated symbolically
+    assert later.diff(expr + 0 * x, sp.Symbol("z")) == 0  # independent of it: SymPy's structural 0
+    first = Evaluator(Model(Context(source="test"), {}, derivatives=table)).diff(expr, x)
+    assert later.diff(expr, x) is first  # known exactly already: the exact one
+
+
+@pytest.mark.parametrize("name", ["softmax_planted.md", "negsampling.md", "wild_total.md", "wild_overleaf.tex",
+                                  "wild_window.md", "wild_einstein.md", "wild_by_expression.md", "wild_layers.md",
+                                  "wild_logistic.md", "wild_vector_rule.md", "wild_intermediate.md"])
+def test_deferring_the_later_instantiations_derivatives_changes_no_result(monkeypatch, name):
+    document = str(DERIVATIONS / name)
+    deferred = check_document(document)
+    monkeypatch.setattr(steps.Checker, "DEFER", False)
+    exact = check_document(document)
+    assert [e.steps for e in deferred.equations] == [e.steps for e in exact.equations]
+
+
+def test_a_deferred_derivative_uses_the_variables_of_the_exact_one():
+    """d(Wx + b)/dW = x: b is not among the variables the value uses (a side with b alone would be
+    a variable on one side only), although the deferred derivative's expression has it."""
+    from gradproof.verify.derivation.context import Context
+    from gradproof.verify.derivation.evaluate import Env, Model
+    from gradproof.verify.derivation.numeric import Deferred
+
+    W, x, b = sp.symbols("W x b")
+    model = Model(Context(source="test"), {}, deferred=True)
+    model.primitives.update({"W": W, "x": x, "b": b})
+
+    class Evaluating:  # evaluates the numerator, which touches W and x, and differentiates it
+        def __init__(self):
+            self.model = model
+
+        def value(self, tree, env):
+            model.touched |= {"W", "x"}
+            return Deferred(W * x + b, W)
+
+    value, problem, used = steps._evaluate(Evaluating(), None, Env({}))
+    assert problem is None and isinstance(value, Deferred) and used == {"W", "x"}
+
+
+def test_a_variable_the_value_changes_with_is_used_without_differentiating():
+    """_uses_all: moving a variable's entries moves the value (so every expression of it has
+    them: no exact derivative needed); a variable whose move changes nothing is not shown."""
+    from gradproof.verify.derivation.context import Context
+    from gradproof.verify.derivation.evaluate import Model
+    from gradproof.verify.derivation.numeric import Deferred
+
+    W, x, b = sp.symbols("W x b")
+    model = Model(Context(source="test"), {}, deferred=True)
+    model.primitives.update({"W": W, "x": x, "b": b})
+    numbers = steps._Numbers({W: 0.3, x: -0.8, b: 0.5}, 0, False)
+    value = Deferred(sp.exp(W * x) + b, W)  # x exp(Wx): uses x, not b
+    assert steps._uses_all(model, value, {"x"}, numbers)
+    assert not steps._uses_all(model, value, {"b"}, numbers) and not steps._uses_all(model, value, {"x", "b"}, numbers)
+    assert not steps._uses_all(model, value, {"x"}, {W: 0.3, x: -0.8, b: 0.5})  # no point to move: not shown

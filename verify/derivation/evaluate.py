@@ -23,6 +23,7 @@ from gradproof.derive.latex import ParseError, parse
 
 from .parsing import macros_key, parse_tree
 from .context import Context, Definition
+from .numeric import Deferred, exact
 
 FUNCTIONS = ("softmax", "exp", "log", "sigma")  # the grammar's own function tokens
 KNOWN_CALLS = {"tanh", "sinh", "cosh", "sin", "cos", "max", "min", "relu", "ReLU", "softplus", "sigmoid", "softmax",
@@ -130,6 +131,7 @@ class Model:
     touched: set[str] = field(default_factory=set)  # primitives an evaluation used
     generic: set = field(default_factory=set)  # the coefficients of arbitrary functions (f, g, h)
     derivatives: dict = field(default_factory=dict)  # (expression, symbol) -> derivative: Evaluator.diff
+    deferred: bool = False  # only numbers are asked of this instantiation: derivatives may be Deferred
 
     def __post_init__(self):
         ctx = self.ctx
@@ -783,10 +785,11 @@ class Evaluator:
             if x.shape != (1, 1):
                 raise CannotCheck("a derivative with respect to an array expression, not a variable")
             x = x[0, 0]
-        x = sp.sympify(x)
+        x = exact(sp.sympify(x)) if self.model.deferred else sp.sympify(x)
         if not x.free_symbols or isinstance(x, sp.Symbol) or not isinstance(x, (sp.Add, sp.Mul)):
             raise CannotCheck("a derivative with respect to an expression, not a variable")
         top = self.value(numerator, env)
+        top = exact(top) if self.model.deferred else top
         free = top.free_symbols if hasattr(top, "free_symbols") else set()
         if not free & x.free_symbols:  # as with a variable: 0 whatever the author meant, refused
             raise CannotCheck("the quantity differentiated does not involve the expression as the document "
@@ -841,6 +844,8 @@ class Evaluator:
         if kept:
             self._not_through_a_sum(definition, numerator, name, env)
         top = self.value(numerator, inner) if summed is None else summed
+        if self.model.deferred:
+            top = exact(top)  # a derivative in it is differentiated again, or read as an expression: exact
         wrt = self.value(variable, inner)
         if kept:
             top = self._in_terms_of(top, wrt)
@@ -889,11 +894,15 @@ class Evaluator:
     def diff(self, expr, x):
         """d expr / d x, each computed once per checker (the models of one checker share the
         table): the readings of a step and the steps of a chain differentiate the same
-        expressions again."""
+        expressions again.  In an instantiation asked only for numbers (Model.deferred), a
+        derivative not in the table is left Deferred: forward mode gives its numbers."""
         table = self.model.derivatives
         try:
             return table[expr, x]
         except KeyError:
+            if self.model.deferred and isinstance(expr, sp.Expr) and not expr.is_Atom:
+                # independent of x: SymPy's 0, so that a structural zero stays one
+                return Deferred(expr, x) if expr.has(x) else sp.Integer(0)
             out = table[expr, x] = sp.diff(expr, x)
             return out
         except TypeError:  # not hashable
@@ -1272,6 +1281,7 @@ class Evaluator:
         if len(args) != 1:
             raise CannotCheck("a prime on a list")
         value = self.value(args[0], env)
+        value = exact(value) if self.model.deferred else value
         if _is_matrix(value):  # (f(x))' of a vector x, entry by entry: each entry's own variable
             out = []
             for entry in value:

@@ -31,7 +31,7 @@ from .context import Array, Context, Definition
 from .document import Display, Step
 from .evaluate import CannotCheck, Env, Evaluator, Model, ShapeError, _binder, _is_matrix, _letters, _shown
 from .messages import unparsed_reason
-from .numeric import NoValue, Point
+from .numeric import Deferred, NoValue, Point, exact
 
 MAX_ASSIGNMENTS = 12  # index values per instantiation; more are sampled
 READINGS = (  # (name shown, layout, elementwise, comparison)
@@ -245,12 +245,18 @@ def _zero_of_shape(tree, value, other):
     return value
 
 
-def _evaluate(evaluator: Evaluator, tree, env: Env):
+def _evaluate(evaluator: Evaluator, tree, env: Env, numbers=None):
     """(value, problem, primitives used): problem is (status, reason) when there is no value."""
     evaluator.model.touched = set()
     try:
         value = evaluator.value(tree, env)
-        return value, None, set(evaluator.model.touched) | evaluator.model.owners(value)
+        touched, owners = set(evaluator.model.touched), evaluator.model.owners(value)
+        if evaluator.model.deferred and not owners <= touched and _has_deferred(value) and \
+                not _uses_all(evaluator.model, value, owners - touched, numbers):
+            # a deferred derivative's symbols are its expression's, a superset of the derivative's
+            # (d(Wx + b)/dW has no b): the exact derivative says which variables the value uses
+            owners = evaluator.model.owners(exact(value))
+        return value, None, touched | owners
     except CannotCheck as e:
         return None, ("cannot_check", str(e)), set(evaluator.model.touched)
     except (ShapeError, SympyShapeError) as e:
@@ -261,6 +267,33 @@ def _evaluate(evaluator: Evaluator, tree, env: Env):
         return None, ("cannot_check", "a definition refers to itself"), set()
     except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as e:
         return None, ("cannot_check", f"no value here ({type(e).__name__})"), set(evaluator.model.touched)
+
+
+def _has_deferred(value) -> bool:
+    """A deferred derivative in value (else its symbols are its exact form's already)."""
+    return any(isinstance(e, sp.Basic) and e.has(Deferred) for e in (list(value) if _is_matrix(value) else [value]))
+
+
+def _uses_all(model: Model, value, names: set, numbers) -> bool:
+    """Whether value, as a function, changes with each named variable's entries (then any
+    expression of it, the exact one too, has their symbols): its number at numbers and with the
+    variable's entries moved, each a relative 1e-6 apart or more (rounding is 1e-15).  False means
+    only "not shown"."""
+    if not isinstance(numbers, _Numbers):
+        return False
+    entries = list(value) if _is_matrix(value) else [value]
+    try:
+        here = [complex(numbers.point.value(e)) for e in entries]
+        for name in names:
+            moved = _Numbers(dict(numbers), numbers.seed, numbers.positive)
+            for x in getattr(model.primitives.get(name), "free_symbols", ()):
+                moved[x] = numbers[x] + 0.37  # positive stays positive (logarithms keep their value)
+            there = [complex(moved.point.value(e)) for e in entries]
+            if not any(abs(a - b) > 1e-6 * (1 + abs(a)) for a, b in zip(here, there)):
+                return False
+    except NoValue:
+        return False
+    return True
 
 
 def _to_numbers(value, numbers) -> np.ndarray | None:
@@ -385,6 +418,7 @@ class Checker:
     PROOF_BUDGET = 8000  # operations of symbolic proof per step; past it, a step that agrees "holds numerically"
     DOCUMENT_PROOF_BUDGET = 40000  # ... and per document
     DOCUMENT_PROOFS = 80  # proofs per document (one per index value of a step): some small ones are slow
+    DEFER = True  # derivatives of the later instantiations by forward mode (numeric.Deferred); tests turn it off
 
     def __init__(self, ctx: Context, trials: int = 3, seed: int = 0, proof_budget: int | None = None):
         self.ctx, self.trials, self.seed = ctx, trials, seed
@@ -481,10 +515,20 @@ class Checker:
             self._keep.append(tree)
         return self._rewritten[key]
 
+    NUMBERS_ONLY = -1  # instantiation 0 again, for values whose expressions nothing reads (see _reading)
+
     def model(self, t: int):
+        if t == self.NUMBERS_ONLY and t not in self._models:
+            # the same index values and numbers as instantiation 0, its own expressions (Deferred
+            # derivatives in them never reach a value of instantiation 0 that a proof or a size reads)
+            values, samples = self.draws[0]
+            numbers = self.model(0)[2]
+            model = Model(self.ctx, values, samples, derivatives=self._derivatives, deferred=self.DEFER)
+            self._models[t] = (model, Evaluator(model), numbers, values, samples)
         if t not in self._models:
             values, samples = self.draws[t]
-            model = Model(self.ctx, values, samples, derivatives=self._derivatives)
+            # proofs and sizes read the first instantiation's expressions; the others give numbers
+            model = Model(self.ctx, values, samples, derivatives=self._derivatives, deferred=self.DEFER and t > 0)
             numbers = _numbers(model, np.random.default_rng(self.seed + 7919 * (t + 1)), t)
             self._models[t] = (model, Evaluator(model), numbers, values, samples)
         return self._models[t]
@@ -498,7 +542,7 @@ class Checker:
 
             env = Env({**values, **assignment}, position=position, layout=layout, elementwise=elementwise,
                       written=frozenset(subscript_letters(tree)))
-            self._values[key] = _evaluate(evaluator, tree, env)
+            self._values[key] = _evaluate(evaluator, tree, env, numbers)
         return self._values[key]
 
     def compare(self, left, right, conditions, position: int, subject=None) -> _Outcome:
@@ -773,13 +817,16 @@ class Checker:
         step_proof = 0  # operations of the differences proved zero for this step
         heavy = False  # the sides are large expressions: fewer index values per instantiation
         plain = comparison == "equal" and layout == "denominator" and not elementwise
+        shared = layout == "denominator" and not elementwise  # the values the plain reading proves
         for t in range(self.trials):
             model, evaluator, numbers, values, samples = self.model(t)
             for n, assignment in enumerate(assignments[t]):
                 if heavy and n >= self.FEWEST:
                     break  # every instantiation, but not every index value in each
-                a, pa, used_a = self.value(left, t, assignment, position, layout, elementwise)
-                b, pb, used_b = self.value(right, t, assignment, position, layout, elementwise)
+                # another layout's values are only compared as numbers, but for the first (its size)
+                at = self.NUMBERS_ONLY if t == 0 and n > 0 and not shared else t
+                a, pa, used_a = self.value(left, at, assignment, position, layout, elementwise)
+                b, pb, used_b = self.value(right, at, assignment, position, layout, elementwise)
                 a, b = _zero_of_shape(left, a, b), _zero_of_shape(right, b, a)
                 if t == 0 and n == 0 and pa is None and pb is None:
                     heavy = _weight(a) + _weight(b) > self.EVALUATION_WEIGHT
