@@ -10,7 +10,8 @@ swapped (or one used where the other belongs), a bias given the weights' regular
 a term reg W written reg sum(W), the model without its ReLU, the result transposed.  Each is printed to NumPy by
 derive.gradients.numpy_function and evaluated on a case's inputs; the grader names the mutant a
 wrong output matches.  Built once per model function (SymPy is slow to import), and only when a
-wrong answer needs a name.
+wrong answer needs a name; the shipped rubrics' model functions' mutants are printed once and committed
+(verify.grade.rubric_models), and read from there while their model file is unchanged.
 """
 from __future__ import annotations
 
