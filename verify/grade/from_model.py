@@ -603,19 +603,33 @@ def _overflow(spec) -> str:
     return "an output is inf or NaN where the right answer is finite (an overflow, or a division by zero such as 0/0)"
 
 
-def _mutants(model: str, fs, variants: tuple):
+@dataclass(frozen=True, eq=False)
+class _Mutants:
     """(case, role) -> the mistakes derived from the model for that output, at the case's inputs: under the
     convention the case is judged by first, then under every other accepted one (a loss written with one
-    convention and its gradient with another).  Built on first use: SymPy is slow to import, and only a
-    wrong answer needs them."""
-    def mutants(case: Case, role: str):
+    convention and its gradient with another).  Built on first use, and only a wrong answer needs them; a
+    shipped rubric's model's come from committed generated code (verify.grade.rubric_models: key)."""
+    model: str
+    function: object   # the model's spec function
+    variants: tuple
+
+    @property
+    def key(self) -> tuple:
+        """mistakes.mutants' arguments: (model, function, loss, gradients)."""
+        fs = self.function
+        return (self.model, fs.name, fs.returns.loss, tuple(fs.returns.gradients))
+
+    def __call__(self, case: Case, role: str):
         from .mistakes import candidates
         base = case.data.get(BASE, case.data)
         out = []  # the same mistake under another convention is another value: each is tried
-        for data in [case.data] + ([base] + [v(base) for v in variants] if base is not case.data else []):
-            out += candidates(model, fs, role, data)
+        for data in [case.data] + ([base] + [v(base) for v in self.variants] if base is not case.data else []):
+            out += candidates(self.model, self.function, role, data)
         return tuple(out)
-    return mutants
+
+
+def _mutants(model: str, fs, variants: tuple) -> _Mutants:
+    return _Mutants(model, fs, variants)
 
 
 def _variants(accept) -> tuple:

@@ -10,7 +10,8 @@ swapped (or one used where the other belongs), a bias given the weights' regular
 a term reg W written reg sum(W), the model without its ReLU, the result transposed.  Each is printed to NumPy by
 derive.gradients.numpy_function and evaluated on a case's inputs; the grader names the mutant a
 wrong output matches.  Built once per model function (SymPy is slow to import), and only when a
-wrong answer needs a name.
+wrong answer needs a name; the shipped rubrics' model functions' mutants are printed once and committed
+(verify.grade.rubric_models), and read from there while their model file is unchanged.
 """
 from __future__ import annotations
 
@@ -47,20 +48,37 @@ def candidates(model: str, function, role: str, data: dict) -> tuple[tuple[str, 
 
 @functools.lru_cache(maxsize=16)
 def mutants(model: str, function: str, loss: str, gradients: tuple[tuple[str, str], ...]) -> dict[str, tuple[Mutant, ...]]:
-    """For each output (the loss's name, each gradient's place), its mutants."""
+    """For each output (the loss's name, each gradient's place), its mutants: from the committed generated
+    module of a shipped rubric's model when it is current (verify.grade.rubric_models: no SymPy), else derived."""
+    from . import rubric_models
+
+    module = rubric_models.generated_mutants(model, function, loss, gradients)
+    if module is not None:
+        arguments = list(module.ARGUMENTS)
+        return {role: tuple(Mutant(message, _wrapped(f, arguments, scalar, transposed))
+                            for message, f, transposed in entries)
+                for role, (scalar, entries) in module.MUTANTS.items()}
+    m, arguments, found = expressions(model, loss, gradients)
+    return {role: tuple(Mutant(message, _wrapped(_function(m, expr, arguments), arguments, scalar, transposed))
+                        for message, expr, transposed in entries)
+            for role, (scalar, entries) in found.items()}
+
+
+def expressions(model: str, loss: str, gradients: tuple[tuple[str, str], ...]):
+    """(the model, its inputs' names, {output: (scalar, [(message, expression, transposed)])}): each mutant's
+    SymPy expression, in order; transposed marks the mutant that is the right expression's transpose."""
     from gradproof.derive.gradients import gradients as derived
 
     g = derived(model)
     arguments = list(g.model.spec.inputs)
     regularised = _regularised(g)
-    out: dict[str, tuple[Mutant, ...]] = {
-        loss: tuple(_mutants(g.model, g.loss, arguments, scalar=True, inline=g.model.inline(g.loss),
-                             more=_loss_regularises_too(g, regularised)))}
+    out = {loss: (True, _mutants(g.model, g.loss, scalar=True, inline=g.model.inline(g.loss),
+                                 more=_loss_regularises_too(g, regularised)))}
     for wrt, place in gradients:
         if wrt in g.gradients:
-            out[place] = tuple(_mutants(g.model, g.gradients[wrt].expression, arguments, scalar=False,
-                                        inline=g.gradients[wrt].inline, more=_regularised_too(g, wrt, regularised)))
-    return out
+            out[place] = (False, _mutants(g.model, g.gradients[wrt].expression, scalar=False,
+                                          inline=g.gradients[wrt].inline, more=_regularised_too(g, wrt, regularised)))
+    return g.model, arguments, out
 
 
 def _regularised(g) -> dict:
@@ -114,7 +132,7 @@ def _regularised_too(g, wrt: str, regularised: dict) -> list:
              f"{', '.join(sorted(regularised))}", expr + term)]
 
 
-def _mutants(model, expr, arguments: list[str], scalar: bool, inline=None, more=()) -> list[Mutant]:
+def _mutants(model, expr, scalar: bool, inline=None, more=()) -> list[tuple]:
     import sympy as sp
     from sympy import HadamardProduct, MatAdd
 
@@ -160,10 +178,9 @@ def _mutants(model, expr, arguments: list[str], scalar: bool, inline=None, more=
         if (message, mutant) in seen:
             continue
         seen.add((message, mutant))
-        out.append(Mutant(message, _compiled(model, mutant, arguments, scalar)))
+        out.append((message, mutant, False))
     if not scalar:
-        right = _compiled(model, expr, arguments, scalar)
-        out.append(Mutant("{name} looks transposed", lambda inputs, f=right: _transposed(f(inputs))))
+        out.append(("{name} looks transposed", expr, True))
     return out
 
 
@@ -334,18 +351,25 @@ def _factors(term, sizes: set) -> list:
     return out
 
 
-def _compiled(model, expr, arguments: list[str], scalar: bool):
+def _function(model, expr, arguments: list[str]):
+    """expr printed to NumPy and compiled, or None where the printer cannot print it (no such mutant)."""
     from gradproof.derive.gradients import numpy_function
 
     try:
-        f = numpy_function(model, expr, "mutant", arguments)
+        return numpy_function(model, expr, "mutant", arguments)
     except Exception:  # an expression the printer cannot print: no such mutant
+        return None
+
+
+def _wrapped(f, arguments: list[str], scalar: bool, transposed: bool):
+    """The case's inputs by name -> f's value as float64 (a scalar output as a 0-d array), or transposed."""
+    if f is None:
         return lambda inputs: None
 
     def value(inputs: dict):
         got = np.asarray(f(**{a: inputs[a] for a in arguments}), dtype=np.float64)
         return got.reshape(()) if scalar and got.size == 1 else got
-    return value
+    return (lambda inputs: _transposed(value(inputs))) if transposed else value
 
 
 def _transposed(value):
