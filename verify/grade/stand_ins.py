@@ -20,18 +20,26 @@ class RanOut(Exception):
         self.drawn = drawn
 
 
+class _Replay:
+    """Hands out values in order under the sampler's name (an attribute of the instance: one class serves
+    every sampler name, where a class made per call cost a class creation on every callback answer)."""
+
+    def __init__(self, values: list, sampler: str):
+        self._it, self._count = iter(values), 0
+        setattr(self, sampler, self._sample)
+
+    def _sample(self):
+        try:
+            value = next(self._it)
+        except StopIteration:
+            raise RanOut(self._count) from None
+        self._count += 1
+        return value
+
+
 def replay(values: list, sampler: str):
     """An object whose sampler method hands out values in order (what the submission drew)."""
-    it, count = iter(values), [0]
-
-    def sample():
-        try:
-            value = next(it)
-        except StopIteration:
-            raise RanOut(count[0]) from None
-        count[0] += 1
-        return value
-    return type("Replay", (), {sampler: staticmethod(sample)})()
+    return _Replay(values, sampler)
 
 
 def case_value(spec, inp, rng: np.random.Generator, kind: str, index: int, sizes: dict, inputs: dict,
