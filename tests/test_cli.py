@@ -140,6 +140,24 @@ def test_bench_rows_whose_inputs_are_missing_are_shown_not_run(monkeypatch, tmp_
     assert "not run" in bench.benchmark_markdown(rows)
 
 
+def test_bench_times_the_class_job_side_by_side_with_another_command():
+    """The class job against another gradproof command (here the same one): wall and CPU rows,
+    their ratios, and whether both wrote the same scores."""
+    from gradproof.verify import bench
+
+    same = [sys.executable, "-m", "gradproof.verify.cli"]
+    wall, cpu = bench.grade_against_rows(3, against=same, repeats=1)
+    assert wall.name.endswith("wall") and cpu.name.endswith("CPU")
+    assert all(r.seconds > 0 and r.baseline_seconds > 0 for r in (wall, cpu))
+    assert wall.ratio == pytest.approx(wall.seconds / wall.baseline_seconds)
+    assert "the same score for every submission" in wall.what and wall.goal == "within 10% of the baseline"
+
+
+def test_bench_against_without_a_benchmark_to_compare_is_a_usage_error():
+    r = run_cli("bench", "--against", "gradproof")
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "--check or --grade" in r.stderr
+
+
 def test_bench_check_of_a_mistyped_document_is_a_one_line_error(tmp_path):
     r = run_cli("bench", "--check", str(tmp_path / "no-such.md"))
     assert r.returncode == 2 and "Traceback" not in r.stderr

@@ -224,3 +224,12 @@ def test_x(submission):
                                         str(tmp_path / "r.json"), "-p", "no:cacheprovider")
     said = str(bad.stderr) + str(bad.stdout)
     assert bad.ret != 0 and "test_bad.py:3: test_x: @pytest.mark.points takes a non-negative number" in said, said
+
+
+@pytest.mark.parametrize("text, deepest", [
+    (b'{}', 1), (b'', 0), (b'{"a": [1, [2, {"b": "[[[["}]]}', 4),
+    (b'{"s": "a \\" [[[ still a string"}', 1), (b'{"s": "ends in a backslash \\\\", "t": [[]]}', 3),
+    (b'[[["unterminated [[', 5),  # an unterminated string's brackets count: an over-estimate, never under
+])
+def test_header_depth_counts_brackets_outside_strings(text, deepest):
+    assert wire._depth(text) == deepest

@@ -28,6 +28,7 @@ __all__ = [
     "hand_naive_softmax", "hand_naive_softmax_batch", "single_inputs", "batch_inputs",
     "measure_numpy", "measure_torch", "measure_derive", "median_seconds_per_call", "torch_worker",
     "CheckRun", "check_documents", "measure_check", "check_document_rows",
+    "GradeRun", "measure_grade_command", "grade_against_rows",
 ]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -775,6 +776,91 @@ def measure_grading(count: int, fresh: bool, jobs: int = 2) -> float:
     if len(batch.rows) != count or any(r.error for r in batch.rows):
         raise OutputMismatch("the benchmark class was not graded completely")
     return seconds
+
+
+@dataclass(frozen=True)
+class GradeRun:
+    seconds: float  # wall clock of `gradproof grade CLASS --out OUT`, interpreter start included
+    cpu: float  # user + system seconds of that process and every process it waited for
+    scores: tuple | None  # (submission, score) of summary.csv; None when the command wrote none
+    error: str = ""
+
+
+def measure_grade_command(command: Sequence[str], class_dir: Path, jobs: int = 2) -> GradeRun:
+    """`COMMAND grade CLASS --out OUT --jobs J` in a fresh process: its wall and CPU time (the
+    grader, its sandbox and every confined child, all waited for) and the scores it wrote."""
+    import csv
+    import resource
+
+    with tempfile.TemporaryDirectory(prefix="gradproof-bench-") as tmp:
+        out = Path(tmp) / "out"
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        done = subprocess.run([*command, "grade", str(class_dir), "--out", str(out), "--jobs", str(jobs)],
+                              capture_output=True, text=True, timeout=3600, env={**os.environ, "COLUMNS": "120"})
+        seconds = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        summary = out / "summary.csv"
+        if not summary.is_file():
+            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+            return GradeRun(seconds, cpu, None, tail[0][:200])
+        with summary.open(newline="") as f:
+            rows = list(csv.DictReader(f))
+    scores = tuple((r.get("submission") or next(iter(r.values()), ""), r.get("score")) for r in rows)
+    return GradeRun(seconds, cpu, scores)
+
+
+def grade_against_rows(count: int, against: Sequence[str] | None = None, repeats: int = 3,
+                       progress=None) -> tuple[BenchRow, ...]:
+    """The class job as course staff run it (`gradproof grade CLASS --out OUT`, 2 at a time, the
+    default rubric, a fresh process per run) on the sample class of ``count``; with ``against``
+    (another gradproof command, say an older install) that command on the same class, the two
+    alternated so that the load of the machine falls on both alike.  Two rows, wall and CPU:
+    medians, their ratio (goal: within 10%), and whether both wrote the same scores."""
+    import shutil
+
+    name = f"grade {count} submissions (class job)"
+    if not (CLASS_DIR / "correct.py").is_file():
+        return (_not_run(name, f"the sample class ({CLASS_DIR}) is in a checkout of gradproof, "
+                               "not in the installed package"),)
+    ours = [sys.executable, "-m", "gradproof.verify.cli"]
+    tell = progress or (lambda done, total, what: None)
+    runs: dict[str, list[GradeRun]] = {"ours": [], "base": []}
+    with tempfile.TemporaryDirectory(prefix="gradproof-bench-class-") as tmp:
+        class_dir = Path(tmp) / "class"
+        class_dir.mkdir()
+        for i, source in enumerate(grade_class(count)):
+            shutil.copy(source, class_dir / f"student{i:03d}.py")
+        total = repeats * (2 if against else 1)
+        for r in range(repeats):
+            order = ("ours", "base") if r % 2 == 0 else ("base", "ours")
+            for which in order:
+                if which == "ours" or against:
+                    tell(len(runs["ours"]) + len(runs["base"]), total, which)
+                    runs[which].append(measure_grade_command(ours if which == "ours" else against, class_dir))
+    tell(total, total, "")
+    failed = next((run for run in runs["ours"] if run.scores is None), None)
+    if failed is not None:
+        return (_not_run(name, f"gradproof grade wrote no summary ({failed.error})"),)
+    what = f"gradproof grade CLASS --out OUT, a fresh process; median of {repeats}"
+    if against:
+        theirs = runs["base"][-1].scores
+        differ = None if theirs is None else sum(a != b for a, b in zip(runs["ours"][-1].scores, theirs)) + \
+            abs(len(theirs) - len(runs["ours"][-1].scores))
+        what += ", alternating with the baseline; " + (
+            "the baseline wrote no summary" if differ is None else
+            "the same score for every submission" if differ == 0 else f"{differ} scores differ")
+    rows = []
+    for label, measure in (("wall", lambda run: run.seconds), ("CPU", lambda run: run.cpu)):
+        seconds = statistics.median(measure(run) for run in runs["ours"])
+        base = statistics.median(measure(run) for run in runs["base"]) if against else None
+        ratio = _ratio(seconds, base) if base else None
+        rows.append(BenchRow(name=f"{name}, {label}", what=what, seconds=seconds,
+                             baseline_name=_label(against) if against else "", baseline_seconds=base, ratio=ratio,
+                             goal=f"within {RATIO_GOAL - 1:.0%} of the baseline" if against else "",
+                             met=None if ratio is None else ratio <= RATIO_GOAL))
+    return tuple(rows)
 
 
 def _grade_rows(settings: BenchSettings) -> tuple[BenchRow, ...]:

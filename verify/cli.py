@@ -122,10 +122,15 @@ def build_parser() -> Parser:
     b.add_argument("--check", nargs="*", metavar="DOC",
                    help="only `gradproof check` of each document (or a directory's documents) in a fresh process, "
                         "goal under 5 s each (default: tests/derivations and the seed)")
+    b.add_argument("--grade", nargs="?", type=_positive, const=100, metavar="N",
+                   help="only the class job, `gradproof grade CLASS --out OUT` on a sample class of N "
+                        "(default 100) in a fresh process: wall and CPU time")
     b.add_argument("--against", metavar="COMMAND",
-                   help="with --check: another gradproof command (an older install) run alternately on each "
-                        "document: both times side by side, their ratio, and whether the verdicts agree")
-    b.add_argument("--repeats", type=_positive, default=3, metavar="N", help="with --check: runs of each (default 3)")
+                   help="with --check or --grade: another gradproof command (an older install) run alternately "
+                        "with this one on the same input: both times side by side, their ratio, and whether "
+                        "the verdicts or scores agree")
+    b.add_argument("--repeats", type=_positive, default=3, metavar="N",
+                   help="with --check or --grade: runs of each (default 3)")
     return parser
 
 
@@ -350,11 +355,19 @@ def model_tasks(model, seed: int, sizes: dict | None = None, scale: int = 1) -> 
 def cmd_bench(args, out: Console) -> int:
     import shlex
 
-    from .bench import benchmark_markdown, benchmark_table, check_document_rows, check_documents, run_benchmarks
+    from .bench import (benchmark_markdown, benchmark_table, check_document_rows, check_documents, grade_against_rows,
+                        run_benchmarks)
 
-    if args.against and args.check is None:
-        raise UsageError("--against compares `gradproof check` times: give it with --check")
-    if args.check is not None:
+    if args.against and args.check is None and args.grade is None:
+        raise UsageError("--against compares `gradproof check` or `gradproof grade` times: give it with --check "
+                         "or --grade")
+    if args.check is not None and args.grade is not None:
+        raise UsageError("--check and --grade are separate benchmarks: give one of them")
+    if args.grade is not None:
+        against = shlex.split(args.against) if args.against else None
+        with progress_bar(Console(stderr=True), "grading the class") as update:
+            rows = grade_against_rows(args.grade, against, args.repeats, progress=update)
+    elif args.check is not None:
         for named in args.check:  # a mistyped path is the user's to fix, not a row "not run"
             if not Path(named).exists():
                 raise UsageError(f"--check {named}: no such file or directory")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import socket
 import struct
 import time
@@ -180,25 +181,19 @@ def unpack(tree, arrays: list, special=None):
     return {k: unpack(v, arrays, special) for k, v in tree.items()}  # a plain dict: arguments by name
 
 
+# a JSON string, escapes and all: its brackets are not nesting.  An unterminated one does not
+# match, so its brackets count: an over-estimate, and such a header is not JSON anyway
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
 def _depth(text: bytes) -> int:
-    """The deepest nesting of [ and { outside strings, counted without recursion."""
+    """The deepest nesting of [ and { outside strings, counted without recursion (and without a
+    Python loop over every byte: headers are read on every call to a submission)."""
     depth = deepest = 0
-    in_string = escaped = False
-    for byte in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 92:  # backslash
-                escaped = True
-            elif byte == 34:  # quote
-                in_string = False
-        elif byte == 34:
-            in_string = True
-        elif byte in (91, 123):
-            depth += 1
-            deepest = max(deepest, depth)
-        elif byte in (93, 125):
-            depth -= 1
+    for byte in _STRING.sub(b"", text).translate(None, _NOT_BRACKETS):
+        depth += 1 if byte in (91, 123) else -1
+        deepest = max(deepest, depth)
     return deepest
 
 
