@@ -92,6 +92,12 @@ BAD = [
     ('[[function]]\nname = "f"\nmodel = "{layer}"\nlike = "sigmoid_backward"\narguments = ["x"]\nreturns = ["out"]\nnames = { out = 1 }\n'
      '[[test]]\nname = "a"\nfunction = "f"\n', 7, "names must map outputs to what feedback calls them"),
 ]
+BAD += [  # the arguments a function may change in place: a list of its own arguments
+    ('[[function]]\nname = "f"\nmodel = "{layer}"\nlike = "sigmoid_backward"\nmay_change = "dout"\n'
+     '[[test]]\nname = "a"\nfunction = "f"\n', 5, "may_change must list the arguments"),
+    ('[[function]]\nname = "f"\nmodel = "{layer}"\nlike = "sigmoid_backward"\nmay_change = ["cache"]\n'
+     '[[test]]\nname = "a"\nfunction = "f"\n', 5, "may_change names 'cache', not one of its arguments"),
+]
 SKIPGRAM = '[[function]]\nname = "skipgram"\nmodel = "window"\n'
 BAD += [  # skipgram's keys: a rubric's own (moved, suspects that call a function)
     (SKIPGRAM + 'moved = 1\n[[test]]\nname = "a"\nfunction = "skipgram"\n', 4, "moved must say where"),

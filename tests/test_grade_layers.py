@@ -27,7 +27,7 @@ def T(function: str, what: str) -> str:
 MISTAKES = {
     "relu_mask_ge.py": {T("relu_backward", "large"): ("dx uses the mask [x >= 0]: relu'(0) is 0, so no gradient passes "
                                                       "where the input is exactly 0 (the mask is [z > 0])",)},
-    "relu_inplace.py": {T("relu_backward", "hygiene"): ("inputs changed in place",)},
+    "softmax_inplace.py": {T("softmax_loss", "hygiene"): ("inputs changed in place",)},
     "softmax_no_max.py": {T("softmax_loss", "large"): (
         "overflow: at scores near +-1000, exp overflows to inf (or a row's exps all underflow to 0); subtract each "
         "row's own maximum before exp (axis=1, keepdims=True; not the maximum of the whole matrix): softmax and the "
@@ -77,6 +77,22 @@ def test_correct_layers_written_for_numpy_1_score_full_marks_on_20_seeds(sandbox
     for seed in range(20):
         result = grade(path, RUBRIC, sandbox, seed=seed)
         assert result.score == result.max_score == 15, (seed, [(t.name, t.output) for t in result.tests if not t.passed])
+
+
+def test_a_backward_pass_may_consume_dout_told_not_deducted_but_the_weights_are_kept(sandbox, tmp_path):
+    """The rubric's may_change: relu_backward zeroing dout in place keeps its point with a note in the
+    feedback; affine_backward writing into the cache's w (the model's weights) loses it."""
+    result = grade(HERE / "idioms" / "relu_consumes_dout.py", RUBRIC, sandbox, seed=SEED)
+    hygiene = next(t for t in result.tests if t.name == T("relu_backward", "hygiene"))
+    assert hygiene.passed and "note (not deducted): the function changed its input dout in place" in hygiene.output
+    assert hygiene.output.count("note (not deducted)") == 1  # one line, not one per case
+    weights = tmp_path / "layers.py"
+    text = (HERE / "correct.py").read_text()
+    assert "    return dx, dw, dout.sum(axis=0)\n" in text  # the weights zeroed after the gradients are computed
+    weights.write_text(text.replace("    return dx, dw, dout.sum(axis=0)\n", "    w[...] = 0.0\n    return dx, dw, dout.sum(axis=0)\n", 1))
+    result = grade(weights, RUBRIC, sandbox, seed=SEED)
+    hygiene = next(t for t in result.tests if t.name == T("affine_backward", "hygiene"))
+    assert not hygiene.passed and hygiene.diagnoses == ("inputs changed in place",), hygiene.output
 
 
 def test_a_handout_module_the_layers_import_comes_from_the_rubrics_support(sandbox):

@@ -62,6 +62,8 @@ class Function:
     variants: tuple = ()              # other accepted conventions: each case.data -> the data judged instead
     large_label: str = "large scores"  # what the large-value case is called in feedback (or "inputs at 0")
     samplers: tuple[str, ...] = ()    # the sampler methods of its dataset arguments (the plugin's default)
+    may_change: tuple[str, ...] = ()  # arguments it may change in place (a backward pass consuming its dout):
+    # the hygiene test tells the student, without failing the case
 
     @property
     def returns(self) -> int:

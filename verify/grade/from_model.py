@@ -63,6 +63,7 @@ class Options:
     # is exactly these values, one after the other (a 1-D array)
     names: tuple[tuple[str, str], ...] = ()     # (output, name): what feedback calls an output of the model
     moved: str | None = None                    # where a gradient's row moved elsewhere belongs (feedback)
+    may_change: tuple[str, ...] = ()            # arguments it may change in place (see assignment.Function)
 
 
 RUBRICS = Path(__file__).resolve().parent / "rubrics"
@@ -244,7 +245,8 @@ def build(options: Options) -> Function:
                     mutants=_mutants(options.model, fs, _variants(options.accept)) if derived else None,
                     variants=_variants(options.accept),
                     callback=stand_ins.answers(inputs, source, callbacks, arrays, module) if callbacks else None,
-                    samplers=tuple(dict.fromkeys(inputs[source[a]].sampler for a in datasets)))
+                    samplers=tuple(dict.fromkeys(inputs[source[a]].sampler for a in datasets)),
+                    may_change=options.may_change)
 
 
 def _definitions(model: str, names: tuple, arguments: tuple, like: str):

@@ -475,6 +475,8 @@ def _short(x: np.ndarray) -> str:
 
 
 def _hygiene(function: Function, run: Run) -> tuple[bool, list[str], list[str]]:
+    """Types, shapes and inputs kept; an argument the rubric lets the function change in place is told
+    in the feedback without failing the case."""
     lines, reply = [], run.reply
     for i, name in enumerate(function.outputs):
         kind = _kind(function, reply, i)
@@ -491,12 +493,18 @@ def _hygiene(function: Function, run: Run) -> tuple[bool, list[str], list[str]]:
                              "its values are right, its shape is not")
             else:
                 lines.append(f"{name} should be a float64 array of shape {tuple(want.shape)}, it is `{_code(kind)}`")
-    mutated = [function.argument(i) for i in reply.mutated]
+    changed = [function.argument(i) for i in reply.mutated]
+    mutated = [a for a in changed if a not in function.may_change]
+    allowed = [a for a in changed if a in function.may_change]
+    label, wrong = run.case.label, [f"{run.case.label}: {line}" for line in lines]
+    diagnoses = ["wrong output types or shapes"] if lines else []
     if mutated:
-        lines.append(f"the function changed its input {', '.join(mutated)} in place")
-    label = run.case.label
-    return not lines, [f"{label}: {line}" for line in lines], (["inputs changed in place"] if mutated else []) + \
-        (["wrong output types or shapes"] if len(lines) > len(mutated and [1]) else [])
+        wrong.append(f"{label}: the function changed its input {', '.join(mutated)} in place")
+        diagnoses.insert(0, "inputs changed in place")
+    # one line for every case alike (the feedback lists each distinct line once)
+    notes = [f"note (not deducted): the function changed its input {', '.join(allowed)} in place: harmless where "
+             "the caller never reads it again, as in the course's network, wrong where it does"] if allowed else []
+    return not wrong, wrong + notes, diagnoses
 
 
 def _error_diagnosis(reply: Reply) -> str:
@@ -523,11 +531,13 @@ def _test_output(passed: int, verdicts: list, diagnoses: tuple[str, ...]) -> str
     what = " and ".join(f"{sum(1 for run, _ in verdicts if kind(run) == k)} {k}" for k in ("public", "hidden", "large")
                         if k in kinds)
     if passed == total:
-        return f"Passed {'the' if total == 1 else 'all'} {total} case{'s' if total != 1 else ''} ({what})."
+        notes = list(dict.fromkeys(line for _, v in verdicts for line in v[1]))
+        return f"Passed {'the' if total == 1 else 'all'} {total} case{'s' if total != 1 else ''} ({what})." + \
+            "".join(f"\n- {line}" for line in notes[:8])
     parts = [f"Passed {passed} of {total} case{'s' if total != 1 else ''} ({what})."]
     if diagnoses:
         parts.append("\n**Likely mistake:** " + "; ".join(diagnoses[:3]))
-    lines = [line for _, v in verdicts for line in v[1]]
+    lines = list(dict.fromkeys(line for _, v in verdicts for line in v[1]))
     parts.append("\n" + "\n".join(f"- {line}" for line in lines[:8]) + ("\n- ..." if len(lines) > 8 else ""))
     outputs = [run.reply.output for run, v in verdicts if not v[0] and run.reply.output]
     if outputs:

@@ -167,7 +167,7 @@ def _top_line(at: _Locator, key: str) -> int | None:
 
 FUNCTION_KEYS = {"name", "model", "like", "sizes", "large", "accept", "scale", "arguments", "attributes",
                  "optional", "returns", "pack", "large_label", "full_size", "public_sizes", "overflow", "suspect", "let",
-                 "ranks", "large_values", "names", "moved"}
+                 "ranks", "large_values", "names", "moved", "may_change"}
 
 
 def _functions(data: dict, at: _Locator, base: Path) -> tuple[dict[str, Function], str]:
@@ -263,11 +263,17 @@ def _modelled(entry: dict, name: str, base: Path, at: _Locator, index: int) -> F
                                  suspects=_suspects(entry, name, at, index), let=_let(entry, name, at, index),
                                  ranks=tuple((k, v[0], v[1]) for k, v in ranks.items()),
                                  large_values=tuple((k, tuple(float(x) for x in v)) for k, v in large_values.items()),
-                                 names=tuple(names.items()), moved=_moved(entry, name, at, index))
+                                 names=tuple(names.items()), moved=_moved(entry, name, at, index),
+                                 may_change=_may_change(entry, name, at, index))
     try:
-        return from_model.build(options)
+        function = from_model.build(options)
     except from_model.ModelFunctionError as e:
         raise RubricError(f"{_at(at, ('function', index), 'model')}: [[function]] '{name}': {e}") from None
+    strange = [a for a in function.may_change if a not in function.arguments]
+    if strange:
+        raise RubricError(f"{_at(at, ('function', index), 'may_change')}: [[function]] '{name}': may_change names "
+                          f"'{strange[0]}', not one of its arguments ({', '.join(function.arguments)})")
+    return function
 
 
 def _suspects(entry: dict, name: str, at: _Locator, index: int) -> tuple:
@@ -292,6 +298,14 @@ def _suspects(entry: dict, name: str, at: _Locator, index: int) -> tuple:
                           "when_left_out = a callback argument: tried only where it is left out")
     return tuple((t["output"], t["message"], t.get("value"), tuple(sorted(t.get("call", {}).items())),
                   t.get("when_left_out")) for t in tables)
+
+
+def _may_change(entry: dict, name: str, at: _Locator, index: int) -> tuple[str, ...]:
+    names = entry.get("may_change", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise RubricError(f"{_at(at, ('function', index), 'may_change')}: [[function]] '{name}': may_change must list "
+                          "the arguments the function may change in place (told, not deducted)")
+    return tuple(names)
 
 
 def _moved(entry: dict, name: str, at: _Locator, index: int) -> str | None:

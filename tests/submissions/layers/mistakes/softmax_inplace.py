@@ -1,4 +1,6 @@
-"""Planted mistake: relu_backward zeroes dout in place (its values are right)."""
+"""Planted mistake: softmax_loss shifts the caller's scores in place (x -= max).  Its values are right,
+but the handout's numerical gradient check perturbs x in place and reads it again between calls:
+with this loss it reports a relative error of 0.33 at each row's maximum."""
 import numpy as np
 
 
@@ -19,13 +21,12 @@ def relu_forward(x):
 
 
 def relu_backward(dout, cache):
-    dout[cache <= 0] = 0
-    return dout
+    return dout * (cache > 0)
 
 
 def softmax_loss(x, y):
-    shifted = x - np.max(x, axis=1, keepdims=True)
-    log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    x -= np.max(x, axis=1, keepdims=True)
+    log_probs = x - np.log(np.sum(np.exp(x), axis=1, keepdims=True))
     N = x.shape[0]
     loss = -np.sum(log_probs[np.arange(N), y]) / N
     dx = np.exp(log_probs)
