@@ -127,13 +127,9 @@ def _finish(problem, checks, findings, oracle, start, step, dtype, meta) -> Grad
 
 
 def _versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
+    from gradproof.derive import about
 
-    try:
-        ours = version("gradproof")
-    except PackageNotFoundError:
-        ours = "unknown"
-    return {"gradproof": ours, "numpy": np.__version__, "python": platform.python_version()}
+    return {"gradproof": about.version(), "numpy": np.__version__, "python": platform.python_version()}
 
 
 SAMPLE = 1 << 16  # entries an input's scale and signs are read from, beyond which a pass costs a call
