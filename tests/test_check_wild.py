@@ -633,3 +633,43 @@ def test_a_function_never_defined_is_read_as_the_one_known_function_its_first_st
     assert first.status == "cannot_check" and "no evidence for itself" in first.reason, describe(eqs["unclaimed-first"])
     for label in ("ok-input", "bad-sign"):
         assert "delta, never defined, read as sigma" in eqs[label].steps[0].reading, describe(eqs[label])
+
+
+def test_a_definitions_lonely_parenthesis_is_read_the_one_way_its_first_use_fits():
+    """L = -\\log(\\delta(w^T x) + \\lambda/2 w^T w, its ( never closed and \\delta never defined: of the
+    places a ) can close it, the first claim that uses L (dL/dw) holds with one only (after the
+    sigmoid's term), jointly with \\delta read as the sigmoid; L is read so from there on, said on
+    the definition and on every step that uses it; that claim gets no verdict (it chose the
+    reading); the planted mistake after it, so read, fails."""
+    result = check_document(str(DOCS / "wild_unclosed_loss.md"))
+    assert_planted(result, bad={"bad-vector"}, ok={"ok-input"})
+    eqs = labelled(result)
+    first = eqs["unclaimed-first"].steps[0]
+    assert first.status == "cannot_check" and "no evidence for itself" in first.reason, describe(eqs["unclaimed-first"])
+    assert "a ) inserted after \\delta(w^\\top x) to close -\\log(" in first.reason, describe(eqs["unclaimed-first"])
+    definition = next(s for e in result.equations for s in e.steps if s.lhs == "L")
+    assert definition.status == "defines" and "a ) inserted after \\delta(w^\\top x)" in definition.reason, definition
+    assert definition.rhs.count("(") == definition.rhs.count(")") + 1  # shown as written
+    assert "\\delta read as \\sigma" in definition.reason, definition
+    for label in ("ok-input", "bad-vector"):
+        assert "read with a ) inserted after" in eqs[label].steps[0].reading, describe(eqs[label])
+    assert any("read with a ) inserted after" in line for line in result.notation), result.notation
+
+
+def test_a_lonely_parenthesis_no_single_place_fits_stays_unparsed():
+    """s = 2(w^T x + b: closed after w^T x or at the end, ds/dw = 2x holds with both, so neither is
+    read; E = ... + \\mu(b^2 + b, whose first use is wrong wherever the ) goes: none is read.  Both stay
+    unparsed with the message they had, and the claims that use them stay uncheckable."""
+    from gradproof.verify.derivation.repair import readings
+
+    for text in ("2(w^\\top x + b", "\\frac{1}{2}(w^\\top x - t)^2 + \\mu(b^2 + b"):
+        assert len(readings(text, {}, frozenset())) >= 2, text  # several places parse: the rule did run
+    result = check_document(str(DOCS / "wild_unclosed_ambiguous.md"))
+    unparsed = [s for e in result.equations for s in e.steps if s.status == "unparsed"]
+    assert [s.lhs for s in unparsed] == ["s", "E"], unparsed
+    assert all("the expression ends with a ( never closed; add the missing )" in s.reason for s in unparsed), unparsed
+    eqs = labelled(result)
+    for label in ("unclaimed-either", "unclaimed-none"):
+        assert eqs[label].status == "cannot_check" and "is not defined" in eqs[label].steps[0].reason, \
+            describe(eqs[label])
+    assert not any("inserted" in line for line in result.notation), result.notation

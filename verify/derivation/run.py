@@ -21,6 +21,7 @@ from .context import Context, from_notation
 from .document import displays
 from .infer import infer
 from .source import DocumentError, read
+from .repair import Repair, repair_parentheses
 from .steps import Checker, EquationResult, LossFallback, check_display
 
 __all__ = ["DocumentError", "DocumentResult", "check_document"]
@@ -174,6 +175,11 @@ def check_document(path: str, notation_path: str | None = None, trials: int = 3,
     ctx, authoritative, said = notation_context(source, notation_path)
     base = ctx
     ctx, roles, parsed = infer(ctx, source, found, authoritative)
+    repair = repair_parentheses(lambda: notation_context(source, notation_path)[0], source, found, authoritative,
+                                ctx.token_names(), trials)
+    if repair is not None:  # a definition's lonely parenthesis, read the one way its first use allows
+        found = list(repair.displays)
+        ctx, roles, parsed = infer(notation_context(source, notation_path)[0], source, found, authoritative)
     if not (source.front or notation_path):
         detected = detect(source.text)
         gap = _gap(detected[0], ctx, parsed) if detected else []
@@ -197,8 +203,30 @@ def check_document(path: str, notation_path: str | None = None, trials: int = 3,
         tell(len(results), len(found), f"line {d.line}")
         results.append(check_display(d, ctx, trials, roles, checker))
     tell(len(found), len(found), "")
+    if repair is not None:
+        results = [_repaired(d, r, repair) for d, r in zip(found, results)]
     results = tuple(results)
+    if repair is not None:
+        said.append(f"the definition at {repair.where}: {repair.said}")
     return DocumentResult(path, results, time.perf_counter() - start, tuple(said + describe(ctx)), source.notes)
+
+
+def _repaired(display, result: EquationResult, repair: Repair) -> EquationResult:
+    """The steps of a repaired definition: the definition shown as written, the claim that chose its
+    reading uncheckable (no evidence for itself), the later steps that use it saying so."""
+    if len(result.steps) != len(display.steps):
+        return result
+    steps = []
+    for step, r in zip(display.steps, result.steps):
+        if step.position == repair.repaired:
+            r = replace(r, rhs=repair.original)
+        elif step.position == repair.evidence:
+            r = replace(r, status="cannot_check", reason=repair.evidence_reason, counterexample="", reading="",
+                        correct="")
+        elif step.position in repair.users and r.status in ("holds", "fails"):
+            r = replace(r, reading=f"{repair.reading}, {r.reading}" if r.reading else repair.reading)
+        steps.append(r)
+    return replace(result, steps=tuple(steps), status=_status(steps))
 
 
 def _loss_fallbacks(text: str, ctx: Context, parsed: dict) -> list[LossFallback]:
