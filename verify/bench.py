@@ -709,12 +709,7 @@ def check_document_rows(documents: Sequence[Path], against: Sequence[str] | None
         if not document.is_file():
             rows.append(_not_run(name, f"{document} is not a file"))
             continue
-        runs: dict[str, list[CheckRun]] = {"ours": [], "base": []}
-        for r in range(repeats):
-            order = ("ours", "base") if r % 2 == 0 else ("base", "ours")
-            for which in order:
-                if which == "ours" or against:
-                    runs[which].append(measure_check(ours if which == "ours" else against, document))
+        runs = _alternate(repeats, against, lambda which: measure_check(ours if which == "ours" else against, document))
         failed = next((run for run in runs["ours"] if run.verdicts is None), None)
         if failed is not None:
             rows.append(_not_run(name, f"gradproof check wrote no results ({failed.error})"))
@@ -723,18 +718,33 @@ def check_document_rows(documents: Sequence[Path], against: Sequence[str] | None
         base = statistics.median(run.seconds for run in runs["base"]) if against else None
         what = f"gradproof check, a fresh process; median of {repeats}"
         if against:
-            theirs = runs["base"][-1].verdicts
-            differ = None if theirs is None else sum(a != b for a, b in zip(runs["ours"][-1].verdicts, theirs)) + \
-                abs(len(theirs) - len(runs["ours"][-1].verdicts))
-            what += ", alternating with the baseline; " + (
-                "the baseline wrote no results" if differ is None else
-                "the same verdict on every step" if differ == 0 else f"{differ} step verdicts differ")
+            what += _agreement(runs["ours"][-1].verdicts, runs["base"][-1].verdicts, "results",
+                               "the same verdict on every step", "step verdicts differ")
         rows.append(BenchRow(name=name, what=what, seconds=seconds,
                              baseline_name=_label(against) if against else "", baseline_seconds=base,
                              ratio=_ratio(seconds, base) if base else None,
                              goal=f"< {CHECK_DOCUMENT_GOAL_SECONDS:g} s", met=seconds < CHECK_DOCUMENT_GOAL_SECONDS))
     tell(len(documents), len(documents), "")
     return tuple(rows)
+
+
+def _alternate(repeats: int, against, measure: Callable[[str], object]) -> dict[str, list]:
+    """measure("ours") and, with a baseline, measure("base"), repeats times each, alternated (ours
+    first, then the baseline first, ...) so that the load of the machine falls on both alike."""
+    runs: dict[str, list] = {"ours": [], "base": []}
+    for r in range(repeats):
+        for which in ("ours", "base") if r % 2 == 0 else ("base", "ours"):
+            if which == "ours" or against:
+                runs[which].append(measure(which))
+    return runs
+
+
+def _agreement(ours: tuple, theirs: tuple | None, output: str, same: str, differ: str) -> str:
+    """What the two last runs' outputs say of each other, for a row's description."""
+    if theirs is None:
+        return f", alternating with the baseline; the baseline wrote no {output}"
+    count = sum(a != b for a, b in zip(ours, theirs)) + abs(len(theirs) - len(ours))
+    return ", alternating with the baseline; " + (same if count == 0 else f"{count} {differ}")
 
 
 def _not_run(name: str, why: str) -> BenchRow:
@@ -826,31 +836,27 @@ def grade_against_rows(count: int, against: Sequence[str] | None = None, repeats
                                "not in the installed package"),)
     ours = [sys.executable, "-m", "gradproof.verify.cli"]
     tell = progress or (lambda done, total, what: None)
-    runs: dict[str, list[GradeRun]] = {"ours": [], "base": []}
+    total, done = repeats * (2 if against else 1), [0]
+
+    def measure(which: str) -> GradeRun:
+        tell(done[0], total, which)
+        done[0] += 1
+        return measure_grade_command(ours if which == "ours" else against, class_dir)
+
     with tempfile.TemporaryDirectory(prefix="gradproof-bench-class-") as tmp:
         class_dir = Path(tmp) / "class"
         class_dir.mkdir()
         for i, source in enumerate(grade_class(count)):
             shutil.copy(source, class_dir / f"student{i:03d}.py")
-        total = repeats * (2 if against else 1)
-        for r in range(repeats):
-            order = ("ours", "base") if r % 2 == 0 else ("base", "ours")
-            for which in order:
-                if which == "ours" or against:
-                    tell(len(runs["ours"]) + len(runs["base"]), total, which)
-                    runs[which].append(measure_grade_command(ours if which == "ours" else against, class_dir))
+        runs = _alternate(repeats, against, measure)
     tell(total, total, "")
     failed = next((run for run in runs["ours"] if run.scores is None), None)
     if failed is not None:
         return (_not_run(name, f"gradproof grade wrote no summary ({failed.error})"),)
     what = f"gradproof grade CLASS --out OUT, a fresh process; median of {repeats}"
     if against:
-        theirs = runs["base"][-1].scores
-        differ = None if theirs is None else sum(a != b for a, b in zip(runs["ours"][-1].scores, theirs)) + \
-            abs(len(theirs) - len(runs["ours"][-1].scores))
-        what += ", alternating with the baseline; " + (
-            "the baseline wrote no summary" if differ is None else
-            "the same score for every submission" if differ == 0 else f"{differ} scores differ")
+        what += _agreement(runs["ours"][-1].scores, runs["base"][-1].scores, "summary",
+                           "the same score for every submission", "scores differ")
     rows = []
     for label, measure in (("wall", lambda run: run.seconds), ("CPU", lambda run: run.cpu)):
         seconds = statistics.median(measure(run) for run in runs["ours"])
