@@ -97,6 +97,23 @@ def _chain_product(a, b):
     return tensor.contract(list(other))
 
 
+_BASIC_FREE_SYMBOLS = sp.Basic.free_symbols  # the property: a node whose class keeps it has its arguments' symbols
+
+
+def _free_symbols(node, memo: dict) -> frozenset:
+    """node.free_symbols, each distinct subexpression's computed once per model: SymPy recomputes
+    them over the whole tree at every call, and the values of one instantiation share most of
+    their subexpressions (every entry of a softmax has its denominator)."""
+    out = memo.get(node)
+    if out is None:
+        if type(node).free_symbols is _BASIC_FREE_SYMBOLS:
+            out = frozenset().union(*[_free_symbols(a, memo) for a in node.args])
+        else:  # a symbol, or a node with bound symbols (a Derivative's, a Lambda's) or its own rule
+            out = frozenset(node.free_symbols)
+        memo[node] = out
+    return out
+
+
 def _is_matrix(x) -> bool:
     return isinstance(x, sp.MatrixBase)
 
@@ -132,6 +149,7 @@ class Model:
     generic: set = field(default_factory=set)  # the coefficients of arbitrary functions (f, g, h)
     derivatives: dict = field(default_factory=dict)  # (expression, symbol) -> derivative: Evaluator.diff
     deferred: bool = False  # only numbers are asked of this instantiation: derivatives may be Deferred
+    free: dict = field(default_factory=dict)  # node -> its free symbols: owners() (see _free_symbols)
 
     def __post_init__(self):
         ctx = self.ctx
@@ -149,7 +167,12 @@ class Model:
 
     def owners(self, value) -> set[str]:
         """The variables whose entries a value depends on (u for u_0_1)."""
-        symbols = value.free_symbols if hasattr(value, "free_symbols") else set()
+        if _is_matrix(value):
+            symbols = frozenset().union(*(_free_symbols(e, self.free) for e in value if isinstance(e, sp.Basic)))
+        elif isinstance(value, sp.Basic):
+            symbols = _free_symbols(value, self.free)
+        else:
+            symbols = value.free_symbols if hasattr(value, "free_symbols") else set()
         if not hasattr(self, "_owner"):
             self._owner = {}
             for name, v in self.primitives.items():
