@@ -165,14 +165,18 @@ class Model:
         for name in ctx.scalars:
             self.primitives[name] = sp.Symbol(name)
 
+    def symbols(self, value):
+        """value.free_symbols (a set of SymPy symbols; empty for a plain number), from the
+        instantiation's memo of subexpressions (_free_symbols)."""
+        if _is_matrix(value):
+            return frozenset().union(*(_free_symbols(e, self.free) for e in value if isinstance(e, sp.Basic)))
+        if isinstance(value, sp.Basic):
+            return _free_symbols(value, self.free)
+        return value.free_symbols if hasattr(value, "free_symbols") else set()
+
     def owners(self, value) -> set[str]:
         """The variables whose entries a value depends on (u for u_0_1)."""
-        if _is_matrix(value):
-            symbols = frozenset().union(*(_free_symbols(e, self.free) for e in value if isinstance(e, sp.Basic)))
-        elif isinstance(value, sp.Basic):
-            symbols = _free_symbols(value, self.free)
-        else:
-            symbols = value.free_symbols if hasattr(value, "free_symbols") else set()
+        symbols = self.symbols(value)
         if not hasattr(self, "_owner"):
             self._owner = {}
             for name, v in self.primitives.items():
@@ -642,14 +646,19 @@ class Evaluator:
         return self.model.expanded[key]
 
     def substitution(self) -> dict:
-        out = {}
-        for holder, full in self.model.placeholders.values():
-            if _is_matrix(holder):
-                if _is_matrix(full) and full.shape == holder.shape:
-                    out.update({holder[k]: full[k] for k in range(len(holder))})
-            else:
-                out[holder] = full
-        return out
+        """Each placeholder's entries -> their values.  Placeholders are only ever added: the map
+        is built again only when there are new ones (a chain's steps ask for it at every derivative)."""
+        key = ("#substitution", len(self.model.placeholders))
+        if key not in self.model.expanded:
+            out = {}
+            for holder, full in self.model.placeholders.values():
+                if _is_matrix(holder):
+                    if _is_matrix(full) and full.shape == holder.shape:
+                        out.update({holder[k]: full[k] for k in range(len(holder))})
+                else:
+                    out[holder] = full
+            self.model.expanded[key] = out
+        return dict(self.model.expanded[key])
 
     def _resolve(self, letter, env) -> int:
         if isinstance(letter, Offset):
@@ -1026,7 +1035,7 @@ class Evaluator:
         """A derivative of a quantity that, as the document defines it, does not involve the
         variable's quantity at all would be 0 whatever the author meant: refused instead."""
         base = self._base_symbols(name, wrt, kept, env)
-        free = top.free_symbols if hasattr(top, "free_symbols") else set()
+        free = self.model.symbols(top)
         if base and not (free & base):
             shown = "".join(_text(numerator))
             raise CannotCheck(f"{_shown(shown) if len(shown) < 30 else 'the quantity'} does not involve "
@@ -1034,17 +1043,27 @@ class Evaluator:
 
     def _base_symbols(self, name: str, wrt, kept: bool, env: Env) -> set:
         """All the entries of the variable's quantity: the whole matrix for a column u_w."""
-        if kept:
-            return {x for holder, _ in self.model.placeholders.values()
+        if kept:  # placeholders are only ever added: their number says whether this is known
+            key = ("#base symbols", name, len(self.model.placeholders))
+            if key not in self.model.expanded:
+                self.model.expanded[key] = frozenset(
+                    x for holder, _ in self.model.placeholders.values()
                     for x in (holder.free_symbols if hasattr(holder, "free_symbols") else ())
-                    if str(x).startswith(name + "#")}
+                    if str(x).startswith(name + "#"))
+            return set(self.model.expanded[key])
         family = self.ctx.families.get(name)
         if family is not None and family.matrix in self.model.primitives:
-            return set(self.model.primitives[family.matrix].free_symbols)
+            return set(self._primitive_symbols(family.matrix))
         if name in self.model.primitives:
-            value = self.model.primitives[name]
-            return set(value.free_symbols) if hasattr(value, "free_symbols") else set()
-        return set(wrt.free_symbols) if hasattr(wrt, "free_symbols") else set()
+            return set(self._primitive_symbols(name))
+        return set(self.model.symbols(wrt))
+
+    def _primitive_symbols(self, name: str) -> frozenset:
+        """A variable's entries (its symbols), once per instantiation."""
+        key = ("#entries", name)
+        if key not in self.model.expanded:
+            self.model.expanded[key] = frozenset(self.model.symbols(self.model.primitives[name]))
+        return self.model.expanded[key]
 
     def _check_variable(self, x, name):
         if not (isinstance(x, sp.Symbol)):
