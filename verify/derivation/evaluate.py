@@ -205,6 +205,8 @@ class Evaluator:
         self.in_numerator = False  # evaluating the quantity a derivative is taken of
         self._memo: dict[tuple, tuple] = {}  # values of subtrees: see value()
         self._names: dict[int, tuple] = {}  # id(tree) -> (tree, its tokens, whether it names a defined quantity)
+        self._delta_pairs: dict[int, tuple] = {}  # id(body) -> (body, its Kronecker deltas' index pairs): _deltas
+        self._subscripts: dict[int, tuple] = {}  # id(tree) -> (tree, subscripts(tree))
 
     @property
     def broadcast(self) -> bool:
@@ -456,13 +458,19 @@ class Evaluator:
 
     # -- indices --------------------------------------------------------------------------------
     def subscripts(self, t: Tree) -> tuple[str, list, list]:
-        name = t.children[0].value
-        groups = [c for c in t.children[1:] if isinstance(c, Tree)]
-        decor = [c.value for c in t.children[1:] if isinstance(c, Token) and c.type == "DECOR"]
-        letters = []
-        for g in groups:
-            letters += _letters(g)
-        return name, letters, decor
+        """(name, index letters, decorations) of a symbol: read once per tree (a sum's body asks
+        again for every term)."""
+        found = self._subscripts.get(id(t))
+        if found is None or found[0] is not t:
+            name = t.children[0].value
+            groups = [c for c in t.children[1:] if isinstance(c, Tree)]
+            decor = [c.value for c in t.children[1:] if isinstance(c, Token) and c.type == "DECOR"]
+            letters = []
+            for g in groups:
+                letters += _letters(g)
+            found = self._subscripts[id(t)] = (t, (name, letters, decor))
+        name, letters, decor = found[1]
+        return name, list(letters), list(decor)
 
     def _symbol(self, t, env):
         name, letters, decor = self.subscripts(t)
@@ -737,11 +745,13 @@ class Evaluator:
         first = 0 if start is None else int(self.value(start, env)) - 1
         size = self._range(letter, body, sup, env)
         values = []
+        written, deltas = env.written | {letter}, None
         for k in range(first, size):
-            inner = replace(env.with_values(**{letter: k}), written=env.written | {letter})
+            inner = replace(env, values={**env.values, letter: k}, written=written)
             if exclude is not None and k == (exclude if isinstance(exclude, int) else self._resolve(exclude, inner)):
                 continue
-            if self._vanishes(body, inner):
+            deltas = self._deltas(body) if deltas is None else deltas
+            if deltas and self._vanishes(deltas, inner):
                 continue  # a Kronecker delta of two different indices makes the term 0
             values.append(self.value(body, inner))
         if not values:
@@ -756,26 +766,36 @@ class Evaluator:
                 total = total * v
         return total
 
-    def _vanishes(self, body, env) -> bool:
-        """A product with a factor \\delta_{ij} whose indices differ: 0 without evaluating the rest."""
-        stack = [body]
-        while stack:
-            node = stack.pop()
-            if not isinstance(node, Tree):
+    def _deltas(self, body) -> list:
+        """The index pairs of the factors \\delta_{ij} of a sum's body (through products, signs,
+        groups and inner sums), in the order _vanishes tries them: read once per body, not per term."""
+        found = self._delta_pairs.get(id(body))
+        if found is None or found[0] is not body:
+            pairs, stack = [], [body]
+            while stack:
+                node = stack.pop()
+                if not isinstance(node, Tree):
+                    continue
+                if node.data in ("mul", "neg", "group"):
+                    stack.extend(node.children)
+                elif node.data in ("delta", "delta2"):
+                    letters = _letters(node.children[0]) if node.data == "delta" else [t.value for t in node.children]
+                    if len(letters) == 2:
+                        pairs.append(letters)
+                elif node.data == "bigop":
+                    stack.append(node.children[-1])  # \sum_c \delta_{cd} ...: a product inside a sum
+            found = self._delta_pairs[id(body)] = (body, pairs)
+        return found[1]
+
+    def _vanishes(self, deltas: list, env) -> bool:
+        """A product with a factor \\delta_{ij} whose indices differ (_deltas): 0 without evaluating the rest."""
+        for letters in deltas:
+            try:
+                a, b = (self._resolve(x, env) for x in letters)
+            except CannotCheck:
                 continue
-            if node.data in ("mul", "neg", "group"):
-                stack.extend(node.children)
-            elif node.data in ("delta", "delta2"):
-                letters = _letters(node.children[0]) if node.data == "delta" else [t.value for t in node.children]
-                if len(letters) == 2:
-                    try:
-                        a, b = (self._resolve(x, env) for x in letters)
-                    except CannotCheck:
-                        continue
-                    if a != b:
-                        return True
-            elif node.data == "bigop":
-                stack.append(node.children[-1])  # \sum_c \delta_{cd} ...: a product inside a sum
+            if a != b:
+                return True
         return False
 
     def _range(self, letter, body, sup, env) -> int:
