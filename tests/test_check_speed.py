@@ -299,3 +299,29 @@ def test_a_variable_the_value_changes_with_is_used_without_differentiating():
     assert steps._uses_all(model, value, {"x"}, numbers)
     assert not steps._uses_all(model, value, {"b"}, numbers) and not steps._uses_all(model, value, {"x", "b"}, numbers)
     assert not steps._uses_all(model, value, {"x"}, {W: 0.3, x: -0.8, b: 0.5})  # no point to move: not shown
+
+
+def test_the_owners_of_a_value_are_those_of_its_free_symbols():
+    """Model.owners keeps each subexpression's free symbols (SymPy recomputes them over the whole
+    tree): the same sets SymPy gives, bound symbols (a Derivative's, a Sum's) left out as SymPy
+    leaves them out, whether a subexpression was met before or not."""
+    from gradproof.verify.derivation.context import Context
+    from gradproof.verify.derivation.evaluate import Model, _free_symbols
+    from gradproof.verify.derivation.numeric import Deferred
+
+    u0, u1, v, b, k = sp.symbols("u_0_0 u_1_0 v_0_0 b k")
+    f = sp.Function("f")
+    shared = sp.exp(u0 * v) + sp.exp(u1 * v)
+    expressions = [sp.exp(u0 * v) / shared, u1 / shared + sp.log(shared), sp.Derivative(f(u0) * b, u0),
+                   sp.Sum(u0 * k, (k, 1, 3)) + v, sp.Lambda(u1, u1 * b)(v), Deferred(u0 * v + b, u0) * u1,
+                   sp.Integer(3), sp.Matrix([[shared, b], [2, u1]])]
+    memo: dict = {}
+    for expr in expressions + expressions:  # the second time from the memo
+        entries = list(expr) if isinstance(expr, sp.MatrixBase) else [expr]
+        for e in entries:
+            assert _free_symbols(e, memo) == e.free_symbols
+    model = Model(Context(source="test"), {})
+    model.primitives.update({"u": sp.Matrix([[u0], [u1]]), "v": sp.Matrix([[v]]), "b": b})
+    assert model.owners(expressions[0]) == {"u", "v"} and model.owners(expressions[3]) == {"u", "v"}
+    assert model.owners(sp.Matrix([[shared, b]])) == {"u", "v", "b"} and model.owners(2) == set()
+    assert model.owners(expressions[5]) == {"u", "v", "b"}  # a deferred derivative's: its expression's

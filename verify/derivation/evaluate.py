@@ -97,6 +97,23 @@ def _chain_product(a, b):
     return tensor.contract(list(other))
 
 
+_BASIC_FREE_SYMBOLS = sp.Basic.free_symbols  # the property: a node whose class keeps it has its arguments' symbols
+
+
+def _free_symbols(node, memo: dict) -> frozenset:
+    """node.free_symbols, each distinct subexpression's computed once per model: SymPy recomputes
+    them over the whole tree at every call, and the values of one instantiation share most of
+    their subexpressions (every entry of a softmax has its denominator)."""
+    out = memo.get(node)
+    if out is None:
+        if type(node).free_symbols is _BASIC_FREE_SYMBOLS:
+            out = frozenset().union(*[_free_symbols(a, memo) for a in node.args])
+        else:  # a symbol, or a node with bound symbols (a Derivative's, a Lambda's) or its own rule
+            out = frozenset(node.free_symbols)
+        memo[node] = out
+    return out
+
+
 def _is_matrix(x) -> bool:
     return isinstance(x, sp.MatrixBase)
 
@@ -132,6 +149,7 @@ class Model:
     generic: set = field(default_factory=set)  # the coefficients of arbitrary functions (f, g, h)
     derivatives: dict = field(default_factory=dict)  # (expression, symbol) -> derivative: Evaluator.diff
     deferred: bool = False  # only numbers are asked of this instantiation: derivatives may be Deferred
+    free: dict = field(default_factory=dict)  # node -> its free symbols: owners() (see _free_symbols)
 
     def __post_init__(self):
         ctx = self.ctx
@@ -147,9 +165,18 @@ class Model:
         for name in ctx.scalars:
             self.primitives[name] = sp.Symbol(name)
 
+    def symbols(self, value):
+        """value.free_symbols (a set of SymPy symbols; empty for a plain number), from the
+        instantiation's memo of subexpressions (_free_symbols)."""
+        if _is_matrix(value):
+            return frozenset().union(*(_free_symbols(e, self.free) for e in value if isinstance(e, sp.Basic)))
+        if isinstance(value, sp.Basic):
+            return _free_symbols(value, self.free)
+        return value.free_symbols if hasattr(value, "free_symbols") else set()
+
     def owners(self, value) -> set[str]:
         """The variables whose entries a value depends on (u for u_0_1)."""
-        symbols = value.free_symbols if hasattr(value, "free_symbols") else set()
+        symbols = self.symbols(value)
         if not hasattr(self, "_owner"):
             self._owner = {}
             for name, v in self.primitives.items():
@@ -178,6 +205,8 @@ class Evaluator:
         self.in_numerator = False  # evaluating the quantity a derivative is taken of
         self._memo: dict[tuple, tuple] = {}  # values of subtrees: see value()
         self._names: dict[int, tuple] = {}  # id(tree) -> (tree, its tokens, whether it names a defined quantity)
+        self._delta_pairs: dict[int, tuple] = {}  # id(body) -> (body, its Kronecker deltas' index pairs): _deltas
+        self._subscripts: dict[int, tuple] = {}  # id(tree) -> (tree, subscripts(tree))
 
     @property
     def broadcast(self) -> bool:
@@ -429,13 +458,19 @@ class Evaluator:
 
     # -- indices --------------------------------------------------------------------------------
     def subscripts(self, t: Tree) -> tuple[str, list, list]:
-        name = t.children[0].value
-        groups = [c for c in t.children[1:] if isinstance(c, Tree)]
-        decor = [c.value for c in t.children[1:] if isinstance(c, Token) and c.type == "DECOR"]
-        letters = []
-        for g in groups:
-            letters += _letters(g)
-        return name, letters, decor
+        """(name, index letters, decorations) of a symbol: read once per tree (a sum's body asks
+        again for every term)."""
+        found = self._subscripts.get(id(t))
+        if found is None or found[0] is not t:
+            name = t.children[0].value
+            groups = [c for c in t.children[1:] if isinstance(c, Tree)]
+            decor = [c.value for c in t.children[1:] if isinstance(c, Token) and c.type == "DECOR"]
+            letters = []
+            for g in groups:
+                letters += _letters(g)
+            found = self._subscripts[id(t)] = (t, (name, letters, decor))
+        name, letters, decor = found[1]
+        return name, list(letters), list(decor)
 
     def _symbol(self, t, env):
         name, letters, decor = self.subscripts(t)
@@ -619,14 +654,19 @@ class Evaluator:
         return self.model.expanded[key]
 
     def substitution(self) -> dict:
-        out = {}
-        for holder, full in self.model.placeholders.values():
-            if _is_matrix(holder):
-                if _is_matrix(full) and full.shape == holder.shape:
-                    out.update({holder[k]: full[k] for k in range(len(holder))})
-            else:
-                out[holder] = full
-        return out
+        """Each placeholder's entries -> their values.  Placeholders are only ever added: the map
+        is built again only when there are new ones (a chain's steps ask for it at every derivative)."""
+        key = ("#substitution", len(self.model.placeholders))
+        if key not in self.model.expanded:
+            out = {}
+            for holder, full in self.model.placeholders.values():
+                if _is_matrix(holder):
+                    if _is_matrix(full) and full.shape == holder.shape:
+                        out.update({holder[k]: full[k] for k in range(len(holder))})
+                else:
+                    out[holder] = full
+            self.model.expanded[key] = out
+        return dict(self.model.expanded[key])
 
     def _resolve(self, letter, env) -> int:
         if isinstance(letter, Offset):
@@ -705,11 +745,13 @@ class Evaluator:
         first = 0 if start is None else int(self.value(start, env)) - 1
         size = self._range(letter, body, sup, env)
         values = []
+        written, deltas = env.written | {letter}, None
         for k in range(first, size):
-            inner = replace(env.with_values(**{letter: k}), written=env.written | {letter})
+            inner = replace(env, values={**env.values, letter: k}, written=written)
             if exclude is not None and k == (exclude if isinstance(exclude, int) else self._resolve(exclude, inner)):
                 continue
-            if self._vanishes(body, inner):
+            deltas = self._deltas(body) if deltas is None else deltas
+            if deltas and self._vanishes(deltas, inner):
                 continue  # a Kronecker delta of two different indices makes the term 0
             values.append(self.value(body, inner))
         if not values:
@@ -724,26 +766,36 @@ class Evaluator:
                 total = total * v
         return total
 
-    def _vanishes(self, body, env) -> bool:
-        """A product with a factor \\delta_{ij} whose indices differ: 0 without evaluating the rest."""
-        stack = [body]
-        while stack:
-            node = stack.pop()
-            if not isinstance(node, Tree):
+    def _deltas(self, body) -> list:
+        """The index pairs of the factors \\delta_{ij} of a sum's body (through products, signs,
+        groups and inner sums), in the order _vanishes tries them: read once per body, not per term."""
+        found = self._delta_pairs.get(id(body))
+        if found is None or found[0] is not body:
+            pairs, stack = [], [body]
+            while stack:
+                node = stack.pop()
+                if not isinstance(node, Tree):
+                    continue
+                if node.data in ("mul", "neg", "group"):
+                    stack.extend(node.children)
+                elif node.data in ("delta", "delta2"):
+                    letters = _letters(node.children[0]) if node.data == "delta" else [t.value for t in node.children]
+                    if len(letters) == 2:
+                        pairs.append(letters)
+                elif node.data == "bigop":
+                    stack.append(node.children[-1])  # \sum_c \delta_{cd} ...: a product inside a sum
+            found = self._delta_pairs[id(body)] = (body, pairs)
+        return found[1]
+
+    def _vanishes(self, deltas: list, env) -> bool:
+        """A product with a factor \\delta_{ij} whose indices differ (_deltas): 0 without evaluating the rest."""
+        for letters in deltas:
+            try:
+                a, b = (self._resolve(x, env) for x in letters)
+            except CannotCheck:
                 continue
-            if node.data in ("mul", "neg", "group"):
-                stack.extend(node.children)
-            elif node.data in ("delta", "delta2"):
-                letters = _letters(node.children[0]) if node.data == "delta" else [t.value for t in node.children]
-                if len(letters) == 2:
-                    try:
-                        a, b = (self._resolve(x, env) for x in letters)
-                    except CannotCheck:
-                        continue
-                    if a != b:
-                        return True
-            elif node.data == "bigop":
-                stack.append(node.children[-1])  # \sum_c \delta_{cd} ...: a product inside a sum
+            if a != b:
+                return True
         return False
 
     def _range(self, letter, body, sup, env) -> int:
@@ -1003,7 +1055,7 @@ class Evaluator:
         """A derivative of a quantity that, as the document defines it, does not involve the
         variable's quantity at all would be 0 whatever the author meant: refused instead."""
         base = self._base_symbols(name, wrt, kept, env)
-        free = top.free_symbols if hasattr(top, "free_symbols") else set()
+        free = self.model.symbols(top)
         if base and not (free & base):
             shown = "".join(_text(numerator))
             raise CannotCheck(f"{_shown(shown) if len(shown) < 30 else 'the quantity'} does not involve "
@@ -1011,17 +1063,27 @@ class Evaluator:
 
     def _base_symbols(self, name: str, wrt, kept: bool, env: Env) -> set:
         """All the entries of the variable's quantity: the whole matrix for a column u_w."""
-        if kept:
-            return {x for holder, _ in self.model.placeholders.values()
+        if kept:  # placeholders are only ever added: their number says whether this is known
+            key = ("#base symbols", name, len(self.model.placeholders))
+            if key not in self.model.expanded:
+                self.model.expanded[key] = frozenset(
+                    x for holder, _ in self.model.placeholders.values()
                     for x in (holder.free_symbols if hasattr(holder, "free_symbols") else ())
-                    if str(x).startswith(name + "#")}
+                    if str(x).startswith(name + "#"))
+            return set(self.model.expanded[key])
         family = self.ctx.families.get(name)
         if family is not None and family.matrix in self.model.primitives:
-            return set(self.model.primitives[family.matrix].free_symbols)
+            return set(self._primitive_symbols(family.matrix))
         if name in self.model.primitives:
-            value = self.model.primitives[name]
-            return set(value.free_symbols) if hasattr(value, "free_symbols") else set()
-        return set(wrt.free_symbols) if hasattr(wrt, "free_symbols") else set()
+            return set(self._primitive_symbols(name))
+        return set(self.model.symbols(wrt))
+
+    def _primitive_symbols(self, name: str) -> frozenset:
+        """A variable's entries (its symbols), once per instantiation."""
+        key = ("#entries", name)
+        if key not in self.model.expanded:
+            self.model.expanded[key] = frozenset(self.model.symbols(self.model.primitives[name]))
+        return self.model.expanded[key]
 
     def _check_variable(self, x, name):
         if not (isinstance(x, sp.Symbol)):

@@ -117,7 +117,10 @@ class Deferred(sp.Expr):
 
     @property
     def free_symbols(self):
-        return self.args[0].free_symbols
+        free = getattr(self, "_free", None)
+        if free is None:  # kept on the node (it is immutable): the owners of every value containing it ask
+            free = self._free = self.args[0].free_symbols
+        return set(free)
 
     @property
     def is_number(self):
