@@ -325,3 +325,25 @@ def test_the_owners_of_a_value_are_those_of_its_free_symbols():
     assert model.owners(expressions[0]) == {"u", "v"} and model.owners(expressions[3]) == {"u", "v"}
     assert model.owners(sp.Matrix([[shared, b]])) == {"u", "v", "b"} and model.owners(2) == set()
     assert model.owners(expressions[5]) == {"u", "v", "b"}  # a deferred derivative's: its expression's
+
+
+def test_a_proof_is_tried_once_per_pair_of_values_and_gives_the_same(monkeypatch):
+    from gradproof.verify.derivation.context import Context
+
+    calls = []
+    real = steps._identical
+    monkeypatch.setattr(steps, "_identical", lambda a, b: calls.append((a, b)) or real(a, b))
+    checker = steps.Checker(Context(source="test"))
+    x, z = sp.symbols("x z")
+    a, b = 1 - 1 / (1 + sp.exp(x)), sp.exp(x) / (1 + sp.exp(x))
+    assert checker._identical(a, b) == real(a, b) and checker._identical(a, b) == real(a, b)
+    assert len(calls) == 1  # the second time from the memo, with the same work
+    assert checker._identical(a, b + z) == real(a, b + z) == (False, real(a, b + z)[1]) and len(calls) == 2
+    m, n = sp.Matrix([a, x]), sp.ImmutableMatrix([b, x])  # an array is its shape and entries
+    assert checker._identical(m, n) == real(m, n) and checker._identical(sp.ImmutableMatrix(m), sp.Matrix(n))[0]
+    assert len(calls) == 3
+    with pytest.raises(sp.ShapeError):  # a row beside a column: raised as before, nothing kept
+        checker._identical(sp.Matrix([[a, x]]), n)
+    assert checker._identical(sp.Integer(2), sp.Integer(2)) == real(sp.Integer(2), sp.Integer(2))
+    assert checker._identical(sp.Float(2.0), sp.Integer(2)) == real(sp.Float(2.0), sp.Integer(2))
+    assert len(calls) == 6  # 2.0 is not the integer 2 to the memo

@@ -435,6 +435,7 @@ class Checker:
         self._keep: list = []  # trees whose ids key the caches stay alive
         self._sizes: dict[tuple, dict] = {}
         self._derivatives: dict = {}  # shared by this checker's models: derivatives do not depend on the trial
+        self._proofs: dict = {}  # (a, b) -> _identical(a, b): the readings and chains of a step prove the same again
         self.proof_work = 0
         self.proofs = 0
         self.loss: LossFallback | None = None  # a shipped loss for a J the document defines otherwise
@@ -845,7 +846,7 @@ class Checker:
                     if plain and proved:
                         if t == 0 and step_proof < self.PROOF_BUDGET and self.proof_work < self.DOCUMENT_PROOF_BUDGET \
                                 and self.proofs < self.DOCUMENT_PROOFS:
-                            proved, work = _identical(a, b)
+                            proved, work = self._identical(a, b)
                             step_proof += work
                             self.proof_work += work
                             self.proofs += 1
@@ -869,6 +870,18 @@ class Checker:
                 return _Outcome("cannot_check", "no real value at the points tried (a logarithm of a negative number?)")
             return _Outcome("cannot_check", "no index values satisfy the stated condition")
         return _Outcome("holds", "", "", "", checked, proved and plain)
+
+    def _identical(self, a, b) -> tuple[bool, int]:
+        """_identical(a, b), once per pair of values: it is a function of their expressions (their
+        shapes and entries), and equal SymPy expressions are the same tree."""
+        try:
+            key = (_proof_key(a), _proof_key(b))
+            return self._proofs[key]
+        except KeyError:
+            out = self._proofs[key] = _identical(a, b)
+            return out
+        except TypeError:  # not hashable
+            return _identical(a, b)
 
     def _distinct(self, left, right, letters, conditions, position, subject) -> _Outcome | None:
         """The default reading again, with every free index different from the fixed indices of its
@@ -1413,6 +1426,13 @@ def _identical(a, b) -> tuple[bool, int]:
         return all(p == 0 or rational_zero(p) for p in parts), work
     except Exception:  # a form the rational test does not take (Max, Abs): not shown
         return False, work
+
+
+def _proof_key(value) -> tuple:
+    """What _identical reads of a value: an array's shape and entries, or the expression itself."""
+    if _is_matrix(value):
+        return "array", value.shape, tuple(value)
+    return "expression", type(value), value
 
 
 def _weight(value) -> int:
