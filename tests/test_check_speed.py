@@ -347,3 +347,15 @@ def test_a_proof_is_tried_once_per_pair_of_values_and_gives_the_same(monkeypatch
     assert checker._identical(sp.Integer(2), sp.Integer(2)) == real(sp.Integer(2), sp.Integer(2))
     assert checker._identical(sp.Float(2.0), sp.Integer(2)) == real(sp.Float(2.0), sp.Integer(2))
     assert len(calls) == 6  # 2.0 is not the integer 2 to the memo
+
+
+def test_the_size_of_a_value_is_counted_once_and_is_the_same():
+    from gradproof.verify.derivation.context import Context
+
+    checker = steps.Checker(Context(source="test"))
+    x, y = sp.symbols("x y")
+    value = sp.Matrix([sp.exp(x) * y, x + 1])
+    assert checker._weight(value) == steps._weight(value) == 7
+    assert checker._weight(sp.ImmutableMatrix(value)) == 7 and len(checker._weights) == 1
+    assert checker._weight(sp.log(x)) == steps._weight(sp.log(x)) == 2 and checker._weight(2.0) == 0
+    assert len(checker._weights) == 3

@@ -436,6 +436,7 @@ class Checker:
         self._sizes: dict[tuple, dict] = {}
         self._derivatives: dict = {}  # shared by this checker's models: derivatives do not depend on the trial
         self._proofs: dict = {}  # (a, b) -> _identical(a, b): the readings and chains of a step prove the same again
+        self._weights: dict = {}  # value -> _weight(value): the readings of a step often give the same values
         self.proof_work = 0
         self.proofs = 0
         self.loss: LossFallback | None = None  # a shipped loss for a J the document defines otherwise
@@ -830,7 +831,7 @@ class Checker:
                 b, pb, used_b = self.value(right, at, assignment, position, layout, elementwise)
                 a, b = _zero_of_shape(left, a, b), _zero_of_shape(right, b, a)
                 if t == 0 and n == 0 and pa is None and pb is None:
-                    heavy = _weight(a) + _weight(b) > self.EVALUATION_WEIGHT
+                    heavy = self._weight(a) + self._weight(b) > self.EVALUATION_WEIGHT
                 where = _where(assignment, values, samples)
                 for problem in (pa, pb):
                     if problem and problem[0] == "cannot_check":
@@ -882,6 +883,17 @@ class Checker:
             return out
         except TypeError:  # not hashable
             return _identical(a, b)
+
+    def _weight(self, value) -> int:
+        """_weight(value), once per value (its entries, or the expression)."""
+        try:
+            key = _proof_key(value)
+            return self._weights[key]
+        except KeyError:
+            out = self._weights[key] = _weight(value)
+            return out
+        except TypeError:  # not hashable
+            return _weight(value)
 
     def _distinct(self, left, right, letters, conditions, position, subject) -> _Outcome | None:
         """The default reading again, with every free index different from the fixed indices of its
@@ -1429,7 +1441,8 @@ def _identical(a, b) -> tuple[bool, int]:
 
 
 def _proof_key(value) -> tuple:
-    """What _identical reads of a value: an array's shape and entries, or the expression itself."""
+    """What _identical and _weight read of a value: an array's shape and entries, or the expression
+    itself (with its type: the float 2.0 is not the integer 2)."""
     if _is_matrix(value):
         return "array", value.shape, tuple(value)
     return "expression", type(value), value
