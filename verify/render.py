@@ -11,7 +11,6 @@ from rich.table import Table
 from rich.text import Text
 
 from gradproof.derive.results import ClaimResult
-from gradproof.verify.derivation.document import ROW_MARK
 from gradproof.verify.results import GradientCheck, check_json  # noqa: F401 - check_json is rendered from here too
 
 STATUS_STYLE = {"proved": "bold green", "refuted": "bold red", "unproved": "yellow"}
@@ -274,12 +273,6 @@ def _summary(result, inline: bool | None = None) -> str:
             f"{count['unparsed']} unparsed, {count['defines']} define a name")
 
 
-def _written(text: str) -> str:
-    """A step's text as the author wrote it: the reader marks a row break inside a nested environment
-    with ROW_MARK (so the outer environment's split keeps the matrix whole); a user sees their \\\\."""
-    return text.replace(ROW_MARK, "\\\\") if text else text
-
-
 def derivation_table(result, inline: bool = False) -> Table:
     """result: verify.derivation.run.DocumentResult; the displays, or the inline equations."""
     what = "inline equations" if inline else "displays"
@@ -295,15 +288,14 @@ def derivation_table(result, inline: bool = False) -> Table:
             if number > 1:
                 lines.append("\n")
             lines.append(f"{number}. {_verdict(step)}: ", style=CHECK_STYLE.get(step.status, ""))
-            lhs, rhs = _written(step.lhs), _written(step.rhs)
-            lines.append(f"{_short(lhs)} = {_short(rhs)}" if rhs else _short(lhs))
+            lines.append(f"{_short(step.lhs)} = {_short(step.rhs)}" if step.rhs else _short(step.lhs))
             if step.where and step.where != eq.where:
                 lines.append(f"  ({step.where})", style="dim")
-            lines.append(f"\n   {_written(step.reason)}", style="dim" if step.status in ("holds", "defines") else "")
+            lines.append(f"\n   {step.reason}", style="dim" if step.status in ("holds", "defines") else "")
             if step.counterexample:
                 lines.append(f"\n   counterexample {step.counterexample}", style="red")
             if step.chain:
-                lines.append(f"\n   {_written(step.chain)}", style="bold")
+                lines.append(f"\n   {step.chain}", style="bold")
         table.add_row(Text(eq.label or ""), eq.where or str(eq.line),
                       Text(eq.status.replace("_", " "), style=CHECK_STYLE.get(eq.status, "")), lines)
     return table
@@ -312,7 +304,7 @@ def derivation_table(result, inline: bool = False) -> Table:
 def notation_text(result) -> Text:
     text = Text()
     for line in result.notation:
-        text.append(_written(line) + "\n", style="bold" if line.startswith("notation:") else "dim")
+        text.append(line + "\n", style="bold" if line.startswith("notation:") else "dim")
     for note in result.notes:
         text.append(note + "\n", style="dim")
     return text
@@ -324,15 +316,13 @@ def _short(latex: str, limit: int = 70) -> str:
 
 
 def derivation_json(result) -> dict:
-    return {"document": result.document, "notation": [_written(line) for line in result.notation],
-            "notes": list(result.notes),
+    return {"document": result.document, "notation": list(result.notation), "notes": list(result.notes),
             "equations": [
                 {"label": eq.label, "line": eq.line, "where": eq.where, "inline": eq.inline, "status": eq.status,
-                 "steps": [{"lhs": _written(s.lhs), "rhs": _written(s.rhs), "status": s.status,
-                            "reading": s.reading or None, "counterexample": s.counterexample or None,
-                            "reason": _written(s.reason), "line": s.line, "column": s.column, "where": s.where,
-                            "subject": _written(s.subject) or None, "against_subject": s.against_subject or None,
-                            "chain": _written(s.chain) or None}
+                 "steps": [{"lhs": s.lhs, "rhs": s.rhs, "status": s.status, "reading": s.reading or None,
+                            "counterexample": s.counterexample or None, "reason": s.reason, "line": s.line,
+                            "column": s.column, "where": s.where, "subject": s.subject or None,
+                            "against_subject": s.against_subject or None, "chain": s.chain or None}
                            for s in eq.steps]} for eq in result.equations]}
 
 
@@ -343,7 +333,7 @@ def derivation_markdown(result, command: str) -> str:
              "by evaluating both sides exactly at small concrete sizes, for every value of its free indices, at random",
              "instantiations; a step that agrees is then proved an identity in the entries where the",
              "rational-function test succeeds; a failing step shows where it fails.", ""]
-    lines += [f"- {_written(line)}" for line in result.notation] + [""]
+    lines += [f"- {line}" for line in result.notation] + [""]
     for inline in (False, True):
         eqs = [e for e in result.equations if e.inline == inline]
         if not eqs:
@@ -354,12 +344,11 @@ def derivation_markdown(result, command: str) -> str:
                   "| eq. | line | verdict | step | reason | counterexample |", "|---|---:|---|---|---|---|"]
         for eq in eqs:
             for number, s in enumerate(eq.steps, 1):
-                lhs, rhs = _written(s.lhs), _written(s.rhs)
-                step = f"${_md_math(lhs)} = {_md_math(rhs)}$" if rhs else _md_cell(lhs)
+                step = f"${_md_math(s.lhs)} = {_md_math(s.rhs)}$" if s.rhs else _md_cell(s.lhs)
                 label = (eq.label or "") if number == 1 else ""
                 verdict = _verdict(s)
                 verdict = f"**{verdict}**" if s.status == "fails" else verdict
-                reason = _written(s.reason + (f" — {s.chain}" if s.chain else ""))
+                reason = s.reason + (f" — {s.chain}" if s.chain else "")
                 lines.append(f"| {label} | {s.line or ''} | {verdict} | {step} | {_md_cell(reason)} | "
                              f"{_md_cell(s.counterexample)} |")
         lines.append("")

@@ -18,7 +18,7 @@ from gradproof.derive import wild
 from gradproof.derive.notation import SHIPPED, Notation, NotationError, from_dict, load
 
 from .context import Context, from_notation
-from .document import displays
+from .document import ROW_MARK, displays
 from .infer import infer
 from .source import DocumentError, read
 from .repair import Repair, repair_parentheses
@@ -205,10 +205,21 @@ def check_document(path: str, notation_path: str | None = None, trials: int = 3,
     tell(len(found), len(found), "")
     if repair is not None:
         results = [_repaired(d, r, repair) for d, r in zip(found, results)]
-    results = tuple(results)
-    if repair is not None:
         said.append(f"the definition at {repair.where}: {repair.said}")
-    return DocumentResult(path, results, time.perf_counter() - start, tuple(said + describe(ctx)), source.notes)
+    return DocumentResult(path, tuple(_as_written(r) for r in results), time.perf_counter() - start,
+                          tuple(_written(line) for line in said + describe(ctx)), source.notes)
+
+
+def _written(text: str) -> str:
+    """Text as the author wrote it: the reader marks a row break inside a nested environment with
+    ROW_MARK (so the outer environment's split keeps the matrix whole); a user sees their \\\\."""
+    return text.replace(ROW_MARK, "\\\\") if text else text
+
+
+def _as_written(result: EquationResult) -> EquationResult:
+    """An equation's results in the author's text, for every reader of them (report, JSON, Markdown)."""
+    fields = ("lhs", "rhs", "reason", "counterexample", "correct", "reading", "subject", "chain")
+    return replace(result, steps=tuple(replace(s, **{f: _written(getattr(s, f)) for f in fields}) for s in result.steps))
 
 
 def _repaired(display, result: EquationResult, repair: Repair) -> EquationResult:
