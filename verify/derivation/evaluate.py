@@ -114,6 +114,42 @@ def _free_symbols(node, memo: dict) -> frozenset:
     return out
 
 
+def _per_tree(cache: dict, tree, compute):
+    """compute(tree), once per parse tree: keyed by its id, the tree kept beside the value so that a
+    tree made later at a freed id is not taken for it."""
+    found = cache.get(id(tree))
+    if found is None or found[0] is not tree:
+        found = cache[id(tree)] = (tree, compute(tree))
+    return found[1]
+
+
+def _symbol_subscripts(t: Tree) -> tuple[str, list, list]:
+    """(name, index letters, decorations) of a symbol's tree."""
+    letters = []
+    for g in (c for c in t.children[1:] if isinstance(c, Tree)):
+        letters += _letters(g)
+    return t.children[0].value, letters, [c.value for c in t.children[1:] if isinstance(c, Token) and c.type == "DECOR"]
+
+
+def _kronecker_pairs(body) -> list:
+    """The index pairs of the factors \\delta_{ij} of a sum's body (through products, signs, groups
+    and inner sums), in the order _vanishes tries them."""
+    pairs, stack = [], [body]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, Tree):
+            continue
+        if node.data in ("mul", "neg", "group"):
+            stack.extend(node.children)
+        elif node.data in ("delta", "delta2"):
+            letters = _letters(node.children[0]) if node.data == "delta" else [t.value for t in node.children]
+            if len(letters) == 2:
+                pairs.append(letters)
+        elif node.data == "bigop":
+            stack.append(node.children[-1])  # \sum_c \delta_{cd} ...: a product inside a sum
+    return pairs
+
+
 def _is_matrix(x) -> bool:
     return isinstance(x, sp.MatrixBase)
 
@@ -251,20 +287,20 @@ class Evaluator:
     def _memo_key(self, tree, env: Env) -> tuple | None:
         if env.bound:
             return None  # a function's parameters: values, not index letters
-        found = self._names.get(id(tree))
-        if found is None or found[0] is not tree:
-            tokens = _tokens(tree)
-            if tokens & self._defined():
-                # a defined quantity's value depends on the index letters its definitions write
-                # (their own free letters, parameters, sums), and on nothing else (definition_value)
-                tokens = tokens | self._definition_tokens()
-            found = self._names[id(tree)] = (tree, tokens)
-        tokens = found[1]
+        tokens = _per_tree(self._names, tree, self._value_tokens)
         values = [(k, v) for k, v in env.values.items() if k in tokens or k.startswith("#") or k in self.ctx.particular]
         try:
             return (id(tree), tuple(sorted(values)), env.stop, env.position, env.layout, env.elementwise, env.written)
         except TypeError:  # a value that does not sort or hash: not kept
             return None
+
+    def _value_tokens(self, tree) -> frozenset[str]:
+        tokens = _tokens(tree)
+        if tokens & self._defined():
+            # a defined quantity's value depends on the index letters its definitions write
+            # (their own free letters, parameters, sums), and on nothing else (definition_value)
+            tokens = tokens | self._definition_tokens()
+        return tokens
 
     def _defined(self) -> frozenset[str]:
         """The names with a definition (any position), the calls' names, and the column letters of
@@ -460,16 +496,7 @@ class Evaluator:
     def subscripts(self, t: Tree) -> tuple[str, list, list]:
         """(name, index letters, decorations) of a symbol: read once per tree (a sum's body asks
         again for every term)."""
-        found = self._subscripts.get(id(t))
-        if found is None or found[0] is not t:
-            name = t.children[0].value
-            groups = [c for c in t.children[1:] if isinstance(c, Tree)]
-            decor = [c.value for c in t.children[1:] if isinstance(c, Token) and c.type == "DECOR"]
-            letters = []
-            for g in groups:
-                letters += _letters(g)
-            found = self._subscripts[id(t)] = (t, (name, letters, decor))
-        name, letters, decor = found[1]
+        name, letters, decor = _per_tree(self._subscripts, t, _symbol_subscripts)
         return name, list(letters), list(decor)
 
     def _symbol(self, t, env):
@@ -769,23 +796,7 @@ class Evaluator:
     def _deltas(self, body) -> list:
         """The index pairs of the factors \\delta_{ij} of a sum's body (through products, signs,
         groups and inner sums), in the order _vanishes tries them: read once per body, not per term."""
-        found = self._delta_pairs.get(id(body))
-        if found is None or found[0] is not body:
-            pairs, stack = [], [body]
-            while stack:
-                node = stack.pop()
-                if not isinstance(node, Tree):
-                    continue
-                if node.data in ("mul", "neg", "group"):
-                    stack.extend(node.children)
-                elif node.data in ("delta", "delta2"):
-                    letters = _letters(node.children[0]) if node.data == "delta" else [t.value for t in node.children]
-                    if len(letters) == 2:
-                        pairs.append(letters)
-                elif node.data == "bigop":
-                    stack.append(node.children[-1])  # \sum_c \delta_{cd} ...: a product inside a sum
-            found = self._delta_pairs[id(body)] = (body, pairs)
-        return found[1]
+        return _per_tree(self._delta_pairs, body, _kronecker_pairs)
 
     def _vanishes(self, deltas: list, env) -> bool:
         """A product with a factor \\delta_{ij} whose indices differ (_deltas): 0 without evaluating the rest."""
