@@ -20,7 +20,7 @@ from lark import Tree
 
 from .document import Display, Step
 from .infer import _try_parse, definable, infer
-from .steps import IDENTIFIABLE, Checker, check_step
+from .steps import IDENTIFIABLE, Checker, check_step, read_as
 
 __all__ = ["Repair", "repair_parentheses"]
 
@@ -73,11 +73,11 @@ def places(text: str, kind: str, at: int) -> list[int]:
     braces = parens = 0
     for i in span:
         if kind == OPEN and i > at + 1:  # what lies between the lonely ( and offset i
-            braces += _brace(text, i - 1)
-            parens += _paren(text, i - 1)
+            braces += _nesting(text, i - 1, "{}")
+            parens += _nesting(text, i - 1, OPEN + CLOSE)
         elif kind == CLOSE and i < at:  # what lies between offset i and the lonely )
-            braces -= _brace(text, i)
-            parens -= _paren(text, i)
+            braces -= _nesting(text, i, "{}")
+            parens -= _nesting(text, i, OPEN + CLOSE)
         if braces < 0 or parens < 0:
             break  # out of the group the lonely parenthesis is in
         if braces or parens:
@@ -90,16 +90,11 @@ def places(text: str, kind: str, at: int) -> list[int]:
     return out
 
 
-def _brace(text: str, i: int) -> int:
+def _nesting(text: str, i: int, pair: str) -> int:
+    """+1 where text[i] opens the pair ("{}", "()"), -1 where it closes it, else 0 (\\{ is a character)."""
     if i and text[i - 1] == "\\":
         return 0
-    return (text[i] == "{") - (text[i] == "}")
-
-
-def _paren(text: str, i: int) -> int:
-    if i and text[i - 1] == "\\":
-        return 0
-    return (text[i] == OPEN) - (text[i] == CLOSE)
+    return (text[i] == pair[0]) - (text[i] == pair[1])
 
 
 def readings(text: str, macros: dict, names: frozenset) -> list[tuple[str, int]]:
@@ -226,10 +221,7 @@ def _macro(name: str) -> str:
 
 
 def _swapped(text: str, swap) -> str:
-    if swap is None:
-        return text
-    name, g = swap
-    return re.sub(rf"\\{name}(?![A-Za-z])(?=\s*(?:\\left\s*)?\()", lambda m: "\\" + g, text)
+    return text if swap is None else read_as(text, *swap)
 
 
 def _trial(step: Step, text: str, swap, fresh, source, found: list[Display], authoritative: bool, trials: int):
@@ -254,7 +246,7 @@ def _trial(step: Step, text: str, swap, fresh, source, found: list[Display], aut
             if p is None or not _uses(ctx, p, definition):
                 continue
             claim = replace(s, lhs=_swapped(s.lhs, swap), rhs=_swapped(s.rhs, swap),
-                            subject=_swapped(s.subject, swap) if s.subject else s.subject)
+                            subject=_swapped(s.subject, swap))
             checker = Checker(ctx, trials)
             checker.identifying = True  # no other reading chosen inside this trial
             return s, check_step(claim, ctx, trials, condition=display.condition, role="", checker=checker)

@@ -875,25 +875,11 @@ class Checker:
     def _identical(self, a, b) -> tuple[bool, int]:
         """_identical(a, b), once per pair of values: it is a function of their expressions (their
         shapes and entries), and equal SymPy expressions are the same tree."""
-        try:
-            key = (_proof_key(a), _proof_key(b))
-            return self._proofs[key]
-        except KeyError:
-            out = self._proofs[key] = _identical(a, b)
-            return out
-        except TypeError:  # not hashable
-            return _identical(a, b)
+        return _once(self._proofs, _identical, a, b)
 
     def _weight(self, value) -> int:
         """_weight(value), once per value (its entries, or the expression)."""
-        try:
-            key = _proof_key(value)
-            return self._weights[key]
-        except KeyError:
-            out = self._weights[key] = _weight(value)
-            return out
-        except TypeError:  # not hashable
-            return _weight(value)
+        return _once(self._weights, _weight, value)
 
     def _distinct(self, left, right, letters, conditions, position, subject) -> _Outcome | None:
         """The default reading again, with every free index different from the fixed indices of its
@@ -1179,22 +1165,30 @@ def _defined_further_on(left, right, ctx: Context, checker: Checker, conditions,
 IDENTIFIABLE = ("sigma", "tanh", "exp", "log")  # known functions of one number an author may type another name for
 
 
+def _applied(name: str) -> re.Pattern:
+    """\\name applied to an argument: \\delta( or \\delta\\left(, not \\deltax nor a bare \\delta."""
+    return re.compile(rf"\\{name}(?![A-Za-z])(?=\s*(?:\\left\s*)?\()")
+
+
+def read_as(text: str, name: str, known: str) -> str:
+    """text with the function \\name, wherever it is applied, written as the known function \\known."""
+    return _applied(name).sub(lambda m: "\\" + known, text) if text else text
+
+
 def _read_as_known(name: str, step: Step, ctx: Context, checker: Checker, trials, seed, condition,
                    role) -> StepResult | None:
     """\\delta(u_o^T v_c) where the document never defines \\delta: the first step that uses it holds
     with it read as exactly one of the known functions (sigma) and with no other, so the steps after
     that one read it so (said at each).  That first step is no evidence for itself: it stays
     uncheckable, with the reason.  Nothing is read when no function or several fit."""
-    macro = re.compile(rf"\\{name}(?![A-Za-z])(?=\s*(?:\\left\s*)?\()")
+    macro = _applied(name)
     if ctx.definitions.get(name) or any(k.split("(")[0] == name for k in ctx.calls) or \
             not (macro.search(step.lhs) or macro.search(step.rhs)):
         return None
 
     def as_(g: str) -> StepResult:
-        def swap(text):
-            return macro.sub(lambda m: "\\" + g, text) if text else text
-
-        again = replace(step, lhs=swap(step.lhs), rhs=swap(step.rhs), subject=swap(step.subject))
+        again = replace(step, lhs=read_as(step.lhs, name, g), rhs=read_as(step.rhs, name, g),
+                        subject=read_as(step.subject, name, g))
         checker.identifying = True
         try:
             return check_step(again, ctx, trials, seed, condition, role, checker)
@@ -1438,6 +1432,19 @@ def _identical(a, b) -> tuple[bool, int]:
         return all(p == 0 or rational_zero(p) for p in parts), work
     except Exception:  # a form the rational test does not take (Max, Abs): not shown
         return False, work
+
+
+def _once(cache: dict, compute, *values):
+    """compute(*values), kept in cache under what compute reads of them (_proof_key); computed
+    afresh when a value cannot be hashed."""
+    try:
+        key = tuple(_proof_key(v) for v in values)
+        return cache[key]
+    except KeyError:
+        out = cache[key] = compute(*values)
+        return out
+    except TypeError:  # not hashable
+        return compute(*values)
 
 
 def _proof_key(value) -> tuple:
