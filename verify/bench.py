@@ -677,6 +677,12 @@ class CheckRun:
     error: str = ""
 
 
+def _last_line(done: subprocess.CompletedProcess) -> str:
+    """Why a command wrote no results: the last line it printed, or its exit code."""
+    tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+    return tail[0][:200]
+
+
 def measure_check(command: Sequence[str], document: Path) -> CheckRun:
     """`COMMAND check DOCUMENT --json FILE` in a fresh process, in the current directory (where a
     command or document given by a relative path is): its wall time and its verdicts."""
@@ -687,8 +693,7 @@ def measure_check(command: Sequence[str], document: Path) -> CheckRun:
                               timeout=900, env={**os.environ, "COLUMNS": "120"})
         seconds = time.perf_counter() - start
         if not out.is_file():
-            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or [f"exit {done.returncode}"]
-            return CheckRun(seconds, None, tail[0][:200])
+            return CheckRun(seconds, None, _last_line(done))
         data = json.loads(out.read_text())
     verdicts = tuple((s.get("line"), s.get("status")) for e in data.get("equations", ()) for s in e.get("steps", ()))
     return CheckRun(seconds, verdicts)
@@ -813,8 +818,7 @@ def measure_grade_command(command: Sequence[str], class_dir: Path, jobs: int = 2
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         summary = out / "summary.csv"
         if not summary.is_file():
-            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or [f"exit {done.returncode}"]
-            return GradeRun(seconds, cpu, None, tail[0][:200])
+            return GradeRun(seconds, cpu, None, _last_line(done))
         with summary.open(newline="") as f:
             rows = list(csv.DictReader(f))
     scores = tuple((r.get("submission") or next(iter(r.values()), ""), r.get("score")) for r in rows)
