@@ -199,7 +199,7 @@ def build(options: Options) -> Function:
         given = {a: data[source[a]] for a in arguments}
         for k, a in enumerate(datasets):  # the reference draws what the submission drew, in its order (all of
             # them when the draws are not known: as many as it needs)
-            given[a] = stand_ins.replay(given[a][:drawn[k]] if k < len(drawn) else given[a], inputs[source[a]].sampler)
+            given[a] = stand_ins.Replay(given[a][:drawn[k]] if k < len(drawn) else given[a], inputs[source[a]].sampler)
         for a in arguments:
             if inputs[source[a]].role == "word":
                 given[a] = _spelled(given[a])

@@ -20,9 +20,10 @@ class RanOut(Exception):
         self.drawn = drawn
 
 
-class _Replay:
-    """Hands out values in order under the sampler's name (an attribute of the instance: one class serves
-    every sampler name, where a class made per call cost a class creation on every callback answer)."""
+class Replay:
+    """A dataset whose sampler method hands out values in order (what the submission drew), under the
+    sampler's name: an attribute of the instance, so one class serves every sampler name (a class made
+    per call cost a class creation on every callback answer)."""
 
     def __init__(self, values: list, sampler: str):
         self._it, self._count = iter(values), 0
@@ -37,13 +38,8 @@ class _Replay:
         return value
 
 
-def replay(values: list, sampler: str):
-    """An object whose sampler method hands out values in order (what the submission drew)."""
-    return _Replay(values, sampler)
-
-
 def case_value(spec, inp, rng: np.random.Generator, kind: str, index: int, sizes: dict, inputs: dict,
-                   source: dict) -> dict:
+               source: dict) -> dict:
     """A callback argument of one case: the function it is (None: left out) and, with `samples`, the values a
     dataset holds in a call, fixed per index of the call's word list (never that index)."""
     function = inp.functions[index % len(inp.functions)] if kind == "hidden" else inp.functions[0]
@@ -83,7 +79,7 @@ def callee(function, inp, chosen: dict, inputs: dict, source: dict):
             drawn = chosen["samples"][int(args[index])]
             for k, sampler in datasets:
                 if k < len(args):
-                    args[k] = replay(drawn, sampler)
+                    args[k] = Replay(drawn, sampler)
             if takes_count:
                 keywords[inp.samples] = len(drawn)
         return function(*args, **keywords)
