@@ -109,6 +109,41 @@ def test_a_derivative_is_computed_once_per_checker():
     assert other.diff(expr, x) is first
 
 
+def test_the_differentiator_gives_the_expression_sympys_diff_gives():
+    """differentiate.derivative applies SymPy's rules with a memo: the same expression as sp.diff,
+    for the rules it takes (sums, products, powers, functions of one argument) and for the nodes
+    it leaves to SymPy (Max, Abs, Piecewise, a deferred or unevaluated derivative)."""
+    from gradproof.verify.derivation.differentiate import derivative
+    from gradproof.verify.derivation.numeric import Deferred
+
+    xs, us = sp.symbols("x0:4"), sp.symbols("u0:4")
+    scores = [sum(u * x for u, x in zip(us[i:] + us[:i], xs)) for i in range(4)]
+    total = sum(sp.exp(s) for s in scores)
+    f = sp.Function("f")
+    expressions = [sp.exp(s) / total for s in scores] + [
+        -sp.log(sp.exp(scores[1]) / total), sp.tanh(xs[0]) ** 2 * us[1], 1 / (1 + sp.exp(-xs[0] * us[0])),
+        sp.Max(xs[1], 0) * xs[2], sp.Abs(xs[3] - us[3]), sp.sqrt(xs[0] ** 2 + 1), xs[0] ** xs[1],
+        sp.Piecewise((xs[0], xs[1] > 0), (xs[1], True)), Deferred(xs[0] * us[1] ** 2, us[1]) * xs[2],
+        sp.Derivative(f(xs[0]) * us[0], xs[0]), f(xs[0], xs[1] * us[2]), sp.log(total) * sp.cosh(xs[2])]
+    memo: dict = {}
+    for expr in expressions:
+        for x in xs + us:
+            assert derivative(expr, x, memo) == sp.diff(expr, x), (expr, x)
+    assert (total, xs[0]) in memo  # the shared denominator's, differentiated once for every entry
+
+
+@pytest.mark.parametrize("name", ["softmax_planted.md", "negsampling.md", "wild_layers.md", "wild_logistic.md",
+                                  "wild_by_expression.md", "wild_total.md"])
+def test_the_differentiator_changes_no_result(monkeypatch, name):
+    from gradproof.verify.derivation import evaluate
+
+    document = str(DERIVATIONS / name)
+    ours = check_document(document)
+    monkeypatch.setattr(evaluate, "derivative", lambda expr, x, *memos: sp.diff(expr, x))
+    sympys = check_document(document)
+    assert [e.steps for e in ours.equations] == [e.steps for e in sympys.equations]
+
+
 def test_the_correct_forms_are_the_built_models_claims():
     from gradproof.derive.models import MODELS
     from gradproof.verify.derivation import suggest
@@ -306,7 +341,8 @@ def test_the_owners_of_a_value_are_those_of_its_free_symbols():
     tree): the same sets SymPy gives, bound symbols (a Derivative's, a Sum's) left out as SymPy
     leaves them out, whether a subexpression was met before or not."""
     from gradproof.verify.derivation.context import Context
-    from gradproof.verify.derivation.evaluate import Model, _free_symbols
+    from gradproof.verify.derivation.differentiate import free_symbols
+    from gradproof.verify.derivation.evaluate import Model
     from gradproof.verify.derivation.numeric import Deferred
 
     u0, u1, v, b, k = sp.symbols("u_0_0 u_1_0 v_0_0 b k")
@@ -319,7 +355,7 @@ def test_the_owners_of_a_value_are_those_of_its_free_symbols():
     for expr in expressions + expressions:  # the second time from the memo
         entries = list(expr) if isinstance(expr, sp.MatrixBase) else [expr]
         for e in entries:
-            assert _free_symbols(e, memo) == e.free_symbols
+            assert free_symbols(e, memo) == e.free_symbols
     model = Model(Context(source="test"), {})
     model.primitives.update({"u": sp.Matrix([[u0], [u1]]), "v": sp.Matrix([[v]]), "b": b})
     assert model.owners(expressions[0]) == {"u", "v"} and model.owners(expressions[3]) == {"u", "v"}

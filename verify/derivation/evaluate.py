@@ -23,6 +23,7 @@ from gradproof.derive.latex import ParseError, parse
 
 from .parsing import macros_key, parse_tree
 from .context import Context, Definition
+from .differentiate import derivative, free_symbols
 from .numeric import Deferred, exact
 
 FUNCTIONS = ("softmax", "exp", "log", "sigma")  # the grammar's own function tokens
@@ -54,7 +55,8 @@ class Tensor3:
 
     def contract(self, g: list):
         # sum_k g_k dy_k/dW: g is a value at the point (dJ/dtheta there), never differentiated itself
-        return self.wrt.applyfunc(lambda x: self.sign * sum((gk * sp.diff(yk, x) for gk, yk in zip(g, self.ys)),
+        memo: dict = {}  # the entries of y share their subexpressions
+        return self.wrt.applyfunc(lambda x: self.sign * sum((gk * derivative(yk, x, memo) for gk, yk in zip(g, self.ys)),
                                                              sp.Integer(0)))
 
     def __neg__(self):
@@ -95,23 +97,6 @@ def _chain_product(a, b):
         raise ShapeError(f"cannot multiply: a {_shape(other)} array {side} {tensor.text} (the chain rule needs "
                          f"a {'row' if before else 'column'} of length {n} there)")
     return tensor.contract(list(other))
-
-
-_BASIC_FREE_SYMBOLS = sp.Basic.free_symbols  # the property: a node whose class keeps it has its arguments' symbols
-
-
-def _free_symbols(node, memo: dict) -> frozenset:
-    """node.free_symbols, each distinct subexpression's computed once per model: SymPy recomputes
-    them over the whole tree at every call, and the values of one instantiation share most of
-    their subexpressions (every entry of a softmax has its denominator)."""
-    out = memo.get(node)
-    if out is None:
-        if type(node).free_symbols is _BASIC_FREE_SYMBOLS:
-            out = frozenset().union(*[_free_symbols(a, memo) for a in node.args])
-        else:  # a symbol, or a node with bound symbols (a Derivative's, a Lambda's) or its own rule
-            out = frozenset(node.free_symbols)
-        memo[node] = out
-    return out
 
 
 def _per_tree(cache: dict, tree, compute):
@@ -184,8 +169,11 @@ class Model:
     touched: set[str] = field(default_factory=set)  # primitives an evaluation used
     generic: set = field(default_factory=set)  # the coefficients of arbitrary functions (f, g, h)
     derivatives: dict = field(default_factory=dict)  # (expression, symbol) -> derivative: Evaluator.diff
+    # (node, symbol) -> derivative, for every node met while differentiating (differentiate.derivative);
+    # apart from the table above, which holds only the derivatives asked for
+    subderivatives: dict = field(default_factory=dict)
     deferred: bool = False  # only numbers are asked of this instantiation: derivatives may be Deferred
-    free: dict = field(default_factory=dict)  # node -> its free symbols: owners() (see _free_symbols)
+    free: dict = field(default_factory=dict)  # node -> its free symbols: owners() (see free_symbols)
 
     def __post_init__(self):
         ctx = self.ctx
@@ -203,11 +191,11 @@ class Model:
 
     def symbols(self, value):
         """value.free_symbols (a set of SymPy symbols; empty for a plain number), from the
-        instantiation's memo of subexpressions (_free_symbols)."""
+        instantiation's memo of subexpressions (free_symbols)."""
         if _is_matrix(value):
-            return frozenset().union(*(_free_symbols(e, self.free) for e in value if isinstance(e, sp.Basic)))
+            return frozenset().union(*(free_symbols(e, self.free) for e in value if isinstance(e, sp.Basic)))
         if isinstance(value, sp.Basic):
-            return _free_symbols(value, self.free)
+            return free_symbols(value, self.free)
         return value.free_symbols if hasattr(value, "free_symbols") else set()
 
     def owners(self, value) -> set[str]:
@@ -966,7 +954,7 @@ class Evaluator:
             if self.model.deferred and isinstance(expr, sp.Expr) and not expr.is_Atom:
                 # independent of x: SymPy's 0, so that a structural zero stays one
                 return Deferred(expr, x) if expr.has(x) else sp.Integer(0)
-            out = table[expr, x] = sp.diff(expr, x)
+            out = table[expr, x] = derivative(expr, x, self.model.subderivatives, self.model.free)
             return out
         except TypeError:  # not hashable
             return sp.diff(expr, x)

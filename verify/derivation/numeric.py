@@ -30,6 +30,8 @@ import math
 
 import sympy as sp
 
+from .differentiate import derivative
+
 __all__ = ["Deferred", "NoValue", "Point", "exact"]
 
 
@@ -112,7 +114,7 @@ class Deferred(sp.Expr):
         """SymPy's derivative (kept on the node: it is immutable)."""
         done = getattr(self, "_done", None)
         if done is None:
-            done = self._done = sp.diff(exact(self.args[0]), self.args[1])
+            done = self._done = derivative(exact(self.args[0]), self.args[1])
         return done
 
     @property

@@ -435,6 +435,7 @@ class Checker:
         self._keep: list = []  # trees whose ids key the caches stay alive
         self._sizes: dict[tuple, dict] = {}
         self._derivatives: dict = {}  # shared by this checker's models: derivatives do not depend on the trial
+        self._subderivatives: dict = {}  # ... and so are those of their subexpressions
         self._proofs: dict = {}  # (a, b) -> _identical(a, b): the readings and chains of a step prove the same again
         self._weights: dict = {}  # value -> _weight(value): the readings of a step often give the same values
         self.proof_work = 0
@@ -525,12 +526,12 @@ class Checker:
             # derivatives in them never reach a value of instantiation 0 that a proof or a size reads)
             values, samples = self.draws[0]
             numbers = self.model(0)[2]
-            model = Model(self.ctx, values, samples, derivatives=self._derivatives, deferred=self.DEFER)
+            model = Model(self.ctx, values, samples, derivatives=self._derivatives, subderivatives=self._subderivatives, deferred=self.DEFER)
             self._models[t] = (model, Evaluator(model), numbers, values, samples)
         if t not in self._models:
             values, samples = self.draws[t]
             # proofs and sizes read the first instantiation's expressions; the others give numbers
-            model = Model(self.ctx, values, samples, derivatives=self._derivatives, deferred=self.DEFER and t > 0)
+            model = Model(self.ctx, values, samples, derivatives=self._derivatives, subderivatives=self._subderivatives, deferred=self.DEFER and t > 0)
             numbers = _numbers(model, np.random.default_rng(self.seed + 7919 * (t + 1)), t)
             self._models[t] = (model, Evaluator(model), numbers, values, samples)
         return self._models[t]
