@@ -526,12 +526,14 @@ class Checker:
             # derivatives in them never reach a value of instantiation 0 that a proof or a size reads)
             values, samples = self.draws[0]
             numbers = self.model(0)[2]
-            model = Model(self.ctx, values, samples, derivatives=self._derivatives, subderivatives=self._subderivatives, deferred=self.DEFER)
+            model = Model(self.ctx, values, samples, derivatives=self._derivatives,
+                          subderivatives=self._subderivatives, deferred=self.DEFER)
             self._models[t] = (model, Evaluator(model), numbers, values, samples)
         if t not in self._models:
             values, samples = self.draws[t]
             # proofs and sizes read the first instantiation's expressions; the others give numbers
-            model = Model(self.ctx, values, samples, derivatives=self._derivatives, subderivatives=self._subderivatives, deferred=self.DEFER and t > 0)
+            model = Model(self.ctx, values, samples, derivatives=self._derivatives,
+                          subderivatives=self._subderivatives, deferred=self.DEFER and t > 0)
             numbers = _numbers(model, np.random.default_rng(self.seed + 7919 * (t + 1)), t)
             self._models[t] = (model, Evaluator(model), numbers, values, samples)
         return self._models[t]
