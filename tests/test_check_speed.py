@@ -144,6 +144,34 @@ def test_the_differentiator_changes_no_result(monkeypatch, name):
     assert [e.steps for e in ours.equations] == [e.steps for e in sympys.equations]
 
 
+def test_the_operations_of_an_expression_are_sympys_count_ops():
+    """operations.operations counts each distinct subexpression once: the count count_ops gives,
+    over every rule of it (negations, quotients, differences, exponentials, functions, sums,
+    derivatives) and random combinations of them, memo shared."""
+    import random
+
+    from gradproof.verify.derivation.operations import operations
+
+    x, y, z, k = sp.symbols("x y z k")
+    f = sp.Function("f")
+    atoms = [x, -x, x - y, -x - y, -x + y, x / y, -x / y, 1 / x, 2 / x, -2 / x, x ** 2, sp.exp(x), sp.E,
+             sp.exp(-x) / (1 + sp.exp(-x)), sp.Rational(-1, 3), sp.Integer(1), sp.Integer(0), 2.5 * x, -sp.I * x,
+             sp.log(x * y) - sp.log(x), sp.Max(x, y) * z, sp.Piecewise((x, y > 0), (z, True)), sp.tanh(x) ** -1,
+             f(x) + sp.Derivative(f(x), x), sp.Sum(x * k, (k, 1, 3)), sp.Abs(x - y) ** 2 / (x + y) ** 3,
+             sp.sqrt(x) * -3 * y / z, x * y * z - 2 * x * y / (z - 1)]
+    combine = [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a - b, lambda a, b: a / b,
+               lambda a, b: sp.exp(a) * b, lambda a, b: sp.log(a) - b]
+    rng = random.Random(1)
+    expressions = list(atoms)
+    for _ in range(200):
+        e = rng.choice(expressions)
+        for _ in range(3):
+            e = rng.choice(combine)(e, rng.choice(atoms))
+        expressions.append(e)
+    memo: dict = {}
+    assert [operations(e, memo) for e in expressions] == [sp.count_ops(e) for e in expressions]
+
+
 def test_the_correct_forms_are_the_built_models_claims():
     from gradproof.derive.models import MODELS
     from gradproof.verify.derivation import suggest
@@ -368,7 +396,7 @@ def test_a_proof_is_tried_once_per_pair_of_values_and_gives_the_same(monkeypatch
 
     calls = []
     real = steps._identical
-    monkeypatch.setattr(steps, "_identical", lambda a, b: calls.append((a, b)) or real(a, b))
+    monkeypatch.setattr(steps, "_identical", lambda a, b, *memo: calls.append((a, b)) or real(a, b))
     checker = steps.Checker(Context(source="test"))
     x, z = sp.symbols("x z")
     a, b = 1 - 1 / (1 + sp.exp(x)), sp.exp(x) / (1 + sp.exp(x))

@@ -32,6 +32,7 @@ from .document import Display, Step
 from .evaluate import CannotCheck, Env, Evaluator, Model, ShapeError, _binder, _is_matrix, _letters, _shown
 from .messages import unparsed_reason
 from .numeric import Deferred, NoValue, Point, exact
+from .operations import operations
 
 MAX_ASSIGNMENTS = 12  # index values per instantiation; more are sampled
 READINGS = (  # (name shown, layout, elementwise, comparison)
@@ -420,7 +421,8 @@ class Checker:
     DOCUMENT_PROOFS = 80  # proofs per document (one per index value of a step): some small ones are slow
     DEFER = True  # derivatives of the later instantiations by forward mode (numeric.Deferred); tests turn it off
 
-    def __init__(self, ctx: Context, trials: int = 3, seed: int = 0, proof_budget: int | None = None):
+    def __init__(self, ctx: Context, trials: int = 3, seed: int = 0, proof_budget: int | None = None,
+                 subderivatives: dict | None = None):
         self.ctx, self.trials, self.seed = ctx, trials, seed
         if proof_budget is not None:
             self.DOCUMENT_PROOF_BUDGET = proof_budget
@@ -435,8 +437,11 @@ class Checker:
         self._keep: list = []  # trees whose ids key the caches stay alive
         self._sizes: dict[tuple, dict] = {}
         self._derivatives: dict = {}  # shared by this checker's models: derivatives do not depend on the trial
-        self._subderivatives: dict = {}  # ... and so are those of their subexpressions
+        # ... and those of their subexpressions, which are functions of the expressions alone: the
+        # checkers a checker makes for another reading of the document (a shipped loss) share them
+        self._subderivatives: dict = {} if subderivatives is None else subderivatives
         self._proofs: dict = {}  # (a, b) -> _identical(a, b): the readings and chains of a step prove the same again
+        self._operations: dict = {}  # expression -> its operations (operations.py): the differences share terms
         self._weights: dict = {}  # value -> _weight(value): the readings of a step often give the same values
         self.proof_work = 0
         self.proofs = 0
@@ -490,7 +495,7 @@ class Checker:
                 particular[letter] = count  # c, o: one word each, as the loss's notation says
         dependent = ctx.dependent - set(loss.tagged)  # \partial J_{skip-gram}: defined here, by the notation
         return Checker(replace(ctx, definitions=definitions, particular=particular, dependent=dependent), self.trials,
-                       self.seed)
+                       self.seed, subderivatives=self._subderivatives)
 
     def _inner_loss(self, loss: LossFallback) -> LossFallback | None:
         """The loss a tagged loss written with the plain J (J_{skip-gram} = \\sum_j J(v_c, w_{t+j}, U))
@@ -878,7 +883,7 @@ class Checker:
     def _identical(self, a, b) -> tuple[bool, int]:
         """_identical(a, b), once per pair of values: it is a function of their expressions (their
         shapes and entries), and equal SymPy expressions are the same tree."""
-        return _once(self._proofs, _identical, a, b)
+        return _once(self._proofs, lambda x, y: _identical(x, y, self._operations), a, b)
 
     def _weight(self, value) -> int:
         """_weight(value), once per value (its entries, or the expression)."""
@@ -1422,13 +1427,14 @@ def _where(assignment, values, samples) -> str:
 PROOF_LIMIT = 4000  # operations: larger differences are left to the numbers
 
 
-def _identical(a, b) -> tuple[bool, int]:
+def _identical(a, b, memo: dict | None = None) -> tuple[bool, int]:
     """(both sides equal as functions of the symbolic entries, the operations that took): the derive
     stage's rational-function test; False means only "not shown", never "different"."""
     from gradproof.derive.prover import rational_zero
 
     parts = list(a - b) if _is_matrix(a) else [sp.sympify(a) - sp.sympify(b)]
-    work = sum(sp.count_ops(p) for p in parts)
+    memo = {} if memo is None else memo
+    work = sum(operations(p, memo) for p in parts)
     if work > PROOF_LIMIT:
         return False, 0
     try:
