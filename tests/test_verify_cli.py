@@ -240,3 +240,22 @@ def test_verify_model_usage_errors(args, message):
     r = gradproof("verify", *args)
     assert r.returncode == 2, r.stdout + r.stderr
     assert message in r.stderr and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_command_runs_with_fewer_collections_and_the_thresholds_come_back(monkeypatch):
+    """main raises the cyclic collector's thresholds while a command runs (SymPy's many small
+    objects) and gives the caller's back afterwards, when the command fails too."""
+    import gc
+
+    from gradproof.verify import cli
+
+    seen = []
+
+    def command(args, out):
+        seen.append(gc.get_threshold())
+        raise cli.UsageError("stop here")
+
+    before = gc.get_threshold()
+    monkeypatch.setitem(cli.COMMANDS, "check", command)
+    assert cli.main(["check", "whatever.md"]) == cli.EXIT_USAGE
+    assert seen == [cli.COLLECT_EVERY] and gc.get_threshold() == before != cli.COLLECT_EVERY

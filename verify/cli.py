@@ -7,6 +7,8 @@ line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import json
 import os
 import signal
@@ -726,6 +728,25 @@ def _check_parent(name: str, value: str) -> None:
         raise UsageError(f"--{name} {value}: cannot be written ({ancestor} is not writable)")
 
 
+# SymPy builds millions of small objects and leaves little cyclic garbage: at Python's default
+# threshold (a collection every 700 allocations) the cyclic collector ran over 600 times in the
+# check of one corpus document, 0.5 s of its 5.  A collection every 50,000 allocations took 0.1 s
+# there, at the same peak memory (mypy raises it likewise).
+COLLECT_EVERY = (50_000, 20, 20)
+
+
+@contextlib.contextmanager
+def _fewer_collections():
+    """The collector's thresholds raised while a command runs, restored after it (main may run
+    in a caller's process)."""
+    before = gc.get_threshold()
+    gc.set_threshold(*COLLECT_EVERY)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 def main(argv: list[str] | None = None) -> int:
     out, err = Console(), Console(stderr=True)
     try:
@@ -733,7 +754,8 @@ def main(argv: list[str] | None = None) -> int:
         if any(getattr(args, name, None) == STDOUT for name in OUTPUTS):
             out = err  # standard output carries the file alone, for a pipe
         _check_outputs(args)
-        return COMMANDS[args.command](args, out)
+        with _fewer_collections():
+            return COMMANDS[args.command](args, out)
     except UsageError as e:
         err.print(f"gradproof: error: {e}", markup=False, highlight=False, soft_wrap=True)
         return EXIT_USAGE
