@@ -332,6 +332,39 @@ def _normalize(expr, ranges):
     return expr
 
 
+def replace_once(expr, query, value):
+    """expr.replace(query, value) for a callable query and value: the same bottom-up rebuild,
+    each distinct subexpression rebuilt once.  SymPy's walk has no memo, and the differences a
+    proof is asked about repeat their subexpressions (every entry of a softmax has its
+    denominator), each repeat rebuilt and flattened again."""
+    memo: dict = {}
+
+    def walk(node):
+        out = memo.get(node)
+        if out is not None:
+            return out
+        rebuilt = node
+        args = getattr(node, "args", None)
+        if args is not None:
+            if args:
+                new = tuple(walk(a) for a in args)
+                if args != new:
+                    rebuilt = node.func(*new)
+                    # as Basic.replace(simultaneous=True): a node rebuilt into one of its own
+                    # arguments, which was itself replaced, is not replaced again
+                    if any(rebuilt == a and a != b for a, b in zip(args, new)):
+                        memo[node] = rebuilt
+                        return rebuilt
+            if query(rebuilt):
+                replaced = value(rebuilt)
+                if replaced is not None and replaced != rebuilt:
+                    rebuilt = replaced
+        memo[node] = rebuilt
+        return rebuilt
+
+    return walk(expr)
+
+
 def rational_zero(expr) -> bool:
     """together + expanded numerator: decides identities such as 1 - 1/(1+z) = z/(1+z)."""
     expr = _expand_logs(expr)
@@ -345,7 +378,7 @@ def rational_zero(expr) -> bool:
             content, arg = -content, -arg
         return symbols.setdefault(arg, Dummy("z", positive=True)) ** content
 
-    expr = expr.replace(lambda e: isinstance(e, (sp.exp, ExpFn)), as_symbol)
+    expr = replace_once(expr, lambda e: isinstance(e, (sp.exp, ExpFn)), as_symbol)
     numerator, _ = sp.fraction(sp.together(expr))
     return _expand(numerator) == 0
 

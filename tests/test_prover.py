@@ -151,3 +151,37 @@ def test_no_capture_when_a_bound_name_is_reused():
     inner = Sum(exp(x[k_]), (k_, 0, W - 1))
     outer = Sum(x[k_] / inner, (k_, 0, W - 1))
     assert prove_equal(outer, Sum(x[l_], (l_, 0, W - 1)) / Sum(exp(x[l_]), (l_, 0, W - 1)), R).proved
+
+
+def test_replace_once_is_sympys_replace():
+    """prover.replace_once rebuilds each distinct subexpression once: the expression Basic.replace
+    gives, for the substitution rational_zero makes (each exp(a) a symbol's power, nested exps
+    inside out) over random sums, products and quotients."""
+    import random
+
+    from gradproof.derive.prover import replace_once
+
+    x, y, z = sp.symbols("x y z")
+    atoms = [x, y, z, exp(x), exp(-y), exp(x + y), sp.log(1 + exp(z)), exp(exp(x)), 1 / (1 + exp(-x)), exp(2 * x)]
+    combine = [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a / b, lambda a, b: a - b]
+    rng = random.Random(3)
+    expressions = list(atoms)
+    for _ in range(200):
+        e = rng.choice(expressions)
+        for _ in range(3):
+            e = rng.choice(combine)(e, rng.choice(atoms))
+        expressions.append(e)
+
+    def substituted(e, replace):
+        symbols: dict = {}
+
+        def as_symbol(node):
+            content, arg = sp.expand(node.args[0]).primitive()
+            if arg.could_extract_minus_sign():
+                content, arg = -content, -arg
+            return symbols.setdefault(arg, sp.Symbol(f"z{len(symbols)}", positive=True)) ** content
+
+        return replace(e, lambda n: isinstance(n, sp.exp), as_symbol)
+
+    assert [substituted(e, replace_once) for e in expressions] == \
+        [substituted(e, lambda e, q, v: e.replace(q, v)) for e in expressions]
