@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy import Add, And, Basic, Dummy, Indexed, IndexedBase, KroneckerDelta, Mul, Piecewise, Sum, Symbol, Tuple
 from sympy.concrete.expr_with_limits import ExprWithLimits
+from sympy.core.exprtools import gcd_terms
 from sympy.core.relational import Relational
 
 from .algebra import ExpFn
@@ -365,6 +366,29 @@ def replace_once(expr, query, value):
     return walk(expr)
 
 
+def together_once(expr):
+    """sp.together(expr) (deep=False, fraction=True), each distinct subexpression combined once:
+    its recursion has no memo, and a repeated denominator's sum went through gcd_terms again
+    wherever it occurs."""
+    memo: dict = {}
+
+    def combined(e):
+        out = memo.get(e)
+        if out is None:
+            if e.is_Atom or e.is_Function:
+                out = e
+            elif e.is_Add:
+                out = gcd_terms([combined(a) for a in Add.make_args(e)], fraction=True)
+            elif e.is_Pow:
+                out = e.func(combined(e.base), e.exp)
+            else:
+                out = e.func(*[combined(a) for a in e.args])
+            memo[e] = out
+        return out
+
+    return combined(sp.sympify(expr))
+
+
 def rational_zero(expr) -> bool:
     """together + expanded numerator: decides identities such as 1 - 1/(1+z) = z/(1+z)."""
     expr = _expand_logs(expr)
@@ -379,7 +403,7 @@ def rational_zero(expr) -> bool:
         return symbols.setdefault(arg, Dummy("z", positive=True)) ** content
 
     expr = replace_once(expr, lambda e: isinstance(e, (sp.exp, ExpFn)), as_symbol)
-    numerator, _ = sp.fraction(sp.together(expr))
+    numerator, _ = sp.fraction(together_once(expr))
     return _expand(numerator) == 0
 
 

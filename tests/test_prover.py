@@ -185,3 +185,25 @@ def test_replace_once_is_sympys_replace():
 
     assert [substituted(e, replace_once) for e in expressions] == \
         [substituted(e, lambda e, q, v: e.replace(q, v)) for e in expressions]
+
+
+def test_together_once_is_sympys_together():
+    """prover.together_once combines each distinct subexpression once: sp.together's expression,
+    over random rational functions of exponentials' symbols that repeat their denominators."""
+    import random
+
+    from gradproof.derive.prover import together_once
+
+    z1, z2, z3, x = sp.symbols("z1 z2 z3 x", positive=True)
+    total = z1 + z2 + z3
+    atoms = [z1 / total, z2 / total, 1 / total, x * z3 / total ** 2, z1 ** -2, 1 / (1 + 1 / z1), sp.log(total),
+             (z1 + 1 / z2) ** 3, x, sp.Rational(1, 3)]
+    combine = [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a / b, lambda a, b: a - b]
+    rng = random.Random(5)
+    expressions = list(atoms)
+    for _ in range(150):
+        e = rng.choice(expressions)
+        for _ in range(3):
+            e = rng.choice(combine)(e, rng.choice(atoms))
+        expressions.append(e)
+    assert [together_once(e) for e in expressions] == [sp.together(e) for e in expressions]
