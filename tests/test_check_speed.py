@@ -144,12 +144,10 @@ def test_the_differentiator_changes_no_result(monkeypatch, name):
     assert [e.steps for e in ours.equations] == [e.steps for e in sympys.equations]
 
 
-def test_the_operations_of_an_expression_are_sympys_count_ops():
+def test_the_operations_of_an_expression_are_sympys_count_ops(grown):
     """operations.operations counts each distinct subexpression once: the count count_ops gives,
     over every rule of it (negations, quotients, differences, exponentials, functions, sums,
     derivatives) and random combinations of them, memo shared."""
-    import random
-
     from gradproof.verify.derivation.operations import operations
 
     x, y, z, k = sp.symbols("x y z k")
@@ -161,13 +159,7 @@ def test_the_operations_of_an_expression_are_sympys_count_ops():
              sp.sqrt(x) * -3 * y / z, x * y * z - 2 * x * y / (z - 1)]
     combine = [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a - b, lambda a, b: a / b,
                lambda a, b: sp.exp(a) * b, lambda a, b: sp.log(a) - b]
-    rng = random.Random(1)
-    expressions = list(atoms)
-    for _ in range(200):
-        e = rng.choice(expressions)
-        for _ in range(3):
-            e = rng.choice(combine)(e, rng.choice(atoms))
-        expressions.append(e)
+    expressions = grown(atoms, combine, 200, 1)
     memo: dict = {}
     assert [operations(e, memo) for e in expressions] == [sp.count_ops(e) for e in expressions]
 

@@ -153,24 +153,16 @@ def test_no_capture_when_a_bound_name_is_reused():
     assert prove_equal(outer, Sum(x[l_], (l_, 0, W - 1)) / Sum(exp(x[l_]), (l_, 0, W - 1)), R).proved
 
 
-def test_replace_once_is_sympys_replace():
+def test_replace_once_is_sympys_replace(grown):
     """prover.replace_once rebuilds each distinct subexpression once: the expression Basic.replace
     gives, for the substitution rational_zero makes (each exp(a) a symbol's power, nested exps
     inside out) over random sums, products and quotients."""
-    import random
-
     from gradproof.derive.prover import replace_once
 
     x, y, z = sp.symbols("x y z")
     atoms = [x, y, z, exp(x), exp(-y), exp(x + y), sp.log(1 + exp(z)), exp(exp(x)), 1 / (1 + exp(-x)), exp(2 * x)]
     combine = [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a / b, lambda a, b: a - b]
-    rng = random.Random(3)
-    expressions = list(atoms)
-    for _ in range(200):
-        e = rng.choice(expressions)
-        for _ in range(3):
-            e = rng.choice(combine)(e, rng.choice(atoms))
-        expressions.append(e)
+    expressions = grown(atoms, combine, 200, 3)
 
     def substituted(e, replace):
         symbols: dict = {}
@@ -187,11 +179,9 @@ def test_replace_once_is_sympys_replace():
         [substituted(e, lambda e, q, v: e.replace(q, v)) for e in expressions]
 
 
-def test_together_once_is_sympys_together():
+def test_together_once_is_sympys_together(grown):
     """prover.together_once combines each distinct subexpression once: sp.together's expression,
     over random rational functions of exponentials' symbols that repeat their denominators."""
-    import random
-
     from gradproof.derive.prover import together_once
 
     z1, z2, z3, x = sp.symbols("z1 z2 z3 x", positive=True)
@@ -199,11 +189,5 @@ def test_together_once_is_sympys_together():
     atoms = [z1 / total, z2 / total, 1 / total, x * z3 / total ** 2, z1 ** -2, 1 / (1 + 1 / z1), sp.log(total),
              (z1 + 1 / z2) ** 3, x, sp.Rational(1, 3)]
     combine = [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a / b, lambda a, b: a - b]
-    rng = random.Random(5)
-    expressions = list(atoms)
-    for _ in range(150):
-        e = rng.choice(expressions)
-        for _ in range(3):
-            e = rng.choice(combine)(e, rng.choice(atoms))
-        expressions.append(e)
+    expressions = grown(atoms, combine, 150, 5)
     assert [together_once(e) for e in expressions] == [sp.together(e) for e in expressions]
