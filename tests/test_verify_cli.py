@@ -259,3 +259,29 @@ def test_a_command_runs_with_fewer_collections_and_the_thresholds_come_back(monk
     monkeypatch.setitem(cli.COMMANDS, "check", command)
     assert cli.main(["check", "whatever.md"]) == cli.EXIT_USAGE
     assert seen == [cli.COLLECT_EVERY] and gc.get_threshold() == before != cli.COLLECT_EVERY
+
+
+def test_the_command_raises_the_thresholds_before_its_imports(tmp_path):
+    """The installed `gradproof` starts at entry.main, which raises the collector's thresholds
+    before the toolkit (and SymPy) is imported; they stay raised for the command."""
+    from gradproof.derive import toml
+
+    scripts = toml.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["gradproof"] == "gradproof.verify.entry:main"
+    probe = textwrap.dedent(f"""
+        import gc, sys
+        from gradproof.verify import entry
+        assert "sympy" not in sys.modules and gc.get_threshold() == (700, 10, 10)
+        seen = []
+        class Watch:
+            def find_spec(self, name, path=None, target=None):
+                if name == "sympy":
+                    seen.append(gc.get_threshold())
+        sys.meta_path.insert(0, Watch())
+        sys.argv = ["gradproof", "check", {str(tmp_path / "missing.md")!r}]
+        code = entry.main()
+        print(code, seen[:1], gc.get_threshold())
+    """)
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[0] == "2 [(50000, 20, 20)] (50000, 20, 20)"

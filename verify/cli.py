@@ -21,6 +21,7 @@ from rich.console import Console
 from gradproof.derive import about, cache, catalog
 from gradproof.derive.results import ClaimResult
 
+from .entry import COLLECT_EVERY
 from .progress import bar as progress_bar
 
 from .render import derive_json, derive_markdown, derive_table
@@ -728,17 +729,10 @@ def _check_parent(name: str, value: str) -> None:
         raise UsageError(f"--{name} {value}: cannot be written ({ancestor} is not writable)")
 
 
-# SymPy builds millions of small objects and leaves little cyclic garbage: at Python's default
-# threshold (a collection every 700 allocations) the cyclic collector ran over 600 times in the
-# check of one corpus document, 0.5 s of its 5.  A collection every 50,000 allocations took 0.1 s
-# there, at the same peak memory (mypy raises it likewise).
-COLLECT_EVERY = (50_000, 20, 20)
-
-
 @contextlib.contextmanager
 def _fewer_collections():
-    """The collector's thresholds raised while a command runs, restored after it (main may run
-    in a caller's process)."""
+    """The collector's thresholds raised while a command runs (why: entry.py), restored after it
+    (main may run in a caller's process)."""
     before = gc.get_threshold()
     gc.set_threshold(*COLLECT_EVERY)
     try:
