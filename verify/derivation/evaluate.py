@@ -56,8 +56,8 @@ class Tensor3:
     def contract(self, g: list):
         # sum_k g_k dy_k/dW: g is a value at the point (dJ/dtheta there), never differentiated itself
         memo: dict = {}  # the entries of y share their subexpressions
-        return self.wrt.applyfunc(lambda x: self.sign * sum((gk * derivative(yk, x, memo) for gk, yk in zip(g, self.ys)),
-                                                             sp.Integer(0)))
+        return self.wrt.applyfunc(
+            lambda x: self.sign * sum((gk * derivative(yk, x, memo) for gk, yk in zip(g, self.ys)), sp.Integer(0)))
 
     def __neg__(self):
         return Tensor3(self.ys, self.wrt, -self.sign)
