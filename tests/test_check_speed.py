@@ -415,3 +415,48 @@ def test_the_size_of_a_value_is_counted_once_and_is_the_same():
     assert checker._weight(sp.ImmutableMatrix(value)) == 7 and len(checker._weights) == 1
     assert checker._weight(sp.log(x)) == steps._weight(sp.log(x)) == 2 and checker._weight(2.0) == 0
     assert len(checker._weights) == 3
+
+
+def _contexts(name: str):
+    """The context a check of the document runs under, and the same with uses ahead of a definition."""
+    from dataclasses import replace
+
+    from gradproof.verify.derivation.document import displays
+    from gradproof.verify.derivation.infer import infer
+    from gradproof.verify.derivation.run import notation_context
+    from gradproof.verify.derivation.source import read
+
+    source = read(str(DERIVATIONS / name))
+    ctx = infer(notation_context(source, None)[0], source, displays(source), False)[0]
+    return ctx, replace(ctx, ahead=True)
+
+
+@pytest.mark.parametrize("name", ["wild_redefined.md", "wild_defined_later.md", "wild_tagged_loss.md",
+                                  "softmax_planted.md", "negsampling.md", "wild_window_named.md"])
+def test_every_name_means_at_a_positions_epoch_what_it_means_there(name):
+    for ctx in _contexts(name):
+        positions = sorted({d.position for defs in ctx.definitions.values() for d in defs})
+        assert positions, "a document with definitions"
+        names = set(ctx.definitions) | {n[:1] for n in ctx.definitions} | {"J", "x"}
+        tried = range(min(positions) - 3, max(positions) + 40)
+        for position in tried:
+            epoch = ctx.epoch(position)
+            assert epoch <= position
+            for n in names:
+                assert ctx.definition(n, epoch) is ctx.definition(n, position), (n, position, epoch)
+                assert ctx.pieces(n, epoch) == ctx.pieces(n, position), (n, position, epoch)
+                for d in ctx.definitions.get(n, ()):  # a definition's body is read at the later of the two
+                    assert ctx.epoch(max(epoch, d.position)) == ctx.epoch(max(position, d.position))
+        assert len({ctx.epoch(p) for p in tried}) <= len(positions) + 1  # positions share epochs
+
+
+@pytest.mark.parametrize("name", ["wild_redefined.md", "wild_defined_later.md", "wild_tagged_loss.md",
+                                  "softmax_planted.md", "wild_window.md", "wild_total.md"])
+def test_evaluating_at_the_epoch_changes_no_result(monkeypatch, name):
+    from gradproof.verify.derivation.context import Context
+
+    document = str(DERIVATIONS / name)
+    shared = check_document(document)
+    monkeypatch.setattr(Context, "epoch", lambda self, position: position)
+    each = check_document(document)
+    assert [e.steps for e in shared.equations] == [e.steps for e in each.equations]

@@ -124,6 +124,15 @@ class Context:
             return found[0]  # the name's one definition, stated further on
         return None
 
+    def epoch(self, position: int) -> int:
+        """A position at which every name means what it means at position: the last definition made
+        up to it.  definition() and pieces() read a position only through comparisons with
+        definitions' positions (and values max it with one), so they cannot tell the two apart;
+        evaluating every step at its epoch lets the steps between two definitions share the
+        expansions of the defined quantities (J, \\hat{y}) instead of making them again each."""
+        before = [d.position for defs in self.definitions.values() for d in defs if d.position <= position]
+        return max(before) if before else -10 ** 9  # before every definition
+
     def pieces(self, name: str, position: int) -> list[Definition]:
         """The pieces of a piecewise definition in force at position (y_w = 1 if w = o, y_w = 0 if
         w \neq o), latest first; one unconditional definition ends the list."""

@@ -550,8 +550,9 @@ class Checker:
             model, evaluator, numbers, values, samples = self.model(t)
             from .implicit import subscript_letters
 
-            env = Env({**values, **assignment}, position=position, layout=layout, elementwise=elementwise,
-                      written=frozenset(subscript_letters(tree)))
+            # at the position's epoch: the same meanings, and the steps of one epoch share expansions
+            env = Env({**values, **assignment}, position=self.ctx.epoch(position), layout=layout,
+                      elementwise=elementwise, written=frozenset(subscript_letters(tree)))
             self._values[key] = _evaluate(evaluator, tree, env, numbers)
         return self._values[key]
 
