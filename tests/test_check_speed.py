@@ -460,3 +460,40 @@ def test_evaluating_at_the_epoch_changes_no_result(monkeypatch, name):
     monkeypatch.setattr(Context, "epoch", lambda self, position: position)
     each = check_document(document)
     assert [e.steps for e in shared.equations] == [e.steps for e in each.equations]
+
+
+def test_a_value_is_kept_for_every_layout_only_when_it_never_asks_for_the_layout():
+    """A score is the same in both layouts: computed once.  A gradient by a vector is a column in the
+    denominator layout and a row in the numerator one: computed in each."""
+    ctx, _ = _contexts("wild_logistic.md")
+    checker = steps.Checker(ctx)
+    late = 10 ** 6  # after every definition
+    error = checker.parse(r"MLE - t")
+    gradient = checker.parse(r"\frac{\partial MLE}{\partial a}")
+    evaluator = checker.model(0)[1]
+    values = {}
+    for layout in ("denominator", "numerator"):
+        for tree in (error, gradient):
+            values[layout, id(tree)], problem, _ = checker.value(tree, 0, {}, late, layout)
+            assert problem is None
+    assert values["denominator", id(error)] is values["numerator", id(error)]
+    column, row = values["denominator", id(gradient)], values["numerator", id(gradient)]
+    assert column.shape[1] == 1 and row == column.T
+    kept = {k for k, hit in evaluator._memo.items() if hit[0] is error or hit[0] is gradient}
+    assert sum(k[-1] in ("denominator", "numerator") for k in kept) == 2  # the gradient's, once per layout
+
+
+@pytest.mark.parametrize("name", ["softmax_planted.md", "negsampling.md", "wild_layers.md", "wild_vector_rule.md",
+                                  "wild_logistic.md", "wild_cs224n.md"])
+def test_sharing_values_between_layouts_changes_no_result(monkeypatch, name):
+    document = str(DERIVATIONS / name)
+    shared = check_document(document)
+    plain = Evaluator.value
+
+    def asking(self, tree, env):  # every value counted as asking for the layout: kept per layout, as before
+        self._layouts += 1
+        return plain(self, tree, env)
+
+    monkeypatch.setattr(Evaluator, "value", asking)
+    each = check_document(document)
+    assert [e.steps for e in shared.equations] == [e.steps for e in each.equations]

@@ -225,6 +225,7 @@ class Evaluator:
     def __init__(self, model: Model):
         self.model, self.ctx = model, model.ctx
         self._broadcasts = 0  # times broadcast was set (a memoized value says whether it set it)
+        self._layouts = 0  # times the layout was asked for (layout()): a value that never asks is every layout's
         self.broadcast = False  # set for the element-wise reading: scalars spread over arrays
         self.in_numerator = False  # evaluating the quantity a derivative is taken of
         self._memo: dict[tuple, tuple] = {}  # values of subtrees: see value()
@@ -242,11 +243,19 @@ class Evaluator:
         self._broadcasts += 1
 
     # -- entry point ----------------------------------------------------------------------------
+    def layout(self, env: Env) -> str:
+        """env.layout, counted: a value computed without asking for it is the same in every layout,
+        so value() and definition_value() keep it for all of them (the readings of a step in the
+        numerator layout then share every part of a side that is not a derivative)."""
+        self._layouts += 1
+        return env.layout
+
     def value(self, tree, env: Env):
         """tree's value under env.  A subtree's value is kept for this instantiation, keyed by the
         index values it can depend on (the letters it writes; every index value when it names a
         defined quantity, whose definition may use others), so that a sum's body re-evaluates only
-        its parts that depend on the sum's letter, and a step's index values share the rest."""
+        its parts that depend on the sum's letter, and a step's index values share the rest; and
+        by the layout only when computing it asked for the layout."""
         if isinstance(tree, Token):
             if tree.type == "NUMBER":
                 return sp.Rational(tree.value)
@@ -254,22 +263,26 @@ class Evaluator:
         key = self._memo_key(tree, env) if self.MEMO else None
         if key is None:
             return self._dispatch(tree, env)
-        hit = self._memo.get(key)
-        if hit is not None and hit[0] is tree:
-            _, value, touched, broadcast = hit
-            self.model.touched |= touched
-            if broadcast:
-                self.broadcast = env.elementwise
-            return value
+        laid = key + (env.layout,)
+        for k in (key, laid):
+            hit = self._memo.get(k)
+            if hit is not None and hit[0] is tree:
+                _, value, touched, broadcast = hit
+                self.model.touched |= touched
+                if broadcast:
+                    self.broadcast = env.elementwise
+                if k is laid:
+                    self._layouts += 1  # it asked for the layout, and so does what contains it
+                return value
         outer, self.model.touched = self.model.touched, set()
-        sets = self._broadcasts
+        sets, asked = self._broadcasts, self._layouts
         try:
             value = self._dispatch(tree, env)
         finally:
             mine = self.model.touched
             outer |= mine
             self.model.touched = outer
-        self._memo[key] = (tree, value, frozenset(mine), self._broadcasts != sets)
+        self._memo[laid if self._layouts != asked else key] = (tree, value, frozenset(mine), self._broadcasts != sets)
         return value
 
     def _memo_key(self, tree, env: Env) -> tuple | None:
@@ -278,7 +291,7 @@ class Evaluator:
         tokens = _per_tree(self._names, tree, self._value_tokens)
         values = [(k, v) for k, v in env.values.items() if k in tokens or k.startswith("#") or k in self.ctx.particular]
         try:
-            return (id(tree), tuple(sorted(values)), env.stop, env.position, env.layout, env.elementwise, env.written)
+            return (id(tree), tuple(sorted(values)), env.stop, env.position, env.elementwise, env.written)
         except TypeError:  # a value that does not sort or hash: not kept
             return None
 
@@ -578,27 +591,33 @@ class Evaluator:
         inner = inner or {}
         if name in env.stop:
             return self.placeholder(definition, env, inner)
-        key = (name, definition.position, env.position, env.stop, tuple(sorted(inner.items())), env.layout,
-               env.elementwise,
+        key = (name, definition.position, env.position, env.stop, tuple(sorted(inner.items())), env.elementwise,
                tuple(sorted((k, v) for k, v in env.values.items() if k in self._free_of(definition))))
-        if key not in self.model.expanded:
-            tree = self.definition_tree(definition)
-            values = {k: v for k, v in env.values.items()}
-            values.update(inner)
-            # the body's names mean what they mean where the definition is used (J = CE(y, \hat{y}) written
-            # before \hat{y} = softmax(\theta): at a step after both, J depends on \theta)
-            inner_env = Env(values, env.stop, {}, max(env.position, definition.position), env.layout, env.elementwise)
-            try:
-                self.model.expanded[key] = self.value(tree, inner_env)
-            except ShapeError as e:
-                raise self._ill_defined(definition, env, e) from None
-        return self.model.expanded[key]
+        laid = key + (env.layout,)  # kept under the layout only when the expansion asked for it (layout())
+        expanded = self.model.expanded
+        if key in expanded:
+            return expanded[key]
+        if laid in expanded:
+            self._layouts += 1
+            return expanded[laid]
+        tree = self.definition_tree(definition)
+        values = {k: v for k, v in env.values.items()}
+        values.update(inner)
+        # the body's names mean what they mean where the definition is used (J = CE(y, \hat{y}) written
+        # before \hat{y} = softmax(\theta): at a step after both, J depends on \theta)
+        inner_env = Env(values, env.stop, {}, max(env.position, definition.position), env.layout, env.elementwise)
+        asked = self._layouts
+        try:
+            value = self.value(tree, inner_env)
+        except ShapeError as e:
+            raise self._ill_defined(definition, env, e) from None
+        expanded[laid if self._layouts != asked else key] = value
+        return value
 
-    @staticmethod
-    def _ill_defined(definition: Definition, env: Env, error: ShapeError) -> Exception:
+    def _ill_defined(self, definition: Definition, env: Env, error: ShapeError) -> Exception:
         """A definition that is ill-formed in the plain reading: the fault is in the shapes gradproof
         gave its symbols (or in the definition), never in the step that uses it."""
-        if env.layout != "denominator" or env.elementwise:
+        if self.layout(env) != "denominator" or env.elementwise:
             return error  # another reading's problem: that reading just does not apply
         where = f" (line {definition.line})" if definition.line else ""
         return CannotCheck(f"the definition of {_shown(definition.name)}{where} is ill-formed with the shapes "
@@ -914,7 +933,7 @@ class Evaluator:
             x = wrt[0, 0] if _is_matrix(wrt) else wrt
             self._check_variable(x, name)
             d = top.applyfunc(lambda e: self.diff(e, x)) if _is_matrix(top) else self.diff(top, x)
-            if _is_matrix(d) and env.layout == "numerator-rows":
+            if _is_matrix(d) and self.layout(env) == "numerator-rows":
                 d = d.T
         elif _is_matrix(top):  # vector by vector
             if 1 not in wrt.shape:
@@ -927,7 +946,7 @@ class Evaluator:
                     d = Tensor3([_xreplace(y, self.substitution()) for y in d.ys], wrt)
                 return d
             xs, ys = list(wrt), list(top)
-            if env.layout == "numerator":
+            if self.layout(env) == "numerator":
                 d = sp.Matrix(len(ys), len(xs), lambda i, j: self.diff(ys[i], xs[j]))
             else:
                 d = sp.Matrix(len(xs), len(ys), lambda i, j: self.diff(ys[j], xs[i]))
@@ -935,7 +954,7 @@ class Evaluator:
             for x in wrt:
                 self._check_variable(x, name)
             d = wrt.applyfunc(lambda x: self.diff(top, x))
-            if env.layout == "numerator" and 1 in wrt.shape:
+            if self.layout(env) == "numerator" and 1 in wrt.shape:
                 d = d.T if wrt.shape[1] == 1 else d
             # otherwise shaped like the variable (a row for a row vector x in x W + b): the shape convention
         if kept and name not in env.stop:
