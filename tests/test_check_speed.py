@@ -497,3 +497,29 @@ def test_sharing_values_between_layouts_changes_no_result(monkeypatch, name):
     monkeypatch.setattr(Evaluator, "value", asking)
     each = check_document(document)
     assert [e.steps for e in shared.equations] == [e.steps for e in each.equations]
+
+
+@pytest.mark.parametrize("name", ["wild_logistic.md", "wild_layers.md", "softmax_planted.md", "wild_vector_rule.md"])
+def test_reading_the_first_instantiations_values_for_numbers_changes_no_result(monkeypatch, name):
+    """The numbers-only copy of instantiation 0 (other layouts at other index values) reads what
+    instantiation 0 has computed; without that it computes everything itself, with the same result."""
+    document = str(DERIVATIONS / name)
+    shared = check_document(document)
+    plain = Evaluator.__init__
+    monkeypatch.setattr(Evaluator, "__init__", lambda self, model, shared=None: plain(self, model))
+    alone = check_document(document)
+    assert [e.steps for e in shared.equations] == [e.steps for e in alone.equations]
+
+
+def test_a_numbers_only_instantiation_reads_but_never_writes_the_first_ones_values():
+    ctx, _ = _contexts("wild_logistic.md")
+    checker = steps.Checker(ctx)
+    late = 10 ** 6
+    score = checker.parse(r"q(a^Tz_i)")
+    first = checker.value(score, 0, {"i": 1}, late)[0]
+    kept = dict(checker.model(0)[1]._memo)
+    again = checker.value(score, checker.NUMBERS_ONLY, {"i": 1}, late, "numerator")[0]
+    assert again is first and not any(hit[0] is score for hit in checker.model(checker.NUMBERS_ONLY)[1]._memo.values())
+    gradient = checker.parse(r"\frac{\partial MLE}{\partial a}")
+    checker.value(gradient, checker.NUMBERS_ONLY, {}, late, "numerator")
+    assert checker.model(0)[1]._memo == kept  # its own values (deferred derivatives) stay its own

@@ -222,8 +222,10 @@ class Model:
 class Evaluator:
     MEMO = True  # keep subtrees' values (value()); the tests turn it off to see that nothing changes
 
-    def __init__(self, model: Model):
-        self.model, self.ctx = model, model.ctx
+    def __init__(self, model: Model, shared: "Evaluator | None" = None):
+        """shared: an evaluator of the same index values and numbers whose values this one may
+        read (never write): a numbers-only copy of an instantiation reads the exact one's."""
+        self.model, self.ctx, self.shared = model, model.ctx, shared
         self._broadcasts = 0  # times broadcast was set (a memoized value says whether it set it)
         self._layouts = 0  # times the layout was asked for (layout()): a value that never asks is every layout's
         self.broadcast = False  # set for the element-wise reading: scalars spread over arrays
@@ -266,6 +268,8 @@ class Evaluator:
         laid = key + (env.layout,)
         for k in (key, laid):
             hit = self._memo.get(k)
+            if hit is None and self.shared is not None:
+                hit = self.shared._memo.get(k)
             if hit is not None and hit[0] is tree:
                 _, value, touched, broadcast = hit
                 self.model.touched |= touched
@@ -595,11 +599,12 @@ class Evaluator:
                tuple(sorted((k, v) for k, v in env.values.items() if k in self._free_of(definition))))
         laid = key + (env.layout,)  # kept under the layout only when the expansion asked for it (layout())
         expanded = self.model.expanded
-        if key in expanded:
-            return expanded[key]
-        if laid in expanded:
-            self._layouts += 1
-            return expanded[laid]
+        for kept in (expanded, self.shared.model.expanded if self.shared is not None else {}):
+            if key in kept:
+                return kept[key]
+            if laid in kept:
+                self._layouts += 1
+                return kept[laid]
         tree = self.definition_tree(definition)
         values = {k: v for k, v in env.values.items()}
         values.update(inner)

@@ -533,7 +533,8 @@ class Checker:
             numbers = self.model(0)[2]
             model = Model(self.ctx, values, samples, derivatives=self._derivatives,
                           subderivatives=self._subderivatives, deferred=self.DEFER)
-            self._models[t] = (model, Evaluator(model), numbers, values, samples)
+            # what instantiation 0 has computed already (the parts no derivative is in) is read there
+            self._models[t] = (model, Evaluator(model, shared=self.model(0)[1]), numbers, values, samples)
         if t not in self._models:
             values, samples = self.draws[t]
             # proofs and sizes read the first instantiation's expressions; the others give numbers
