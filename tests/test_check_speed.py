@@ -523,3 +523,24 @@ def test_a_numbers_only_instantiation_reads_but_never_writes_the_first_ones_valu
     gradient = checker.parse(r"\frac{\partial MLE}{\partial a}")
     checker.value(gradient, checker.NUMBERS_ONLY, {}, late, "numerator")
     assert checker.model(0)[1]._memo == kept  # its own values (deferred derivatives) stay its own
+
+
+def test_a_reading_of_the_document_gets_one_checker_whose_budgets_start_afresh():
+    from dataclasses import replace
+
+    ctx, ahead = _contexts("wild_defined_later.md")
+    checker = steps.Checker(ctx)
+    first = checker.variant(ahead)
+    first.proof_work, first.proofs = 123, 4
+    again = checker.variant(replace(ctx, ahead=True, tokens=ctx.tokens))
+    assert again is first and (again.proof_work, again.proofs) == (0, 0)
+    assert checker.variant(ahead, seed=1) is not first and checker.variant(ctx) is not first
+
+
+@pytest.mark.parametrize("name", ["wild_defined_later.md", "wild_vector_rule.md", "wild_entry_by_vector.md"])
+def test_keeping_the_checkers_of_other_readings_changes_no_result(monkeypatch, name):
+    document = str(DERIVATIONS / name)
+    kept = check_document(document)
+    monkeypatch.setattr(steps.Checker, "variant", lambda self, ctx, seed=0: steps.Checker(ctx, self.trials, seed))
+    fresh = check_document(document)
+    assert [e.steps for e in kept.equations] == [e.steps for e in fresh.equations]

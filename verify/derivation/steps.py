@@ -452,6 +452,21 @@ class Checker:
         # name -> (the one known function with which that step holds, its line), or None
         self.identified: dict[str, tuple[str, str] | None] = {}
         self.identifying = False
+        self._variants: list[Checker] = []  # checkers of other readings of the document (variant())
+
+    def variant(self, ctx: Context, seed: int = 0) -> "Checker":
+        """A checker of another reading of the document (ctx: a name read ahead of its definition,
+        a letter read as any vector), made once: the steps that try the same reading share its
+        instantiations and values.  Its proof budgets start afresh at every use, as a new checker's
+        would, so that it decides what a new one would."""
+        for kept in self._variants:
+            if kept.seed == seed and kept.ctx == ctx:
+                break
+        else:
+            kept = Checker(ctx, self.trials, seed)
+            self._variants.append(kept)
+        kept.proof_work = kept.proofs = 0
+        return kept
 
     def loss_named(self, name: str) -> LossFallback | None:
         """The shipped loss a name of the document stands for (J_{naive-softmax}, or the plain J)."""
@@ -1162,7 +1177,7 @@ def _defined_further_on(left, right, ctx: Context, checker: Checker, conditions,
         return None
     ahead = replace(ctx, ahead=True, tokens=ctx.tokens)
     try:
-        again = Checker(ahead, checker.trials, checker.seed).compare(left, right, conditions, position, subject)
+        again = checker.variant(ahead, checker.seed).compare(left, right, conditions, position, subject)
     except Exception:
         return None
     if again.status != "holds":
@@ -1323,7 +1338,7 @@ def _as_any_vectors(left, right, ctx: Context, checker: Checker, conditions, pos
     vectors = replace(ctx, arrays=arrays, families={k: v for k, v in ctx.families.items() if k not in bare},
                       anchored=ctx.anchored | bare, tokens=ctx.tokens)
     try:
-        again = Checker(vectors, checker.trials).compare(left, right, conditions, position, None)
+        again = checker.variant(vectors).compare(left, right, conditions, position, None)
     except Exception:
         return None
     if again.status not in ("holds", "fails"):
@@ -1559,7 +1574,7 @@ def check_step(step: Step, ctx: Context, trials: int = 3, seed: int = 0, conditi
         scalar = replace(ctx, scalars=ctx.scalars | {name}, families={k: v for k, v in ctx.families.items()
                                                                         if k != name}, tokens=ctx.tokens)
         try:
-            again = Checker(scalar, checker.trials).compare(left, right, conditions, step.position, None)
+            again = checker.variant(scalar).compare(left, right, conditions, step.position, None)
         except Exception:
             again = _Outcome("cannot_check", "")
         if again.status == "holds":
