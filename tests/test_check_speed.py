@@ -301,6 +301,7 @@ def test_an_instantiation_that_gives_only_numbers_defers_its_derivatives():
     later = Evaluator(Model(Context(source="test"), {}, derivatives=table, deferred=True))
     assert isinstance(later.diff(expr, x), Deferred) and not table  # nothing differentiated symbolically
     assert later.diff(expr + 0 * x, sp.Symbol("z")) == 0  # independent of it: SymPy's structural 0
+    assert later.model.free[expr] == {x, y}  # told by the instantiation's memo of free symbols
     first = Evaluator(Model(Context(source="test"), {}, derivatives=table)).diff(expr, x)
     assert later.diff(expr, x) is first  # known exactly already: the exact one
 

@@ -976,8 +976,9 @@ class Evaluator:
             return table[expr, x]
         except KeyError:
             if self.model.deferred and isinstance(expr, sp.Expr) and not expr.is_Atom:
-                # independent of x: SymPy's 0, so that a structural zero stays one
-                return Deferred(expr, x) if expr.has(x) else sp.Integer(0)
+                # independent of x: SymPy's 0, so that a structural zero stays one (asked of the
+                # instantiation's memo of free symbols: has() walks the whole expression for each x)
+                return Deferred(expr, x) if x in free_symbols(expr, self.model.free) else sp.Integer(0)
             out = table[expr, x] = derivative(expr, x, self.model.subderivatives, self.model.free)
             return out
         except TypeError:  # not hashable
