@@ -548,7 +548,8 @@ class Checker:
             numbers = self.model(0)[2]
             model = Model(self.ctx, values, samples, derivatives=self._derivatives,
                           subderivatives=self._subderivatives, deferred=self.DEFER)
-            # what instantiation 0 has computed already (the parts no derivative is in) is read there
+            # what instantiation 0 has computed already is read there (exact values: their numbers are
+            # this copy's numbers), so that it computes only what 0 has not (other layouts' derivatives)
             self._models[t] = (model, Evaluator(model, shared=self.model(0)[1]), numbers, values, samples)
         if t not in self._models:
             values, samples = self.draws[t]
